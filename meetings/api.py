@@ -1,0 +1,174 @@
+"""JSON API handlers for the register and accounts: parse, call the domain, respond."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from meetings import accounts, sites
+from meetings.access import ANY_ROLE, ORGANISERS, allow, public, require_user
+from meetings.models import (
+    ClusterCreate,
+    ClusterUpdate,
+    Role,
+    SiteCreate,
+    SiteUpdate,
+    UserCreate,
+    UserPublic,
+    UserUpdate,
+)
+from meetings.web import db, int_query, items_response, json_body, model_response, path_id
+
+
+@public
+async def health(request: web.Request) -> web.Response:
+    return web.json_response({"status": "ok"})
+
+
+@allow(*ANY_ROLE)
+async def me(request: web.Request) -> web.Response:
+    return model_response(UserPublic.model_validate(require_user(request)))
+
+
+# --- clusters --------------------------------------------------------------------------
+
+
+@allow(*ANY_ROLE)
+async def list_clusters(request: web.Request) -> web.Response:
+    async with db(request) as session:
+        items = await sites.list_clusters(session)
+    return items_response(items, len(items))
+
+
+@allow(*ORGANISERS)
+async def create_cluster(request: web.Request) -> web.Response:
+    data = await json_body(request, ClusterCreate)
+    async with db(request) as session:
+        cluster = await sites.create_cluster(session, data)
+    return model_response(cluster, status=201)
+
+
+@allow(*ANY_ROLE)
+async def get_cluster(request: web.Request) -> web.Response:
+    async with db(request) as session:
+        clusters = await sites.list_clusters(session)
+    wanted = path_id(request)
+    for cluster in clusters:
+        if cluster.id == wanted:
+            return model_response(cluster)
+    raise web.HTTPNotFound(text=f"no cluster with id {wanted}")
+
+
+@allow(*ORGANISERS)
+async def update_cluster(request: web.Request) -> web.Response:
+    data = await json_body(request, ClusterUpdate)
+    async with db(request) as session:
+        cluster = await sites.update_cluster(session, path_id(request), data)
+    return model_response(cluster)
+
+
+@allow(*ORGANISERS)
+async def delete_cluster(request: web.Request) -> web.Response:
+    async with db(request) as session:
+        await sites.delete_cluster(session, path_id(request))
+    return web.Response(status=204)
+
+
+# --- sites -----------------------------------------------------------------------------
+
+
+@allow(*ANY_ROLE)
+async def list_sites(request: web.Request) -> web.Response:
+    cluster_id = request.query.get("cluster_id")
+    async with db(request) as session:
+        page = await sites.list_sites(
+            session,
+            q=request.query.get("q"),
+            cluster_id=int_query(request, "cluster_id", 0, 1, 2**31) if cluster_id else None,
+            limit=int_query(request, "limit", 100, 1, sites.MAX_PAGE),
+            offset=int_query(request, "offset", 0, 0, 2**31),
+        )
+    return items_response(page.items, page.total)
+
+
+@allow(*ORGANISERS)
+async def create_site(request: web.Request) -> web.Response:
+    data = await json_body(request, SiteCreate)
+    async with db(request) as session:
+        site = await sites.create_site(session, data)
+    return model_response(site, status=201)
+
+
+@allow(*ANY_ROLE)
+async def get_site(request: web.Request) -> web.Response:
+    async with db(request) as session:
+        site = await sites.get_site(session, path_id(request))
+    return model_response(site)
+
+
+@allow(*ORGANISERS)
+async def update_site(request: web.Request) -> web.Response:
+    data = await json_body(request, SiteUpdate)
+    async with db(request) as session:
+        site = await sites.update_site(session, path_id(request), data)
+    return model_response(site)
+
+
+@allow(*ORGANISERS)
+async def delete_site(request: web.Request) -> web.Response:
+    version = request.query.get("version")
+    async with db(request) as session:
+        await sites.delete_site(
+            session,
+            path_id(request),
+            version=int_query(request, "version", 0, 0, 2**31) if version else None,
+        )
+    return web.Response(status=204)
+
+
+# --- users -----------------------------------------------------------------------------
+
+
+@allow(Role.admin)
+async def list_users(request: web.Request) -> web.Response:
+    async with db(request) as session:
+        users = await accounts.list_users(session)
+    return items_response(users, len(users))
+
+
+@allow(Role.admin)
+async def create_user(request: web.Request) -> web.Response:
+    data = await json_body(request, UserCreate)
+    async with db(request) as session:
+        user = await accounts.create_user(session, data)
+    return model_response(user, status=201)
+
+
+@allow(Role.admin)
+async def update_user(request: web.Request) -> web.Response:
+    data = await json_body(request, UserUpdate)
+    async with db(request) as session:
+        user = await accounts.update_user(session, path_id(request), data)
+    return model_response(user)
+
+
+# --- import / export -------------------------------------------------------------------
+
+
+@allow(*ORGANISERS)
+async def import_sites(request: web.Request) -> web.Response:
+    raise web.HTTPNotImplemented()
+
+
+@allow(*ANY_ROLE)
+async def export_sites(request: web.Request) -> web.Response:
+    raise web.HTTPNotImplemented()
+
+
+# --- the API's own description ---------------------------------------------------------
+
+
+@public
+async def openapi_document(request: web.Request) -> web.Response:
+    from meetings.openapi import build_document
+
+    return web.json_response(build_document(title="giaoban API", version="1"))

@@ -1,0 +1,87 @@
+"""The composition root: builds the application from settings; nothing runs at import."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import aiohttp_jinja2
+import jinja2
+from aiohttp import web
+from aiohttp_session import setup as setup_session
+from aiohttp_session.cookie_storage import EncryptedCookieStorage
+
+from meetings import i18n
+from meetings.keys import engine_key, sessions_key, settings_key
+from meetings.middlewares import auth_middleware, error_middleware
+from meetings.routes import setup_routes
+from meetings.settings import Settings
+from meetings.store import create_engine, session_maker
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+#: Large enough for a 25 MB document or a big XLSX import; larger bodies get 413.
+MAX_BODY = 30 * 1024 * 1024
+
+
+async def database_context(app: web.Application) -> AsyncIterator[None]:
+    engine = create_engine(app[settings_key].database)
+    app[engine_key] = engine
+    app[sessions_key] = session_maker(engine)
+    yield
+    await engine.dispose()
+
+
+def create_app(settings: Settings) -> web.Application:
+    app = web.Application(client_max_size=MAX_BODY, middlewares=[error_middleware])
+    app[settings_key] = settings
+    # The cookie key is derived from the secret, so the secret may have any length.
+    fernet_key = hashlib.sha256(settings.security.secret_key.encode()).digest()
+    setup_session(
+        app,
+        EncryptedCookieStorage(
+            fernet_key,
+            cookie_name="giaoban_session",
+            httponly=True,
+            samesite="Lax",
+            secure=settings.security.cookie_secure,
+            max_age=settings.security.session_max_age,
+        ),
+    )
+    app.middlewares.append(auth_middleware)
+    env = aiohttp_jinja2.setup(
+        app,
+        loader=jinja2.PackageLoader("meetings", "templates"),
+        autoescape=jinja2.select_autoescape(default=True),
+        extensions=["jinja2.ext.i18n"],
+        undefined=jinja2.StrictUndefined,
+        context_processors=[_page_context],
+    )
+    env.install_gettext_callables(  # type: ignore[attr-defined]
+        i18n.ctx_gettext, i18n.ctx_ngettext, newstyle=True
+    )
+    env.filters["day"] = i18n.format_day
+    env.filters["moment"] = i18n.format_moment
+    env.filters["count"] = i18n.format_count
+    app.cleanup_ctx.append(database_context)
+    setup_routes(app, str(PACKAGE_DIR / "static"))
+    return app
+
+
+async def _page_context(request: web.Request) -> dict[str, object]:
+    """What every page's layout needs: user, locale, CSRF token, organisation."""
+    from aiohttp_session import get_session
+
+    from meetings.access import CSRF_SESSION_KEY, USER_KEY
+
+    session = await get_session(request)
+    settings = request.app[settings_key]
+    return {
+        "request": request,
+        "user": request.get(USER_KEY),
+        "locale": request.get("locale", settings.organisation.locale),
+        "translations": request.get("translations")
+        or i18n.translations(settings.organisation.locale),
+        "csrf_token": session.get(CSRF_SESSION_KEY, ""),
+        "organisation": settings.organisation,
+    }

@@ -1,0 +1,75 @@
+"""Translations (gettext catalogs, compiled with Babel at start-up) and locale formatting."""
+
+from __future__ import annotations
+
+import io
+from datetime import date, datetime
+from functools import cache
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_date, format_datetime
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.numbers import format_decimal
+from babel.support import Translations
+from jinja2 import pass_context
+from jinja2.runtime import Context
+
+from meetings.settings import LOCALES
+
+LOCALE_DIR = Path(__file__).resolve().parent / "locale"
+DOMAIN = "messages"
+#: Pattern for a day in the UI: "Thứ Sáu, 19/04/2024" / "Friday, 19/04/2024".
+DAY_PATTERN = "EEEE, dd/MM/yyyy"
+
+
+@cache
+def translations(locale: str) -> Translations:
+    """The compiled catalog for `locale`; English msgids are the fallback for any gap."""
+    po_path = LOCALE_DIR / locale / "LC_MESSAGES" / f"{DOMAIN}.po"
+    if not po_path.is_file():
+        return Translations()
+    with po_path.open("rb") as handle:
+        catalog = read_po(handle, locale=locale, domain=DOMAIN)
+    buffer = io.BytesIO()
+    write_mo(buffer, catalog)
+    buffer.seek(0)
+    return Translations(fp=buffer, domain=DOMAIN)
+
+
+def pick_locale(*candidates: str | None, default: str) -> str:
+    for candidate in candidates:
+        if candidate and candidate[:2].lower() in LOCALES:
+            return candidate[:2].lower()
+    return default
+
+
+@pass_context
+def ctx_gettext(context: Context, message: str) -> str:
+    return str(context["translations"].gettext(message))
+
+
+@pass_context
+def ctx_ngettext(context: Context, singular: str, plural: str, n: int) -> str:
+    return str(context["translations"].ngettext(singular, plural, n))
+
+
+def format_day(value: date | datetime | None, locale: str, tz: str | None = None) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime) and tz:
+        value = value.astimezone(ZoneInfo(tz))
+    return format_date(value, DAY_PATTERN, locale=locale)
+
+
+def format_moment(value: datetime | None, locale: str, tz: str) -> str:
+    """A time with its day, in the given zone: "08:00 Thứ Sáu, 19/04/2024"."""
+    if value is None:
+        return ""
+    return format_datetime(value, f"HH:mm {DAY_PATTERN}", tzinfo=ZoneInfo(tz), locale=locale)
+
+
+def format_count(value: Any, locale: str) -> str:
+    return format_decimal(value, locale=locale)

@@ -1,0 +1,206 @@
+"""Middlewares: errors to the API's error shape, then who is calling and may they."""
+
+from __future__ import annotations
+
+import json
+import logging
+from urllib.parse import quote
+
+import aiohttp_jinja2
+from aiohttp import web
+from aiohttp_session import get_session
+from pydantic import ValidationError
+
+from meetings import accounts
+from meetings.access import (
+    AUTH_KIND_KEY,
+    CSRF_FIELD,
+    CSRF_HEADER,
+    CSRF_SESSION_KEY,
+    USER_KEY,
+    Handler,
+    access_of,
+    csrf_matches,
+    new_csrf_token,
+)
+from meetings.errors import Conflict, DomainError, FieldProblem, Invalid, TooManyAttempts
+from meetings.i18n import pick_locale, translations
+from meetings.keys import sessions_key, settings_key
+from meetings.models import User
+
+log = logging.getLogger(__name__)
+UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+LOCALE_KEY = "locale"
+
+
+def is_api(request: web.Request) -> bool:
+    return request.path.startswith("/api/")
+
+
+def error_body(code: str, message: str, details: list[dict[str, object]] | None = None) -> dict:
+    error: dict[str, object] = {"code": code, "message": message}
+    if details is not None:
+        error["details"] = details
+    return {"error": error}
+
+
+def problems_from_validation(exc: ValidationError) -> list[FieldProblem]:
+    """Pydantic's errors as field problems: `contacts.0.email`, not a Python repr."""
+    problems = []
+    for error in exc.errors(include_url=False):
+        field = ".".join(str(part) for part in error["loc"]) or "body"
+        problems.append(FieldProblem(field, error["msg"]))
+    return problems
+
+
+def json_error(status: int, code: str, message: str, details: list | None = None) -> web.Response:
+    return web.json_response(error_body(code, message, details), status=status)
+
+
+def domain_error_response(request: web.Request, exc: DomainError) -> web.Response:
+    details: list[dict[str, object]] | None = None
+    if isinstance(exc, Invalid):
+        details = [p.as_dict() for p in exc.problems]
+    elif isinstance(exc, Conflict) and exc.field:
+        details = [{"field": exc.field, "message": exc.message}]
+    headers = {}
+    if isinstance(exc, TooManyAttempts):
+        headers["Retry-After"] = str(exc.retry_after_seconds)
+    if is_api(request):
+        response = json_error(exc.status, exc.code, exc.message, details)
+        response.headers.update(headers)
+        return response
+    return error_page(request, exc.status, exc.message, headers=headers)
+
+
+def error_page(
+    request: web.Request, status: int, message: str, headers: dict[str, str] | None = None
+) -> web.Response:
+    response = aiohttp_jinja2.render_template(
+        "meetings/error.html", request, {"status": status, "message": message}, status=status
+    )
+    response.headers.update(headers or {})
+    return response
+
+
+@web.middleware
+async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Domain errors and validation errors become 4xx with the documented shape."""
+    try:
+        return await handler(request)
+    except DomainError as exc:
+        return domain_error_response(request, exc)
+    except ValidationError as exc:
+        problems = problems_from_validation(exc)
+        return domain_error_response(request, Invalid("the request is not valid", problems))
+    except json.JSONDecodeError as exc:
+        return json_error(400, "malformed", f"the body is not valid JSON: {exc.msg} at {exc.pos}")
+    except web.HTTPException as exc:
+        if exc.status < 400 or not is_api(request) and exc.status in (401, 403, 404, 405):
+            if exc.status >= 400:
+                return error_page(request, exc.status, exc.reason)
+            raise
+        if is_api(request):
+            code = {
+                400: "malformed",
+                401: "unauthorized",
+                403: "forbidden",
+                404: "not_found",
+                405: "method_not_allowed",
+                413: "too_large",
+            }.get(exc.status, "error")
+            response = json_error(
+                exc.status,
+                code,
+                exc.text if exc.text and not exc.text.startswith(f"{exc.status}:") else exc.reason,
+            )
+            response.headers.update(
+                {
+                    k: v
+                    for k, v in exc.headers.items()
+                    if k in ("Allow", "WWW-Authenticate", "Retry-After")
+                }
+            )
+            return response
+        raise
+    except Exception:
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        if is_api(request):
+            return json_error(500, "internal_error", "internal error; it has been logged")
+        return error_page(request, 500, "Internal error; it has been logged.")
+
+
+@web.middleware
+async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Identify the caller (bearer token or session cookie), pick the locale, then enforce
+    the route's declared access and, for cookie-authenticated unsafe requests, CSRF."""
+    settings = request.app[settings_key]
+    session = await get_session(request)
+    user = await _identify(request, session)
+    request[USER_KEY] = user
+    locale = pick_locale(
+        request.query.get("lang"), session.get("locale"), default=settings.organisation.locale
+    )
+    request[LOCALE_KEY] = locale
+    request["translations"] = translations(locale)
+    if CSRF_SESSION_KEY not in session:
+        session[CSRF_SESSION_KEY] = new_csrf_token()
+
+    route = request.match_info.route
+    access = access_of(request.match_info.handler)
+    if route.resource is not None and isinstance(route.resource, web.StaticResource):
+        return await handler(request)
+    if access is None:
+        # No declaration: fail closed. 404/405 routes have no handler of ours either.
+        if request.match_info.http_exception is not None:
+            raise request.match_info.http_exception
+        raise web.HTTPForbidden(text="this route declares no access")
+    if not access.admits(user):
+        if user is None:
+            if is_api(request):
+                raise web.HTTPUnauthorized(
+                    text="log in or send Authorization: Bearer <token>",
+                    headers={"WWW-Authenticate": 'Bearer realm="giaoban"'},
+                )
+            raise web.HTTPSeeOther(f"/login?next={quote(request.path_qs, safe='')}")
+        raise web.HTTPForbidden(text="your role may not use this")
+    if (
+        request.method in UNSAFE_METHODS
+        and request[AUTH_KIND_KEY] != "bearer"
+        and not access.csrf_exempt
+    ):
+        given = request.headers.get(CSRF_HEADER)
+        if given is None and request.content_type in (
+            "application/x-www-form-urlencoded",
+            "multipart/form-data",
+        ):
+            given = (await request.post()).get(CSRF_FIELD)  # type: ignore[assignment]
+        if not csrf_matches(session.get(CSRF_SESSION_KEY), given):
+            raise web.HTTPForbidden(text="missing or wrong CSRF token; reload the page")
+    return await handler(request)
+
+
+async def _identify(request: web.Request, session: dict) -> User | None:
+    request[AUTH_KIND_KEY] = "none"
+    header = request.headers.get("Authorization", "")
+    maker = request.app[sessions_key]
+    if header:
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise web.HTTPUnauthorized(text="Authorization must be 'Bearer <token>'")
+        async with maker() as db, db.begin():
+            user = await accounts.user_for_token(db, token.strip())
+        if user is None:
+            raise web.HTTPUnauthorized(text="unknown or revoked token")
+        request[AUTH_KIND_KEY] = "bearer"
+        return user
+    user_id = session.get("user_id")
+    if user_id is None:
+        return None
+    async with maker() as db:
+        user = await db.get(User, user_id)
+    if user is None or not user.is_active:
+        session.pop("user_id", None)
+        return None
+    request[AUTH_KIND_KEY] = "cookie"
+    return user

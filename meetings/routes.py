@@ -1,0 +1,247 @@
+"""The URL table: API operations (which also feed the OpenAPI document) and HTML pages."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from aiohttp import web
+from pydantic import BaseModel
+
+from meetings import api, views
+from meetings.access import Handler
+from meetings.imports import ImportReport
+from meetings.models import (
+    ClusterCreate,
+    ClusterPublic,
+    ClusterUpdate,
+    SiteCreate,
+    SitePublic,
+    SiteUpdate,
+    UserCreate,
+    UserPublic,
+    UserUpdate,
+)
+
+
+@dataclass(frozen=True)
+class Param:
+    name: str
+    description: str
+    type: str = "string"
+    required: bool = False
+
+
+@dataclass(frozen=True)
+class Operation:
+    """One API endpoint: its route, and the models that validate and describe it."""
+
+    method: str
+    path: str
+    handler: Handler
+    summary: str
+    body: type[BaseModel] | None = None
+    #: The response model; `is_collection` wraps it as {"items": [...], "total": N}.
+    response: type[BaseModel] | None = None
+    is_collection: bool = False
+    status: int = 200
+    query: tuple[Param, ...] = ()
+    #: Non-JSON bodies or responses: media type → schema description.
+    body_media: tuple[str, ...] = ()
+    response_media: str | None = None
+    tags: tuple[str, ...] = field(default=())
+
+
+PAGING = (
+    Param("limit", "page size (1-1000, default 100)", "integer"),
+    Param("offset", "items to skip", "integer"),
+)
+
+API: tuple[Operation, ...] = (
+    Operation(
+        "GET", "/api/v1/me", api.me, "The calling user", response=UserPublic, tags=("accounts",)
+    ),
+    Operation(
+        "GET",
+        "/api/v1/clusters",
+        api.list_clusters,
+        "List clusters",
+        response=ClusterPublic,
+        is_collection=True,
+        tags=("register",),
+    ),
+    Operation(
+        "POST",
+        "/api/v1/clusters",
+        api.create_cluster,
+        "Create a cluster",
+        body=ClusterCreate,
+        response=ClusterPublic,
+        status=201,
+        tags=("register",),
+    ),
+    Operation(
+        "GET",
+        "/api/v1/clusters/{id}",
+        api.get_cluster,
+        "One cluster",
+        response=ClusterPublic,
+        tags=("register",),
+    ),
+    Operation(
+        "PATCH",
+        "/api/v1/clusters/{id}",
+        api.update_cluster,
+        "Change a cluster (stale version → 409)",
+        body=ClusterUpdate,
+        response=ClusterPublic,
+        tags=("register",),
+    ),
+    Operation(
+        "DELETE",
+        "/api/v1/clusters/{id}",
+        api.delete_cluster,
+        "Delete an empty cluster",
+        status=204,
+        tags=("register",),
+    ),
+    Operation(
+        "GET",
+        "/api/v1/sites",
+        api.list_sites,
+        "List sites in register order",
+        response=SitePublic,
+        is_collection=True,
+        query=(
+            Param("q", "search in code, name and province (diacritics optional)"),
+            Param("cluster_id", "only this cluster", "integer"),
+            *PAGING,
+        ),
+        tags=("register",),
+    ),
+    Operation(
+        "POST",
+        "/api/v1/sites",
+        api.create_site,
+        "Create a site with its contacts",
+        body=SiteCreate,
+        response=SitePublic,
+        status=201,
+        tags=("register",),
+    ),
+    Operation(
+        "POST",
+        "/api/v1/sites/import",
+        api.import_sites,
+        "Import sites from CSV or XLSX (all-or-nothing; dry_run=1 only checks)",
+        response=ImportReport,
+        query=(Param("dry_run", "1 to check and preview without writing", "integer"),),
+        body_media=(
+            "text/csv",
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        ),
+        tags=("register",),
+    ),
+    Operation(
+        "GET",
+        "/api/v1/sites/export.csv",
+        api.export_sites,
+        "All sites as CSV, in the format import reads",
+        response_media="text/csv",
+        tags=("register",),
+    ),
+    Operation(
+        "GET",
+        "/api/v1/sites/{id}",
+        api.get_site,
+        "One site",
+        response=SitePublic,
+        tags=("register",),
+    ),
+    Operation(
+        "PATCH",
+        "/api/v1/sites/{id}",
+        api.update_site,
+        "Change a site; contacts, when sent, replace the list (stale version → 409)",
+        body=SiteUpdate,
+        response=SitePublic,
+        tags=("register",),
+    ),
+    Operation(
+        "DELETE",
+        "/api/v1/sites/{id}",
+        api.delete_site,
+        "Delete a site",
+        status=204,
+        query=(Param("version", "refuse (409) unless the site is at this version", "integer"),),
+        tags=("register",),
+    ),
+    Operation(
+        "GET",
+        "/api/v1/users",
+        api.list_users,
+        "List accounts (admin)",
+        response=UserPublic,
+        is_collection=True,
+        tags=("accounts",),
+    ),
+    Operation(
+        "POST",
+        "/api/v1/users",
+        api.create_user,
+        "Create an account (admin)",
+        body=UserCreate,
+        response=UserPublic,
+        status=201,
+        tags=("accounts",),
+    ),
+    Operation(
+        "PATCH",
+        "/api/v1/users/{id}",
+        api.update_user,
+        "Change an account (admin)",
+        body=UserUpdate,
+        response=UserPublic,
+        tags=("accounts",),
+    ),
+)
+
+#: HTML pages: (method, path, handler, route name for url_for).
+PAGES: tuple[tuple[str, str, Handler, str], ...] = (
+    ("GET", "/", views.dashboard, "dashboard"),
+    ("GET", "/login", views.login_form, "login"),
+    ("POST", "/login", views.login, "login_submit"),
+    ("POST", "/logout", views.logout, "logout"),
+    ("GET", "/lang/{locale}", views.choose_language, "language"),
+    ("GET", "/sites", views.site_list, "sites"),
+    ("GET", "/sites/new", views.site_new, "site_new"),
+    ("POST", "/sites/new", views.site_create, "site_create"),
+    ("GET", "/sites/import", views.import_form, "site_import"),
+    ("POST", "/sites/import", views.import_preview, "site_import_preview"),
+    ("POST", "/sites/import/confirm", views.import_confirm, "site_import_confirm"),
+    ("GET", r"/sites/{id:\d+}", views.site_detail, "site"),
+    ("GET", r"/sites/{id:\d+}/edit", views.site_edit, "site_edit"),
+    ("POST", r"/sites/{id:\d+}/edit", views.site_update, "site_update"),
+    ("POST", r"/sites/{id:\d+}/delete", views.site_delete, "site_delete"),
+    ("GET", "/clusters", views.cluster_list, "clusters"),
+    ("POST", "/clusters/new", views.cluster_create, "cluster_create"),
+    ("GET", r"/clusters/{id:\d+}/edit", views.cluster_edit, "cluster_edit"),
+    ("POST", r"/clusters/{id:\d+}/edit", views.cluster_update, "cluster_update"),
+    ("GET", "/users", views.user_list, "users"),
+    ("POST", "/users/new", views.user_create, "user_create"),
+    ("GET", r"/users/{id:\d+}/edit", views.user_edit, "user_edit"),
+    ("POST", r"/users/{id:\d+}/edit", views.user_update, "user_update"),
+)
+
+
+def _aiohttp_path(path: str) -> str:
+    return path.replace("{id}", r"{id:\d+}")
+
+
+def setup_routes(app: web.Application, static_dir: str) -> None:
+    app.router.add_get("/healthz", api.health, name="health")
+    app.router.add_get("/api/v1/openapi.json", api.openapi_document, name="openapi")
+    for op in API:
+        app.router.add_route(op.method, _aiohttp_path(op.path), op.handler)
+    for method, path, handler, name in PAGES:
+        app.router.add_route(method, path, handler, name=name)
+    app.router.add_static("/static", static_dir, name="static", append_version=True)

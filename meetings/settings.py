@@ -1,0 +1,419 @@
+"""Configuration: defaults, then a TOML file, then the environment, then overrides.
+
+Everything is validated once, at start-up, into a frozen object; a bad value raises
+`ConfigError` naming the key, which the CLI prints as one line instead of a traceback.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+ENV_PREFIX = "GIAOBAN__"
+CONFIG_ENV = "GIAOBAN_CONFIG"
+LOCALES = ("vi", "en")
+
+#: The embedded defaults. `config.toml` at the repository root documents the same values
+#: (a test keeps the two equal), so the service runs with or without that file.
+DEFAULTS: dict[str, dict[str, Any]] = {
+    "server": {
+        "host": "127.0.0.1",
+        "port": 8080,
+        "public_url": "http://127.0.0.1:8080",
+        "environment": "development",
+    },
+    "database": {
+        "url": "sqlite+aiosqlite:///var/giaoban.sqlite3",
+        "echo": False,
+    },
+    "organisation": {
+        "name": "Liên hiệp các tổ chức hữu nghị Việt Nam",
+        "governing_body": "",
+        "short_name": "VUFO",
+        "document_code": "LHHN",
+        "address": "Hà Nội",
+        "hall": "Hội trường Liên hiệp các tổ chức hữu nghị Việt Nam",
+        "city": "Hà Nội",
+        "timezone": "Asia/Ho_Chi_Minh",
+        "locale": "vi",
+    },
+    "mail": {
+        "mode": "drop",
+        "drop_dir": "var/maildrop",
+        "from_address": "giaoban@example.org",
+        "from_name": "Giao ban trực tuyến",
+        "smtp_host": "127.0.0.1",
+        "smtp_port": 25,
+        "smtp_tls": "none",
+        "smtp_user": "",
+        "smtp_password_env": "GIAOBAN_SMTP_PASSWORD",
+        "max_connections": 4,
+    },
+    "video": {
+        "provider": "none",
+        "base_url": "",
+        "secret_env": "GIAOBAN_VIDEO_SECRET",
+    },
+    "security": {
+        "secret_key_env": "GIAOBAN_SECRET_KEY",
+        "secret_key_file": "var/secret_key",
+        "session_max_age": 43200,
+        "cookie_secure": False,
+        "login_max_failures": 5,
+        "login_max_failures_per_address": 30,
+        "login_window_minutes": 15,
+    },
+}
+
+
+class ConfigError(Exception):
+    """A configuration value is missing or wrong; the message names the key."""
+
+    def __init__(self, key: str, message: str) -> None:
+        super().__init__(f"{key}: {message}")
+        self.key = key
+
+
+@dataclass(frozen=True)
+class ServerSettings:
+    host: str
+    port: int
+    public_url: str
+    environment: str
+
+    @property
+    def is_development(self) -> bool:
+        return self.environment == "development"
+
+
+@dataclass(frozen=True)
+class DatabaseSettings:
+    url: str
+    echo: bool
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.url.startswith("sqlite")
+
+
+@dataclass(frozen=True)
+class OrganisationSettings:
+    name: str
+    governing_body: str
+    short_name: str
+    document_code: str
+    address: str
+    hall: str
+    city: str
+    timezone: str
+    locale: str
+
+
+@dataclass(frozen=True)
+class MailSettings:
+    mode: str
+    drop_dir: Path
+    from_address: str
+    from_name: str
+    smtp_host: str
+    smtp_port: int
+    smtp_tls: str
+    smtp_user: str
+    smtp_password: str
+    max_connections: int
+
+
+@dataclass(frozen=True)
+class VideoSettings:
+    provider: str
+    base_url: str
+    secret: str
+
+
+@dataclass(frozen=True)
+class SecuritySettings:
+    secret_key: str
+    session_max_age: int
+    cookie_secure: bool
+    login_max_failures: int
+    login_max_failures_per_address: int
+    login_window_minutes: int
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The whole validated configuration; `var_dir` holds the service's own files."""
+
+    server: ServerSettings
+    database: DatabaseSettings
+    organisation: OrganisationSettings
+    mail: MailSettings
+    video: VideoSettings
+    security: SecuritySettings
+    base_dir: Path
+    source: str
+
+    @property
+    def var_dir(self) -> Path:
+        return self.base_dir / "var"
+
+
+def default_config_path() -> Path | None:
+    """The file used without --config: $GIAOBAN_CONFIG, else ./config.toml if present."""
+    if env := os.environ.get(CONFIG_ENV):
+        return Path(env)
+    candidate = Path.cwd() / "config.toml"
+    return candidate if candidate.is_file() else None
+
+
+def load_settings(
+    path: Path | None = None,
+    *,
+    environ: dict[str, str] | None = None,
+    overrides: dict[str, dict[str, Any]] | None = None,
+) -> Settings:
+    """Layer defaults, file, environment and overrides, then validate everything."""
+    environ = dict(os.environ if environ is None else environ)
+    raw = {section: dict(values) for section, values in DEFAULTS.items()}
+    base_dir = Path.cwd()
+    source = "built-in defaults"
+    if path is not None:
+        path = Path(path)
+        if not path.is_file():
+            raise ConfigError("--config", f"no such file: {path}")
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise ConfigError(str(path), f"not valid TOML: {exc}") from None
+        _merge(raw, data, origin=str(path))
+        base_dir = path.resolve().parent
+        source = str(path)
+    _merge(raw, _from_environ(environ), origin="environment")
+    if overrides:
+        _merge(raw, overrides, origin="overrides")
+    return _validate(raw, base_dir=base_dir, environ=environ, source=source)
+
+
+def _from_environ(environ: dict[str, str]) -> dict[str, dict[str, Any]]:
+    """GIAOBAN__SECTION__KEY=value, coerced to the type of the default."""
+    found: dict[str, dict[str, Any]] = {}
+    for name, value in environ.items():
+        if not name.startswith(ENV_PREFIX):
+            continue
+        parts = name[len(ENV_PREFIX) :].lower().split("__")
+        if len(parts) != 2:
+            raise ConfigError(name, "expected GIAOBAN__SECTION__KEY")
+        section, key = parts
+        default = DEFAULTS.get(section, {}).get(key)
+        found.setdefault(section, {})[key] = _coerce_env(name, value, default)
+    return found
+
+
+def _coerce_env(name: str, value: str, default: Any) -> Any:
+    if isinstance(default, bool):
+        lowered = value.strip().lower()
+        if lowered in ("1", "true", "yes", "on"):
+            return True
+        if lowered in ("0", "false", "no", "off"):
+            return False
+        raise ConfigError(name, f"expected true or false, got {value!r}")
+    if isinstance(default, int):
+        try:
+            return int(value)
+        except ValueError:
+            raise ConfigError(name, f"expected a whole number, got {value!r}") from None
+    return value
+
+
+def _merge(raw: dict[str, dict[str, Any]], data: dict[str, Any], *, origin: str) -> None:
+    for section, values in data.items():
+        if section not in DEFAULTS:
+            raise ConfigError(f"[{section}]", f"unknown section (in {origin})")
+        if not isinstance(values, dict):
+            raise ConfigError(f"[{section}]", f"must be a table (in {origin})")
+        for key, value in values.items():
+            if key not in DEFAULTS[section]:
+                raise ConfigError(f"[{section}] {key}", f"unknown key (in {origin})")
+            raw[section][key] = value
+
+
+def _expect(raw: dict[str, dict[str, Any]], section: str, key: str, kind: type) -> Any:
+    value = raw[section][key]
+    ok = isinstance(value, kind) and not (kind is int and isinstance(value, bool))
+    if not ok:
+        raise ConfigError(f"[{section}] {key}", f"expected {kind.__name__}, got {value!r}")
+    return value
+
+
+def _text(raw: dict[str, dict[str, Any]], section: str, key: str, *, required: bool = True) -> str:
+    value: str = _expect(raw, section, key, str).strip()
+    if required and not value:
+        raise ConfigError(f"[{section}] {key}", "must not be empty")
+    return value
+
+
+def _choice(
+    raw: dict[str, dict[str, Any]], section: str, key: str, choices: tuple[str, ...]
+) -> str:
+    value = _text(raw, section, key)
+    if value not in choices:
+        raise ConfigError(
+            f"[{section}] {key}", f"must be one of {', '.join(choices)}; got {value!r}"
+        )
+    return value
+
+
+def _number(raw: dict[str, dict[str, Any]], section: str, key: str, low: int, high: int) -> int:
+    value: int = _expect(raw, section, key, int)
+    if not low <= value <= high:
+        raise ConfigError(f"[{section}] {key}", f"must be between {low} and {high}; got {value}")
+    return value
+
+
+def _url(raw: dict[str, dict[str, Any]], section: str, key: str, *, required: bool = True) -> str:
+    value = _text(raw, section, key, required=required)
+    if value:
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ConfigError(f"[{section}] {key}", f"must be an http(s) URL; got {value!r}")
+    return value.rstrip("/")
+
+
+def _validate(
+    raw: dict[str, dict[str, Any]], *, base_dir: Path, environ: dict[str, str], source: str
+) -> Settings:
+    server = ServerSettings(
+        host=_text(raw, "server", "host"),
+        port=_number(raw, "server", "port", 0, 65535),
+        public_url=_url(raw, "server", "public_url"),
+        environment=_choice(raw, "server", "environment", ("development", "production")),
+    )
+    database = DatabaseSettings(
+        url=_database_url(_text(raw, "database", "url"), base_dir),
+        echo=_expect(raw, "database", "echo", bool),
+    )
+    tz_name = _text(raw, "organisation", "timezone")
+    try:
+        ZoneInfo(tz_name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(
+            "[organisation] timezone", f"unknown IANA time zone {tz_name!r}"
+        ) from None
+    organisation = OrganisationSettings(
+        name=_text(raw, "organisation", "name"),
+        governing_body=_text(raw, "organisation", "governing_body", required=False),
+        short_name=_text(raw, "organisation", "short_name"),
+        document_code=_text(raw, "organisation", "document_code"),
+        address=_text(raw, "organisation", "address", required=False),
+        hall=_text(raw, "organisation", "hall"),
+        city=_text(raw, "organisation", "city"),
+        timezone=tz_name,
+        locale=_choice(raw, "organisation", "locale", LOCALES),
+    )
+    from_address = _text(raw, "mail", "from_address")
+    if "@" not in from_address or any(c in from_address for c in "\r\n <>,"):
+        raise ConfigError("[mail] from_address", f"not an e-mail address: {from_address!r}")
+    mode = _choice(raw, "mail", "mode", ("drop", "smtp"))
+    password_env = _text(raw, "mail", "smtp_password_env", required=False)
+    mail = MailSettings(
+        mode=mode,
+        drop_dir=_path(_text(raw, "mail", "drop_dir"), base_dir),
+        from_address=from_address,
+        from_name=_text(raw, "mail", "from_name", required=False),
+        smtp_host=_text(raw, "mail", "smtp_host", required=mode == "smtp"),
+        smtp_port=_number(raw, "mail", "smtp_port", 1, 65535),
+        smtp_tls=_choice(raw, "mail", "smtp_tls", ("none", "starttls", "tls")),
+        smtp_user=_text(raw, "mail", "smtp_user", required=False),
+        smtp_password=environ.get(password_env, "") if password_env else "",
+        max_connections=_number(raw, "mail", "max_connections", 1, 64),
+    )
+    if mail.smtp_user and not mail.smtp_password:
+        raise ConfigError(
+            "[mail] smtp_password_env", f"smtp_user is set but ${password_env} is empty"
+        )
+    provider = _choice(raw, "video", "provider", ("none", "jitsi", "bigbluebutton"))
+    secret_env = _text(raw, "video", "secret_env", required=False)
+    video = VideoSettings(
+        provider=provider,
+        base_url=_url(raw, "video", "base_url", required=provider != "none"),
+        secret=environ.get(secret_env, "") if secret_env else "",
+    )
+    security = SecuritySettings(
+        secret_key=_secret_key(raw, base_dir=base_dir, environ=environ, server=server),
+        session_max_age=_number(raw, "security", "session_max_age", 60, 31 * 86400),
+        cookie_secure=_expect(raw, "security", "cookie_secure", bool),
+        login_max_failures=_number(raw, "security", "login_max_failures", 1, 1000),
+        login_max_failures_per_address=_number(
+            raw, "security", "login_max_failures_per_address", 1, 100000
+        ),
+        login_window_minutes=_number(raw, "security", "login_window_minutes", 1, 24 * 60),
+    )
+    return Settings(
+        server=server,
+        database=database,
+        organisation=organisation,
+        mail=mail,
+        video=video,
+        security=security,
+        base_dir=base_dir,
+        source=source,
+    )
+
+
+def _path(value: str, base_dir: Path) -> Path:
+    path = Path(value)
+    return path if path.is_absolute() else base_dir / path
+
+
+def _database_url(url: str, base_dir: Path) -> str:
+    """Accept the two supported drivers and anchor a relative SQLite file at base_dir."""
+    prefix = "sqlite+aiosqlite:///"
+    if url.startswith(prefix):
+        file_part = url[len(prefix) :]
+        if file_part and file_part != ":memory:" and not file_part.startswith("/"):
+            return prefix + str(base_dir / file_part)
+        return url
+    if url.startswith("postgresql+asyncpg://"):
+        return url
+    raise ConfigError(
+        "[database] url",
+        f"must start with sqlite+aiosqlite:/// or postgresql+asyncpg://; got {url!r}",
+    )
+
+
+def _secret_key(
+    raw: dict[str, dict[str, Any]],
+    *,
+    base_dir: Path,
+    environ: dict[str, str],
+    server: ServerSettings,
+) -> str:
+    """The cookie-signing key: from the environment, or generated once in development."""
+    env_name = _text(raw, "security", "secret_key_env")
+    key = environ.get(env_name, "").strip()
+    if key:
+        if len(key) < 32:
+            raise ConfigError(f"${env_name}", "secret key must be at least 32 characters")
+        if key.lower() in ("changeme", "secret", "change-me") or len(set(key)) < 8:
+            raise ConfigError(f"${env_name}", "secret key looks like a placeholder")
+        return key
+    if not server.is_development:
+        raise ConfigError(
+            f"${env_name}", "required in production ([security] secret_key_env names it)"
+        )
+    key_file = _path(_text(raw, "security", "secret_key_file"), base_dir)
+    if key_file.is_file():
+        stored = key_file.read_text(encoding="utf-8").strip()
+        if len(stored) >= 32:
+            return stored
+    key_file.parent.mkdir(parents=True, exist_ok=True)
+    stored = secrets.token_urlsafe(48)
+    key_file.write_text(stored + "\n", encoding="utf-8")
+    key_file.chmod(0o600)
+    return stored

@@ -1,0 +1,140 @@
+"""Shared fixtures: real SQLite files and the real PostgreSQL, the real app, test data."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import SQLModel
+
+import meetings.tables  # noqa: F401
+from meetings.app import create_app
+from meetings.migrate import upgrade
+from meetings.settings import DatabaseSettings, Settings, load_settings
+from meetings.store import create_engine, session_maker
+
+POSTGRES_URL = os.environ.get(
+    "GIAOBAN_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
+)
+TEST_SECRET = "test-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz"
+
+
+def _postgres_reachable() -> bool:
+    async def probe() -> None:
+        engine = create_engine(DatabaseSettings(url=POSTGRES_URL, echo=False))
+        try:
+            async with engine.connect() as connection:
+                await connection.execute(text("select 1"))
+        finally:
+            await engine.dispose()
+
+    try:
+        asyncio.run(probe())
+    except Exception:
+        return False
+    return True
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One migrated SQLite file per test run; each test gets a copy (fast, isolated)."""
+    path = tmp_path_factory.mktemp("template") / "template.sqlite3"
+    upgrade(DatabaseSettings(url=f"sqlite+aiosqlite:///{path}", echo=False))
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_migrated() -> str:
+    """The test database, wiped and migrated once per run."""
+    if not _postgres_reachable():
+        if os.environ.get("CI"):
+            pytest.fail(f"PostgreSQL is required in CI and is not reachable at {POSTGRES_URL}")
+        pytest.skip(f"PostgreSQL not reachable at {POSTGRES_URL}")
+
+    async def wipe() -> None:
+        engine = create_engine(DatabaseSettings(url=POSTGRES_URL, echo=False))
+        async with engine.begin() as connection:
+            await connection.execute(text("DROP SCHEMA public CASCADE"))
+            await connection.execute(text("CREATE SCHEMA public"))
+        await engine.dispose()
+
+    asyncio.run(wipe())
+    upgrade(DatabaseSettings(url=POSTGRES_URL, echo=False))
+    return POSTGRES_URL
+
+
+async def _truncate_postgres(url: str) -> None:
+    engine = create_engine(DatabaseSettings(url=url, echo=False))
+    names = ", ".join(f'"{t.name}"' for t in SQLModel.metadata.sorted_tables)
+    async with engine.begin() as connection:
+        await connection.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+    await engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh, migrated database: a SQLite file, or the emptied PostgreSQL test database."""
+    if request.param == "sqlite":
+        path = tmp_path / "giaoban.sqlite3"
+        shutil.copy(request.getfixturevalue("sqlite_template"), path)
+        return f"sqlite+aiosqlite:///{path}"
+    url: str = request.getfixturevalue("postgres_migrated")
+    asyncio.run(_truncate_postgres(url))
+    return url
+
+
+@pytest.fixture
+def sqlite_url(sqlite_template: Path, tmp_path: Path) -> str:
+    """A fresh SQLite database only, for tests whose subject is not the store."""
+    path = tmp_path / "giaoban.sqlite3"
+    shutil.copy(sqlite_template, path)
+    return f"sqlite+aiosqlite:///{path}"
+
+
+def make_settings(tmp_path: Path, database_url: str, **overrides: dict[str, Any]) -> Settings:
+    sections: dict[str, dict[str, Any]] = {
+        "database": {"url": database_url},
+        "mail": {"mode": "drop", "drop_dir": str(tmp_path / "maildrop")},
+        "security": {"secret_key_file": str(tmp_path / "secret_key")},
+    }
+    for section, values in overrides.items():
+        sections.setdefault(section, {}).update(values)
+    return load_settings(None, environ={"GIAOBAN_SECRET_KEY": TEST_SECRET}, overrides=sections)
+
+
+@pytest.fixture
+def settings(tmp_path: Path, sqlite_url: str) -> Settings:
+    return make_settings(tmp_path, sqlite_url)
+
+
+@pytest.fixture
+async def session_factory(settings: Settings) -> AsyncIterator[Callable[[], Any]]:
+    """Open transactions on the test database outside the app (to arrange and to check)."""
+    engine = create_engine(settings.database)
+    maker = session_maker(engine)
+    yield maker
+    await engine.dispose()
+
+
+@pytest.fixture
+async def client(
+    settings: Settings, aiohttp_client: Callable[..., Awaitable[TestClient]]
+) -> TestClient:
+    return await aiohttp_client(create_app(settings))
+
+
+@pytest.fixture
+async def store_session(database_url: str) -> AsyncIterator[AsyncSession]:
+    """A session on each real store (SQLite and PostgreSQL) for domain tests."""
+    engine = create_engine(DatabaseSettings(url=database_url, echo=False))
+    async with session_maker(engine)() as session:
+        yield session
+    await engine.dispose()

@@ -1,0 +1,82 @@
+"""Test data factories and a logged-in client helper."""
+
+from __future__ import annotations
+
+import itertools
+import re
+from typing import Any
+
+from aiohttp.test_utils import TestClient
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from meetings import accounts, sites
+from meetings.models import (
+    ClusterCreate,
+    ClusterPublic,
+    ContactIn,
+    Role,
+    SiteCreate,
+    SitePublic,
+    UserCreate,
+    UserPublic,
+)
+
+PASSWORD = "correct horse battery staple"
+_counter = itertools.count(1)
+
+
+async def make_user(
+    session: AsyncSession,
+    *,
+    username: str | None = None,
+    role: Role = Role.organiser,
+    password: str = PASSWORD,
+) -> UserPublic:
+    name = username or f"user{next(_counter)}"
+    return await accounts.create_user(
+        session, UserCreate(username=name, role=role, full_name=name.title(), password=password)
+    )
+
+
+async def make_cluster(session: AsyncSession, **fields: Any) -> ClusterPublic:
+    n = next(_counter)
+    data = {"code": f"C{n}", "name": f"Cụm {n}", **fields}
+    return await sites.create_cluster(session, ClusterCreate(**data))
+
+
+async def make_site(session: AsyncSession, **fields: Any) -> SitePublic:
+    n = next(_counter)
+    data: dict[str, Any] = {
+        "code": f"S{n}",
+        "name": f"Liên hiệp các tổ chức hữu nghị tỉnh {n}",
+        "province": f"Tỉnh {n}",
+        "contacts": [ContactIn(name=f"Người liên hệ {n}", email=f"lienhe{n}@example.org")],
+        **fields,
+    }
+    return await sites.create_site(session, SiteCreate(**data))
+
+
+async def login(client: TestClient, username: str, password: str = PASSWORD) -> str:
+    """Log in through the real form; returns the CSRF token for later unsafe requests."""
+    page = await client.get("/login")
+    token = csrf_from(await page.text())
+    response = await client.post(
+        "/login",
+        data={"username": username, "password": password, "_csrf": token},
+        allow_redirects=False,
+    )
+    assert response.status == 303, await response.text()
+    home = await client.get("/")
+    assert home.status == 200
+    return csrf_from(await home.text())
+
+
+def csrf_from(html: str) -> str:
+    match = re.search(r'name="csrf-token" content="([^"]+)"', html)
+    assert match, "page has no CSRF token"
+    return match.group(1)
+
+
+async def bearer(session: AsyncSession, username: str) -> dict[str, str]:
+    token = await accounts.create_token(session, username=username)
+    return {"Authorization": f"Bearer {token}"}
