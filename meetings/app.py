@@ -14,7 +14,7 @@ from aiohttp_session.cookie_storage import EncryptedCookieStorage
 
 from meetings import i18n
 from meetings.keys import engine_key, sessions_key, settings_key
-from meetings.middlewares import auth_middleware, error_middleware
+from meetings.middlewares import auth_middleware, error_middleware, page_context
 from meetings.routes import setup_routes
 from meetings.settings import Settings
 from meetings.store import create_engine, session_maker
@@ -55,7 +55,7 @@ def create_app(settings: Settings) -> web.Application:
         autoescape=jinja2.select_autoescape(default=True),
         extensions=["jinja2.ext.i18n"],
         undefined=jinja2.StrictUndefined,
-        context_processors=[_page_context],
+        context_processors=[page_context],
     )
     env.install_gettext_callables(  # type: ignore[attr-defined]
         i18n.ctx_gettext, i18n.ctx_ngettext, newstyle=True
@@ -66,22 +66,3 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(database_context)
     setup_routes(app, str(PACKAGE_DIR / "static"))
     return app
-
-
-async def _page_context(request: web.Request) -> dict[str, object]:
-    """What every page's layout needs: user, locale, CSRF token, organisation."""
-    from aiohttp_session import get_session
-
-    from meetings.access import CSRF_SESSION_KEY, USER_KEY
-
-    session = await get_session(request)
-    settings = request.app[settings_key]
-    return {
-        "request": request,
-        "user": request.get(USER_KEY),
-        "locale": request.get("locale", settings.organisation.locale),
-        "translations": request.get("translations")
-        or i18n.translations(settings.organisation.locale),
-        "csrf_token": session.get(CSRF_SESSION_KEY, ""),
-        "organisation": settings.organisation,
-    }

@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TypeVar
 
+from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from meetings.settings import ConfigError, Settings, default_config_path, load_settings
@@ -77,6 +78,13 @@ def main(argv: list[str] | None = None) -> int:
     except CommandError as exc:
         print(f"giaoban: {exc}", file=sys.stderr)
         return 1
+    except ValidationError as exc:
+        print(f"giaoban: {_validation_summary(exc)}", file=sys.stderr)
+        return 1
+
+
+def _validation_summary(exc: ValidationError) -> str:
+    return "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
 
 
 class CommandError(Exception):
@@ -127,8 +135,12 @@ def _serve(settings: Settings, *, host: str | None, port: int | None) -> int:
     host = host or settings.server.host
     port = settings.server.port if port is None else port
     app = create_app(settings)
-    print(f"giaoban: serving on http://{host}:{port}/  (config: {settings.source})", flush=True)
-    web.run_app(app, host=host, port=port, print=None, access_log=None)
+
+    def announce(_: str) -> None:
+        # aiohttp calls this once the socket listens, so the line means "ready".
+        print(f"giaoban: serving on http://{host}:{port}/  (config: {settings.source})", flush=True)
+
+    web.run_app(app, host=host, port=port, print=announce, access_log=None)
     return 0
 
 
@@ -151,8 +163,6 @@ def _domain_guard(
     work: Callable[[AsyncSession], Awaitable[T]],
 ) -> Callable[[AsyncSession], Awaitable[T]]:
     async def guarded(session: AsyncSession) -> T:
-        from pydantic import ValidationError
-
         from meetings.errors import DomainError, Invalid
 
         try:
@@ -168,10 +178,7 @@ def _domain_guard(
         except DomainError as exc:
             raise CommandError(exc.message) from None
         except ValidationError as exc:
-            problems = "; ".join(
-                f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
-            )
-            raise CommandError(problems) from None
+            raise CommandError(_validation_summary(exc)) from None
 
     return guarded
 

@@ -33,6 +33,29 @@ UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 LOCALE_KEY = "locale"
 
 
+HTTP_CODES = {
+    400: "malformed",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "too_large",
+    415: "unsupported_media_type",
+}
+
+
+def _http_message(request: web.Request, exc: web.HTTPException) -> str:
+    """A sentence for the HTML error page, in the page's language."""
+    messages = {
+        403: "You may not open this page with your role.",
+        404: "This page does not exist.",
+        405: "This action is not available here.",
+        413: "The file is too large.",
+    }
+    gettext = (request.get("translations") or translations("en")).gettext
+    return str(gettext(messages[exc.status])) if exc.status in messages else exc.reason
+
+
 def is_api(request: web.Request) -> bool:
     return request.path.startswith("/api/")
 
@@ -57,7 +80,7 @@ def json_error(status: int, code: str, message: str, details: list | None = None
     return web.json_response(error_body(code, message, details), status=status)
 
 
-def domain_error_response(request: web.Request, exc: DomainError) -> web.Response:
+async def domain_error_response(request: web.Request, exc: DomainError) -> web.Response:
     details: list[dict[str, object]] | None = None
     if isinstance(exc, Invalid):
         details = [p.as_dict() for p in exc.problems]
@@ -70,14 +93,31 @@ def domain_error_response(request: web.Request, exc: DomainError) -> web.Respons
         response = json_error(exc.status, exc.code, exc.message, details)
         response.headers.update(headers)
         return response
-    return error_page(request, exc.status, exc.message, headers=headers)
+    return await error_page(request, exc.status, exc.message, headers=headers)
 
 
-def error_page(
+async def page_context(request: web.Request) -> dict[str, object]:
+    """What every page's layout needs: user, locale, CSRF token, organisation."""
+    session = await get_session(request)
+    settings = request.app[settings_key]
+    locale = request.get(LOCALE_KEY, settings.organisation.locale)
+    return {
+        "request": request,
+        "user": request.get(USER_KEY),
+        "locale": locale,
+        "translations": request.get("translations") or translations(locale),
+        "csrf_token": session.get(CSRF_SESSION_KEY, ""),
+        "organisation": settings.organisation,
+    }
+
+
+async def error_page(
     request: web.Request, status: int, message: str, headers: dict[str, str] | None = None
 ) -> web.Response:
+    # Rendered with its own context: the error may come before the context processors ran.
+    context = {**await page_context(request), "status": status, "message": message}
     response = aiohttp_jinja2.render_template(
-        "meetings/error.html", request, {"status": status, "message": message}, status=status
+        "meetings/error.html", request, context, status=status
     )
     response.headers.update(headers or {})
     return response
@@ -89,45 +129,29 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     try:
         return await handler(request)
     except DomainError as exc:
-        return domain_error_response(request, exc)
+        return await domain_error_response(request, exc)
     except ValidationError as exc:
         problems = problems_from_validation(exc)
-        return domain_error_response(request, Invalid("the request is not valid", problems))
+        return await domain_error_response(request, Invalid("the request is not valid", problems))
     except json.JSONDecodeError as exc:
         return json_error(400, "malformed", f"the body is not valid JSON: {exc.msg} at {exc.pos}")
     except web.HTTPException as exc:
-        if exc.status < 400 or not is_api(request) and exc.status in (401, 403, 404, 405):
-            if exc.status >= 400:
-                return error_page(request, exc.status, exc.reason)
+        if exc.status < 400:
             raise
-        if is_api(request):
-            code = {
-                400: "malformed",
-                401: "unauthorized",
-                403: "forbidden",
-                404: "not_found",
-                405: "method_not_allowed",
-                413: "too_large",
-            }.get(exc.status, "error")
-            response = json_error(
-                exc.status,
-                code,
-                exc.text if exc.text and not exc.text.startswith(f"{exc.status}:") else exc.reason,
-            )
-            response.headers.update(
-                {
-                    k: v
-                    for k, v in exc.headers.items()
-                    if k in ("Allow", "WWW-Authenticate", "Retry-After")
-                }
-            )
-            return response
-        raise
+        if not is_api(request):
+            return await error_page(request, exc.status, _http_message(request, exc))
+        response = json_error(exc.status, HTTP_CODES.get(exc.status, "error"), exc.reason)
+        if exc.text and not exc.text.startswith(f"{exc.status}:"):
+            response = json_error(exc.status, HTTP_CODES.get(exc.status, "error"), exc.text)
+        for name in ("Allow", "WWW-Authenticate", "Retry-After"):
+            if name in exc.headers:
+                response.headers[name] = exc.headers[name]
+        return response
     except Exception:
         log.exception("unhandled error on %s %s", request.method, request.path)
         if is_api(request):
             return json_error(500, "internal_error", "internal error; it has been logged")
-        return error_page(request, 500, "Internal error; it has been logged.")
+        return await error_page(request, 500, "Internal error; it has been logged.")
 
 
 @web.middleware

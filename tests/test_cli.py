@@ -1,0 +1,177 @@
+"""The `giaoban` command: demo data, accounts, tokens, and a real `serve` process."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from meetings.cli import main
+from meetings.demo import demo_plan
+
+SEEDED_CLUSTER_ONE = {
+    "Bắc Giang",
+    "Bắc Ninh",
+    "Hà Nội",
+    "Hải Dương",
+    "Hải Phòng",
+    "Nam Định",
+    "Nghệ An",
+    "Ninh Bình",
+    "Thái Bình",
+    "Thanh Hóa",
+    "Vĩnh Phúc",
+}
+
+
+@pytest.fixture
+def config_file(tmp_path: Path, sqlite_url: str) -> Path:
+    path = tmp_path / "config.toml"
+    path.write_text(
+        f'[database]\nurl = "{sqlite_url}"\n'
+        f'[mail]\ndrop_dir = "{tmp_path / "mail"}"\n'
+        f'[security]\nsecret_key_file = "{tmp_path / "secret"}"\n',
+        encoding="utf-8",
+    )
+    return path
+
+
+def run(config_file: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "meetings.cli", "--config", str(config_file), *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_demo_plan_is_52_unions_in_5_clusters():
+    plan = demo_plan()
+    assert len(plan) == 5
+    assert set(plan[0][2]) == SEEDED_CLUSTER_ONE
+    everyone = [p for _, _, members in plan for p in members]
+    assert len(everyone) == 52 == len(set(everyone))
+    assert "Kiên Giang" in everyone
+    assert all("minh họa" in name for _, name, _ in plan[1:])
+
+
+def test_demo_then_serve_answers_with_the_52_sites(config_file: Path):
+    demo = run(config_file, "demo")
+    assert demo.returncode == 0, demo.stderr
+    assert "illustrative" in demo.stdout
+    passwords = dict(
+        line.split()[1:3] for line in demo.stdout.splitlines() if line.startswith("  ")
+    )
+    assert set(passwords) == {"admin", "organiser", "secretary", "chair"}
+    again = run(config_file, "demo")  # idempotent: nothing doubles
+    assert "0 new sites" in again.stdout
+
+    token = run(config_file, "tokens", "create", "organiser").stdout.strip()
+    assert token.startswith("gb_")
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "meetings.cli",
+            "--config",
+            str(config_file),
+            "serve",
+            "--port",
+            str(port),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        assert server.stdout is not None
+        banner = server.stdout.readline()  # printed once the socket listens
+        assert f"serving on http://127.0.0.1:{port}/" in banner
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}/api/v1/sites", headers={"Authorization": f"Bearer {token}"}
+        )
+        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
+            body = response.read().decode()
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        if server.stdout is not None:
+            server.stdout.close()
+    listing = json.loads(body)
+    assert listing["total"] == 52
+    assert len(listing["items"]) == 52
+    by_cluster: dict[str, int] = {}
+    for site in listing["items"]:
+        by_cluster[site["cluster_code"]] = by_cluster.get(site["cluster_code"], 0) + 1
+        assert 2 <= len(site["contacts"]) <= 3
+        assert all(c["email"].endswith("@example.org") for c in site["contacts"])
+    assert by_cluster["CUM-1"] == 11 and len(by_cluster) == 5
+
+
+def test_users_and_tokens(config_file: Path, capsys: pytest.CaptureFixture[str]):
+    assert (
+        main(
+            [
+                "--config",
+                str(config_file),
+                "users",
+                "add",
+                "lan",
+                "--role",
+                "secretary",
+                "--full-name",
+                "Nguyễn Thị Lan",
+                "--password",
+                "a-long-password",
+            ]
+        )
+        == 0
+    )
+    assert (
+        main(
+            [
+                "--config",
+                str(config_file),
+                "users",
+                "add",
+                "lan",
+                "--role",
+                "chair",
+                "--password",
+                "another-password",
+            ]
+        )
+        == 1
+    )
+    assert "already exists" in capsys.readouterr().err
+    assert (
+        main(
+            [
+                "--config",
+                str(config_file),
+                "users",
+                "add",
+                "x",
+                "--role",
+                "chair",
+                "--password",
+                "short",
+            ]
+        )
+        == 1
+    )
+    assert "password" in capsys.readouterr().err
+    assert main(["--config", str(config_file), "tokens", "create", "nobody"]) == 1
+    assert "no user named 'nobody'" in capsys.readouterr().err
+    assert main(["--config", str(config_file), "users", "list"]) == 0
+    assert "lan\tsecretary\tNguyễn Thị Lan" in capsys.readouterr().out
