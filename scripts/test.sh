@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs everything the test suite needs, then runs all of it (lint + pytest).
+#   bash scripts/test.sh            # the whole suite
+#   bash scripts/test.sh -k import  # extra arguments go to pytest
+# PostgreSQL tests use GIAOBAN_TEST_POSTGRES_URL
+# (default postgresql+asyncpg://postgres@127.0.0.1:5432/test); they are skipped when no
+# server answers there, except in CI (CI=true), where that is a failure.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# Debian packages: Chromium for the browser tests (Playwright drives /usr/bin/chromium and
+# never downloads a browser), fonts with Vietnamese glyphs and poppler for documents.
+missing=()
+[ -x /usr/bin/chromium ] || missing+=(chromium)
+dpkg -s fonts-liberation2 >/dev/null 2>&1 || missing+=(fonts-liberation2)
+command -v pdftotext >/dev/null 2>&1 || missing+=(poppler-utils)
+dpkg -s libharfbuzz-subset0 >/dev/null 2>&1 || missing+=(libharfbuzz-subset0)
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "installing Debian packages: ${missing[*]}"
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}"
+fi
+
+[ -x .venv/bin/python ] || python3 -m venv .venv
+.venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test]'
+.venv/bin/ruff check .
+.venv/bin/ruff format --check meetings agendas notify scheduler tests bench
+exec .venv/bin/python -m pytest "$@"
