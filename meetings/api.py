@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from meetings import accounts, sites
+from meetings import accounts, imports, sites
 from meetings.access import ANY_ROLE, ORGANISERS, allow, public, require_user
+from meetings.errors import FieldProblem, Invalid
 from meetings.models import (
     ClusterCreate,
     ClusterUpdate,
@@ -156,12 +157,47 @@ async def update_user(request: web.Request) -> web.Response:
 
 @allow(*ORGANISERS)
 async def import_sites(request: web.Request) -> web.Response:
-    raise web.HTTPNotImplemented()
+    kinds: dict[str, imports.FileKind] = {
+        "text/csv": "csv",
+        "application/csv": "csv",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": "xlsx",
+    }
+    dry_run = int_query(request, "dry_run", 0, 0, 1) == 1
+    if request.content_type in kinds:
+        kind = kinds[request.content_type]
+        content = await request.read()
+    elif request.content_type == "multipart/form-data":
+        upload = (await request.post()).get("file")
+        if not isinstance(upload, web.FileField):
+            raise Invalid(
+                "no file", [FieldProblem("file", "send the file in a form field named 'file'")]
+            )
+        if upload.filename or upload.content_type not in kinds:
+            kind = imports.kind_from_name(upload.filename or "")
+        else:
+            kind = kinds[upload.content_type]
+        content = upload.file.read()
+    else:
+        raise web.HTTPUnsupportedMediaType(
+            text="send the file as text/csv, as application/vnd.openxmlformats-officedocument"
+            ".spreadsheetml.sheet, or as multipart/form-data with a field named 'file'"
+        )
+    async with db(request) as session:
+        report = await imports.import_sites(session, content=content, kind=kind, dry_run=dry_run)
+    return model_response(report)
 
 
 @allow(*ANY_ROLE)
 async def export_sites(request: web.Request) -> web.Response:
-    raise web.HTTPNotImplemented()
+    async with db(request) as session:
+        data = await imports.export_sites_csv(session)
+    return web.Response(
+        body=data,
+        headers={
+            "Content-Type": "text/csv; charset=utf-8",
+            "Content-Disposition": 'attachment; filename="sites.csv"',
+        },
+    )
 
 
 # --- the API's own description ---------------------------------------------------------
