@@ -116,6 +116,19 @@ def settings(tmp_path: Path, sqlite_url: str) -> Settings:
 
 
 @pytest.fixture
+def config_file(tmp_path: Path, sqlite_url: str) -> Path:
+    """A config file for the `giaoban` command, on a fresh SQLite database."""
+    path = tmp_path / "config.toml"
+    path.write_text(
+        f'[database]\nurl = "{sqlite_url}"\n'
+        f'[mail]\ndrop_dir = "{tmp_path / "mail"}"\n'
+        f'[security]\nsecret_key_file = "{tmp_path / "secret"}"\n',
+        encoding="utf-8",
+    )
+    return path
+
+
+@pytest.fixture
 async def session_factory(settings: Settings) -> AsyncIterator[Callable[[], Any]]:
     """Open transactions on the test database outside the app (to arrange and to check)."""
     engine = create_engine(settings.database)

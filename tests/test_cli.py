@@ -29,18 +29,6 @@ SEEDED_CLUSTER_ONE = {
 }
 
 
-@pytest.fixture
-def config_file(tmp_path: Path, sqlite_url: str) -> Path:
-    path = tmp_path / "config.toml"
-    path.write_text(
-        f'[database]\nurl = "{sqlite_url}"\n'
-        f'[mail]\ndrop_dir = "{tmp_path / "mail"}"\n'
-        f'[security]\nsecret_key_file = "{tmp_path / "secret"}"\n',
-        encoding="utf-8",
-    )
-    return path
-
-
 def run(config_file: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "meetings.cli", "--config", str(config_file), *args],
@@ -119,59 +107,28 @@ def test_demo_then_serve_answers_with_the_52_sites(config_file: Path):
 
 
 def test_users_and_tokens(config_file: Path, capsys: pytest.CaptureFixture[str]):
+    def giaoban(*args: str) -> int:
+        return main(["--config", str(config_file), *args])
+
+    add = ("users", "add")
     assert (
-        main(
-            [
-                "--config",
-                str(config_file),
-                "users",
-                "add",
-                "lan",
-                "--role",
-                "secretary",
-                "--full-name",
-                "Nguyễn Thị Lan",
-                "--password",
-                "a-long-password",
-            ]
+        giaoban(
+            *add,
+            "lan",
+            "--role",
+            "secretary",
+            "--full-name",
+            "Nguyễn Thị Lan",
+            "--password",
+            "a-long-password",
         )
         == 0
     )
-    assert (
-        main(
-            [
-                "--config",
-                str(config_file),
-                "users",
-                "add",
-                "lan",
-                "--role",
-                "chair",
-                "--password",
-                "another-password",
-            ]
-        )
-        == 1
-    )
+    assert giaoban(*add, "lan", "--role", "chair", "--password", "another-password") == 1
     assert "already exists" in capsys.readouterr().err
-    assert (
-        main(
-            [
-                "--config",
-                str(config_file),
-                "users",
-                "add",
-                "x",
-                "--role",
-                "chair",
-                "--password",
-                "short",
-            ]
-        )
-        == 1
-    )
+    assert giaoban(*add, "x", "--role", "chair", "--password", "short") == 1
     assert "password" in capsys.readouterr().err
-    assert main(["--config", str(config_file), "tokens", "create", "nobody"]) == 1
+    assert giaoban("tokens", "create", "nobody") == 1
     assert "no user named 'nobody'" in capsys.readouterr().err
-    assert main(["--config", str(config_file), "users", "list"]) == 0
+    assert giaoban("users", "list") == 0
     assert "lan\tsecretary\tNguyễn Thị Lan" in capsys.readouterr().out

@@ -630,18 +630,6 @@ async def test_api_export_from_one_database_recreates_it_in_another(
 # --- the command line ------------------------------------------------------------------
 
 
-@pytest.fixture
-def config_file(tmp_path: Path, sqlite_url: str) -> Path:
-    path = tmp_path / "config.toml"
-    path.write_text(
-        f'[database]\nurl = "{sqlite_url}"\n'
-        f'[mail]\ndrop_dir = "{tmp_path / "mail"}"\n'
-        f'[security]\nsecret_key_file = "{tmp_path / "secret"}"\n',
-        encoding="utf-8",
-    )
-    return path
-
-
 def test_cli_imports_checks_and_exports(
     config_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ):
