@@ -13,6 +13,7 @@ from aiohttp_session import setup as setup_session
 from aiohttp_session.cookie_storage import EncryptedCookieStorage
 
 from meetings import i18n
+from meetings.forms import CONTACT_ROLE_LABELS, ROLE_LABELS
 from meetings.keys import engine_key, sessions_key, settings_key
 from meetings.middlewares import auth_middleware, error_middleware, page_context
 from meetings.routes import setup_routes
@@ -63,6 +64,8 @@ def create_app(settings: Settings) -> web.Application:
     env.filters["day"] = i18n.format_day
     env.filters["moment"] = i18n.format_moment
     env.filters["count"] = i18n.format_count
+    env.globals["role_labels"] = ROLE_LABELS
+    env.globals["contact_role_labels"] = CONTACT_ROLE_LABELS
     app.cleanup_ctx.append(database_context)
     setup_routes(app, str(PACKAGE_DIR / "static"))
     return app

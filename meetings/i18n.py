@@ -73,3 +73,31 @@ def format_moment(value: datetime | None, locale: str, tz: str) -> str:
 
 def format_count(value: Any, locale: str) -> str:
     return format_decimal(value, locale=locale)
+
+
+def extract_messages() -> dict[str, list[str]]:
+    """Every msgid in the templates and the code, with where it is used (for catalogs).
+
+    Templates call `_("…")`; Python calls `_(request, "…")`, `gettext("…")` or marks a
+    msgid with `N_("…")`, hence two extraction passes with different keyword specs.
+    """
+    from babel.messages.extract import extract_from_dir
+
+    package = Path(__file__).resolve().parent
+    passes = (
+        ([("templates/**.html", "jinja2")], {"_": None, "gettext": None, "ngettext": (1, 2)}),
+        ([("**.py", "python")], {"_": (2,), "gettext": None, "N_": None}),
+    )
+    found: dict[str, list[str]] = {}
+    for method_map, keywords in passes:
+        for filename, lineno, message, _comments, _context in extract_from_dir(
+            package,
+            method_map,
+            options_map={"templates/**.html": {"extensions": "jinja2.ext.i18n"}},
+            keywords=keywords,
+        ):
+            messages = message if isinstance(message, tuple) else (message,)
+            for msgid in messages:
+                if msgid:
+                    found.setdefault(msgid, []).append(f"{filename}:{lineno}")
+    return found

@@ -24,6 +24,7 @@ from meetings.access import (
     new_csrf_token,
 )
 from meetings.errors import Conflict, DomainError, FieldProblem, Invalid, TooManyAttempts
+from meetings.forms import N_
 from meetings.i18n import pick_locale, translations
 from meetings.keys import sessions_key, settings_key
 from meetings.models import User
@@ -47,13 +48,16 @@ HTTP_CODES = {
 def _http_message(request: web.Request, exc: web.HTTPException) -> str:
     """A sentence for the HTML error page, in the page's language."""
     messages = {
-        403: "You may not open this page with your role.",
-        404: "This page does not exist.",
-        405: "This action is not available here.",
-        413: "The file is too large.",
+        403: N_("You may not open this page with your role."),
+        404: N_("This page does not exist."),
+        405: N_("This action is not available here."),
+        413: N_("The file is too large."),
     }
-    gettext = (request.get("translations") or translations("en")).gettext
-    return str(gettext(messages[exc.status])) if exc.status in messages else exc.reason
+    return _translate(request, messages[exc.status]) if exc.status in messages else exc.reason
+
+
+def _translate(request: web.Request, message: str) -> str:
+    return str((request.get("translations") or translations("en")).gettext(message))
 
 
 def is_api(request: web.Request) -> bool:
@@ -108,6 +112,8 @@ async def page_context(request: web.Request) -> dict[str, object]:
         "translations": request.get("translations") or translations(locale),
         "csrf_token": session.get(CSRF_SESSION_KEY, ""),
         "organisation": settings.organisation,
+        "flash": session.pop("flash", None),
+        "nav": request.path.split("/")[1] if request.path != "/" else "",
     }
 
 
@@ -151,7 +157,9 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         log.exception("unhandled error on %s %s", request.method, request.path)
         if is_api(request):
             return json_error(500, "internal_error", "internal error; it has been logged")
-        return await error_page(request, 500, "Internal error; it has been logged.")
+        return await error_page(
+            request, 500, _translate(request, N_("Internal error; it has been logged."))
+        )
 
 
 @web.middleware

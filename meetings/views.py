@@ -2,24 +2,68 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+import math
+import re
+import secrets
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
 
 import aiohttp_jinja2
 from aiohttp import web
 from aiohttp_session import get_session, new_session
+from pydantic import ValidationError
 
-from meetings import accounts, sites
-from meetings.access import ANY_ROLE, CSRF_SESSION_KEY, ORGANISERS, allow, new_csrf_token, public
-from meetings.errors import TooManyAttempts
+from meetings import accounts, imports, sites
+from meetings.access import (
+    ANY_ROLE,
+    CSRF_SESSION_KEY,
+    ORGANISERS,
+    allow,
+    current_user,
+    new_csrf_token,
+    public,
+)
+from meetings.errors import DomainError, TooManyAttempts
+from meetings.forms import FormState, optional_int, problems_of, site_values, text
 from meetings.keys import settings_key
-from meetings.models import Role
+from meetings.models import (
+    ClusterCreate,
+    ClusterUpdate,
+    ContactRole,
+    Role,
+    SiteCreate,
+    SiteUpdate,
+    UserCreate,
+    UserUpdate,
+)
 from meetings.settings import LOCALES
-from meetings.web import db
+from meetings.web import db, int_query, path_id
+
+PAGE_SIZE = 50
+FLASH_KEY = "flash"
 
 
 def _(request: web.Request, message: str) -> str:
     """Translate a UI message into the request's language."""
     return str(request["translations"].gettext(message))
+
+
+async def flash(request: web.Request, message: str) -> None:
+    """A one-time message shown on the next page (after a redirect)."""
+    (await get_session(request))[FLASH_KEY] = message
+
+
+def render(
+    request: web.Request, template: str, context: dict[str, Any], status: int = 200
+) -> web.Response:
+    return aiohttp_jinja2.render_template(f"meetings/{template}", request, context, status=status)
+
+
+def may_edit(request: web.Request) -> bool:
+    user = current_user(request)
+    return user is not None and user.role in ORGANISERS
 
 
 def safe_next(target: str | None) -> str:
@@ -107,40 +151,412 @@ async def choose_language(request: web.Request) -> web.Response:
 
 
 @allow(*ANY_ROLE)
-@aiohttp_jinja2.template("meetings/dashboard.html")
-async def dashboard(request: web.Request) -> dict[str, object]:
+async def dashboard(request: web.Request) -> web.Response:
     async with db(request) as session:
         site_count = await sites.count_sites(session)
         clusters = await sites.list_clusters(session)
-    return {"site_count": site_count, "clusters": clusters, "upcoming": [], "recent": []}
+    # Sessions arrive with the planning issue; the page already has their places.
+    return render(
+        request,
+        "dashboard.html",
+        {
+            "site_count": site_count,
+            "clusters": clusters,
+            "upcoming": [],
+            "recent": [],
+            "today": datetime.now(ZoneInfo(request.app[settings_key].organisation.timezone)),
+        },
+    )
 
 
-# --- pages still to build --------------------------------------------------------------
+# --- sites -----------------------------------------------------------------------------
 
 
-def _todo(*roles: Role):  # type: ignore[no-untyped-def]
-    @allow(*roles)
-    async def handler(request: web.Request) -> web.Response:
-        raise web.HTTPNotImplemented()
+@allow(*ANY_ROLE)
+async def site_list(request: web.Request) -> web.Response:
+    """One page of the register, grouped by cluster; one query whatever the register's size."""
+    q = request.query.get("q", "").strip()
+    cluster_id = optional_int(request.query, "cluster")
+    page_number = int_query(request, "page", 1, 1, 10**6)
+    async with db(request) as session:
+        page = await sites.list_sites(
+            session,
+            q=q or None,
+            cluster_id=cluster_id,
+            limit=PAGE_SIZE,
+            offset=(page_number - 1) * PAGE_SIZE,
+        )
+        clusters = await sites.list_clusters(session)
+    groups: list[dict[str, Any]] = []
+    counts = {c.id: c.site_count for c in clusters}
+    for site in page.items:
+        if not groups or groups[-1]["cluster_id"] != site.cluster_id:
+            groups.append(
+                {
+                    "cluster_id": site.cluster_id,
+                    "code": site.cluster_code,
+                    "name": site.cluster_name,
+                    "count": counts.get(site.cluster_id, 0) if site.cluster_id else None,
+                    "sites": [],
+                }
+            )
+        groups[-1]["sites"].append(site)
+    return render(
+        request,
+        "sites.html",
+        {
+            "groups": groups,
+            "page": page,
+            "q": q,
+            "cluster_id": cluster_id,
+            "clusters": clusters,
+            "page_number": page_number,
+            "page_count": max(1, math.ceil(page.total / PAGE_SIZE)),
+            "first": page.offset + 1 if page.items else 0,
+            "last": page.offset + len(page.items),
+            "may_edit": may_edit(request),
+        },
+    )
 
-    return handler
+
+@allow(*ANY_ROLE)
+async def site_detail(request: web.Request) -> web.Response:
+    async with db(request) as session:
+        site = await sites.get_site(session, path_id(request))
+    return render(request, "site.html", {"site": site, "may_edit": may_edit(request)})
 
 
-site_list = _todo(*ANY_ROLE)
-site_new = _todo(*ORGANISERS)
-site_create = _todo(*ORGANISERS)
-import_form = _todo(*ORGANISERS)
-import_preview = _todo(*ORGANISERS)
-import_confirm = _todo(*ORGANISERS)
-site_detail = _todo(*ANY_ROLE)
-site_edit = _todo(*ORGANISERS)
-site_update = _todo(*ORGANISERS)
-site_delete = _todo(*ORGANISERS)
-cluster_list = _todo(*ANY_ROLE)
-cluster_create = _todo(*ORGANISERS)
-cluster_edit = _todo(*ORGANISERS)
-cluster_update = _todo(*ORGANISERS)
-user_list = _todo(Role.admin)
-user_create = _todo(Role.admin)
-user_edit = _todo(Role.admin)
-user_update = _todo(Role.admin)
+async def _site_form(
+    request: web.Request, state: FormState, *, site_id: int | None = None
+) -> web.Response:
+    async with db(request) as session:
+        clusters = await sites.list_clusters(session)
+    values = {"contacts": [], **state.values}
+    return render(
+        request,
+        "site_form.html",
+        {
+            "site_id": site_id,
+            "values": values,
+            "state": state,
+            "clusters": clusters,
+            "roles": list(ContactRole),
+        },
+        status=state.status,
+    )
+
+
+@allow(*ORGANISERS)
+async def site_new(request: web.Request) -> web.Response:
+    cluster = optional_int(request.query, "cluster")
+    return await _site_form(request, FormState(values={"cluster_id": cluster}))
+
+
+@allow(*ORGANISERS)
+async def site_create(request: web.Request) -> web.Response:
+    values = site_values(await request.post())
+    try:
+        async with db(request) as session:
+            site = await sites.create_site(session, SiteCreate.model_validate(values))
+    except (ValidationError, DomainError) as exc:
+        state = problems_of(exc, request["translations"].gettext)
+        state.values = values
+        return await _site_form(request, state)
+    await flash(request, _(request, "The site was saved."))
+    raise web.HTTPSeeOther(f"/sites/{site.id}")
+
+
+@allow(*ORGANISERS)
+async def site_edit(request: web.Request) -> web.Response:
+    async with db(request) as session:
+        site = await sites.get_site(session, path_id(request))
+    values = site.model_dump()
+    return await _site_form(request, FormState(values=values), site_id=site.id)
+
+
+@allow(*ORGANISERS)
+async def site_update(request: web.Request) -> web.Response:
+    form = await request.post()
+    values = site_values(form)
+    site_id = path_id(request)
+    try:
+        update = SiteUpdate.model_validate({**values, "version": text(form, "version")})
+        async with db(request) as session:
+            await sites.update_site(session, site_id, update)
+    except (ValidationError, DomainError) as exc:
+        state = problems_of(exc, request["translations"].gettext)
+        state.values = {**values, "version": text(form, "version")}
+        return await _site_form(request, state, site_id=site_id)
+    await flash(request, _(request, "The site was saved."))
+    raise web.HTTPSeeOther(f"/sites/{site_id}")
+
+
+@allow(*ORGANISERS)
+async def site_delete(request: web.Request) -> web.Response:
+    form = await request.post()
+    async with db(request) as session:
+        await sites.delete_site(session, path_id(request), version=optional_int(form, "version"))
+    await flash(request, _(request, "The site was deleted."))
+    raise web.HTTPSeeOther("/sites")
+
+
+# --- import ----------------------------------------------------------------------------
+
+_UPLOAD_TOKEN = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
+
+
+def _upload_dir(request: web.Request) -> Path:
+    return request.app[settings_key].var_dir / "imports"
+
+
+@allow(*ORGANISERS)
+async def import_form(request: web.Request) -> web.Response:
+    return render(
+        request, "import.html", {"report": None, "problems": [], "token": None, "error": None}
+    )
+
+
+@allow(*ORGANISERS)
+async def import_preview(request: web.Request) -> web.Response:
+    """A dry run of the uploaded file; the file waits under var/ for the confirmation."""
+    upload = (await request.post()).get("file")
+    if not isinstance(upload, web.FileField) or not upload.filename:
+        return render(
+            request,
+            "import.html",
+            {
+                "report": None,
+                "problems": [],
+                "token": None,
+                "error": _(request, "Choose a CSV or XLSX file."),
+            },
+            status=422,
+        )
+    content = upload.file.read()
+    try:
+        kind = imports.kind_from_name(upload.filename)
+        async with db(request) as session:
+            report = await imports.import_sites(session, content=content, kind=kind, dry_run=True)
+    except DomainError as exc:
+        problems = getattr(exc, "problems", [])
+        return render(
+            request,
+            "import.html",
+            {
+                "report": None,
+                "problems": problems,
+                "token": None,
+                "error": exc.message,
+                "filename": upload.filename,
+            },
+            status=422,
+        )
+    token = secrets.token_urlsafe(24)
+    folder = _upload_dir(request)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{token}.{kind}").write_bytes(content)
+    return render(
+        request,
+        "import.html",
+        {
+            "report": report,
+            "problems": [],
+            "token": token,
+            "error": None,
+            "filename": upload.filename,
+        },
+    )
+
+
+@allow(*ORGANISERS)
+async def import_confirm(request: web.Request) -> web.Response:
+    token = text(await request.post(), "token")
+    if not _UPLOAD_TOKEN.match(token):
+        raise web.HTTPBadRequest(text="bad upload token")
+    matches = [p for p in _upload_dir(request).glob(f"{token}.*") if p.suffix in (".csv", ".xlsx")]
+    if not matches:
+        await flash(request, _(request, "That upload has expired; choose the file again."))
+        raise web.HTTPSeeOther("/sites/import")
+    path = matches[0]
+    async with db(request) as session:
+        report = await imports.import_sites(
+            session,
+            content=path.read_bytes(),
+            kind=imports.kind_from_name(path.name),
+            dry_run=False,
+        )
+    path.unlink(missing_ok=True)
+    await flash(
+        request,
+        _(request, "Imported: {created} new, {updated} changed, {unchanged} unchanged.").format(
+            created=report.created, updated=report.updated, unchanged=report.unchanged
+        ),
+    )
+    raise web.HTTPSeeOther("/sites")
+
+
+# --- clusters --------------------------------------------------------------------------
+
+
+async def _clusters_page(request: web.Request, state: FormState) -> web.Response:
+    async with db(request) as session:
+        clusters = await sites.list_clusters(session)
+        names = {s.id: s.name for s in await sites.all_sites(session)} if clusters else {}
+    return render(
+        request,
+        "clusters.html",
+        {
+            "clusters": clusters,
+            "site_names": names,
+            "state": state,
+            "may_edit": may_edit(request),
+        },
+        status=state.status,
+    )
+
+
+@allow(*ANY_ROLE)
+async def cluster_list(request: web.Request) -> web.Response:
+    return await _clusters_page(request, FormState())
+
+
+@allow(*ORGANISERS)
+async def cluster_create(request: web.Request) -> web.Response:
+    form = await request.post()
+    values = {"code": text(form, "code"), "name": text(form, "name")}
+    try:
+        async with db(request) as session:
+            await sites.create_cluster(session, ClusterCreate.model_validate(values))
+    except (ValidationError, DomainError) as exc:
+        state = problems_of(exc, request["translations"].gettext)
+        state.values = values
+        return await _clusters_page(request, state)
+    await flash(request, _(request, "The cluster was saved."))
+    raise web.HTTPSeeOther("/clusters")
+
+
+async def _cluster_form(request: web.Request, cluster_id: int, state: FormState) -> web.Response:
+    async with db(request) as session:
+        cluster = await sites.get_cluster(session, cluster_id)
+        members = await sites.list_sites(session, cluster_id=cluster_id, limit=sites.MAX_PAGE)
+    values = {**cluster.model_dump(), **state.values}
+    return render(
+        request,
+        "cluster_form.html",
+        {
+            "cluster": cluster,
+            "values": values,
+            "members": members.items,
+            "state": state,
+        },
+        status=state.status,
+    )
+
+
+@allow(*ORGANISERS)
+async def cluster_edit(request: web.Request) -> web.Response:
+    return await _cluster_form(request, path_id(request), FormState())
+
+
+@allow(*ORGANISERS)
+async def cluster_update(request: web.Request) -> web.Response:
+    form = await request.post()
+    values = {
+        "version": text(form, "version"),
+        "code": text(form, "code"),
+        "name": text(form, "name"),
+        "leader_site_id": optional_int(form, "leader_site_id"),
+        "deputy_site_id": optional_int(form, "deputy_site_id"),
+        "leader_year": optional_int(form, "leader_year"),
+    }
+    cluster_id = path_id(request)
+    try:
+        async with db(request) as session:
+            await sites.update_cluster(session, cluster_id, ClusterUpdate.model_validate(values))
+    except (ValidationError, DomainError) as exc:
+        state = problems_of(exc, request["translations"].gettext)
+        state.values = values
+        return await _cluster_form(request, cluster_id, state)
+    await flash(request, _(request, "The cluster was saved."))
+    raise web.HTTPSeeOther("/clusters")
+
+
+# --- users -----------------------------------------------------------------------------
+
+
+async def _users_page(request: web.Request, state: FormState) -> web.Response:
+    async with db(request) as session:
+        users = await accounts.list_users(session)
+    return render(
+        request,
+        "users.html",
+        {"users": users, "state": state, "roles": list(Role)},
+        status=state.status,
+    )
+
+
+@allow(Role.admin)
+async def user_list(request: web.Request) -> web.Response:
+    return await _users_page(request, FormState())
+
+
+@allow(Role.admin)
+async def user_create(request: web.Request) -> web.Response:
+    form = await request.post()
+    values = {name: text(form, name) for name in ("username", "full_name", "role", "password")}
+    values["email"] = text(form, "email") or None
+    try:
+        async with db(request) as session:
+            await accounts.create_user(session, UserCreate.model_validate(values))
+    except (ValidationError, DomainError) as exc:
+        state = problems_of(exc, request["translations"].gettext)
+        state.values = {**values, "password": ""}
+        return await _users_page(request, state)
+    await flash(request, _(request, "The account was created."))
+    raise web.HTTPSeeOther("/users")
+
+
+async def _user_form(request: web.Request, user_id: int, state: FormState) -> web.Response:
+    async with db(request) as session:
+        user = await accounts.get_user(session, user_id)
+    values = {**user.model_dump(exclude={"password_hash"}), **state.values}
+    return render(
+        request,
+        "user_form.html",
+        {
+            "account": user,
+            "values": values,
+            "state": state,
+            "roles": list(Role),
+        },
+        status=state.status,
+    )
+
+
+@allow(Role.admin)
+async def user_edit(request: web.Request) -> web.Response:
+    return await _user_form(request, path_id(request), FormState())
+
+
+@allow(Role.admin)
+async def user_update(request: web.Request) -> web.Response:
+    form = await request.post()
+    values: dict[str, Any] = {
+        "version": text(form, "version"),
+        "full_name": text(form, "full_name"),
+        "email": text(form, "email") or None,
+        "role": text(form, "role"),
+        "is_active": form.get("is_active") == "on",
+    }
+    if text(form, "password"):
+        values["password"] = text(form, "password")
+    user_id = path_id(request)
+    try:
+        async with db(request) as session:
+            await accounts.update_user(session, user_id, UserUpdate.model_validate(values))
+    except (ValidationError, DomainError) as exc:
+        state = problems_of(exc, request["translations"].gettext)
+        state.values = {**values, "password": ""}
+        return await _user_form(request, user_id, state)
+    await flash(request, _(request, "The account was saved."))
+    raise web.HTTPSeeOther("/users")
