@@ -98,6 +98,9 @@ _MESSAGES = {
 def _pydantic_message(error: dict[str, Any], gettext: Gettext) -> str:
     kind = error.get("type", "")
     message = str(error.get("msg", ""))
+    minimum = int(error.get("ctx", {}).get("min_length", 1))
+    if kind == "string_too_short" and minimum > 1:
+        return gettext("At least {minimum} characters").format(minimum=minimum)
     if kind in _MESSAGES:
         return gettext(_MESSAGES[kind])
     if "email" in message:

@@ -1,0 +1,103 @@
+"""In a real browser: log in, import a CSV of sites, see them grouped by cluster."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp import web
+from playwright.async_api import Browser, async_playwright, expect
+
+from meetings.app import create_app
+from meetings.models import Role
+from meetings.settings import Settings
+from tests.factories import PASSWORD, make_cluster, make_user
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    if not Path(CHROMIUM).exists():
+        if os.environ.get("CI"):
+            pytest.fail(f"{CHROMIUM} is required in CI (apt-get install chromium)")
+        pytest.skip(f"{CHROMIUM} is not installed")
+    async with async_playwright() as playwright:
+        launched = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield launched
+        await launched.close()
+
+
+@pytest.fixture
+async def base_url(settings: Settings) -> AsyncIterator[str]:
+    """The real app on a real port of the loopback interface."""
+    runner = web.AppRunner(create_app(settings))
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    yield f"http://127.0.0.1:{port}"
+    await runner.cleanup()
+
+
+async def test_log_in_import_a_csv_and_see_sites_grouped_by_cluster(
+    browser: Browser, base_url: str, session_factory: Any, tmp_path: Path
+):
+    async with session_factory() as session, session.begin():
+        await make_user(session, username="vanphong", role=Role.organiser)
+        await make_cluster(session, code="CUM-1", name="Cụm 1 — Đồng bằng sông Hồng")
+        await make_cluster(session, code="CUM-2", name="Cụm 2 — Trung du miền núi")
+    sheet = tmp_path / "diem-cau.csv"
+    sheet.write_text(
+        "code,name,province,cluster,contact1_name,contact1_email,contact1_role\n"
+        "vinh-phuc,Liên hiệp các tổ chức hữu nghị Vĩnh Phúc,Vĩnh Phúc,CUM-1,Lê Văn An,"
+        "an@example.org,head\n"
+        "bac-giang,Liên hiệp các tổ chức hữu nghị Bắc Giang,Bắc Giang,CUM-1,Trần Thị Bình,"
+        "binh@example.org,head\n"
+        "lao-cai,Liên hiệp các tổ chức hữu nghị Lào Cai,Lào Cai,CUM-2,Phạm Minh Châu,"
+        "chau@example.org,technical\n"
+        "ha-giang,Liên hiệp các tổ chức hữu nghị Hà Giang,Hà Giang,CUM-2,Đỗ Thu Hà,"
+        "ha@example.org,secretary\n",
+        encoding="utf-8",
+    )
+    page = await browser.new_page()
+    await page.goto(f"{base_url}/sites")  # not logged in: sent to the login page
+    await page.get_by_label("Tên đăng nhập").fill("vanphong")
+    await page.get_by_label("Mật khẩu").fill(PASSWORD)
+    await page.get_by_role("button", name="Đăng nhập").click()
+    await expect(page.get_by_role("heading", name="Điểm cầu")).to_be_visible()
+
+    await page.get_by_role("link", name="Nhập từ tệp").click()
+    await page.get_by_label("Tệp CSV hoặc XLSX").set_input_files(str(sheet))
+    await page.get_by_role("button", name="Kiểm tra tệp").click()
+    await expect(page.locator(".badge.new")).to_have_text("4 mới")
+    await page.get_by_role("button", name="Xác nhận nhập dữ liệu").click()
+
+    await expect(page.get_by_role("status")).to_have_text(
+        "Đã nhập: 4 mới, 0 thay đổi, 0 không đổi."
+    )
+    groups = page.locator("section.group")
+    await expect(groups).to_have_count(2)
+    first, second = groups.nth(0), groups.nth(1)
+    await expect(first.get_by_role("heading")).to_contain_text("Cụm 1 — Đồng bằng sông Hồng")
+    await expect(first.get_by_role("heading")).to_contain_text("2 điểm cầu")
+    await expect(first.locator("tbody tr td:nth-child(2)")).to_have_text(
+        ["Liên hiệp các tổ chức hữu nghị Bắc Giang", "Liên hiệp các tổ chức hữu nghị Vĩnh Phúc"]
+    )
+    await expect(second.get_by_role("heading")).to_contain_text("Cụm 2 — Trung du miền núi")
+    await expect(second.locator("tbody tr td:nth-child(2)")).to_have_text(
+        ["Liên hiệp các tổ chức hữu nghị Hà Giang", "Liên hiệp các tổ chức hữu nghị Lào Cai"]
+    )

@@ -1,0 +1,226 @@
+"""The HTML pages, driven through the real app: what an organiser sees and can do."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from aiohttp.test_utils import TestClient
+
+from meetings import sites
+from meetings.models import Role
+from tests.factories import login, make_cluster, make_site, make_user
+
+
+async def organiser(client: TestClient, session_factory: Any, role: Role = Role.organiser) -> str:
+    async with session_factory() as session, session.begin():
+        await make_user(session, username="org", role=role)
+    return await login(client, "org")
+
+
+async def test_sites_page_groups_by_cluster_with_counts(client: TestClient, session_factory: Any):
+    async with session_factory() as session, session.begin():
+        one = await make_cluster(session, code="CUM-1", name="Cụm 1")
+        two = await make_cluster(session, code="CUM-2", name="Cụm 2")
+        for name in ("Vĩnh Phúc", "Bắc Giang"):
+            await make_site(session, name=name, cluster_id=one.id)
+        await make_site(session, name="Kiên Giang", cluster_id=two.id)
+        await make_site(session, name="Hội trường", cluster_id=None)
+    await organiser(client, session_factory)
+    html = await (await client.get("/sites")).text()
+    headings = re.findall(r'<h2 id="g-\d+" class="group-head">\s*(.*?)\s*</h2>', html, re.S)
+    assert len(headings) == 3
+    assert "Chưa thuộc cụm" in headings[0]  # sites without cluster first, in Vietnamese
+    assert "Cụm 1" in headings[1] and "2 điểm cầu" in headings[1]
+    assert "Cụm 2" in headings[2] and "1 điểm cầu" in headings[2]
+    assert html.index("Bắc Giang") < html.index("Vĩnh Phúc") < html.index("Kiên Giang")
+
+
+async def test_search_and_cluster_filter(client: TestClient, session_factory: Any):
+    async with session_factory() as session, session.begin():
+        one = await make_cluster(session)
+        await make_site(session, name="Đà Nẵng", cluster_id=one.id)
+        await make_site(session, name="Hà Nội")
+    await organiser(client, session_factory)
+    found = await (await client.get("/sites?q=da+nang")).text()
+    assert "Đà Nẵng" in found and "Hà Nội" not in found
+    filtered = await (await client.get(f"/sites?cluster={one.id}")).text()
+    assert "Đà Nẵng" in filtered and "Hà Nội" not in filtered
+    none = await (await client.get("/sites?q=zzz")).text()
+    assert "Không có điểm cầu nào phù hợp" in none
+
+
+async def test_pages_of_fifty(client: TestClient, session_factory: Any):
+    async with session_factory() as session, session.begin():
+        for n in range(120):
+            await make_site(session, code=f"xa-{n:03d}", name=f"Xã {n:03d}")
+    await organiser(client, session_factory)
+    second = await (await client.get("/sites?page=2")).text()
+    assert "51–100 / 120" in second
+    assert "Xã 050" in second and "Xã 049" not in second and "Xã 100" not in second
+    assert 'rel="prev"' in second and 'rel="next"' in second
+
+
+async def test_create_a_site_through_the_form(client: TestClient, session_factory: Any):
+    csrf = await organiser(client, session_factory)
+    async with session_factory() as session, session.begin():
+        cluster = await make_cluster(session)
+    form = {
+        "_csrf": csrf,
+        "code": "kien-giang",
+        "name": "Liên hiệp hữu nghị Kiên Giang",
+        "province": "Kiên Giang",
+        "cluster_id": str(cluster.id),
+        "timezone": "",
+        "address": "",
+        "endpoint": "",
+        "contact_name": ["Nguyễn Văn A", ""],
+        "contact_title": ["Chủ tịch", ""],
+        "contact_email": ["a@example.org", ""],
+        "contact_phone": ["", ""],
+        "contact_role": ["head", "other"],
+    }
+    response = await client.post("/sites/new", data=_multi(form), allow_redirects=False)
+    assert response.status == 303
+    detail = await (await client.get(response.headers["Location"])).text()
+    assert "Đã lưu điểm cầu." in detail
+    assert "Liên hiệp hữu nghị Kiên Giang" in detail and "a@example.org" in detail
+    assert "Lãnh đạo Liên hiệp" in detail  # the contact's role, translated
+
+
+async def test_a_bad_email_is_shown_at_its_field_and_nothing_is_saved(
+    client: TestClient, session_factory: Any
+):
+    csrf = await organiser(client, session_factory)
+    form = {
+        "_csrf": csrf,
+        "code": "hn",
+        "name": "Hà Nội",
+        "contact_name": ["Lan"],
+        "contact_title": [""],
+        "contact_email": ["not-an-address"],
+        "contact_phone": [""],
+        "contact_role": ["head"],
+    }
+    response = await client.post("/sites/new", data=_multi(form))
+    assert response.status == 422
+    html = await response.text()
+    assert "Địa chỉ thư điện tử không hợp lệ" in html
+    assert 'value="not-an-address"' in html and 'value="Hà Nội"' in html  # input kept
+    async with session_factory() as session:
+        assert await sites.count_sites(session) == 0
+
+
+async def test_a_stale_edit_says_someone_else_changed_it(client: TestClient, session_factory: Any):
+    csrf = await organiser(client, session_factory)
+    async with session_factory() as session, session.begin():
+        site = await make_site(session, name="Hà Nội")
+    edit_page = await (await client.get(f"/sites/{site.id}/edit")).text()
+    assert 'name="version" value="1"' in edit_page
+    first = {"_csrf": csrf, "version": "1", "code": site.code, "name": "Hà Nội A"}
+    assert (
+        await client.post(f"/sites/{site.id}/edit", data=first, allow_redirects=False)
+    ).status == 303
+    second = {"_csrf": csrf, "version": "1", "code": site.code, "name": "Hà Nội B"}
+    response = await client.post(f"/sites/{site.id}/edit", data=second)
+    assert response.status == 409
+    assert "Người khác đã thay đổi bản ghi này" in await response.text()
+    async with session_factory() as session:
+        assert (await sites.get_site(session, site.id)).name == "Hà Nội A"
+
+
+async def test_delete_a_site(client: TestClient, session_factory: Any):
+    csrf = await organiser(client, session_factory)
+    async with session_factory() as session, session.begin():
+        site = await make_site(session)
+    response = await client.post(
+        f"/sites/{site.id}/delete", data={"_csrf": csrf, "version": "1"}, allow_redirects=False
+    )
+    assert response.status == 303
+    async with session_factory() as session:
+        assert await sites.count_sites(session) == 0
+
+
+async def test_read_only_roles_see_the_register_but_cannot_change_it(
+    client: TestClient, session_factory: Any
+):
+    await organiser(client, session_factory, role=Role.secretary)
+    listing = await (await client.get("/sites")).text()
+    assert "Thêm điểm cầu" not in listing  # no "new site" button
+    assert (await client.get("/sites/new")).status == 403
+    assert (await client.get("/users")).status == 403
+    forbidden = await (await client.get("/users")).text()
+    assert "Vai trò của bạn không được mở trang này." in forbidden
+
+
+async def test_clusters_page_create_and_set_leader(client: TestClient, session_factory: Any):
+    csrf = await organiser(client, session_factory)
+    created = await client.post(
+        "/clusters/new",
+        data={"_csrf": csrf, "code": "CUM-1", "name": "Cụm 1"},
+        allow_redirects=False,
+    )
+    assert created.status == 303
+    async with session_factory() as session, session.begin():
+        (cluster,) = await sites.list_clusters(session)
+        leader = await make_site(session, name="Vĩnh Phúc", cluster_id=cluster.id)
+    form = {
+        "_csrf": csrf,
+        "version": "1",
+        "code": "CUM-1",
+        "name": "Cụm 1",
+        "leader_site_id": str(leader.id),
+        "deputy_site_id": "",
+        "leader_year": "2024",
+    }
+    assert (
+        await client.post(f"/clusters/{cluster.id}/edit", data=form, allow_redirects=False)
+    ).status == 303
+    page = await (await client.get("/clusters")).text()
+    assert "Vĩnh Phúc" in page and "2024" in page
+    duplicate = await client.post(
+        "/clusters/new", data={"_csrf": csrf, "code": "CUM-1", "name": "Again"}
+    )
+    assert duplicate.status == 409
+
+
+async def test_admin_manages_accounts(client: TestClient, session_factory: Any):
+    csrf = await organiser(client, session_factory, role=Role.admin)
+    short = await client.post(
+        "/users/new",
+        data={"_csrf": csrf, "username": "lan", "role": "secretary", "password": "short"},
+    )
+    assert short.status == 422
+    assert "Ít nhất 10 ký tự" in await short.text()
+    made = await client.post(
+        "/users/new",
+        data={
+            "_csrf": csrf,
+            "username": "lan",
+            "full_name": "Nguyễn Thị Lan",
+            "role": "secretary",
+            "password": "a-long-password",
+        },
+        allow_redirects=False,
+    )
+    assert made.status == 303
+    page = await (await client.get("/users")).text()
+    assert "Nguyễn Thị Lan" in page and "Thư ký" in page
+
+
+async def test_language_switch(client: TestClient, session_factory: Any):
+    await organiser(client, session_factory)
+    vietnamese = await (await client.get("/")).text()
+    assert '<html lang="vi">' in vietnamese and "Tổng quan" in vietnamese
+    english = await (await client.get("/lang/en?next=/")).text()
+    assert '<html lang="en">' in english and "Dashboard" in english
+    assert "Tổng quan" not in english
+
+
+def _multi(form: dict[str, Any]) -> list[tuple[str, str]]:
+    """Form fields, repeating a name for each value of a list (like a browser does)."""
+    pairs: list[tuple[str, str]] = []
+    for name, value in form.items():
+        for item in value if isinstance(value, list) else [value]:
+            pairs.append((name, item))
+    return pairs
