@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import re
 import secrets
+import time
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -302,11 +303,20 @@ async def site_delete(request: web.Request) -> web.Response:
 
 # --- import ----------------------------------------------------------------------------
 
+UPLOAD_LIFETIME_SECONDS = 24 * 3600
 _UPLOAD_TOKEN = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 
 
 def _upload_dir(request: web.Request) -> Path:
     return request.app[settings_key].var_dir / "imports"
+
+
+def _forget_old_uploads(folder: Path) -> None:
+    """Previews that were never confirmed are dropped after a day."""
+    cutoff = time.time() - UPLOAD_LIFETIME_SECONDS
+    for path in folder.glob("*.*"):
+        if path.stat().st_mtime < cutoff:
+            path.unlink(missing_ok=True)
 
 
 @allow(*ORGANISERS)
@@ -354,6 +364,7 @@ async def import_preview(request: web.Request) -> web.Response:
     token = secrets.token_urlsafe(24)
     folder = _upload_dir(request)
     folder.mkdir(parents=True, exist_ok=True)
+    _forget_old_uploads(folder)
     (folder / f"{token}.{kind}").write_bytes(content)
     return render(
         request,

@@ -64,7 +64,9 @@ async def test_wrong_role_is_403(client: TestClient, session_factory: Any):
     async with session_factory() as session, session.begin():
         await make_user(session, username="sec", role=Role.secretary)
         headers = await bearer(session, "sec")
-    assert (await client.get("/api/v1/sites", headers=headers)).status == 200
+    listing = await client.get("/api/v1/sites", headers=headers)
+    assert listing.status == 200
+    assert "Set-Cookie" not in listing.headers  # a script's token call leaves no session
     create = await client.post("/api/v1/sites", json={"code": "x", "name": "X"}, headers=headers)
     assert create.status == 403
     assert (await create.json())["error"]["code"] == "forbidden"

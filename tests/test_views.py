@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import re
+import time
 from typing import Any
 
+from aiohttp import FormData
 from aiohttp.test_utils import TestClient
 
 from meetings import sites
@@ -224,3 +227,35 @@ def _multi(form: dict[str, Any]) -> list[tuple[str, str]]:
         for item in value if isinstance(value, list) else [value]:
             pairs.append((name, item))
     return pairs
+
+
+async def test_import_preview_lists_problems_and_writes_nothing(
+    client: TestClient, session_factory: Any, settings: Any
+):
+    csrf = await organiser(client, session_factory)
+    abandoned = settings.var_dir / "imports" / "abandoned-preview-token.csv"
+    abandoned.parent.mkdir(parents=True, exist_ok=True)
+    abandoned.write_text("code,name\n", encoding="utf-8")
+    two_days_ago = time.time() - 2 * 86400
+    os.utime(abandoned, (two_days_ago, two_days_ago))
+
+    bad = "code,name,contact1_name,contact1_email\nhn,Hà Nội,Lan,lan@example.org\nhp,,Minh,minh@\n"
+    form = FormData()
+    form.add_field("_csrf", csrf)
+    form.add_field("file", bad.encode(), filename="sites.csv", content_type="text/csv")
+    response = await client.post("/sites/import", data=form)
+    assert response.status == 422
+    html = await response.text()
+    assert "Tệp chưa được nhập; dữ liệu không thay đổi." in html
+    rows = re.findall(r'<td class="num">(\d+)</td><td><code>(\w+)</code></td>', html)
+    assert ("3", "name") in rows and ("3", "contact1_email") in rows
+    async with session_factory() as session:
+        assert await sites.count_sites(session) == 0
+
+    good = FormData()
+    good.add_field("_csrf", csrf)
+    good.add_field("file", bad.encode().split(b"\nhp")[0], filename="sites.csv")
+    preview = await client.post("/sites/import", data=good)
+    assert preview.status == 200
+    assert "1 mới" in await preview.text()
+    assert not abandoned.exists()  # a day-old unconfirmed upload is cleaned away
