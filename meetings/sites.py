@@ -275,5 +275,13 @@ async def _publish(session: AsyncSession, sites: Sequence[Site]) -> list[SitePub
     return published
 
 
+async def site_names(session: AsyncSession, site_ids: set[int]) -> dict[int, str]:
+    """Names of the given sites only (cluster leaders, say), without their contacts."""
+    if not site_ids:
+        return {}
+    rows = await session.execute(select(Site.id, Site.name).where(Site.id.in_(site_ids)))  # type: ignore[union-attr]
+    return dict(rows.tuples().all())
+
+
 async def count_sites(session: AsyncSession) -> int:
     return await session.scalar(select(func.count()).select_from(Site)) or 0

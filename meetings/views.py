@@ -412,7 +412,8 @@ async def import_confirm(request: web.Request) -> web.Response:
 async def _clusters_page(request: web.Request, state: FormState) -> web.Response:
     async with db(request) as session:
         clusters = await sites.list_clusters(session)
-        names = {s.id: s.name for s in await sites.all_sites(session)} if clusters else {}
+        leaders = {c.leader_site_id for c in clusters} | {c.deputy_site_id for c in clusters}
+        names = await sites.site_names(session, {i for i in leaders if i is not None})
     return render(
         request,
         "clusters.html",
