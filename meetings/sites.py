@@ -280,7 +280,7 @@ async def site_names(session: AsyncSession, site_ids: set[int]) -> dict[int, str
     if not site_ids:
         return {}
     rows = await session.execute(select(Site.id, Site.name).where(Site.id.in_(site_ids)))  # type: ignore[union-attr]
-    return dict(rows.tuples().all())
+    return dict(rows.all())  # type: ignore[arg-type]
 
 
 async def count_sites(session: AsyncSession) -> int:
