@@ -59,6 +59,15 @@ def search_key(*parts: str | None) -> str:
     return "".join(c for c in decomposed if not unicodedata.combining(c)).lower()
 
 
+def word_conditions(column: Any, query: str | None) -> list[Any]:
+    """One LIKE per word of `query` against a `search_key` column: every word must match."""
+    conditions = []
+    for word in search_key(query or "").split():
+        escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        conditions.append(column.like(f"%{escaped}%", escape="\\"))
+    return conditions
+
+
 class Role(StrEnum):
     """What an account may do; each route names the roles it admits."""
 

@@ -9,6 +9,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from meetings.errors import Conflict, FieldProblem, Invalid, NotFound
+from meetings.meeting_models import Participation
 from meetings.models import (
     Cluster,
     ClusterCreate,
@@ -22,6 +23,7 @@ from meetings.models import (
     SitePublic,
     SiteUpdate,
     search_key,
+    word_conditions,
 )
 from meetings.store import bump_version
 
@@ -116,9 +118,7 @@ def _site_filter(q: str | None, cluster_id: int | None) -> list[object]:
     conditions: list[object] = []
     if cluster_id is not None:
         conditions.append(Site.cluster_id == cluster_id)
-    for word in search_key(q or "").split():
-        escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        conditions.append(Site.search_text.like(f"%{escaped}%", escape="\\"))  # type: ignore[attr-defined]
+    conditions.extend(word_conditions(Site.search_text, q))
     return conditions
 
 
@@ -211,6 +211,12 @@ async def delete_site(session: AsyncSession, site_id: int, *, version: int | Non
     site = await _get_site_row(session, site_id)
     if version is not None and version != site.version:
         raise Conflict(f"site changed meanwhile (version {site.version})", field="version")
+    sessions = await session.scalar(select(func.count()).where(Participation.site_id == site_id))
+    if sessions:
+        raise Conflict(
+            f"site {site.code} was invited to {sessions} session(s); its record stays. "
+            "Remove it from those sessions first."
+        )
     await session.delete(site)
     await session.flush()
 

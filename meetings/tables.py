@@ -1,3 +1,4 @@
 """Imports every package's table modules, so the metadata is complete for Alembic and tests."""
 
-from meetings import models  # noqa: F401
+from agendas import models as agenda_models  # noqa: F401
+from meetings import meeting_models, models  # noqa: F401
