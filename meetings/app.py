@@ -21,7 +21,7 @@ from meetings.settings import Settings
 from meetings.store import create_engine, session_maker
 
 PACKAGE_DIR = Path(__file__).resolve().parent
-#: Large enough for a 25 MB document or a big XLSX import; larger bodies get 413.
+#: The smallest body limit (a big XLSX import); larger bodies get 413.
 MAX_BODY = 30 * 1024 * 1024
 
 
@@ -34,7 +34,9 @@ async def database_context(app: web.Application) -> AsyncIterator[None]:
 
 
 def create_app(settings: Settings) -> web.Application:
-    app = web.Application(client_max_size=MAX_BODY, middlewares=[error_middleware])
+    # A body may carry the largest accepted document plus the form around it.
+    max_body = max(MAX_BODY, settings.documents.max_bytes + 1024 * 1024)
+    app = web.Application(client_max_size=max_body, middlewares=[error_middleware])
     app[settings_key] = settings
     # The cookie key is derived from the secret, so the secret may have any length.
     fernet_key = hashlib.sha256(settings.security.secret_key.encode()).digest()

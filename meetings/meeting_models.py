@@ -7,7 +7,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import AfterValidator, AwareDatetime, model_validator
+from pydantic import AfterValidator, AwareDatetime, ValidationInfo, field_validator
 from sqlalchemy import Column, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy import Text as SAText
 from sqlmodel import Field, SQLModel
@@ -119,6 +119,17 @@ class Meeting(MeetingBase, table=True):
         self.search_text = search_key(self.title, self.location)[:700]
 
 
+def ends_after_start(cls: type, ends_at: datetime, info: ValidationInfo) -> datetime:
+    """On the `ends_at` field, so the error names it (starts_at is validated first)."""
+    check_times(info.data.get("starts_at"), ends_at)
+    return ends_at
+
+
+def check_times(starts_at: datetime | None, ends_at: datetime | None) -> None:
+    if starts_at is not None and ends_at is not None and ends_at <= starts_at:
+        raise ValueError("ends_at must be after starts_at")
+
+
 class SiteSelection(SQLModel):
     """Which sites to invite: all, whole clusters and single sites, minus some."""
 
@@ -139,15 +150,7 @@ class MeetingCreate(MeetingBase, SiteSelection):
     #: Create a new series of this name for the session (instead of series_id).
     series_name: Line | None = Field(default=None, max_length=200)
 
-    @model_validator(mode="after")
-    def _ends_after_start(self) -> MeetingCreate:
-        check_times(self.starts_at, self.ends_at)
-        return self
-
-
-def check_times(starts_at: datetime | None, ends_at: datetime | None) -> None:
-    if starts_at is not None and ends_at is not None and ends_at <= starts_at:
-        raise ValueError("ends_at must be after starts_at")
+    _ends_after_start = field_validator("ends_at")(ends_after_start)
 
 
 class MeetingUpdate(SQLModel):
@@ -185,10 +188,7 @@ class MeetingFollowUp(SQLModel):
     ends_at: AwareDatetime
     title: Line | None = Field(default=None, min_length=1, max_length=300)
 
-    @model_validator(mode="after")
-    def _ends_after_start(self) -> MeetingFollowUp:
-        check_times(self.starts_at, self.ends_at)
-        return self
+    _ends_after_start = field_validator("ends_at")(ends_after_start)
 
 
 class Warning(SQLModel):  # noqa: A001 (a domain word, not the builtin)

@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from aiohttp import web
 from pydantic import BaseModel
 
-from meetings import api, views
+from agendas.schemas import AgendaIn, AgendaOut, FocusItemsIn, FocusItemsOut
+from meetings import api, planning_api, views
 from meetings.access import Handler
 from meetings.imports import ImportReport
+from meetings.meeting_models import (
+    DocumentPublic,
+    MeetingCancel,
+    MeetingCreate,
+    MeetingFollowUp,
+    MeetingPublic,
+    MeetingUpdate,
+    ParticipationPublic,
+)
 from meetings.models import (
     ClusterCreate,
     ClusterPublic,
@@ -177,6 +188,149 @@ API: tuple[Operation, ...] = (
     ),
     Operation(
         "GET",
+        "/api/v1/meetings",
+        planning_api.list_meetings,
+        "List sessions (upcoming soonest first; past and cancelled latest first)",
+        response=MeetingPublic,
+        is_collection=True,
+        query=(
+            Param("period", "upcoming, past, cancelled or all (default)"),
+            Param("kind", "briefing, seminar, cluster_meeting or conference"),
+            Param("cluster_id", "sessions inviting sites of this cluster", "integer"),
+            Param("q", "search in title and place (diacritics optional)"),
+            *PAGING,
+        ),
+        tags=("sessions",),
+    ),
+    Operation(
+        "POST",
+        "/api/v1/meetings",
+        planning_api.create_meeting,
+        "Plan a session and invite sites (all, clusters, single sites, minus some)",
+        body=MeetingCreate,
+        response=MeetingPublic,
+        status=201,
+        tags=("sessions",),
+    ),
+    Operation(
+        "GET",
+        "/api/v1/meetings/{id}",
+        planning_api.get_meeting,
+        "One session, with warnings (overlapping invitations)",
+        response=MeetingPublic,
+        tags=("sessions",),
+    ),
+    Operation(
+        "PATCH",
+        "/api/v1/meetings/{id}",
+        planning_api.update_meeting,
+        "Change a session; time, place or link bump the calendar sequence; status "
+        "follows draft → scheduled → live → ended (stale version → 409)",
+        body=MeetingUpdate,
+        response=MeetingPublic,
+        tags=("sessions",),
+    ),
+    Operation(
+        "POST",
+        "/api/v1/meetings/{id}/cancel",
+        planning_api.cancel_meeting,
+        "Cancel a session with a reason",
+        body=MeetingCancel,
+        response=MeetingPublic,
+        tags=("sessions",),
+    ),
+    Operation(
+        "POST",
+        "/api/v1/meetings/{id}/next",
+        planning_api.follow_up,
+        "Create the next session of the series from this one",
+        body=MeetingFollowUp,
+        response=MeetingPublic,
+        status=201,
+        tags=("sessions",),
+    ),
+    Operation(
+        "GET",
+        "/api/v1/meetings/{id}/participations",
+        planning_api.list_participations,
+        "Invited sites with their answer, local time and attendance",
+        response=ParticipationPublic,
+        is_collection=True,
+        tags=("sessions",),
+    ),
+    Operation(
+        "GET",
+        "/api/v1/meetings/{id}/agenda",
+        planning_api.get_agenda,
+        "The agenda with its running timeline",
+        response=AgendaOut,
+        tags=("programme",),
+    ),
+    Operation(
+        "PUT",
+        "/api/v1/meetings/{id}/agenda",
+        planning_api.put_agenda,
+        "Replace the agenda (the array's order is the order)",
+        body=AgendaIn,
+        response=AgendaOut,
+        query=(Param("version", "refuse (409) unless the session is at this version", "integer"),),
+        tags=("programme",),
+    ),
+    Operation(
+        "GET",
+        "/api/v1/meetings/{id}/focus-items",
+        planning_api.get_focus_items,
+        "Focus items (trọng tâm) with their history in the series",
+        response=FocusItemsOut,
+        tags=("programme",),
+    ),
+    Operation(
+        "PUT",
+        "/api/v1/meetings/{id}/focus-items",
+        planning_api.put_focus_items,
+        "Replace the focus items (numbers must be unique)",
+        body=FocusItemsIn,
+        response=FocusItemsOut,
+        query=(Param("version", "refuse (409) unless the session is at this version", "integer"),),
+        tags=("programme",),
+    ),
+    Operation(
+        "GET",
+        "/api/v1/meetings/{id}/documents",
+        planning_api.list_documents,
+        "Documents shared with the sites",
+        response=DocumentPublic,
+        is_collection=True,
+        tags=("sessions",),
+    ),
+    Operation(
+        "POST",
+        "/api/v1/meetings/{id}/documents",
+        planning_api.upload_document,
+        "Upload a PDF, DOCX, XLSX or PPTX (multipart field 'file'; size limit from config → 413)",
+        response=DocumentPublic,
+        status=201,
+        body_media=("multipart/form-data",),
+        tags=("sessions",),
+    ),
+    Operation(
+        "GET",
+        "/api/v1/meetings/{id}/documents/{document_id}",
+        planning_api.download_document,
+        "Download a document",
+        response_media="application/octet-stream",
+        tags=("sessions",),
+    ),
+    Operation(
+        "DELETE",
+        "/api/v1/meetings/{id}/documents/{document_id}",
+        planning_api.delete_document,
+        "Remove a document",
+        status=204,
+        tags=("sessions",),
+    ),
+    Operation(
+        "GET",
         "/api/v1/users",
         api.list_users,
         "List accounts (admin)",
@@ -234,7 +388,8 @@ PAGES: tuple[tuple[str, str, Handler, str], ...] = (
 
 
 def _aiohttp_path(path: str) -> str:
-    return path.replace("{id}", r"{id:\d+}")
+    """`{id}` and `{…_id}` match digits only, so `/sites/export.csv` is not a site id."""
+    return re.sub(r"{(\w*id)}", r"{\1:\\d+}", path)
 
 
 def setup_routes(app: web.Application, static_dir: str) -> None:

@@ -27,6 +27,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "port": 8080,
         "public_url": "http://127.0.0.1:8080",
         "environment": "development",
+        "var_dir": "var",
     },
     "database": {
         "url": "sqlite+aiosqlite:///var/giaoban.sqlite3",
@@ -54,6 +55,10 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "smtp_user": "",
         "smtp_password_env": "GIAOBAN_SMTP_PASSWORD",
         "max_connections": 4,
+    },
+    "documents": {
+        "dir": "var/documents",
+        "max_size_mb": 25,
     },
     "video": {
         "provider": "none",
@@ -86,6 +91,8 @@ class ServerSettings:
     port: int
     public_url: str
     environment: str
+    #: The service's own working files (uploads awaiting confirmation, generated files).
+    var_dir: Path
 
     @property
     def is_development(self) -> bool:
@@ -130,6 +137,16 @@ class MailSettings:
 
 
 @dataclass(frozen=True)
+class DocumentSettings:
+    dir: Path
+    max_size_mb: int
+
+    @property
+    def max_bytes(self) -> int:
+        return self.max_size_mb * 1024 * 1024
+
+
+@dataclass(frozen=True)
 class VideoSettings:
     provider: str
     base_url: str
@@ -154,6 +171,7 @@ class Settings:
     database: DatabaseSettings
     organisation: OrganisationSettings
     mail: MailSettings
+    documents: DocumentSettings
     video: VideoSettings
     security: SecuritySettings
     base_dir: Path
@@ -161,7 +179,7 @@ class Settings:
 
     @property
     def var_dir(self) -> Path:
-        return self.base_dir / "var"
+        return self.server.var_dir
 
 
 def default_config_path() -> Path | None:
@@ -293,6 +311,7 @@ def _validate(
         port=_number(raw, "server", "port", 0, 65535),
         public_url=_url(raw, "server", "public_url"),
         environment=_choice(raw, "server", "environment", ("development", "production")),
+        var_dir=_path(_text(raw, "server", "var_dir"), base_dir),
     )
     database = DatabaseSettings(
         url=_database_url(_text(raw, "database", "url"), base_dir),
@@ -337,6 +356,10 @@ def _validate(
         raise ConfigError(
             "[mail] smtp_password_env", f"smtp_user is set but ${password_env} is empty"
         )
+    documents = DocumentSettings(
+        dir=_path(_text(raw, "documents", "dir"), base_dir),
+        max_size_mb=_number(raw, "documents", "max_size_mb", 1, 1024),
+    )
     provider = _choice(raw, "video", "provider", ("none", "jitsi", "bigbluebutton"))
     secret_env = _text(raw, "video", "secret_env", required=False)
     video = VideoSettings(
@@ -359,6 +382,7 @@ def _validate(
         database=database,
         organisation=organisation,
         mail=mail,
+        documents=documents,
         video=video,
         security=security,
         base_dir=base_dir,

@@ -101,8 +101,10 @@ def sqlite_url(sqlite_template: Path, tmp_path: Path) -> str:
 
 def make_settings(tmp_path: Path, database_url: str, **overrides: dict[str, Any]) -> Settings:
     sections: dict[str, dict[str, Any]] = {
+        "server": {"var_dir": str(tmp_path / "var")},
         "database": {"url": database_url},
         "mail": {"mode": "drop", "drop_dir": str(tmp_path / "maildrop")},
+        "documents": {"dir": str(tmp_path / "documents")},
         "security": {"secret_key_file": str(tmp_path / "secret_key")},
     }
     for section, values in overrides.items():

@@ -24,7 +24,7 @@ PUBLIC = {
 
 
 def _concrete(path: str) -> str:
-    return re.sub(r"{id(:[^}]*)?}", "1", path).replace("{locale}", "vi")
+    return re.sub(r"{\w*id(:[^}]*)?}", "1", path).replace("{locale}", "vi")
 
 
 def _routes(app: web.Application) -> list[tuple[str, str]]:
@@ -35,7 +35,7 @@ def _routes(app: web.Application) -> list[tuple[str, str]]:
             continue
         if route.method == "HEAD":
             continue
-        found.append((route.method, re.sub(r"{id:[^}]*}", "{id}", resource.canonical)))
+        found.append((route.method, re.sub(r"{(\w*id):[^}]*}", r"{\1}", resource.canonical)))
     return sorted(set(found))
 
 
