@@ -263,12 +263,19 @@ def _sites(args: argparse.Namespace, settings: Settings) -> int:
 def _demo(settings: Settings) -> int:
     from meetings import demo
 
-    async def load(session: AsyncSession) -> tuple[int, list[demo.DemoAccount]]:
-        created = await demo.load_demo(session)
-        return created, await demo.demo_accounts(session)
+    async def load(session: AsyncSession) -> tuple[int, list[str], list[demo.DemoAccount]]:
+        from meetings.store import utcnow
 
-    created, people = run_with_session(settings, load)
+        created = await demo.load_demo(session)
+        sessions = await demo.load_reference_sessions(
+            session, hall=settings.organisation.hall, now=utcnow()
+        )
+        return created, sessions, await demo.demo_accounts(session)
+
+    created, sessions, people = run_with_session(settings, load)
     print(f"demo data loaded: {created} new sites ({demo.ILLUSTRATIVE} outside cluster 1)")
+    for title in sessions:
+        print(f"demo session: {title}")
     print("demo accounts (passwords are new at every run of `giaoban demo`):")
     for person in people:
         print(f"  {person.role:<10} {person.username:<10} {person.password}")

@@ -12,7 +12,9 @@ from __future__ import annotations
 import csv
 import secrets
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from importlib import resources
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -217,4 +219,178 @@ async def demo_accounts(session: AsyncSession) -> list[DemoAccount]:
             user.password_hash = await accounts.hash_password(password)
             user.is_active = True
         made.append(DemoAccount(username, role, full_name, password))
+    return made
+
+
+# --- the reference sessions (seed 001) ---------------------------------------------------
+
+REFERENCE_UID = "giaoban-2024-04-19@demo.giaoban"
+NEXT_UID = "giaoban-next@demo.giaoban"
+REFERENCE_TITLE = (
+    "Hội nghị Giao ban trực tuyến với 52 Liên hiệp các tổ chức hữu nghị tỉnh, thành phố năm 2024"
+)
+REFERENCE_AGENDA = (
+    (
+        "Phát biểu khai mạc Hội nghị",
+        "Chủ tịch Liên hiệp các tổ chức hữu nghị Việt Nam",
+        "opening",
+        15,
+    ),
+    (
+        "Báo cáo kết quả công tác Quý I/2024 và Nghị quyết Hội nghị Đoàn Chủ tịch lần thứ 9; "
+        "công tác xây dựng tổ chức, kế hoạch đào tạo, Bộ nhận diện và bộ văn bản mẫu",
+        "Phó Chủ tịch Liên hiệp các tổ chức hữu nghị Việt Nam",
+        "report",
+        45,
+    ),
+    (
+        "Thảo luận: các Liên hiệp địa phương chia sẻ kinh nghiệm và kiến nghị về tổ chức, cán bộ, "
+        "chính sách, khen thưởng, đào tạo",
+        "",
+        "discussion",
+        120,
+    ),
+    (
+        "Kết luận của Đoàn Chủ tịch",
+        "Chủ tịch Liên hiệp các tổ chức hữu nghị Việt Nam",
+        "conclusion",
+        30,
+    ),
+)
+#: The 10 focus items (10 trọng tâm) set out at the 19/4/2024 briefing (seed 001).
+REFERENCE_FOCUS = (
+    (
+        "Công tác xây dựng Đảng",
+        "Quán triệt và tổ chức thực hiện Nghị quyết Đại hội XIII của Đảng, "
+        "các Chỉ thị, Nghị quyết của Trung ương về đối ngoại nhân dân và Nghị quyết "
+        "Đại hội lần thứ VI của Liên hiệp các tổ chức hữu nghị Việt Nam.",
+    ),
+    (
+        "Tổng kết Kết luận 98-KL/TW, sơ kết 5 năm Chỉ thị 38-CT/TW",
+        "Rà soát việc thể chế hóa, đề xuất cơ chế và chế độ chính sách với hệ thống Liên hiệp.",
+    ),
+    (
+        "Củng cố hệ thống tổ chức từ Trung ương tới địa phương",
+        "Kiện toàn tổ chức bộ máy; tăng cường định hướng, phối hợp, chia sẻ thông tin "
+        "trong toàn hệ thống; nâng cao chất lượng đội ngũ cán bộ đối ngoại nhân dân chuyên trách.",
+    ),
+    (
+        "Đổi mới tư duy, phương thức hoạt động đối ngoại",
+        "Thực hiện có hiệu quả kế hoạch đối ngoại năm 2024 được phê duyệt.",
+    ),
+    (
+        "Vẽ bản đồ hệ thống đối tác",
+        "Củng cố quan hệ với đối tác truyền thống, mở rộng mạng lưới đối tác mạnh trên "
+        "các lĩnh vực kinh tế, thương mại, du lịch, văn hóa, khoa học, công nghệ, y tế, thể thao.",
+    ),
+    (
+        "Nâng cao hiệu quả hợp tác với các tổ chức phi chính phủ nước ngoài",
+        "Tổ chức thành công Hội nghị Quốc tế lần thứ V, tổng kết chương trình quốc gia.",
+    ),
+    (
+        "Đẩy mạnh, mở rộng kênh thông tin đối ngoại",
+        "Ứng dụng công nghệ hiện đại và xu hướng truyền thông mới.",
+    ),
+    (
+        "Nâng cao chất lượng nghiên cứu, tham mưu",
+        "Đề tài nghiên cứu, bộ tài liệu lý luận và tái bản lần thứ 3 cuốn sách lịch sử Liên hiệp.",
+    ),
+    ("Tổ chức Hội nghị toàn quốc công tác đối ngoại nhân dân năm 2024", ""),
+    ("Tổ chức thành công Đại hội đại biểu toàn quốc lần thứ VII", ""),
+)
+
+
+def next_same_weekday(reference: datetime, after: datetime) -> datetime:
+    """The first day at least four weeks after `after` on `reference`'s weekday and hour."""
+    local = after.astimezone(reference.tzinfo) + timedelta(days=28)
+    day = local.date() + timedelta(days=(reference.weekday() - local.weekday()) % 7)
+    return datetime.combine(day, reference.timetz())
+
+
+async def load_reference_sessions(session: AsyncSession, *, hall: str, now: datetime) -> list[str]:
+    """The 19/4/2024 briefing as an ended session and its successor in the coming month."""
+    from agendas import programme
+    from agendas.models import AgendaItemIn, FocusItemIn, FocusStatus
+    from meetings import planning
+    from meetings.meeting_models import (
+        Meeting,
+        MeetingCreate,
+        MeetingFollowUp,
+        MeetingStatus,
+        MeetingUpdate,
+    )
+
+    made: list[str] = []
+    reference = await session.scalar(select(Meeting).where(Meeting.uid == REFERENCE_UID))
+    zone = ZoneInfo("Asia/Ho_Chi_Minh")
+    start = datetime(2024, 4, 19, 8, 0, tzinfo=zone)
+    if reference is None:
+        created = await planning.create_meeting(
+            session,
+            MeetingCreate(
+                title=REFERENCE_TITLE,
+                kind="briefing",
+                starts_at=start,
+                ends_at=start + timedelta(hours=3, minutes=30),
+                timezone="Asia/Ho_Chi_Minh",
+                location=hall,
+                chair="Chủ tịch Liên hiệp các tổ chức hữu nghị Việt Nam",
+                secretary="Văn phòng Liên hiệp",
+                all_sites=True,
+                series_name="Giao ban trực tuyến với các Liên hiệp địa phương",
+                description="Hội nghị giao ban trực tuyến lần đầu tiên với 52 Liên hiệp các tổ "
+                "chức hữu nghị tỉnh, thành phố; gần 500 đại biểu.",
+            ),
+            organiser_id=None,
+            default_location=hall,
+        )
+        row = await planning.get_meeting_row(session, created.id)
+        row.uid = REFERENCE_UID
+        await programme.replace_agenda(
+            session,
+            created.id,
+            [
+                AgendaItemIn(title=t, presenter=p, kind=k, duration_minutes=d)
+                for t, p, k, d in REFERENCE_AGENDA
+            ],
+            version=None,
+        )
+        await programme.replace_focus_items(
+            session,
+            created.id,
+            [
+                FocusItemIn(
+                    number=n,
+                    title=t,
+                    detail=d,
+                    status=FocusStatus.ongoing if n <= 8 else FocusStatus.new,
+                )
+                for n, (t, d) in enumerate(REFERENCE_FOCUS, start=1)
+            ],
+            version=None,
+        )
+        for status in (MeetingStatus.scheduled, MeetingStatus.live, MeetingStatus.ended):
+            await planning.change_status(session, created.id, status)
+        reference = row
+        made.append(REFERENCE_TITLE)
+    if await session.scalar(select(Meeting.id).where(Meeting.uid == NEXT_UID)) is None:
+        next_start = next_same_weekday(start, now)
+        follow = await programme.create_follow_up(
+            session,
+            reference.id or 0,
+            MeetingFollowUp(
+                starts_at=next_start,
+                ends_at=next_start + timedelta(hours=3, minutes=30),
+                title="Hội nghị Giao ban trực tuyến với các Liên hiệp các tổ chức hữu nghị "
+                f"tỉnh, thành phố — {next_start:%m/%Y}",
+            ),
+            organiser_id=None,
+        )
+        (await planning.get_meeting_row(session, follow.id)).uid = NEXT_UID
+        await planning.update_meeting(
+            session,
+            follow.id,
+            MeetingUpdate(version=follow.version, status=MeetingStatus.scheduled),
+        )
+        made.append(follow.title)
     return made

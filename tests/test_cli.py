@@ -7,7 +7,10 @@ import socket
 import subprocess
 import sys
 import urllib.request
+from datetime import datetime
 from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -90,6 +93,10 @@ def test_demo_then_serve_answers_with_the_52_sites(config_file: Path):
         )
         with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
             body = response.read().decode()
+        sessions = _get(port, token, "/api/v1/meetings")
+        reference = next(m for m in sessions["items"] if m["status"] == "ended")
+        agenda = _get(port, token, f"/api/v1/meetings/{reference['id']}/agenda")
+        focus = _get(port, token, f"/api/v1/meetings/{reference['id']}/focus-items")
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -104,6 +111,23 @@ def test_demo_then_serve_answers_with_the_52_sites(config_file: Path):
         assert 2 <= len(site["contacts"]) <= 3
         assert all(c["email"].endswith("@example.org") for c in site["contacts"])
     assert by_cluster["CUM-1"] == 11 and len(by_cluster) == 5
+    # The reference briefing of 19/4/2024 (ended) and its successor (scheduled).
+    assert sessions["total"] == 2
+    assert reference["starts_at"] == "2024-04-19T01:00:00Z" and reference["site_count"] == 52
+    assert [a["kind"] for a in agenda] == ["opening", "report", "discussion", "conclusion"]
+    assert [f["number"] for f in focus] == list(range(1, 11))
+    upcoming = next(m for m in sessions["items"] if m["status"] == "scheduled")
+    assert upcoming["series_id"] == reference["series_id"] and upcoming["site_count"] == 52
+    local = datetime.fromisoformat(upcoming["starts_at"]).astimezone(ZoneInfo("Asia/Ho_Chi_Minh"))
+    assert (local.weekday(), local.hour) == (4, 8)  # a Friday at 08:00, like 19/4/2024
+
+
+def _get(port: int, token: str, path: str) -> Any:
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}{path}", headers={"Authorization": f"Bearer {token}"}
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
+        return json.loads(response.read())
 
 
 def test_users_and_tokens(config_file: Path, capsys: pytest.CaptureFixture[str]):
