@@ -13,7 +13,16 @@ from aiohttp_session import setup as setup_session
 from aiohttp_session.cookie_storage import EncryptedCookieStorage
 
 from meetings import i18n
-from meetings.forms import CONTACT_ROLE_LABELS, ROLE_LABELS
+from meetings.forms import (
+    AGENDA_KIND_LABELS,
+    CONTACT_ROLE_LABELS,
+    DEADLINE_LABELS,
+    FOCUS_STATUS_LABELS,
+    KIND_LABELS,
+    ROLE_LABELS,
+    RSVP_LABELS,
+    STATUS_LABELS,
+)
 from meetings.keys import engine_key, sessions_key, settings_key
 from meetings.middlewares import auth_middleware, error_middleware, page_context
 from meetings.routes import setup_routes
@@ -68,6 +77,14 @@ def create_app(settings: Settings) -> web.Application:
     env.filters["count"] = i18n.format_count
     env.globals["role_labels"] = ROLE_LABELS
     env.globals["contact_role_labels"] = CONTACT_ROLE_LABELS
+    env.globals["labels"] = {
+        "kind": KIND_LABELS,
+        "status": STATUS_LABELS,
+        "agenda_kind": AGENDA_KIND_LABELS,
+        "focus_status": FOCUS_STATUS_LABELS,
+        "rsvp": RSVP_LABELS,
+        "deadline": DEADLINE_LABELS,
+    }
     app.cleanup_ctx.append(database_context)
     setup_routes(app, str(PACKAGE_DIR / "static"))
     return app

@@ -32,6 +32,43 @@ ROLE_LABELS = {
     Role.secretary: N_("Secretary"),
     Role.chair: N_("Chair"),
 }
+KIND_LABELS = {
+    "briefing": N_("Online briefing"),
+    "seminar": N_("Seminar"),
+    "cluster_meeting": N_("Cluster meeting"),
+    "conference": N_("Conference"),
+}
+STATUS_LABELS = {
+    "draft": N_("Draft"),
+    "scheduled": N_("Scheduled"),
+    "live": N_("Live"),
+    "ended": N_("Ended"),
+    "cancelled": N_("Cancelled"),
+}
+AGENDA_KIND_LABELS = {
+    "opening": N_("Opening"),
+    "report": N_("Report"),
+    "discussion": N_("Discussion"),
+    "conclusion": N_("Conclusion"),
+    "other": N_("Other"),
+}
+FOCUS_STATUS_LABELS = {
+    "new": N_("New"),
+    "ongoing": N_("Ongoing"),
+    "done": N_("Done"),
+    "dropped": N_("Dropped"),
+}
+RSVP_LABELS = {
+    "needs_action": N_("No answer yet"),
+    "accepted": N_("Accepted"),
+    "declined": N_("Declined"),
+    "tentative": N_("Tentative"),
+}
+DEADLINE_LABELS = {
+    "invitations": N_("Invitations"),
+    "documents": N_("Documents"),
+    "conclusions": N_("Notice of conclusions"),
+}
 CONTACT_ROLE_LABELS = {
     ContactRole.head: N_("Head of the union"),
     ContactRole.secretary: N_("Secretary"),

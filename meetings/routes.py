@@ -9,7 +9,7 @@ from aiohttp import web
 from pydantic import BaseModel
 
 from agendas.schemas import AgendaIn, AgendaOut, FocusItemsIn, FocusItemsOut
-from meetings import api, planning_api, views
+from meetings import api, planning_api, planning_views, views
 from meetings.access import Handler
 from meetings.imports import ImportReport
 from meetings.meeting_models import (
@@ -380,6 +380,24 @@ PAGES: tuple[tuple[str, str, Handler, str], ...] = (
     ("POST", "/clusters/new", views.cluster_create, "cluster_create"),
     ("GET", r"/clusters/{id:\d+}/edit", views.cluster_edit, "cluster_edit"),
     ("POST", r"/clusters/{id:\d+}/edit", views.cluster_update, "cluster_update"),
+    ("GET", "/sessions", planning_views.session_list, "sessions"),
+    ("GET", "/sessions/new", planning_views.session_new, "session_new"),
+    ("POST", "/sessions/new", planning_views.session_create, "session_create"),
+    ("GET", r"/sessions/{id:\d+}", planning_views.session_page, "session"),
+    ("GET", r"/sessions/{id:\d+}/edit", planning_views.session_edit, "session_edit"),
+    ("POST", r"/sessions/{id:\d+}/edit", planning_views.session_update, "session_update"),
+    ("POST", r"/sessions/{id:\d+}/status", planning_views.session_status, "session_status"),
+    ("POST", r"/sessions/{id:\d+}/cancel", planning_views.session_cancel, "session_cancel"),
+    ("POST", r"/sessions/{id:\d+}/next", planning_views.session_next, "session_next"),
+    ("POST", r"/sessions/{id:\d+}/agenda", planning_views.session_agenda, "session_agenda"),
+    ("POST", r"/sessions/{id:\d+}/focus-items", planning_views.session_focus, "session_focus"),
+    ("POST", r"/sessions/{id:\d+}/documents", planning_views.session_upload, "session_upload"),
+    (
+        "POST",
+        r"/sessions/{id:\d+}/documents/{document_id:\d+}/delete",
+        planning_views.session_document_delete,
+        "session_document_delete",
+    ),
     ("GET", "/users", views.user_list, "users"),
     ("POST", "/users/new", views.user_create, "user_create"),
     ("GET", r"/users/{id:\d+}/edit", views.user_edit, "user_edit"),

@@ -16,7 +16,7 @@ from aiohttp import web
 from aiohttp_session import get_session, new_session
 from pydantic import ValidationError
 
-from meetings import accounts, imports, sites
+from meetings import accounts, imports, planning, sites
 from meetings.access import (
     ANY_ROLE,
     CSRF_SESSION_KEY,
@@ -156,15 +156,17 @@ async def dashboard(request: web.Request) -> web.Response:
     async with db(request) as session:
         site_count = await sites.count_sites(session)
         clusters = await sites.list_clusters(session)
-    # Sessions arrive with the planning issue; the page already has their places.
+        upcoming = await planning.list_meetings(session, period="upcoming", limit=5)
+        recent = await planning.list_meetings(session, period="past", limit=5)
     return render(
         request,
         "dashboard.html",
         {
             "site_count": site_count,
             "clusters": clusters,
-            "upcoming": [],
-            "recent": [],
+            "upcoming": upcoming.items,
+            "upcoming_total": upcoming.total,
+            "recent": recent.items,
             "today": datetime.now(ZoneInfo(request.app[settings_key].organisation.timezone)),
         },
     )

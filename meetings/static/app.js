@@ -20,6 +20,122 @@ document.addEventListener("click", (event) => {
   });
   row.querySelectorAll(".field-error").forEach((node) => node.remove());
   row.querySelectorAll(".has-error").forEach((node) => node.classList.remove("has-error"));
+  // A numbered row (focus items) takes the next free number.
+  const number = row.querySelector("input[name=focus_number]");
+  if (number) {
+    const used = [...body.querySelectorAll("input[name=focus_number]")].map((i) => +i.value || 0);
+    number.value = Math.max(0, ...used) + 1;
+  }
   body.appendChild(row);
   row.querySelector("input").focus();
 });
+
+// --- the session form: the end after the start, and a running count of invited sites ---
+const sessionForm = document.querySelector("[data-live-validate]");
+if (sessionForm) {
+  const starts = sessionForm.querySelector("#f-starts_at");
+  const ends = sessionForm.querySelector("#f-ends_at");
+  const message = sessionForm.querySelector("#msg-end-before-start").innerHTML;
+  const checkTimes = () => {
+    const bad = starts.value && ends.value && ends.value <= starts.value;
+    ends.setCustomValidity(bad ? message : "");
+    ends.setAttribute("aria-invalid", bad ? "true" : "false");
+    let note = ends.parentElement.querySelector(".live-error");
+    if (bad && !note) {
+      note = document.createElement("p");
+      note.className = "field-error live-error";
+      note.textContent = message;
+      ends.parentElement.appendChild(note);
+    } else if (!bad && note) {
+      note.remove();
+    }
+  };
+  starts.addEventListener("input", checkTimes);
+  ends.addEventListener("input", checkTimes);
+
+  const output = sessionForm.querySelector("#picked");
+  const template = sessionForm.querySelector("#msg-picked").innerHTML;
+  const boxes = () => [...sessionForm.querySelectorAll("input[name=site_ids]")];
+  const count = () => {
+    const picked = boxes().filter((box) => box.checked);
+    const clusters = new Set(picked.map((box) => box.dataset.cluster).filter((c) => c !== "0"));
+    output.textContent = template.replace("{sites}", picked.length).replace("{clusters}", clusters.size);
+    sessionForm.querySelectorAll("details.cluster-pick").forEach((group) => {
+      const inside = [...group.querySelectorAll("input[name=site_ids]")];
+      const toggle = group.querySelector("[data-cluster-toggle]");
+      const on = inside.filter((box) => box.checked).length;
+      toggle.checked = on === inside.length;
+      toggle.indeterminate = on > 0 && on < inside.length;
+    });
+  };
+  sessionForm.addEventListener("change", (event) => {
+    if (event.target.matches("[data-cluster-toggle]")) {
+      event.target.closest("details").querySelectorAll("input[name=site_ids]")
+        .forEach((box) => { box.checked = event.target.checked; });
+    }
+    count();
+  });
+  sessionForm.addEventListener("click", (event) => {
+    const pick = event.target.closest("[data-pick]");
+    if (!pick) return;
+    boxes().forEach((box) => { box.checked = pick.dataset.pick === "all"; });
+    count();
+  });
+  // A click on the cluster checkbox must not fold the group open or shut.
+  sessionForm.querySelectorAll("[data-cluster-toggle]").forEach((toggle) => {
+    toggle.addEventListener("click", (event) => event.stopPropagation());
+  });
+  count();
+}
+
+// --- the agenda: reorder by keyboard (↑/↓ buttons) or mouse (drag), running timeline ---
+const agenda = document.querySelector("form[data-agenda]");
+if (agenda) {
+  const body = agenda.querySelector("tbody");
+  const start = new Date(agenda.dataset.start);
+  const end = new Date(agenda.dataset.end);
+  const clock = new Intl.DateTimeFormat("vi-VN", {
+    hour: "2-digit", minute: "2-digit", hour12: false, timeZone: agenda.dataset.tz,
+  });
+  const retime = () => {
+    let cursor = start;
+    let overrun = false;
+    body.querySelectorAll("tr").forEach((row) => {
+      const title = row.querySelector("input[name=agenda_title]");
+      const minutes = row.querySelector("input[name=agenda_duration]");
+      const slot = row.querySelector("[data-slot]");
+      if (!title || !minutes) return;
+      if (!title.value.trim()) { slot.textContent = ""; return; }
+      slot.textContent = clock.format(cursor);
+      const next = new Date(cursor.getTime() + (parseInt(minutes.value, 10) || 0) * 60000);
+      row.classList.toggle("overrun", next > end);
+      overrun = overrun || next > end;
+      cursor = next;
+    });
+    agenda.querySelector("[data-overrun]").hidden = !overrun;
+  };
+  agenda.addEventListener("input", retime);
+  agenda.addEventListener("click", (event) => {
+    const move = event.target.closest("[data-move]");
+    if (!move) return;
+    const row = move.closest("tr");
+    if (move.dataset.move === "up" && row.previousElementSibling) {
+      body.insertBefore(row, row.previousElementSibling);
+    } else if (move.dataset.move === "down" && row.nextElementSibling) {
+      body.insertBefore(row.nextElementSibling, row);
+    }
+    move.focus();
+    retime();
+  });
+  let dragged = null;
+  body.addEventListener("dragstart", (event) => { dragged = event.target.closest("tr"); });
+  body.addEventListener("dragover", (event) => {
+    event.preventDefault();
+    const over = event.target.closest("tr");
+    if (!dragged || !over || over === dragged) return;
+    const after = event.clientY > over.getBoundingClientRect().top + over.offsetHeight / 2;
+    body.insertBefore(dragged, after ? over.nextElementSibling : over);
+  });
+  body.addEventListener("drop", (event) => { event.preventDefault(); dragged = null; retime(); });
+  retime();
+}
