@@ -163,8 +163,8 @@ def problems_of(exc: Exception, gettext: Gettext) -> FormState:
                 form_field(error["loc"]), _pydantic_message(dict(error), gettext)
             )
     elif isinstance(exc, Invalid):
-        for problem in exc.problems:
-            state.errors.setdefault(problem.field, problem.message)
+        for problem in exc.problems:  # known messages have translations; others stay as-is
+            state.errors.setdefault(problem.field, gettext(problem.message))
     elif isinstance(exc, Conflict):
         state.status = 409
         if exc.field == "version":

@@ -15,7 +15,7 @@ from agendas.models import AgendaItemIn, AgendaKind, FocusItemIn, FocusStatus
 from meetings import documents, planning, sites
 from meetings.access import ANY_ROLE, ORGANISERS, allow, current_user
 from meetings.errors import DomainError, FieldProblem, Invalid
-from meetings.forms import FormData, FormState, optional_int, problems_of, text
+from meetings.forms import N_, FormData, FormState, optional_int, problems_of, text
 from meetings.keys import settings_key
 from meetings.meeting_models import (
     MeetingCreate,
@@ -51,7 +51,7 @@ def _aware(value: str, zone: str, field: str) -> datetime:
     try:
         naive = datetime.fromisoformat(value)
     except ValueError:
-        raise Invalid("bad time", [FieldProblem(field, "Enter a date and time")]) from None
+        raise Invalid("bad time", [FieldProblem(field, N_("Enter a date and time"))]) from None
     return naive.replace(tzinfo=ZoneInfo(zone))
 
 
@@ -61,7 +61,7 @@ def meeting_values(form: FormData) -> dict[str, Any]:
     try:
         ZoneInfo(zone)
     except (ZoneInfoNotFoundError, ValueError):
-        raise Invalid("bad zone", [FieldProblem("timezone", "Unknown time zone")]) from None
+        raise Invalid("bad zone", [FieldProblem("timezone", N_("Unknown time zone"))]) from None
     values: dict[str, Any] = {
         name: text(form, name)
         for name in (

@@ -14,7 +14,7 @@ from playwright.async_api import Browser, async_playwright, expect
 from meetings.app import create_app
 from meetings.models import Role
 from meetings.settings import Settings
-from tests.factories import PASSWORD, make_cluster, make_user
+from tests.factories import PASSWORD, make_cluster, make_site, make_user
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -101,3 +101,63 @@ async def test_log_in_import_a_csv_and_see_sites_grouped_by_cluster(
     await expect(second.locator("tbody tr td:nth-child(2)")).to_have_text(
         ["Liên hiệp các tổ chức hữu nghị Hà Giang", "Liên hiệp các tổ chức hữu nghị Lào Cai"]
     )
+
+
+async def test_plan_a_session_for_cluster_one_with_a_three_item_agenda(
+    browser: Browser, base_url: str, session_factory: Any
+):
+    async with session_factory() as session, session.begin():
+        await make_user(session, username="vanphong", role=Role.organiser)
+        one = await make_cluster(session, code="CUM-1", name="Cụm 1 — Đồng bằng sông Hồng")
+        two = await make_cluster(session, code="CUM-2", name="Cụm 2")
+        for name in ("Vĩnh Phúc", "Bắc Giang", "Hà Nội"):
+            await make_site(session, name=f"Liên hiệp hữu nghị {name}", cluster_id=one.id)
+        await make_site(session, name="Liên hiệp hữu nghị Lào Cai", cluster_id=two.id)
+    page = await browser.new_page()
+    await page.goto(f"{base_url}/login")
+    await page.get_by_label("Tên đăng nhập").fill("vanphong")
+    await page.get_by_label("Mật khẩu").fill(PASSWORD)
+    await page.get_by_role("button", name="Đăng nhập").click()
+
+    await page.get_by_role("link", name="Lên lịch phiên họp").click()
+    await page.get_by_label("Tên phiên họp").fill("Tọa đàm Cụm 1 năm 2030")
+    await page.get_by_label("Loại").select_option("seminar")
+    await page.get_by_label("Bắt đầu").fill("2030-06-17T08:00")
+    await page.get_by_label("Kết thúc").fill("2030-06-17T07:00")  # wrong on purpose
+    await expect(page.get_by_text("Thời gian kết thúc phải sau thời gian bắt đầu.")).to_be_visible()
+    await page.get_by_label("Kết thúc").fill("2030-06-17T11:00")
+    await expect(page.get_by_text("Thời gian kết thúc phải sau thời gian bắt đầu.")).to_have_count(
+        0
+    )
+    await (
+        page.locator("details.cluster-pick", has_text="Cụm 1")
+        .locator("[data-cluster-toggle]")
+        .check()
+    )
+    await expect(page.locator("#picked")).to_have_text("3 điểm cầu, 1 cụm")
+    await page.get_by_role("button", name="Lưu").click()
+
+    await expect(page.get_by_role("heading", name="Tọa đàm Cụm 1 năm 2030")).to_be_visible()
+    await expect(page.get_by_test_id("invited-count")).to_have_text("3 điểm cầu, 1 cụm")
+    agenda = page.locator("#agenda-rows")
+    titles = ["Khai mạc", "Báo cáo của cụm trưởng", "Thảo luận"]
+    for index, (title, minutes) in enumerate(zip(titles, ("15", "45", "60"), strict=True)):
+        if index:
+            await page.get_by_role("button", name="Thêm nội dung").click()
+        row = agenda.locator("tbody tr").nth(index)
+        await row.locator("input[name=agenda_title]").fill(title)
+        await row.locator("input[name=agenda_duration]").fill(minutes)
+    # Keyboard reordering: focus the second item's "move up" and press Enter.
+    await agenda.locator("tbody tr").nth(1).get_by_role("button", name="Chuyển lên").press("Enter")
+    await expect(agenda.locator("tbody tr").nth(0).locator("[data-slot]")).to_have_text("08:00")
+    await page.get_by_role("button", name="Lưu chương trình").click()
+    await expect(page.get_by_role("status")).to_have_text("Đã lưu chương trình.")
+    saved = agenda.locator("tbody tr input[name=agenda_title]")
+    for index, title in enumerate(["Báo cáo của cụm trưởng", "Khai mạc", "Thảo luận", ""]):
+        await expect(saved.nth(index)).to_have_value(title)
+    await expect(agenda.locator("tbody tr [data-slot]").nth(2)).to_have_text("09:00")
+
+    await page.get_by_role("link", name="Tổng quan").click()
+    upcoming = page.locator(".session-list").first
+    await expect(upcoming.get_by_role("link", name="Tọa đàm Cụm 1 năm 2030")).to_be_visible()
+    await expect(upcoming).to_contain_text("3 điểm cầu")
