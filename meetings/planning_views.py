@@ -285,6 +285,7 @@ async def session_page(request: web.Request) -> web.Response:
     user = current_user(request)
     from meetings.workdays import planning_deadlines
 
+    first_upload = min((d.uploaded_at for d in files), default=None)
     deadlines = (
         planning_deadlines(
             starts_at=meeting.starts_at,
@@ -295,6 +296,9 @@ async def session_page(request: web.Request) -> web.Response:
         if meeting.status in ("draft", "scheduled")
         else []
     )
+    # Documents count as sent once uploaded (sites see them through their link); the
+    # invitations deadline is judged once sending is recorded (#invitations).
+    deadlines = [d.met_by(first_upload) if d.kind == "documents" else d for d in deadlines]
     return render(
         request,
         "session.html",

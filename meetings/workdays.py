@@ -10,7 +10,7 @@ was released are not known until the package is upgraded.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from functools import cache
 from zoneinfo import ZoneInfo
@@ -61,6 +61,14 @@ class Deadline:
     due_at: datetime
     is_missed: bool
     is_exempt: bool
+    #: Done in time (e.g. documents uploaded before the deadline).
+    is_met: bool = False
+
+    def met_by(self, done_at: datetime | None) -> Deadline:
+        """This deadline judged by when the thing was done (None: not done yet)."""
+        if done_at is None or done_at > self.due_at:
+            return self
+        return replace(self, is_met=True, is_missed=False)
 
 
 def _end_of_day(day: date, zone: str) -> datetime:

@@ -223,6 +223,7 @@ async def test_documents_from_the_page(client: TestClient, session_factory: Any)
         )
     ).text()
     assert "Đã tải tài liệu lên." in good and "Tài liệu hội nghị.pdf" in good
+    assert "Tài liệu: đã gửi đúng hạn" in good  # uploaded before the documents deadline
     bad = await (await client.post(f"{url}/documents", data=upload(b"MZ", "x.exe"))).text()
     assert "Chưa lưu" in bad and "x.exe" not in bad.split("Chưa lưu", 1)[1].split("</p>")[1]
 
