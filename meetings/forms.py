@@ -101,21 +101,31 @@ def optional_int(form: FormData, name: str) -> int | None:
     return int(raw) if raw.isdigit() else None
 
 
+def rows(
+    form: FormData, prefix: str, names: tuple[str, ...], *, keys: tuple[str, ...]
+) -> list[dict[str, str]]:
+    """Table rows posted as repeated fields (`prefix_name` once per row), in page order;
+    a row whose `keys` are all empty is a blank row and is left out."""
+    columns = {name: form.getall(f"{prefix}_{name}", []) for name in names}
+    found = []
+    for index in range(max((len(values) for values in columns.values()), default=0)):
+        row = {
+            name: str(values[index]).strip() if index < len(values) else ""
+            for name, values in columns.items()
+        }
+        if any(row[key] for key in keys):
+            found.append(row)
+    return found
+
+
 def site_values(form: FormData) -> dict[str, Any]:
     """The site form as the API's body: empty optional fields become None or are left out."""
     values: dict[str, Any] = {name: text(form, name) for name in SITE_FIELDS}
     values["cluster_id"] = optional_int(form, "cluster_id")
     values["timezone"] = values["timezone"] or None
-    columns = {name: form.getall(f"contact_{name}", []) for name in CONTACT_FIELDS}
-    contacts = []
-    for index in range(max((len(v) for v in columns.values()), default=0)):
-        contact = {
-            name: str(columns[name][index]).strip() if index < len(columns[name]) else ""
-            for name in CONTACT_FIELDS
-        }
-        if any(contact[name] for name in ("name", "title", "email", "phone")):
-            contacts.append(contact)
-    values["contacts"] = contacts
+    values["contacts"] = rows(
+        form, "contact", CONTACT_FIELDS, keys=("name", "title", "email", "phone")
+    )
     return values
 
 

@@ -10,7 +10,13 @@ from meetings import documents, planning
 from meetings.access import ANY_ROLE, ORGANISERS, allow, current_user
 from meetings.errors import FieldProblem, Invalid
 from meetings.keys import settings_key
-from meetings.meeting_models import MeetingCancel, MeetingCreate, MeetingFollowUp, MeetingUpdate
+from meetings.meeting_models import (
+    DocumentPublic,
+    MeetingCancel,
+    MeetingCreate,
+    MeetingFollowUp,
+    MeetingUpdate,
+)
 from meetings.models import Role
 from meetings.web import db, int_query, items_response, json_body, model_response, path_id
 
@@ -149,10 +155,15 @@ async def upload_document(request: web.Request) -> web.Response:
     upload = (await request.post()).get("file")
     if not isinstance(upload, web.FileField):
         raise Invalid("no file", [FieldProblem("file", "send the file in a field named 'file'")])
+    return model_response(await store_upload(request, upload), status=201)
+
+
+async def store_upload(request: web.Request, upload: web.FileField) -> DocumentPublic:
+    """An uploaded file as a document of the session in the URL (API and page alike)."""
     settings = request.app[settings_key].documents
     user = current_user(request)
     async with db(request) as session:
-        document = await documents.add_document(
+        return await documents.add_document(
             session,
             path_id(request),
             filename=upload.filename or "",
@@ -161,7 +172,6 @@ async def upload_document(request: web.Request) -> web.Response:
             max_bytes=settings.max_bytes,
             uploaded_by=user.username if user else "",
         )
-    return model_response(document, status=201)
 
 
 @allow(*ANY_ROLE)

@@ -15,7 +15,7 @@ from agendas.models import AgendaItemIn, AgendaKind, FocusItemIn, FocusStatus
 from meetings import documents, planning, sites
 from meetings.access import ANY_ROLE, ORGANISERS, allow, current_user
 from meetings.errors import DomainError, FieldProblem, Invalid
-from meetings.forms import N_, FormData, FormState, optional_int, problems_of, text
+from meetings.forms import N_, FormData, FormState, optional_int, problems_of, rows, text
 from meetings.keys import settings_key
 from meetings.meeting_models import (
     MeetingCreate,
@@ -24,7 +24,7 @@ from meetings.meeting_models import (
     MeetingStatus,
     MeetingUpdate,
 )
-from meetings.planning_api import PROGRAMME_EDITORS
+from meetings.planning_api import PROGRAMME_EDITORS, store_upload
 from meetings.store import utcnow
 from meetings.views import _, flash, may_edit, render
 from meetings.web import db, int_query, path_id
@@ -408,70 +408,51 @@ async def session_next(request: web.Request) -> web.Response:
 async def session_agenda(request: web.Request) -> web.Response:
     """The agenda rows as posted, in their order on the page."""
     form = await request.post()
-    columns = {
-        name: form.getall(f"agenda_{name}", [])
-        for name in ("title", "presenter", "kind", "duration")
-    }
-    items = []
     try:
-        for index, title in enumerate(columns["title"]):
-            if not str(title).strip():
-                continue
-            duration = str(columns["duration"][index]).strip()
-            items.append(
-                AgendaItemIn(
-                    title=str(title),
-                    presenter=str(columns["presenter"][index]),
-                    kind=str(columns["kind"][index]) or "other",
-                    duration_minutes=int(duration) if duration.lstrip("-").isdigit() else None,
-                )
+        items = [
+            AgendaItemIn(
+                title=row["title"],
+                presenter=row["presenter"],
+                kind=row["kind"] or "other",
+                duration_minutes=int(row["duration"]) if _is_int(row["duration"]) else None,
             )
+            for row in rows(
+                form, "agenda", ("title", "presenter", "kind", "duration"), keys=("title",)
+            )
+        ]
         async with db(request) as session:
             await programme.replace_agenda(
                 session, path_id(request), items, version=optional_int(form, "version")
             )
-    except (ValidationError, DomainError, IndexError) as exc:
-        return await _refused(
-            request,
-            exc
-            if not isinstance(exc, IndexError)
-            else Invalid("bad form", [FieldProblem("agenda", "incomplete row")]),
-        )
+    except (ValidationError, DomainError) as exc:
+        return await _refused(request, exc)
     return await _back(request, _(request, "The agenda was saved."))
 
 
 @allow(*PROGRAMME_EDITORS)
 async def session_focus(request: web.Request) -> web.Response:
     form = await request.post()
-    columns = {
-        name: form.getall(f"focus_{name}", []) for name in ("number", "title", "status", "detail")
-    }
-    items = []
     try:
-        for index, title in enumerate(columns["title"]):
-            if not str(title).strip():
-                continue
-            number = str(columns["number"][index]).strip()
-            items.append(
-                FocusItemIn(
-                    number=int(number) if number.isdigit() else 0,
-                    title=str(title),
-                    status=str(columns["status"][index]) or "new",
-                    detail=str(columns["detail"][index]),
-                )
+        items = [
+            FocusItemIn(
+                number=int(row["number"]) if _is_int(row["number"]) else 0,
+                title=row["title"],
+                status=row["status"] or "new",
+                detail=row["detail"],
             )
+            for row in rows(form, "focus", ("number", "title", "status", "detail"), keys=("title",))
+        ]
         async with db(request) as session:
             await programme.replace_focus_items(
                 session, path_id(request), items, version=optional_int(form, "version")
             )
-    except (ValidationError, DomainError, IndexError) as exc:
-        return await _refused(
-            request,
-            exc
-            if not isinstance(exc, IndexError)
-            else Invalid("bad form", [FieldProblem("focus", "incomplete row")]),
-        )
+    except (ValidationError, DomainError) as exc:
+        return await _refused(request, exc)
     return await _back(request, _(request, "The focus items were saved."))
+
+
+def _is_int(value: str) -> bool:
+    return value.lstrip("-").isdigit()
 
 
 @allow(*ORGANISERS)
@@ -479,19 +460,8 @@ async def session_upload(request: web.Request) -> web.Response:
     upload = (await request.post()).get("file")
     if not isinstance(upload, web.FileField) or not upload.filename:
         return await _back(request, _(request, "Choose a file to upload."))
-    settings = request.app[settings_key].documents
-    user = current_user(request)
     try:
-        async with db(request) as session:
-            await documents.add_document(
-                session,
-                path_id(request),
-                filename=upload.filename,
-                content=upload.file.read(),
-                folder=settings.dir,
-                max_bytes=settings.max_bytes,
-                uploaded_by=user.username if user else "",
-            )
+        await store_upload(request, upload)
     except DomainError as exc:
         return await _refused(request, exc)
     return await _back(request, _(request, "The document was uploaded."))
