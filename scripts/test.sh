@@ -9,12 +9,15 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # Debian packages: Chromium for the browser tests (Playwright drives /usr/bin/chromium and
-# never downloads a browser), fonts with Vietnamese glyphs and poppler for documents.
+# never downloads a browser), fonts with Vietnamese glyphs and poppler for documents,
+# and Node.js for ical.js.
 missing=()
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 dpkg -s fonts-liberation2 >/dev/null 2>&1 || missing+=(fonts-liberation2)
 command -v pdftotext >/dev/null 2>&1 || missing+=(poppler-utils)
 dpkg -s libharfbuzz-subset0 >/dev/null 2>&1 || missing+=(libharfbuzz-subset0)
+command -v node >/dev/null 2>&1 || missing+=(nodejs)
+command -v npm >/dev/null 2>&1 || missing+=(npm)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "installing Debian packages: ${missing[*]}"
   sudo=""
@@ -25,6 +28,8 @@ fi
 
 [ -x .venv/bin/python ] || python3 -m venv .venv
 .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test]'
+# ical.js, the parser inside Thunderbird, reads back every invitation in the tests.
+npm install --prefix tests/js --no-audit --no-fund --no-package-lock --loglevel=error
 .venv/bin/ruff check .
 .venv/bin/ruff format --check meetings agendas notify scheduler tests bench
 exec .venv/bin/python -m pytest "$@"
