@@ -1,0 +1,82 @@
+"""Site links: a secret per site (256 bits), derived, stored only as a hash, revocable.
+
+A token is HMAC-SHA256(secret key, "site:<id>:<generation>"), so an invitation can carry
+the link without the plain token being stored anywhere; the table keeps its SHA-256 for
+the look-up. Revoking raises the generation: the old link stops working and a new one is
+issued. Changing the service's secret key re-issues every link (old ones stop working).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from meetings.errors import NotFound
+from meetings.models import Site
+from meetings.store import utcnow
+from notify.models import SiteToken
+
+
+def _derive(secret_key: str, site_id: int, generation: int) -> str:
+    digest = hmac.new(
+        secret_key.encode(), f"site:{site_id}:{generation}".encode(), hashlib.sha256
+    ).digest()
+    return base64.urlsafe_b64encode(digest).decode().rstrip("=")
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+async def _current(session: AsyncSession, site_id: int) -> SiteToken | None:
+    return await session.scalar(
+        select(SiteToken)
+        .where(SiteToken.site_id == site_id, SiteToken.revoked_at.is_(None))  # type: ignore[union-attr]
+        .order_by(SiteToken.generation.desc())  # type: ignore[attr-defined]
+    )
+
+
+async def site_token(session: AsyncSession, site_id: int, *, secret_key: str) -> str:
+    """The site's current link token, issuing the first one when it has none."""
+    current = await _current(session, site_id)
+    if current is None:
+        previous = await session.scalar(
+            select(SiteToken.generation)
+            .where(SiteToken.site_id == site_id)
+            .order_by(SiteToken.generation.desc())  # type: ignore[attr-defined]
+        )
+        generation = (previous or 0) + 1
+        token = _derive(secret_key, site_id, generation)
+        session.add(SiteToken(site_id=site_id, generation=generation, token_hash=_hash(token)))
+        await session.flush()
+        return token
+    return _derive(secret_key, site_id, current.generation)
+
+
+async def revoke(session: AsyncSession, site_id: int, *, secret_key: str) -> str:
+    """End the site's current link and issue a new one (returned)."""
+    if await session.get(Site, site_id) is None:
+        raise NotFound(f"no site with id {site_id}")
+    current = await _current(session, site_id)
+    if current is not None:
+        current.revoked_at = utcnow()
+        await session.flush()
+    return await site_token(session, site_id, secret_key=secret_key)
+
+
+async def site_for_token(session: AsyncSession, token: str) -> Site:
+    """The site a link belongs to; an unknown or revoked token is simply not found."""
+    row = await session.scalar(
+        select(SiteToken).where(
+            SiteToken.token_hash == _hash(token),
+            SiteToken.revoked_at.is_(None),  # type: ignore[union-attr]
+        )
+    )
+    site = await session.get(Site, row.site_id) if row else None
+    if site is None:
+        raise NotFound("no such site link")
+    return site
