@@ -1,0 +1,79 @@
+"""E-mails parsed back as a mail client would: structure, headers, calendar, injection."""
+
+from __future__ import annotations
+
+from email import message_from_bytes, policy
+
+import pytest
+from icalendar import Calendar
+
+from notify.compose import Rendered, compose
+from notify.ical import Person, scheduling
+from tests.test_ical import EVENT, NOW, ORGANIZER, SITES
+
+SENDER = ORGANIZER
+RENDERED = Rendered(
+    subject="[Giấy mời] Hội nghị Giao ban trực tuyến — Thứ Sáu, 19/04/2030",
+    text="Kính gửi Liên hiệp các tổ chức hữu nghị tỉnh Kiên Giang,\n...",
+    html="<p>Kính gửi <strong>Liên hiệp các tổ chức hữu nghị tỉnh Kiên Giang</strong></p>",
+)
+
+
+def build(**overrides) -> bytes:
+    calendar = scheduling(EVENT, SITES[:1], method="REQUEST", now=NOW)
+    arguments = {
+        "sender": SENDER,
+        "recipient": SITES[0],
+        "rendered": RENDERED,
+        "calendar": calendar,
+        "method": "REQUEST",
+        "now": NOW,
+        **overrides,
+    }
+    return compose(**arguments).as_bytes(policy=policy.SMTP)
+
+
+def test_an_invitation_has_the_shape_outlook_and_gmail_expect():
+    raw = build()
+    message = message_from_bytes(raw, policy=policy.default)
+    assert message.get_content_type() == "multipart/mixed"
+    alternative = message.get_payload()[0]
+    assert alternative.get_content_type() == "multipart/alternative"
+    kinds = [part.get_content_type() for part in alternative.iter_parts()]
+    assert kinds == ["text/plain", "text/html", "text/calendar"]
+    calendar_part = alternative.get_payload()[2]
+    assert calendar_part.get_param("method") == "REQUEST"
+    assert calendar_part.get_content_charset() == "utf-8"
+    data = calendar_part.get_payload(decode=True)
+    assert b"\r\nBEGIN:VEVENT\r\n" in data and b"\n" not in data.replace(b"\r\n", b"")
+    assert Calendar.from_ical(data)["METHOD"] == "REQUEST"
+    attachment = message.get_payload()[1]
+    assert attachment.get_filename() == "giaoban.ics"
+    assert attachment.get_payload(decode=True) == data
+    assert str(message["Subject"]) == RENDERED.subject  # Vietnamese survives the encoding
+    assert str(message["To"]) == "Nguyễn Văn A <a@example.org>"
+    assert message["Message-ID"].endswith("@example.org>")
+    assert message["Date"] == "Mon, 01 Apr 2030 03:00:00 +0000"
+    assert b"\r\n" in raw and b"\n" not in raw.replace(b"\r\n", b"")
+    assert message.get_payload()[0].get_payload()[0].get_content().startswith("Kính gửi")
+
+
+def test_a_typed_line_break_cannot_add_a_header():
+    nasty = Rendered(subject="Họp\r\nBcc: everyone@example.org", text="x", html="x")
+    evil_name = Person("Lan\r\nBcc: spy@example.org", "lan@example.org")
+    message = message_from_bytes(build(rendered=nasty, recipient=evil_name), policy=policy.default)
+    assert message["Bcc"] is None
+    assert str(message["Subject"]) == "Họp Bcc: everyone@example.org"
+    assert message["To"].addresses[0].addr_spec == "lan@example.org"
+
+
+def test_an_address_with_a_line_break_is_refused():
+    with pytest.raises(ValueError, match="not a mailbox"):
+        build(recipient=Person("x", "a@example.org\r\nBcc: b@example.org"))
+
+
+def test_a_letter_can_be_attached():
+    raw = build(attachments=(("Giấy mời.pdf", "application/pdf", b"%PDF-1.7 test"),))
+    message = message_from_bytes(raw, policy=policy.default)
+    names = [part.get_filename() for part in message.iter_attachments()]
+    assert names == ["giaoban.ics", "Giấy mời.pdf"]
