@@ -21,6 +21,8 @@ from meetings.settings import LOCALES
 
 LOCALE_DIR = Path(__file__).resolve().parent / "locale"
 DOMAIN = "messages"
+#: Packages whose templates and code carry UI or e-mail text.
+TRANSLATED_PACKAGES = ("meetings", "notify")
 #: Pattern for a day in the UI: "Thứ Sáu, 19/04/2024" / "Friday, 19/04/2024".
 DAY_PATTERN = "EEEE, dd/MM/yyyy"
 
@@ -83,21 +85,26 @@ def extract_messages() -> dict[str, list[str]]:
     """
     from babel.messages.extract import extract_from_dir
 
-    package = Path(__file__).resolve().parent
+    root = Path(__file__).resolve().parent.parent
     passes = (
-        ([("templates/**.html", "jinja2")], {"_": None, "gettext": None, "ngettext": (1, 2)}),
+        (
+            [("templates/**.html", "jinja2"), ("templates/**.txt", "jinja2")],
+            {"_": None, "gettext": None, "ngettext": (1, 2)},
+        ),
         ([("**.py", "python")], {"_": (2,), "gettext": None, "N_": None}),
     )
+    options = {
+        pattern: {"extensions": "jinja2.ext.i18n"}
+        for pattern in ("templates/**.html", "templates/**.txt")
+    }
     found: dict[str, list[str]] = {}
-    for method_map, keywords in passes:
-        for filename, lineno, message, _comments, _context in extract_from_dir(
-            package,
-            method_map,
-            options_map={"templates/**.html": {"extensions": "jinja2.ext.i18n"}},
-            keywords=keywords,
-        ):
-            messages = message if isinstance(message, tuple) else (message,)
-            for msgid in messages:
-                if msgid:
-                    found.setdefault(msgid, []).append(f"{filename}:{lineno}")
+    for package in TRANSLATED_PACKAGES:
+        for method_map, keywords in passes:
+            for filename, lineno, message, _comments, _context in extract_from_dir(
+                root / package, method_map, options_map=options, keywords=keywords
+            ):
+                messages = message if isinstance(message, tuple) else (message,)
+                for msgid in messages:
+                    if msgid:
+                        found.setdefault(msgid, []).append(f"{package}/{filename}:{lineno}")
     return found

@@ -13,6 +13,7 @@ import hashlib
 import hmac
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from meetings.errors import NotFound
@@ -51,10 +52,31 @@ async def site_token(session: AsyncSession, site_id: int, *, secret_key: str) ->
         )
         generation = (previous or 0) + 1
         token = _derive(secret_key, site_id, generation)
-        session.add(SiteToken(site_id=site_id, generation=generation, token_hash=_hash(token)))
-        await session.flush()
+        try:
+            async with session.begin_nested():  # another worker may issue it at once
+                session.add(
+                    SiteToken(site_id=site_id, generation=generation, token_hash=_hash(token))
+                )
+        except IntegrityError:
+            pass  # the same token, issued by the other worker: it is derived, not random
         return token
     return _derive(secret_key, site_id, current.generation)
+
+
+async def issue_tokens(session: AsyncSession, site_ids: set[int], *, secret_key: str) -> None:
+    """Make sure each site has a link before messages that carry it are queued."""
+    have = set(
+        (
+            await session.scalars(
+                select(SiteToken.site_id).where(
+                    SiteToken.site_id.in_(site_ids),  # type: ignore[attr-defined]
+                    SiteToken.revoked_at.is_(None),  # type: ignore[union-attr]
+                )
+            )
+        ).all()
+    )
+    for site_id in sorted(site_ids - have):
+        await site_token(session, site_id, secret_key=secret_key)
 
 
 async def revoke(session: AsyncSession, site_id: int, *, secret_key: str) -> str:

@@ -1,0 +1,144 @@
+"""The e-mail for an outbox row, rendered at delivery from the session's current data."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from email.message import EmailMessage
+from zoneinfo import ZoneInfo
+
+import jinja2
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from agendas.models import AgendaItem
+from meetings.forms import N_
+from meetings.i18n import ctx_gettext, ctx_ngettext, format_moment, translations
+from meetings.meeting_models import Document, Meeting, MeetingStatus
+from meetings.models import Site
+from meetings.settings import Settings
+from meetings.store import utcnow
+from notify import tokens
+from notify.compose import Rendered, compose
+from notify.ical import CalendarEvent, Method, Person, scheduling
+from notify.models import Message, MessageKind
+from notify.outbox import Renderer
+
+SUBJECT_PREFIX = {
+    MessageKind.invitation: N_("Invitation"),
+    MessageKind.update: N_("Updated"),
+    MessageKind.cancellation: N_("Cancelled"),
+    MessageKind.reminder: N_("Reminder"),
+}
+
+
+def _environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("notify", "templates"),
+        autoescape=jinja2.select_autoescape(["html"]),
+        extensions=["jinja2.ext.i18n"],
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+    )
+    env.install_gettext_callables(ctx_gettext, ctx_ngettext, newstyle=True)  # type: ignore[attr-defined]
+    return env
+
+
+@dataclass(frozen=True)
+class _Programme:
+    """A session's shared parts, loaded once per version for all its recipients."""
+
+    agenda: list[AgendaItem]
+    documents: list[Document]
+
+
+def make_renderer(settings: Settings) -> Renderer:
+    env = _environment()
+    text_template = env.get_template("notify/message.txt")
+    html_template = env.get_template("notify/message.html")
+    cache: dict[tuple[int, int], _Programme] = {}
+    sender = Person(settings.mail.from_name, settings.mail.from_address)
+    locale = settings.organisation.locale
+
+    async def programme(session: AsyncSession, meeting: Meeting) -> _Programme:
+        key = (meeting.id or 0, meeting.version)
+        if key not in cache:
+            agenda = (
+                await session.scalars(
+                    select(AgendaItem)
+                    .where(AgendaItem.meeting_id == meeting.id)
+                    .order_by(AgendaItem.position)
+                )
+            ).all()
+            documents = (
+                await session.scalars(
+                    select(Document)
+                    .where(Document.meeting_id == meeting.id)
+                    .order_by(Document.uploaded_at)
+                )
+            ).all()
+            cache.clear()  # one session at a time is delivered in practice
+            cache[key] = _Programme(list(agenda), list(documents))
+        return cache[key]
+
+    async def render(session: AsyncSession, message: Message) -> EmailMessage:
+        meeting = await session.get(Meeting, message.meeting_id)
+        site = await session.get(Site, message.site_id) if message.site_id else None
+        if meeting is None or site is None:
+            raise LookupError(f"message {message.id} has no session or site any more")
+        shared = await programme(session, meeting)
+        token = await tokens.site_token(
+            session, site.id or 0, secret_key=settings.security.secret_key
+        )
+        await session.commit()  # only when the site had no link yet (issued at queueing)
+        site_url = f"{settings.server.public_url}/s/{token}"
+        site_zone = site.timezone or meeting.timezone
+        kind = MessageKind(message.kind)
+        context = {
+            "kind": kind.value,
+            "meeting": meeting,
+            "site": site,
+            "site_url": site_url,
+            "agenda": shared.agenda,
+            "documents": shared.documents,
+            "locale": locale,
+            "organisation": settings.organisation,
+            "translations": translations(locale),
+            "starts": format_moment(meeting.starts_at, locale, meeting.timezone),
+            "ends": format_moment(meeting.ends_at, locale, meeting.timezone),
+            "site_timezone": site_zone,
+            "local_starts": format_moment(meeting.starts_at, locale, site_zone)
+            if site_zone != meeting.timezone
+            else "",
+        }
+        gettext = translations(locale).gettext
+        day = meeting.starts_at.astimezone(ZoneInfo(meeting.timezone)).strftime("%d/%m/%Y")
+        subject = f"[{gettext(SUBJECT_PREFIX[kind])}] {meeting.title} — {day}"
+        cancelled = kind == MessageKind.cancellation or meeting.status == MeetingStatus.cancelled
+        method: Method = "CANCEL" if cancelled else "REQUEST"
+        event = CalendarEvent(
+            uid=meeting.uid,
+            sequence=max(meeting.sequence, message.sequence),
+            summary=meeting.title,
+            starts_at=meeting.starts_at,
+            ends_at=meeting.ends_at,
+            timezone=meeting.timezone,
+            organizer=sender,
+            location="; ".join(p for p in (site.address, site.endpoint, meeting.video_url) if p),
+            description=text_template.render(context),
+            url=site_url,
+            is_cancelled=cancelled,
+        )
+        recipient = Person(message.recipient_name, message.recipient)
+        now = utcnow()
+        return compose(
+            sender=sender,
+            recipient=recipient,
+            rendered=Rendered(
+                subject, text_template.render(context), html_template.render(context)
+            ),
+            calendar=scheduling(event, [recipient], method=method, now=now),
+            method=method,
+            now=now,
+        )
+
+    return render

@@ -1,0 +1,290 @@
+"""The outbox against a real SMTP server (aiosmtpd): deliver, retry, fail, update, cancel."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from email import message_from_bytes, policy
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from aiosmtpd.controller import Controller
+from icalendar import Calendar
+from sqlalchemy import select
+
+from meetings import planning
+from meetings.meeting_models import MeetingCreate, MeetingUpdate
+from meetings.models import ContactIn
+from meetings.settings import Settings
+from meetings.store import create_engine, session_maker
+from notify import invitations, outbox
+from notify.models import Message
+from notify.render import make_renderer
+from tests.conftest import TEST_SECRET
+from tests.factories import make_site
+
+HANOI = ZoneInfo("Asia/Ho_Chi_Minh")
+SECRET = TEST_SECRET
+
+
+class Sink:
+    """An SMTP server that keeps what it receives and refuses some addresses for good."""
+
+    def __init__(self) -> None:
+        self.received: list[Any] = []
+
+    async def handle_RCPT(self, server, session, envelope, address, options):  # noqa: N802
+        if address.startswith("bounce"):
+            return "550 5.1.1 mailbox unavailable"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802
+        self.received.append(message_from_bytes(envelope.content, policy=policy.default))
+        return "250 Message accepted"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture
+def smtp_port() -> int:
+    return free_port()
+
+
+@pytest.fixture
+def sink(smtp_port: int) -> Iterator[Sink]:
+    handler = Sink()
+    controller = Controller(handler, hostname="127.0.0.1", port=smtp_port)
+    controller.start()
+    yield handler
+    controller.stop()
+
+
+@pytest.fixture
+def smtp_settings(tmp_path, database_url: str, smtp_port: int) -> Settings:
+    """On SQLite and on PostgreSQL: claiming rows differs between the two."""
+    from tests.conftest import make_settings
+
+    return make_settings(
+        tmp_path,
+        database_url,
+        mail={"mode": "smtp", "smtp_host": "127.0.0.1", "smtp_port": smtp_port},
+    )
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = datetime(2030, 4, 1, 8, 0, tzinfo=HANOI)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+async def plan(maker, *, sites: int = 2, contacts: tuple[str, ...] = ("chutich", "kythuat")):
+    async with maker() as session, session.begin():
+        made = []
+        for n in range(sites):
+            made.append(
+                await make_site(
+                    session,
+                    contacts=[
+                        ContactIn(name=f"{who.title()} {n}", email=f"{who}{n}@example.org")
+                        for who in contacts
+                    ],
+                )
+            )
+        meeting = await planning.create_meeting(
+            session,
+            MeetingCreate(
+                title="Hội nghị Giao ban trực tuyến quý II",
+                starts_at=datetime(2030, 4, 19, 8, 0, tzinfo=HANOI),
+                ends_at=datetime(2030, 4, 19, 11, 0, tzinfo=HANOI),
+                site_ids=[s.id for s in made],
+            ),
+            organiser_id=None,
+            default_location="Hội trường Liên hiệp",
+        )
+    return meeting, made
+
+
+async def test_invitations_reach_every_contact_as_calendar_requests(smtp_settings, sink):
+    engine = create_engine(smtp_settings.database)
+    maker = session_maker(engine)
+    meeting, sites = await plan(maker)
+    async with maker() as session, session.begin():
+        queued = await invitations.queue_invitations(session, meeting.id, secret_key=SECRET)
+    assert (queued.invitations, queued.updates, queued.cancellations) == (4, 0, 0)
+    clock = Clock()
+    report = await outbox.deliver_due(
+        maker,
+        outbox.SmtpTransport(smtp_settings.mail),
+        make_renderer(smtp_settings),
+        now=clock,
+        connections=2,
+    )
+    assert (report.sent, report.retried, report.failed) == (4, 0, 0)
+    assert sorted(m["To"].addresses[0].addr_spec for m in sink.received) == [
+        "chutich0@example.org",
+        "chutich1@example.org",
+        "kythuat0@example.org",
+        "kythuat1@example.org",
+    ]
+    first = sink.received[0]
+    assert "Hội nghị Giao ban trực tuyến quý II" in str(first["Subject"])
+    calendar_part = next(p for p in first.walk() if p.get_content_type() == "text/calendar")
+    event = Calendar.from_ical(calendar_part.get_payload(decode=True)).walk("VEVENT")[0]
+    assert str(event["UID"]) == meeting.uid and event["SEQUENCE"] == 0
+    assert str(event["ATTENDEE"]) == f"mailto:{first['To'].addresses[0].addr_spec}"
+    assert "/s/" in str(event["URL"])  # the site's personal page
+    body = next(p for p in first.walk() if p.get_content_type() == "text/plain").get_content()
+    assert body.startswith("Kính gửi") and "Trân trọng kính mời" in body  # in Vietnamese
+    assert str(first["Subject"]).startswith("[Giấy mời]")
+    async with maker() as session:
+        rows = (await session.scalars(select(Message))).all()
+    assert {r.status for r in rows} == {"sent"} and all(r.sent_at for r in rows)
+
+    # The session moves: the same people get an update, same UID, SEQUENCE 1.
+    async with maker() as session, session.begin():
+        moved = await planning.update_meeting(
+            session,
+            meeting.id,
+            MeetingUpdate(
+                version=meeting.version,
+                starts_at=datetime(2030, 4, 19, 9, 0, tzinfo=HANOI),
+                site_ids=[sites[0].id],
+            ),
+        )
+        again = await invitations.queue_invitations(session, meeting.id, secret_key=SECRET)
+    assert moved.sequence == 1
+    assert (again.invitations, again.updates, again.cancellations) == (0, 2, 2)
+    sink.received.clear()
+    await outbox.deliver_due(
+        maker, outbox.SmtpTransport(smtp_settings.mail), make_renderer(smtp_settings), now=clock
+    )
+    methods = {}
+    for message in sink.received:
+        part = next(p for p in message.walk() if p.get_content_type() == "text/calendar")
+        parsed = Calendar.from_ical(part.get_payload(decode=True))
+        methods[message["To"].addresses[0].addr_spec] = (
+            str(parsed["METHOD"]),
+            parsed.walk("VEVENT")[0]["SEQUENCE"],
+            str(parsed.walk("VEVENT")[0]["UID"]),
+        )
+    assert methods == {
+        "chutich0@example.org": ("REQUEST", 1, meeting.uid),
+        "kythuat0@example.org": ("REQUEST", 1, meeting.uid),
+        "chutich1@example.org": ("CANCEL", 1, meeting.uid),  # the removed site
+        "kythuat1@example.org": ("CANCEL", 1, meeting.uid),
+    }
+    await engine.dispose()
+
+
+async def test_server_down_is_retried_then_delivered(smtp_settings, smtp_port):
+    engine = create_engine(smtp_settings.database)
+    maker = session_maker(engine)
+    meeting, _ = await plan(maker, sites=1, contacts=("chutich",))
+    async with maker() as session, session.begin():
+        await invitations.queue_invitations(session, meeting.id, secret_key=SECRET)
+    clock = Clock()
+    transport = outbox.SmtpTransport(smtp_settings.mail, timeout=5)
+    render = make_renderer(smtp_settings)
+    down = await outbox.deliver_due(maker, transport, render, now=clock)
+    assert (down.sent, down.retried) == (0, 1)
+    async with maker() as session:
+        (row,) = (await session.scalars(select(Message))).all()
+    assert row.status == "queued" and row.attempts == 1 and "cannot connect" in row.last_error
+    assert row.send_after > clock.now  # backed off
+
+    handler = Sink()
+    controller = Controller(handler, hostname="127.0.0.1", port=smtp_port)
+    controller.start()
+    try:
+        early = await outbox.deliver_due(maker, transport, render, now=clock)
+        assert early.sent == 0  # not before the back-off has passed
+        clock.now += timedelta(hours=3)
+        later = await outbox.deliver_due(maker, transport, render, now=clock)
+    finally:
+        controller.stop()
+    assert later.sent == 1 and len(handler.received) == 1
+    await engine.dispose()
+
+
+async def test_a_permanent_refusal_is_failed_with_the_servers_reply(smtp_settings, sink):
+    engine = create_engine(smtp_settings.database)
+    maker = session_maker(engine)
+    meeting, _ = await plan(maker, sites=1, contacts=("chutich", "bounce"))
+    async with maker() as session, session.begin():
+        await invitations.queue_invitations(session, meeting.id, secret_key=SECRET)
+    report = await outbox.deliver_due(
+        maker, outbox.SmtpTransport(smtp_settings.mail), make_renderer(smtp_settings), now=Clock()
+    )
+    assert (report.sent, report.failed) == (1, 1)
+    async with maker() as session:
+        failed = (await session.scalars(select(Message).where(Message.status == "failed"))).one()
+    assert failed.recipient.startswith("bounce") and "550" in failed.last_error
+    assert "mailbox unavailable" in failed.last_error
+    await engine.dispose()
+
+
+async def test_a_killed_worker_loses_nothing_and_resends_nothing_marked(smtp_settings, sink):
+    engine = create_engine(smtp_settings.database)
+    maker = session_maker(engine)
+    meeting, _ = await plan(maker, sites=3, contacts=("chutich",))
+    async with maker() as session, session.begin():
+        await invitations.queue_invitations(session, meeting.id, secret_key=SECRET)
+    clock = Clock()
+    # A worker claims two rows and dies before sending them.
+    assert len(await outbox.claim(maker, limit=2, now=clock.now)) == 2
+    first = await outbox.deliver_due(
+        maker, outbox.SmtpTransport(smtp_settings.mail), make_renderer(smtp_settings), now=clock
+    )
+    assert first.sent == 1  # only the unclaimed one
+    clock.now += timedelta(minutes=11)
+    assert await outbox.release_stale(maker, now=clock.now, stale_after=timedelta(minutes=10)) == 2
+    second = await outbox.deliver_due(
+        maker, outbox.SmtpTransport(smtp_settings.mail), make_renderer(smtp_settings), now=clock
+    )
+    assert second.sent == 2
+    assert sorted(m["To"].addresses[0].addr_spec for m in sink.received) == [
+        "chutich0@example.org",
+        "chutich1@example.org",
+        "chutich2@example.org",
+    ]
+    await engine.dispose()
+
+
+async def test_the_mail_drop_writes_eml_files(settings):
+    engine = create_engine(settings.database)
+    maker = session_maker(engine)
+    meeting, _ = await plan(maker, sites=1, contacts=("chutich",))
+    async with maker() as session, session.begin():
+        await invitations.queue_invitations(session, meeting.id, secret_key=SECRET)
+    report = await outbox.deliver_due(
+        maker, outbox.transport_for(settings.mail), make_renderer(settings), now=Clock()
+    )
+    (eml,) = settings.mail.drop_dir.glob("*.eml")
+    message = message_from_bytes(eml.read_bytes(), policy=policy.default)
+    assert report.sent == 1 and message["To"].addresses[0].addr_spec == "chutich0@example.org"
+    await engine.dispose()
+
+
+async def test_two_workers_never_claim_the_same_message(smtp_settings):
+    engine = create_engine(smtp_settings.database)
+    maker = session_maker(engine)
+    meeting, _ = await plan(maker, sites=5, contacts=("chutich",))
+    async with maker() as session, session.begin():
+        await invitations.queue_invitations(session, meeting.id, secret_key=SECRET)
+    now = Clock().now
+    first, second = await asyncio.gather(
+        outbox.claim(maker, limit=3, now=now), outbox.claim(maker, limit=3, now=now)
+    )
+    assert not set(first) & set(second)
+    assert len(first) + len(second) == 5
+    await engine.dispose()
