@@ -12,7 +12,7 @@ from aiohttp import web
 from aiohttp_session import setup as setup_session
 from aiohttp_session.cookie_storage import EncryptedCookieStorage
 
-from meetings import i18n
+from meetings import i18n, signals
 from meetings.forms import (
     AGENDA_KIND_LABELS,
     CONTACT_ROLE_LABELS,
@@ -28,6 +28,8 @@ from meetings.middlewares import auth_middleware, error_middleware, page_context
 from meetings.routes import setup_routes
 from meetings.settings import Settings
 from meetings.store import create_engine, session_maker
+from notify import invitations
+from notify.worker import delivery_context
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 #: The smallest body limit (a big XLSX import); larger bodies get 413.
@@ -86,5 +88,8 @@ def create_app(settings: Settings) -> web.Application:
         "deadline": DEADLINE_LABELS,
     }
     app.cleanup_ctx.append(database_context)
+    app.cleanup_ctx.append(delivery_context)
+    # The composition root is the one place that knows every package: wire them here.
+    signals.meeting_cancelled.connect(invitations.queue_cancellations)
     setup_routes(app, str(PACKAGE_DIR / "static"))
     return app

@@ -72,7 +72,12 @@ def build_document(*, title: str, version: str) -> dict[str, Any]:
 def _operation(op: Operation, keyed: dict[Any, Any]) -> dict[str, Any]:
     name = re.sub(r"[^a-z0-9]+", "_", f"{op.method} {op.path}".lower()).strip("_")
     parameters: list[dict[str, Any]] = [
-        {"name": p, "in": "path", "required": True, "schema": {"type": "integer"}}
+        {
+            "name": p,
+            "in": "path",
+            "required": True,
+            "schema": {"type": "integer" if p.endswith("id") else "string"},
+        }
         for p in re.findall(r"{(\w+)}", op.path)
     ]
     parameters += [

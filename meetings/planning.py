@@ -17,6 +17,7 @@ from sqlalchemy import delete, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from meetings import signals
 from meetings.errors import FieldProblem, Invalid, NotFound
 from meetings.meeting_models import (
     Meeting,
@@ -280,6 +281,9 @@ async def _change_status(session: AsyncSession, meeting: Meeting, target: Meetin
     if target == MeetingStatus.cancelled:
         meeting.sequence += 1
     meeting.status = target
+    if target == MeetingStatus.cancelled:
+        await session.flush()
+        await signals.meeting_cancelled.send(session, meeting.id or 0)
 
 
 async def change_status(

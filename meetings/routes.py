@@ -32,6 +32,8 @@ from meetings.models import (
     UserPublic,
     UserUpdate,
 )
+from notify import api as notify_api
+from notify.models import MessagePublic
 
 
 @dataclass(frozen=True)
@@ -328,6 +330,44 @@ API: tuple[Operation, ...] = (
         "Remove a document",
         status=204,
         tags=("sessions",),
+    ),
+    Operation(
+        "POST",
+        "/api/v1/meetings/{id}/invitations",
+        notify_api.queue_invitations,
+        "Queue invitations (or updates) to every contact of every invited site, and "
+        "cancellations to sites removed since; send_at delays them",
+        body=notify_api.InvitationsRequest,
+        response=notify_api.InvitationsQueued,
+        status=202,
+        tags=("invitations",),
+    ),
+    Operation(
+        "GET",
+        "/api/v1/meetings/{id}/messages",
+        notify_api.list_messages,
+        "The session's outbox: one row per recipient and message",
+        response=MessagePublic,
+        is_collection=True,
+        query=PAGING,
+        tags=("invitations",),
+    ),
+    Operation(
+        "GET",
+        "/api/v1/meetings/{id}/calendar.ics",
+        notify_api.meeting_calendar,
+        "The session as iCalendar (METHOD:PUBLISH)",
+        response_media="text/calendar",
+        tags=("invitations",),
+    ),
+    Operation(
+        "GET",
+        "/api/v1/site/{site_token}/calendar.ics",
+        notify_api.site_feed,
+        "A site's subscription feed: all its sessions, cancelled ones as cancelled "
+        "(authorised by the site's secret link alone)",
+        response_media="text/calendar",
+        tags=("sites",),
     ),
     Operation(
         "GET",

@@ -55,6 +55,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "smtp_user": "",
         "smtp_password_env": "GIAOBAN_SMTP_PASSWORD",
         "max_connections": 4,
+        "worker": True,
     },
     "documents": {
         "dir": "var/documents",
@@ -134,6 +135,8 @@ class MailSettings:
     smtp_user: str
     smtp_password: str
     max_connections: int
+    #: Deliver the outbox from this process (off where another process delivers).
+    worker: bool
 
 
 @dataclass(frozen=True)
@@ -351,6 +354,7 @@ def _validate(
         smtp_user=_text(raw, "mail", "smtp_user", required=False),
         smtp_password=environ.get(password_env, "") if password_env else "",
         max_connections=_number(raw, "mail", "max_connections", 1, 64),
+        worker=_expect(raw, "mail", "worker", bool),
     )
     if mail.smtp_user and not mail.smtp_password:
         raise ConfigError(

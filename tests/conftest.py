@@ -103,7 +103,8 @@ def make_settings(tmp_path: Path, database_url: str, **overrides: dict[str, Any]
     sections: dict[str, dict[str, Any]] = {
         "server": {"var_dir": str(tmp_path / "var")},
         "database": {"url": database_url},
-        "mail": {"mode": "drop", "drop_dir": str(tmp_path / "maildrop")},
+        # No background delivery: tests deliver when they choose (one test turns it on).
+        "mail": {"mode": "drop", "drop_dir": str(tmp_path / "maildrop"), "worker": False},
         "documents": {"dir": str(tmp_path / "documents")},
         "security": {"secret_key_file": str(tmp_path / "secret_key")},
     }

@@ -20,6 +20,8 @@ PUBLIC = {
     ("GET", "/lang/{locale}"),
     ("GET", "/healthz"),
     ("GET", "/api/v1/openapi.json"),
+    # A site's feed: authorised by the secret in its URL alone (checked in test_invitations).
+    ("GET", "/api/v1/site/{site_token}/calendar.ics"),
 }
 
 

@@ -79,6 +79,14 @@ def smtp_settings(tmp_path, database_url: str, smtp_port: int) -> Settings:
     )
 
 
+@pytest.fixture
+async def maker(smtp_settings: Settings):
+    """Sessions on the test database; the engine is disposed even when a test fails."""
+    engine = create_engine(smtp_settings.database)
+    yield session_maker(engine)
+    await engine.dispose()
+
+
 class Clock:
     def __init__(self) -> None:
         self.now = datetime(2030, 4, 1, 8, 0, tzinfo=HANOI)
@@ -114,9 +122,7 @@ async def plan(maker, *, sites: int = 2, contacts: tuple[str, ...] = ("chutich",
     return meeting, made
 
 
-async def test_invitations_reach_every_contact_as_calendar_requests(smtp_settings, sink):
-    engine = create_engine(smtp_settings.database)
-    maker = session_maker(engine)
+async def test_invitations_reach_every_contact_as_calendar_requests(smtp_settings, maker, sink):
     meeting, sites = await plan(maker)
     async with maker() as session, session.begin():
         queued = await invitations.queue_invitations(session, meeting.id, secret_key=SECRET)
@@ -183,12 +189,9 @@ async def test_invitations_reach_every_contact_as_calendar_requests(smtp_setting
         "chutich1@example.org": ("CANCEL", 1, meeting.uid),  # the removed site
         "kythuat1@example.org": ("CANCEL", 1, meeting.uid),
     }
-    await engine.dispose()
 
 
-async def test_server_down_is_retried_then_delivered(smtp_settings, smtp_port):
-    engine = create_engine(smtp_settings.database)
-    maker = session_maker(engine)
+async def test_server_down_is_retried_then_delivered(smtp_settings, maker, smtp_port):
     meeting, _ = await plan(maker, sites=1, contacts=("chutich",))
     async with maker() as session, session.begin():
         await invitations.queue_invitations(session, meeting.id, secret_key=SECRET)
@@ -213,12 +216,9 @@ async def test_server_down_is_retried_then_delivered(smtp_settings, smtp_port):
     finally:
         controller.stop()
     assert later.sent == 1 and len(handler.received) == 1
-    await engine.dispose()
 
 
-async def test_a_permanent_refusal_is_failed_with_the_servers_reply(smtp_settings, sink):
-    engine = create_engine(smtp_settings.database)
-    maker = session_maker(engine)
+async def test_a_permanent_refusal_is_failed_with_the_servers_reply(smtp_settings, maker, sink):
     meeting, _ = await plan(maker, sites=1, contacts=("chutich", "bounce"))
     async with maker() as session, session.begin():
         await invitations.queue_invitations(session, meeting.id, secret_key=SECRET)
@@ -230,12 +230,9 @@ async def test_a_permanent_refusal_is_failed_with_the_servers_reply(smtp_setting
         failed = (await session.scalars(select(Message).where(Message.status == "failed"))).one()
     assert failed.recipient.startswith("bounce") and "550" in failed.last_error
     assert "mailbox unavailable" in failed.last_error
-    await engine.dispose()
 
 
-async def test_a_killed_worker_loses_nothing_and_resends_nothing_marked(smtp_settings, sink):
-    engine = create_engine(smtp_settings.database)
-    maker = session_maker(engine)
+async def test_a_killed_worker_loses_nothing_and_resends_nothing_marked(smtp_settings, maker, sink):
     meeting, _ = await plan(maker, sites=3, contacts=("chutich",))
     async with maker() as session, session.begin():
         await invitations.queue_invitations(session, meeting.id, secret_key=SECRET)
@@ -257,12 +254,10 @@ async def test_a_killed_worker_loses_nothing_and_resends_nothing_marked(smtp_set
         "chutich1@example.org",
         "chutich2@example.org",
     ]
-    await engine.dispose()
 
 
-async def test_the_mail_drop_writes_eml_files(settings):
-    engine = create_engine(settings.database)
-    maker = session_maker(engine)
+async def test_the_mail_drop_writes_eml_files(settings, session_factory):
+    maker = session_factory
     meeting, _ = await plan(maker, sites=1, contacts=("chutich",))
     async with maker() as session, session.begin():
         await invitations.queue_invitations(session, meeting.id, secret_key=SECRET)
@@ -272,12 +267,9 @@ async def test_the_mail_drop_writes_eml_files(settings):
     (eml,) = settings.mail.drop_dir.glob("*.eml")
     message = message_from_bytes(eml.read_bytes(), policy=policy.default)
     assert report.sent == 1 and message["To"].addresses[0].addr_spec == "chutich0@example.org"
-    await engine.dispose()
 
 
-async def test_two_workers_never_claim_the_same_message(smtp_settings):
-    engine = create_engine(smtp_settings.database)
-    maker = session_maker(engine)
+async def test_two_workers_never_claim_the_same_message(smtp_settings, maker):
     meeting, _ = await plan(maker, sites=5, contacts=("chutich",))
     async with maker() as session, session.begin():
         await invitations.queue_invitations(session, meeting.id, secret_key=SECRET)
@@ -287,4 +279,3 @@ async def test_two_workers_never_claim_the_same_message(smtp_settings):
     )
     assert not set(first) & set(second)
     assert len(first) + len(second) == 5
-    await engine.dispose()
