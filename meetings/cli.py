@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import getpass
+import logging
 import secrets
 import sys
 from collections.abc import Awaitable, Callable
@@ -132,6 +133,9 @@ def _serve(settings: Settings, *, host: str | None, port: int | None) -> int:
     from meetings.app import create_app
 
     _require_schema(settings)
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     host = host or settings.server.host
     port = settings.server.port if port is None else port
     app = create_app(settings)
