@@ -28,6 +28,7 @@ from meetings.planning_api import PROGRAMME_EDITORS, store_upload
 from meetings.store import utcnow
 from meetings.views import _, flash, may_edit, render
 from meetings.web import db, int_query, path_id
+from meetings.workdays import planning_deadlines
 
 PERIODS = ("upcoming", "past", "cancelled")
 COMMON_ZONES = (
@@ -283,8 +284,6 @@ async def session_page(request: web.Request) -> web.Response:
             )
         groups[-1]["sites"].append(participation)
     user = current_user(request)
-    from meetings.workdays import planning_deadlines
-
     first_upload = min((d.uploaded_at for d in files), default=None)
     deadlines = (
         planning_deadlines(
