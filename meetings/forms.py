@@ -133,6 +133,8 @@ def site_values(form: FormData) -> dict[str, Any]:
 _MESSAGES = {
     "missing": N_("Required"),
     "string_too_short": N_("Required"),
+    # A constrained type (the site code) reports an empty value as `too_short`.
+    "too_short": N_("Required"),
     "string_too_long": N_("Too long"),
     "string_pattern_mismatch": N_("Use letters, digits, '-', '_' or '.' only"),
     "int_parsing": N_("Must be a whole number"),
@@ -146,7 +148,7 @@ def _pydantic_message(error: dict[str, Any], gettext: Gettext) -> str:
     kind = error.get("type", "")
     message = str(error.get("msg", ""))
     minimum = int(error.get("ctx", {}).get("min_length", 1))
-    if kind == "string_too_short" and minimum > 1:
+    if kind in ("string_too_short", "too_short") and minimum > 1:
         return gettext("At least {minimum} characters").format(minimum=minimum)
     if kind in _MESSAGES:
         return gettext(_MESSAGES[kind])

@@ -26,8 +26,16 @@ from meetings.access import (
     new_csrf_token,
     public,
 )
-from meetings.errors import DomainError, TooManyAttempts
-from meetings.forms import FormState, optional_int, problems_of, site_values, text
+from meetings.errors import Conflict, DomainError, TooManyAttempts
+from meetings.forms import (
+    N_,
+    SITE_FIELDS,
+    FormState,
+    optional_int,
+    problems_of,
+    site_values,
+    text,
+)
 from meetings.keys import settings_key
 from meetings.models import (
     ClusterCreate,
@@ -37,6 +45,7 @@ from meetings.models import (
     SiteCreate,
     SiteUpdate,
     UserCreate,
+    UserPublic,
     UserUpdate,
 )
 from meetings.settings import LOCALES
@@ -44,6 +53,12 @@ from meetings.web import db, int_query, path_id
 
 PAGE_SIZE = 50
 FLASH_KEY = "flash"
+#: Messages the domain puts on a form field (it speaks English to the API), listed so
+#: that they are extracted into the catalogs: the form shows them translated.
+FIELD_MESSAGES = (
+    N_("may not be empty"),
+    N_("the last active admin must stay an admin"),
+)
 
 
 def _(request: web.Request, message: str) -> str:
@@ -190,8 +205,11 @@ async def site_list(request: web.Request) -> web.Response:
             offset=(page_number - 1) * PAGE_SIZE,
         )
         clusters = await sites.list_clusters(session)
+        register_size = await sites.count_sites(session)
     groups: list[dict[str, Any]] = []
-    counts = {c.id: c.site_count for c in clusters}
+    # A group's heading counts the whole cluster, not only this page's part of it.
+    counts: dict[int | None, int] = {c.id: c.site_count for c in clusters}
+    counts[None] = register_size - sum(c.site_count for c in clusters)
     for site in page.items:
         if not groups or groups[-1]["cluster_id"] != site.cluster_id:
             groups.append(
@@ -199,7 +217,7 @@ async def site_list(request: web.Request) -> web.Response:
                     "cluster_id": site.cluster_id,
                     "code": site.cluster_code,
                     "name": site.cluster_name,
-                    "count": counts.get(site.cluster_id, 0) if site.cluster_id else None,
+                    "count": counts.get(site.cluster_id, 0),
                     "sites": [],
                 }
             )
@@ -226,7 +244,9 @@ async def site_list(request: web.Request) -> web.Response:
 async def site_detail(request: web.Request) -> web.Response:
     async with db(request) as session:
         site = await sites.get_site(session, path_id(request))
-    return render(request, "site.html", {"site": site, "may_edit": may_edit(request)})
+    return render(
+        request, "site.html", {"site": site, "may_edit": may_edit(request), "problem": None}
+    )
 
 
 async def _site_form(
@@ -234,7 +254,7 @@ async def _site_form(
 ) -> web.Response:
     async with db(request) as session:
         clusters = await sites.list_clusters(session)
-    values = {"contacts": [], **state.values}
+    values = {**dict.fromkeys(SITE_FIELDS), "contacts": [], **state.values}
     return render(
         request,
         "site_form.html",
@@ -297,8 +317,26 @@ async def site_update(request: web.Request) -> web.Response:
 @allow(*ORGANISERS)
 async def site_delete(request: web.Request) -> web.Response:
     form = await request.post()
-    async with db(request) as session:
-        await sites.delete_site(session, path_id(request), version=optional_int(form, "version"))
+    site_id = path_id(request)
+    try:
+        async with db(request) as session:
+            await sites.delete_site(session, site_id, version=optional_int(form, "version"))
+    except Conflict as exc:  # changed meanwhile, or already invited to sessions
+        if exc.field == "version":
+            problem = _(
+                request, "Someone else changed this site meanwhile; check it and delete again."
+            )
+        else:
+            problem = _(
+                request,
+                "This site was invited to sessions, so its record stays. "
+                "Remove it from those sessions first.",
+            )
+        async with db(request) as session:
+            site = await sites.get_site(session, site_id)
+        return render(
+            request, "site.html", {"site": site, "may_edit": True, "problem": problem}, status=409
+        )
     await flash(request, _(request, "The site was deleted."))
     raise web.HTTPSeeOther("/sites")
 
@@ -319,6 +357,24 @@ def _forget_old_uploads(folder: Path) -> None:
     for path in folder.glob("*.*"):
         if path.stat().st_mtime < cutoff:
             path.unlink(missing_ok=True)
+
+
+def _import_refused(
+    request: web.Request, exc: DomainError, *, filename: str | None
+) -> web.Response:
+    """The upload form again, with the file's problems; nothing was written."""
+    return render(
+        request,
+        "import.html",
+        {
+            "report": None,
+            "problems": getattr(exc, "problems", []),
+            "token": None,
+            "error": exc.message,
+            "filename": filename,
+        },
+        status=exc.status if exc.status >= 400 else 422,
+    )
 
 
 @allow(*ORGANISERS)
@@ -350,19 +406,7 @@ async def import_preview(request: web.Request) -> web.Response:
         async with db(request) as session:
             report = await imports.import_sites(session, content=content, kind=kind, dry_run=True)
     except DomainError as exc:
-        problems = getattr(exc, "problems", [])
-        return render(
-            request,
-            "import.html",
-            {
-                "report": None,
-                "problems": problems,
-                "token": None,
-                "error": exc.message,
-                "filename": upload.filename,
-            },
-            status=422,
-        )
+        return _import_refused(request, exc, filename=upload.filename)
     token = secrets.token_urlsafe(24)
     folder = _upload_dir(request)
     folder.mkdir(parents=True, exist_ok=True)
@@ -391,14 +435,18 @@ async def import_confirm(request: web.Request) -> web.Response:
         await flash(request, _(request, "That upload has expired; choose the file again."))
         raise web.HTTPSeeOther("/sites/import")
     path = matches[0]
-    async with db(request) as session:
-        report = await imports.import_sites(
-            session,
-            content=path.read_bytes(),
-            kind=imports.kind_from_name(path.name),
-            dry_run=False,
-        )
-    path.unlink(missing_ok=True)
+    try:
+        async with db(request) as session:
+            report = await imports.import_sites(
+                session,
+                content=path.read_bytes(),
+                kind=imports.kind_from_name(path.name),
+                dry_run=False,
+            )
+    except DomainError as exc:  # the register changed since the preview
+        return _import_refused(request, exc, filename=None)
+    finally:
+        path.unlink(missing_ok=True)
     await flash(
         request,
         _(request, "Imported: {created} new, {updated} changed, {unchanged} unchanged.").format(
@@ -533,7 +581,7 @@ async def user_create(request: web.Request) -> web.Response:
 async def _user_form(request: web.Request, user_id: int, state: FormState) -> web.Response:
     async with db(request) as session:
         user = await accounts.get_user(session, user_id)
-    values = {**user.model_dump(exclude={"password_hash"}), **state.values}
+    values = {**UserPublic.model_validate(user).model_dump(), **state.values}
     return render(
         request,
         "user_form.html",

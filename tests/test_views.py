@@ -37,6 +37,9 @@ async def test_sites_page_groups_by_cluster_with_counts(client: TestClient, sess
     assert "Cụm 1" in headings[1] and "2 điểm cầu" in headings[1]
     assert "Cụm 2" in headings[2] and "1 điểm cầu" in headings[2]
     assert html.index("Bắc Giang") < html.index("Vĩnh Phúc") < html.index("Kiên Giang")
+    await client.get("/lang/en")
+    english = await (await client.get("/sites")).text()
+    assert "Without cluster" in english and ">1 site<" in english and ">2 sites<" in english
 
 
 async def test_search_and_cluster_filter(client: TestClient, session_factory: Any):
@@ -259,3 +262,197 @@ async def test_import_preview_lists_problems_and_writes_nothing(
     assert preview.status == 200
     assert "1 mới" in await preview.text()
     assert not abandoned.exists()  # a day-old unconfirmed upload is cleaned away
+
+
+async def test_every_page_renders_for_an_organiser_and_an_admin(
+    client: TestClient, session_factory: Any
+):
+    async with session_factory() as session, session.begin():
+        cluster = await make_cluster(session, code="CUM-1", name="Cụm 1")
+        site = await make_site(session, name="Kiên Giang", cluster_id=cluster.id)
+        admin = await make_user(session, username="quantri", role=Role.admin)
+    await organiser(client, session_factory)
+    pages = (
+        "/",
+        "/sites",
+        f"/sites?cluster={cluster.id}",
+        f"/sites/{site.id}",
+        "/sites/new",
+        f"/sites/new?cluster={cluster.id}",
+        f"/sites/{site.id}/edit",
+        "/sites/import",
+        "/clusters",
+        f"/clusters/{cluster.id}/edit",
+    )
+    for path in pages:
+        response = await client.get(path)
+        assert response.status == 200, path
+        html = await response.text()
+        assert '<meta name="csrf-token" content="' in html, path
+        assert '<main id="main"' in html and "<h1" in html, path
+    await login(client, admin.username)
+    users = await client.get("/users")
+    assert users.status == 200 and "quantri" in await users.text()
+    assert (await client.get(f"/users/{admin.id}/edit")).status == 200
+
+
+async def test_dashboard_summarises_the_register_and_says_when_nothing_is_planned(
+    client: TestClient, session_factory: Any
+):
+    async with session_factory() as session, session.begin():
+        one = await make_cluster(session, code="CUM-1", name="Cụm 1")
+        for name in ("Vĩnh Phúc", "Bắc Giang", "Hà Nội"):
+            await make_site(session, name=name, cluster_id=one.id)
+    await organiser(client, session_factory)
+    html = await (await client.get("/")).text()
+    assert re.search(r'tile-number">3</span>\s*<span class="tile-label">điểm cầu', html)
+    assert "Chưa có phiên họp nào được lên lịch." in html
+    assert f'href="/sites?cluster={one.id}"' in html
+
+
+async def test_a_missing_site_gets_a_translated_error_page(
+    client: TestClient, session_factory: Any
+):
+    await organiser(client, session_factory)
+    response = await client.get("/sites/99999")
+    assert response.status == 404
+    html = await response.text()
+    assert '<h1 id="error-title">Không tìm thấy</h1>' in html
+    assert "Về trang tổng quan" in html
+
+
+async def test_import_preview_then_confirm_writes_the_sites(
+    client: TestClient, session_factory: Any, settings: Any
+):
+    csrf = await organiser(client, session_factory)
+    async with session_factory() as session, session.begin():
+        await make_cluster(session, code="CUM-1", name="Cụm 1")
+    sheet = "code,name,province,cluster\nvp,Vĩnh Phúc,Vĩnh Phúc,CUM-1\nbg,Bắc Giang,,CUM-1\n"
+    form = FormData()
+    form.add_field("_csrf", csrf)
+    form.add_field("file", sheet.encode(), filename="diem-cau.csv", content_type="text/csv")
+    preview = await client.post("/sites/import", data=form)
+    assert preview.status == 200
+    html = await preview.text()
+    assert "2 mới" in html
+    async with session_factory() as session:
+        assert await sites.count_sites(session) == 0  # a preview writes nothing
+    (token,) = re.findall(r'name="token" value="([A-Za-z0-9_-]+)"', html)
+    assert (settings.var_dir / "imports" / f"{token}.csv").is_file()
+
+    confirmed = await client.post(
+        "/sites/import/confirm", data={"_csrf": csrf, "token": token}, allow_redirects=False
+    )
+    assert confirmed.status == 303 and confirmed.headers["Location"] == "/sites"
+    listing = await (await client.get("/sites")).text()
+    assert "Đã nhập: 2 mới, 0 thay đổi, 0 không đổi." in listing
+    assert "Bắc Giang" in listing and "Vĩnh Phúc" in listing
+    assert not (settings.var_dir / "imports" / f"{token}.csv").exists()
+    again = await client.post(
+        "/sites/import/confirm", data={"_csrf": csrf, "token": token}, allow_redirects=False
+    )
+    assert again.status == 303 and again.headers["Location"] == "/sites/import"  # used up
+
+
+async def test_import_confirm_refuses_a_token_that_is_not_one_of_ours(
+    client: TestClient, session_factory: Any, settings: Any
+):
+    csrf = await organiser(client, session_factory)
+    secret = settings.var_dir / "secret.csv"
+    secret.parent.mkdir(parents=True, exist_ok=True)
+    secret.write_text("code,name\nx,X\n", encoding="utf-8")
+    for token in ("../secret", "..", "a/b", "x" * 200, "", "abc.csv"):
+        response = await client.post(
+            "/sites/import/confirm", data={"_csrf": csrf, "token": token}, allow_redirects=False
+        )
+        assert response.status == 400, token
+    assert secret.exists()
+    async with session_factory() as session:
+        assert await sites.count_sites(session) == 0
+
+
+async def test_import_confirm_after_the_register_changed_lists_the_problems(
+    client: TestClient, session_factory: Any
+):
+    csrf = await organiser(client, session_factory)
+    async with session_factory() as session, session.begin():
+        cluster = await make_cluster(session, code="CUM-9", name="Cụm 9")
+    form = FormData()
+    form.add_field("_csrf", csrf)
+    form.add_field(
+        "file", b"code,name,cluster\nvp,V\xc4\xa9nh Ph\xc3\xbac,CUM-9\n", filename="a.csv"
+    )
+    html = await (await client.post("/sites/import", data=form)).text()
+    (token,) = re.findall(r'name="token" value="([A-Za-z0-9_-]+)"', html)
+    async with session_factory() as session, session.begin():
+        await sites.delete_cluster(session, cluster.id)  # someone removes the cluster meanwhile
+    response = await client.post("/sites/import/confirm", data={"_csrf": csrf, "token": token})
+    assert response.status == 422
+    page = await response.text()
+    assert "Tệp chưa được nhập; dữ liệu không thay đổi." in page
+    assert "<code>cluster</code>" in page
+    async with session_factory() as session:
+        assert await sites.count_sites(session) == 0
+
+
+async def test_the_new_site_form_marks_a_duplicate_code_and_an_unknown_time_zone(
+    client: TestClient, session_factory: Any
+):
+    csrf = await organiser(client, session_factory)
+    async with session_factory() as session, session.begin():
+        await make_site(session, code="ha-noi", name="Hà Nội")
+    zone = await client.post(
+        "/sites/new",
+        data={"_csrf": csrf, "code": "hn-2", "name": "Hà Nội 2", "timezone": "Mars/Base"},
+    )
+    assert zone.status == 422
+    html = await zone.text()
+    assert re.search(r'id="e-timezone">Múi giờ không hợp lệ<', html)
+    empty = await (await client.post("/sites/new", data={"_csrf": csrf, "code": ""})).text()
+    assert re.search(r'id="e-code">Bắt buộc<', empty) and re.search(r'id="e-name">Bắt buộc<', empty)
+    assert 'value="Mars/Base"' in html and 'value="Hà Nội 2"' in html
+    duplicate = await client.post(
+        "/sites/new", data={"_csrf": csrf, "code": "ha-noi", "name": "Hà Nội 2"}
+    )
+    assert duplicate.status == 409
+    assert re.search(r'id="e-code">Đã được dùng', await duplicate.text())
+    async with session_factory() as session:
+        assert await sites.count_sites(session) == 1
+
+
+async def test_deleting_a_site_changed_meanwhile_is_refused_on_its_page(
+    client: TestClient, session_factory: Any
+):
+    csrf = await organiser(client, session_factory)
+    async with session_factory() as session, session.begin():
+        site = await make_site(session, name="Hà Nội")
+    response = await client.post(f"/sites/{site.id}/delete", data={"_csrf": csrf, "version": "7"})
+    assert response.status == 409
+    html = await response.text()
+    assert "Người khác vừa thay đổi điểm cầu này" in html and "<h1>Hà Nội</h1>" in html
+    async with session_factory() as session:
+        assert await sites.count_sites(session) == 1
+
+
+async def test_the_last_admin_cannot_be_demoted_and_is_told_at_the_role_field(
+    client: TestClient, session_factory: Any
+):
+    async with session_factory() as session, session.begin():
+        admin = await make_user(session, username="quantri", role=Role.admin)
+    csrf = await login(client, "quantri")
+    form = {
+        "_csrf": csrf,
+        "version": str(admin.version),
+        "full_name": "Quản trị",
+        "email": "",
+        "role": "organiser",
+        "is_active": "on",
+    }
+    response = await client.post(f"/users/{admin.id}/edit", data=form)
+    assert response.status == 422
+    html = await response.text()
+    assert "Quản trị viên đang hoạt động cuối cùng phải giữ vai trò quản trị viên" in html
+    assert 'value="Quản trị"' in html  # the input is kept
+    await client.get("/lang/en")
+    english = await (await client.post(f"/users/{admin.id}/edit", data=form)).text()
+    assert "The last active administrator must stay an administrator." in english

@@ -17,9 +17,15 @@ document.addEventListener("click", (event) => {
   row.querySelectorAll("input").forEach((input) => {
     input.value = "";
     input.removeAttribute("aria-invalid");
+    input.removeAttribute("aria-describedby");
   });
   row.querySelectorAll(".field-error").forEach((node) => node.remove());
   row.querySelectorAll(".has-error").forEach((node) => node.classList.remove("has-error"));
+  // Labels end with the row's number ("E-mail 3"): the new row gets the next one.
+  const position = body.children.length + 1;
+  row.querySelectorAll("[aria-label]").forEach((node) => {
+    node.setAttribute("aria-label", node.getAttribute("aria-label").replace(/\d+$/, position));
+  });
   // A numbered row (focus items) takes the next free number.
   const number = row.querySelector("input[name=focus_number]");
   if (number) {
