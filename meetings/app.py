@@ -65,7 +65,13 @@ def create_app(settings: Settings) -> web.Application:
     app.middlewares.append(auth_middleware)
     env = aiohttp_jinja2.setup(
         app,
-        loader=jinja2.PackageLoader("meetings", "templates"),
+        # Each package keeps its templates under its own prefix (meetings/…, notify/…).
+        loader=jinja2.ChoiceLoader(
+            [
+                jinja2.PackageLoader("meetings", "templates"),
+                jinja2.PackageLoader("notify", "templates"),
+            ]
+        ),
         autoescape=jinja2.select_autoescape(default=True),
         extensions=["jinja2.ext.i18n"],
         undefined=jinja2.StrictUndefined,

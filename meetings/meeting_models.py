@@ -239,6 +239,10 @@ class Participation(SQLModel, table=True):
     #: This site's own dial-in or room link for this session, when it differs from its
     #: register endpoint.
     endpoint: str = Field(default="", max_length=500)
+    #: Who to call when the picture or sound fails (name and phone), from the RSVP.
+    technical_contact: str = Field(default="", max_length=200)
+    rsvp_note: str = Field(default="", max_length=1000)
+    responded_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     version: int = Field(default=1)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
@@ -259,6 +263,9 @@ class ParticipationPublic(SQLModel):
     is_cluster_leader: bool
     rsvp: Rsvp
     expected_delegates: int | None
+    technical_contact: str = ""
+    rsvp_note: str = ""
+    responded_at: datetime | None = None
     endpoint: str
     #: The session's start in the site's own time zone (sites abroad).
     timezone: str

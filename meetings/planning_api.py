@@ -176,10 +176,15 @@ async def store_upload(request: web.Request, upload: web.FileField) -> DocumentP
 
 @allow(*ANY_ROLE)
 async def download_document(request: web.Request) -> web.StreamResponse:
+    return await document_response(request, path_id(request), path_id(request, "document_id"))
+
+
+async def document_response(
+    request: web.Request, meeting_id: int, document_id: int
+) -> web.StreamResponse:
+    """The stored file with its name and type (shared by the API and the site page)."""
     async with db(request) as session:
-        document = await documents.get_document(
-            session, path_id(request), path_id(request, "document_id")
-        )
+        document = await documents.get_document(session, meeting_id, document_id)
     path = request.app[settings_key].documents.dir / document.stored_name
     return web.FileResponse(
         path,

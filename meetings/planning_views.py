@@ -283,6 +283,15 @@ async def session_page(request: web.Request) -> web.Response:
                 }
             )
         groups[-1]["sites"].append(participation)
+    for group in groups:
+        group["accepted"] = sum(1 for p in group["sites"] if p.rsvp == "accepted")
+        group["delegates"] = sum(
+            p.expected_delegates or 0 for p in group["sites"] if p.rsvp != "declined"
+        )
+    counts = dict.fromkeys(("accepted", "tentative", "declined", "needs_action"), 0)
+    for participation in invited:
+        counts[participation.rsvp] += 1
+    answers = {"counts": counts, "delegates": sum(g["delegates"] for g in groups)}
     user = current_user(request)
     first_upload = min((d.uploaded_at for d in files), default=None)
     deadlines = (
@@ -305,6 +314,7 @@ async def session_page(request: web.Request) -> web.Response:
             "meeting": meeting,
             "groups": groups,
             "invited": invited,
+            "answers": answers,
             "agenda": agenda,
             "focus": focus,
             "documents": files,

@@ -32,7 +32,9 @@ from meetings.models import (
     UserPublic,
     UserUpdate,
 )
+from meetings.rsvp import RsvpIn, RsvpOut
 from notify import api as notify_api
+from notify import site_views
 from notify.models import MessagePublic
 
 
@@ -371,6 +373,24 @@ API: tuple[Operation, ...] = (
     ),
     Operation(
         "GET",
+        "/api/v1/site/{site_token}/meetings/{id}/rsvp",
+        site_views.get_site_rsvp,
+        "The site's answer to a session's invitation (site link)",
+        response=RsvpOut,
+        tags=("sites",),
+    ),
+    Operation(
+        "POST",
+        "/api/v1/site/{site_token}/meetings/{id}/rsvp",
+        site_views.post_site_rsvp,
+        "Answer a session's invitation: accepted (with expected delegates), tentative or "
+        "declined; the last answer counts (site link)",
+        body=RsvpIn,
+        response=RsvpOut,
+        tags=("sites",),
+    ),
+    Operation(
+        "GET",
         "/api/v1/users",
         api.list_users,
         "List accounts (admin)",
@@ -437,6 +457,19 @@ PAGES: tuple[tuple[str, str, Handler, str], ...] = (
         r"/sessions/{id:\d+}/documents/{document_id:\d+}/delete",
         planning_views.session_document_delete,
         "session_document_delete",
+    ),
+    ("GET", "/s/{site_token}", site_views.site_page, "site_page"),
+    (
+        "POST",
+        r"/s/{site_token}/meetings/{id:\d+}/rsvp",
+        site_views.site_rsvp_submit,
+        "site_rsvp",
+    ),
+    (
+        "GET",
+        r"/s/{site_token}/meetings/{id:\d+}/documents/{document_id:\d+}",
+        site_views.site_document,
+        "site_document",
     ),
     ("GET", "/users", views.user_list, "users"),
     ("POST", "/users/new", views.user_create, "user_create"),

@@ -161,3 +161,59 @@ async def test_plan_a_session_for_cluster_one_with_a_three_item_agenda(
     upcoming = page.locator(".session-list").first
     await expect(upcoming.get_by_role("link", name="Tọa đàm Cụm 1 năm 2030")).to_be_visible()
     await expect(upcoming).to_contain_text("3 điểm cầu")
+
+
+async def test_a_site_answers_the_invitation_through_its_link(
+    browser: Browser, base_url: str, session_factory: Any, settings: Settings
+):
+    from datetime import UTC, datetime
+
+    from meetings import planning
+    from meetings.meeting_models import MeetingCreate, MeetingStatus
+    from notify import tokens
+
+    async with session_factory() as session, session.begin():
+        await make_user(session, username="vanphong", role=Role.organiser)
+        site = await make_site(session, name="Liên hiệp hữu nghị Vĩnh Phúc")
+        meeting = await planning.create_meeting(
+            session,
+            MeetingCreate(
+                title="Giao ban trực tuyến quý II",
+                starts_at=datetime(2030, 4, 19, 1, tzinfo=UTC),
+                ends_at=datetime(2030, 4, 19, 4, tzinfo=UTC),
+                site_ids=[site.id],
+            ),
+            organiser_id=None,
+            default_location="Hội trường",
+        )
+        await planning.change_status(session, meeting.id, MeetingStatus.scheduled)
+        token = await tokens.site_token(session, site.id, secret_key=settings.security.secret_key)
+    page = await browser.new_page()
+    await page.goto(f"{base_url}/s/{token}")  # no login
+    await expect(page.get_by_role("heading", name="Liên hiệp hữu nghị Vĩnh Phúc")).to_be_visible()
+    card = page.locator(f"#m{meeting.id}")
+    await expect(card).to_contain_text("Giao ban trực tuyến quý II")
+    await card.get_by_label("Có, chúng tôi tham dự").check()
+    await card.get_by_role("button", name="Gửi trả lời").click()  # delegates forgotten
+    await expect(card.get_by_text("Cho biết số đại biểu sẽ tham dự")).to_be_visible()
+    await expect(card.get_by_label("Có, chúng tôi tham dự")).to_be_checked()  # kept
+    await card.get_by_label("Số đại biểu dự kiến").fill("14")
+    await card.get_by_label("Cán bộ kỹ thuật (họ tên, điện thoại)").fill("Anh Minh, 0912 345 678")
+    await card.get_by_role("button", name="Gửi trả lời").click()
+    await expect(card.get_by_role("status")).to_have_text("Cảm ơn, câu trả lời đã được lưu.")
+    await expect(card.get_by_test_id(f"rsvp-{meeting.id}")).to_contain_text(
+        "Nhận lời · 14 đại biểu"
+    )
+
+    organiser = await browser.new_page()
+    await organiser.goto(f"{base_url}/login?next=/sessions/{meeting.id}")
+    await organiser.get_by_label("Tên đăng nhập").fill("vanphong")
+    await organiser.get_by_label("Mật khẩu").fill(PASSWORD)
+    await organiser.get_by_role("button", name="Đăng nhập").click()
+    row = organiser.locator(f"tr[data-site='{site.id}']")
+    await expect(row).to_contain_text("Nhận lời")
+    await expect(row).to_contain_text("14")
+    await expect(row).to_contain_text("Anh Minh, 0912 345 678")
+    await expect(organiser.get_by_test_id("rsvp-summary")).to_contain_text(
+        "Số đại biểu dự kiến: 14"
+    )
