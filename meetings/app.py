@@ -19,16 +19,19 @@ from meetings.forms import (
     DEADLINE_LABELS,
     FOCUS_STATUS_LABELS,
     KIND_LABELS,
+    MESSAGE_KIND_LABELS,
+    MESSAGE_STATUS_LABELS,
     ROLE_LABELS,
     RSVP_LABELS,
     STATUS_LABELS,
 )
-from meetings.keys import engine_key, sessions_key, settings_key
+from meetings.keys import engine_key, panels_key, sessions_key, settings_key
 from meetings.middlewares import auth_middleware, error_middleware, page_context
 from meetings.routes import setup_routes
 from meetings.settings import Settings
 from meetings.store import create_engine, session_maker
 from notify import invitations
+from notify import views as notify_views
 from notify.worker import delivery_context
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -91,11 +94,17 @@ def create_app(settings: Settings) -> web.Application:
         "agenda_kind": AGENDA_KIND_LABELS,
         "focus_status": FOCUS_STATUS_LABELS,
         "rsvp": RSVP_LABELS,
+        "message_kind": MESSAGE_KIND_LABELS,
+        "message_status": MESSAGE_STATUS_LABELS,
         "deadline": DEADLINE_LABELS,
     }
     app.cleanup_ctx.append(database_context)
     app.cleanup_ctx.append(delivery_context)
     # The composition root is the one place that knows every package: wire them here.
     signals.meeting_cancelled.connect(invitations.queue_cancellations)
+    app[panels_key] = {
+        "session": [notify_views.invitations_panel],
+        "site": [notify_views.site_link_panel],
+    }
     setup_routes(app, str(PACKAGE_DIR / "static"))
     return app

@@ -64,6 +64,20 @@ RSVP_LABELS = {
     "declined": N_("Declined"),
     "tentative": N_("Tentative"),
 }
+MESSAGE_KIND_LABELS = {
+    "invitation": N_("Invitation"),
+    "update": N_("Update"),
+    "cancellation": N_("Cancellation"),
+    "reminder": N_("Reminder"),
+    "minutes": N_("Minutes"),
+}
+MESSAGE_STATUS_LABELS = {
+    "queued": N_("Queued"),
+    "sending": N_("Sending"),
+    "sent": N_("Sent"),
+    "failed": N_("Failed"),
+    "skipped": N_("Skipped"),
+}
 DEADLINE_LABELS = {
     "invitations": N_("Invitations"),
     "documents": N_("Documents"),

@@ -26,7 +26,7 @@ from meetings.meeting_models import (
 )
 from meetings.planning_api import PROGRAMME_EDITORS, store_upload
 from meetings.store import utcnow
-from meetings.views import _, flash, may_edit, render
+from meetings.views import _, flash, may_edit, panels, render
 from meetings.web import db, int_query, path_id
 from meetings.workdays import planning_deadlines
 
@@ -315,6 +315,7 @@ async def session_page(request: web.Request) -> web.Response:
             "groups": groups,
             "invited": invited,
             "answers": answers,
+            "panels": await panels(request, "session", meeting_id),
             "agenda": agenda,
             "focus": focus,
             "documents": files,

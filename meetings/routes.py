@@ -35,6 +35,7 @@ from meetings.models import (
 from meetings.rsvp import RsvpIn, RsvpOut
 from notify import api as notify_api
 from notify import site_views
+from notify import views as notify_views
 from notify.models import MessagePublic
 
 
@@ -356,10 +357,57 @@ API: tuple[Operation, ...] = (
     ),
     Operation(
         "GET",
+        "/api/v1/meetings/{id}/messages/summary",
+        notify_api.delivery_summary,
+        "How far sending has got: counts by status (the progress bar polls this)",
+        response=notify_api.DeliverySummaryOut,
+        tags=("invitations",),
+    ),
+    Operation(
+        "POST",
+        "/api/v1/meetings/{id}/messages/{message_id}/resend",
+        notify_api.resend_message,
+        "Send one recipient's message again (a failed one is re-queued as it is)",
+        response=MessagePublic,
+        status=202,
+        tags=("invitations",),
+    ),
+    Operation(
+        "GET",
+        "/api/v1/meetings/{id}/invitations/preview",
+        notify_api.preview_invitations,
+        "Who would get what if invitations were sent now (nothing is queued)",
+        response=notify_api.PlannedOut,
+        is_collection=True,
+        tags=("invitations",),
+    ),
+    Operation(
+        "POST",
+        "/api/v1/sites/{id}/link",
+        notify_api.revoke_site_link,
+        "Revoke the site's personal link and issue a new one",
+        response=notify_api.SiteLinkOut,
+        tags=("register",),
+    ),
+    Operation(
+        "GET",
         "/api/v1/meetings/{id}/calendar.ics",
         notify_api.meeting_calendar,
         "The session as iCalendar (METHOD:PUBLISH)",
         response_media="text/calendar",
+        tags=("invitations",),
+    ),
+    Operation(
+        "GET",
+        "/api/v1/meetings/{id}/letter.pdf",
+        notify_api.meeting_letter,
+        "The invitation letter (giấy mời) as PDF, in the administrative format; to all "
+        "invited sites, or to one with site_id (404 unless invited)",
+        response_media="application/pdf",
+        query=(
+            Param("site_id", "address the letter to this invited site", "integer"),
+            Param("locale", "vi or en (default: the organisation's)"),
+        ),
         tags=("invitations",),
     ),
     Operation(
@@ -458,7 +506,27 @@ PAGES: tuple[tuple[str, str, Handler, str], ...] = (
         planning_views.session_document_delete,
         "session_document_delete",
     ),
+    ("POST", r"/sessions/{id:\d+}/invitations", notify_views.send_invitations, "session_send"),
+    (
+        "POST",
+        r"/sessions/{id:\d+}/messages/{message_id:\d+}/resend",
+        notify_views.resend_message,
+        "session_resend",
+    ),
+    (
+        "GET",
+        r"/sessions/{id:\d+}/messages/{message_id:\d+}",
+        notify_views.view_message,
+        "session_message",
+    ),
+    ("POST", r"/sites/{id:\d+}/link", notify_views.revoke_site_link, "site_link_revoke"),
     ("GET", "/s/{site_token}", site_views.site_page, "site_page"),
+    (
+        "GET",
+        r"/s/{site_token}/meetings/{id:\d+}/letter.pdf",
+        site_views.site_letter,
+        "site_letter",
+    ),
     (
         "POST",
         r"/s/{site_token}/meetings/{id:\d+}/rsvp",

@@ -43,6 +43,9 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "city": "Hà Nội",
         "timezone": "Asia/Ho_Chi_Minh",
         "locale": "vi",
+        "signer_authority": "TL. CHỦ TỊCH",
+        "signer_title": "CHÁNH VĂN PHÒNG",
+        "signer_name": "",
     },
     "mail": {
         "mode": "drop",
@@ -121,6 +124,11 @@ class OrganisationSettings:
     city: str
     timezone: str
     locale: str
+    #: Who signs letters (giấy mời): the authority line ("TL. CHỦ TỊCH", "" for none),
+    #: the position, and the full name ("" leaves the name to be written by hand).
+    signer_authority: str
+    signer_title: str
+    signer_name: str
 
 
 @dataclass(frozen=True)
@@ -337,6 +345,9 @@ def _validate(
         city=_text(raw, "organisation", "city"),
         timezone=tz_name,
         locale=_choice(raw, "organisation", "locale", LOCALES),
+        signer_authority=_text(raw, "organisation", "signer_authority", required=False),
+        signer_title=_text(raw, "organisation", "signer_title"),
+        signer_name=_text(raw, "organisation", "signer_name", required=False),
     )
     from_address = _text(raw, "mail", "from_address")
     if "@" not in from_address or any(c in from_address for c in "\r\n <>,"):

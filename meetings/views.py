@@ -36,7 +36,7 @@ from meetings.forms import (
     site_values,
     text,
 )
-from meetings.keys import settings_key
+from meetings.keys import panels_key, settings_key
 from meetings.models import (
     ClusterCreate,
     ClusterUpdate,
@@ -69,6 +69,12 @@ def _(request: web.Request, message: str) -> str:
 async def flash(request: web.Request, message: str) -> None:
     """A one-time message shown on the next page (after a redirect)."""
     (await get_session(request))[FLASH_KEY] = message
+
+
+async def panels(request: web.Request, page: str, record_id: int) -> list[dict[str, Any]]:
+    """The panels other packages add to `page` (see meetings.keys.panels_key)."""
+    providers = request.app[panels_key].get(page, []) if panels_key in request.app else []
+    return [await provide(request, record_id) for provide in providers]
 
 
 def render(
@@ -245,7 +251,14 @@ async def site_detail(request: web.Request) -> web.Response:
     async with db(request) as session:
         site = await sites.get_site(session, path_id(request))
     return render(
-        request, "site.html", {"site": site, "may_edit": may_edit(request), "problem": None}
+        request,
+        "site.html",
+        {
+            "site": site,
+            "may_edit": may_edit(request),
+            "problem": None,
+            "panels": await panels(request, "site", site.id),
+        },
     )
 
 
@@ -335,7 +348,15 @@ async def site_delete(request: web.Request) -> web.Response:
         async with db(request) as session:
             site = await sites.get_site(session, site_id)
         return render(
-            request, "site.html", {"site": site, "may_edit": True, "problem": problem}, status=409
+            request,
+            "site.html",
+            {
+                "site": site,
+                "may_edit": True,
+                "problem": problem,
+                "panels": await panels(request, "site", site_id),
+            },
+            status=409,
         )
     await flash(request, _(request, "The site was deleted."))
     raise web.HTTPSeeOther("/sites")

@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from aiohttp import web
 from pydantic import AwareDatetime
 from sqlalchemy import func, select
 from sqlmodel import SQLModel
 
 from meetings.access import ANY_ROLE, ORGANISERS, allow, public_token
+from meetings.i18n import pick_locale
 from meetings.keys import settings_key
 from meetings.meeting_models import Meeting, Participation
 from meetings.planning import get_meeting_row
 from meetings.store import utcnow
 from meetings.web import db, int_query, items_response, json_body, model_response, path_id
-from notify import calendars, invitations, tokens
+from notify import calendars, invitations, letter, tokens
 from notify.keys import wake_key
-from notify.models import Message, MessagePublic
+from notify.models import Message, MessageKind, MessagePublic
+from notify.render import environment
 
 
 class InvitationsRequest(SQLModel):
@@ -84,6 +88,42 @@ async def meeting_calendar(request: web.Request) -> web.Response:
     return _ics(data, f"giaoban-{meeting.id}.ics")
 
 
+@allow(*ANY_ROLE)
+async def meeting_letter(request: web.Request) -> web.Response:
+    """The giấy mời as PDF: to all invited sites, or with ?site_id= to one of them."""
+    site_id = int_query(request, "site_id", 0, 1, 2**31 - 1) or None
+    return await letter_response(request, path_id(request), site_id)
+
+
+async def letter_response(
+    request: web.Request, meeting_id: int, site_id: int | None
+) -> web.Response:
+    """The letter PDF (shared by the organisers' API and the site's own page)."""
+    settings = request.app[settings_key]
+    locale = pick_locale(request.query.get("locale"), default=settings.organisation.locale)
+    async with db(request) as session:
+        found = await letter.load_letter(
+            session,
+            meeting_id,
+            site_id=site_id,
+            settings=settings,
+            issued_on=letter.issue_date(utcnow(), settings.organisation),
+        )
+        html = letter.letter_html(
+            environment(), found, organisation=settings.organisation, locale=locale
+        )
+    pdf = await letter.pdf_bytes(html)
+    filename = letter.letter_filename(meeting_id, found.site.code if found.site else "")
+    return web.Response(
+        body=pdf,
+        headers={
+            "Content-Type": letter.PDF_TYPE,
+            "Content-Disposition": f'attachment; filename="{filename}"',
+            "Cache-Control": "private, no-store",
+        },
+    )
+
+
 @public_token
 async def site_feed(request: web.Request) -> web.Response:
     settings = request.app[settings_key]
@@ -110,4 +150,65 @@ def _ics(data: bytes, filename: str, *, attachment: bool = True) -> web.Response
             "Content-Disposition": f'{disposition}; filename="{filename}"',
             "Cache-Control": "private, max-age=300",
         },
+    )
+
+
+class DeliverySummaryOut(SQLModel):
+    total: int
+    queued: int
+    sending: int
+    sent: int
+    failed: int
+    waiting: int
+
+
+@allow(*ANY_ROLE)
+async def delivery_summary(request: web.Request) -> web.Response:
+    async with db(request) as session:
+        await get_meeting_row(session, path_id(request))
+        found = await invitations.delivery_summary(session, path_id(request), now=utcnow())
+    return model_response(DeliverySummaryOut(**dataclasses.asdict(found)))
+
+
+@allow(*ORGANISERS)
+async def resend_message(request: web.Request) -> web.Response:
+    async with db(request) as session:
+        row = await invitations.resend(session, path_id(request), path_id(request, "message_id"))
+        out = MessagePublic.model_validate(row)
+    request.app[wake_key].set()
+    return model_response(out, status=202)
+
+
+class PlannedOut(SQLModel):
+    recipient: str
+    recipient_name: str
+    site_id: int | None
+    kind: MessageKind
+
+
+@allow(*ORGANISERS)
+async def preview_invitations(request: web.Request) -> web.Response:
+    async with db(request) as session:
+        planned = await invitations.plan_invitations(session, path_id(request))
+    items = [
+        PlannedOut(recipient=p.email, recipient_name=p.name, site_id=p.site_id, kind=p.kind)
+        for p in planned
+    ]
+    return items_response(items, len(items))
+
+
+class SiteLinkOut(SQLModel):
+    site_id: int
+    url: str
+
+
+@allow(*ORGANISERS)
+async def revoke_site_link(request: web.Request) -> web.Response:
+    settings = request.app[settings_key]
+    async with db(request) as session:
+        token = await tokens.revoke(
+            session, path_id(request), secret_key=settings.security.secret_key
+        )
+    return model_response(
+        SiteLinkOut(site_id=path_id(request), url=f"{settings.server.public_url}/s/{token}")
     )

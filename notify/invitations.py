@@ -10,10 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import insert, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from meetings.errors import FieldProblem, Invalid
+from meetings.errors import FieldProblem, Invalid, NotFound
+from meetings.forms import N_
 from meetings.meeting_models import MeetingStatus, Participation
 from meetings.models import Contact
 from meetings.planning import get_meeting_row
@@ -73,6 +74,49 @@ async def _cancelled_at(session: AsyncSession, meeting_id: int, sequence: int) -
     return {r.lower() for r in rows}
 
 
+@dataclass(frozen=True)
+class Planned:
+    """One recipient of the next sending and what they would get."""
+
+    email: str
+    name: str
+    site_id: int | None
+    kind: MessageKind
+
+
+async def plan_invitations(session: AsyncSession, meeting_id: int) -> list[Planned]:
+    """Who gets what if invitations are sent now: an invitation to a new recipient, an
+    update to one invited before, a cancellation to one whose site was removed. Nothing
+    is written, so the organiser sees this before sending."""
+    meeting = await get_meeting_row(session, meeting_id)
+    if meeting.status not in (MeetingStatus.draft, MeetingStatus.scheduled):
+        raise Invalid(
+            "closed session",
+            [FieldProblem("status", N_("An ended or cancelled session sends no invitations"))],
+        )
+    recipients = await _recipients(session, meeting_id)
+    before = await _invited_before(session, meeting_id)
+    planned = [
+        Planned(
+            email,
+            name,
+            site_id,
+            MessageKind.update if email in before else MessageKind.invitation,
+        )
+        for email, (site_id, name) in recipients.items()
+    ]
+    removed = (
+        set(before) - set(recipients) - await _cancelled_at(session, meeting_id, meeting.sequence)
+    )
+    planned.extend(
+        Planned(
+            email, before[email].recipient_name, before[email].site_id, MessageKind.cancellation
+        )
+        for email in sorted(removed)
+    )
+    return planned
+
+
 async def queue_invitations(
     session: AsyncSession,
     meeting_id: int,
@@ -81,48 +125,67 @@ async def queue_invitations(
     send_after: datetime | None = None,
 ) -> QueueReport:
     """Invitations to new recipients, updates to those invited before, cancellations to
-    those whose site was removed from the session."""
-    meeting = await get_meeting_row(session, meeting_id)
-    if meeting.status not in (MeetingStatus.draft, MeetingStatus.scheduled):
-        raise Invalid(
-            "closed session",
-            [FieldProblem("status", f"a {meeting.status} session sends no invitations")],
-        )
-    recipients = await _recipients(session, meeting_id)
-    if not recipients:
+    those whose site was removed from the session (see `plan_invitations`)."""
+    planned = await plan_invitations(session, meeting_id)
+    if not any(p.kind != MessageKind.cancellation for p in planned):
         raise Invalid(
             "nobody to invite",
-            [FieldProblem("site_ids", "the invited sites have no contact e-mail")],
+            [FieldProblem("site_ids", N_("The invited sites have no contact e-mail"))],
         )
+    meeting = await get_meeting_row(session, meeting_id)
     await tokens.issue_tokens(
-        session, {site_id for site_id, _ in recipients.values()}, secret_key=secret_key
+        session,
+        {p.site_id for p in planned if p.site_id is not None and p.kind != "cancellation"},
+        secret_key=secret_key,
     )
-    before = await _invited_before(session, meeting_id)
-    rows = []
-    counts = {"invitation": 0, "update": 0, "cancellation": 0}
     when = send_after or utcnow()
-    for email, (site_id, name) in recipients.items():
-        kind = MessageKind.update if email in before else MessageKind.invitation
-        counts[kind] += 1
-        rows.append(_row(meeting_id, site_id, email, name, kind, meeting.sequence, when))
-    removed = (
-        set(before) - set(recipients) - await _cancelled_at(session, meeting_id, meeting.sequence)
-    )
-    for email in sorted(removed):
-        counts["cancellation"] += 1
-        rows.append(
-            _row(
-                meeting_id,
-                before[email].site_id,
-                email,
-                before[email].recipient_name,
-                MessageKind.cancellation,
-                meeting.sequence,
-                when,
-            )
-        )
+    rows = [
+        _row(meeting_id, p.site_id, p.email, p.name, p.kind, meeting.sequence, when)
+        for p in planned
+    ]
     await _insert(session, rows)
-    return QueueReport(counts["invitation"], counts["update"], counts["cancellation"])
+    return _report(planned)
+
+
+def _report(planned: list[Planned]) -> QueueReport:
+    kinds = [p.kind for p in planned]
+    return QueueReport(
+        kinds.count(MessageKind.invitation),
+        kinds.count(MessageKind.update),
+        kinds.count(MessageKind.cancellation),
+    )
+
+
+async def resend(session: AsyncSession, meeting_id: int, message_id: int) -> Message:
+    """Send one recipient's message again: a failed row goes back to the queue as it is;
+    otherwise a new row of the same kind is queued (the earlier one stays as history)."""
+    row = await session.get(Message, message_id)
+    if row is None or row.meeting_id != meeting_id:
+        raise NotFound(f"no message {message_id} in session {meeting_id}")
+    meeting = await get_meeting_row(session, meeting_id)
+    if row.status in (MessageStatus.queued, MessageStatus.sending):
+        raise Invalid(
+            "already queued", [FieldProblem("status", N_("This message is still being sent"))]
+        )
+    if row.status == MessageStatus.failed:
+        row.status = MessageStatus.queued
+        row.attempts = 0
+        row.send_after = utcnow()
+        row.last_error = ""
+        row.sequence = max(row.sequence, meeting.sequence)
+        await session.flush()
+        return row
+    again = Message(
+        meeting_id=meeting_id,
+        site_id=row.site_id,
+        recipient=row.recipient,
+        recipient_name=row.recipient_name,
+        kind=row.kind,
+        sequence=meeting.sequence,
+    )
+    session.add(again)
+    await session.flush()
+    return again
 
 
 async def queue_cancellations(session: AsyncSession, meeting_id: int) -> QueueReport:
@@ -175,3 +238,44 @@ def _row(
 async def _insert(session: AsyncSession, rows: list[dict[str, object]]) -> None:
     for start in range(0, len(rows), 1000):
         await session.execute(insert(Message), rows[start : start + 1000])
+
+
+@dataclass(frozen=True)
+class DeliverySummary:
+    """How far the session's sending has got, for the progress bar."""
+
+    total: int
+    queued: int
+    sending: int
+    sent: int
+    failed: int
+    #: Queued rows whose time has not come (a chosen send time, or a retry's back-off).
+    waiting: int
+
+    @property
+    def is_busy(self) -> bool:
+        return self.queued + self.sending > 0
+
+
+async def delivery_summary(
+    session: AsyncSession, meeting_id: int, *, now: datetime
+) -> DeliverySummary:
+    counts: dict[str, int] = {}
+    rows = await session.execute(
+        select(Message.status, Message.send_after > now, func.count())
+        .where(Message.meeting_id == meeting_id)
+        .group_by(Message.status, Message.send_after > now)
+    )
+    waiting = 0
+    for status, is_later, count in rows.all():
+        counts[status] = counts.get(status, 0) + count
+        if status == MessageStatus.queued and is_later:
+            waiting += count
+    return DeliverySummary(
+        total=sum(counts.values()),
+        queued=counts.get(MessageStatus.queued, 0),
+        sending=counts.get(MessageStatus.sending, 0),
+        sent=counts.get(MessageStatus.sent, 0),
+        failed=counts.get(MessageStatus.failed, 0) + counts.get(MessageStatus.skipped, 0),
+        waiting=waiting,
+    )

@@ -112,6 +112,11 @@ class _SmtpConnection:
             self.client.close()
 
 
+def eml_name(message_id: str) -> str:
+    """The mail drop's file for a Message-ID (the UI finds a sent message by it)."""
+    return message_id.strip().strip("<>").replace("@", "_at_").replace("/", "_") + ".eml"
+
+
 @dataclass(frozen=True)
 class DropTransport:
     """The embedded default: each message becomes an .eml file the UI can show."""
@@ -128,9 +133,8 @@ class _DropConnection:
     folder: Path
 
     async def send(self, message: EmailMessage) -> None:
-        name = message["Message-ID"].strip("<>").replace("@", "_at_").replace("/", "_")
         data = message.as_bytes(policy=SMTP_POLICY)
-        await asyncio.to_thread((self.folder / f"{name}.eml").write_bytes, data)
+        await asyncio.to_thread((self.folder / eml_name(message["Message-ID"])).write_bytes, data)
 
     async def close(self) -> None:
         return None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from email.message import EmailMessage
 from zoneinfo import ZoneInfo
@@ -11,13 +12,14 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agendas.models import AgendaItem
+from agendas.programme import timeline
 from meetings.forms import N_
 from meetings.i18n import ctx_gettext, ctx_ngettext, format_moment, translations
 from meetings.meeting_models import Document, Meeting, MeetingStatus
 from meetings.models import Site
 from meetings.settings import Settings
 from meetings.store import utcnow
-from notify import tokens
+from notify import letter, tokens
 from notify.compose import Rendered, compose
 from notify.ical import CalendarEvent, Method, Person, scheduling
 from notify.models import Message, MessageKind
@@ -29,9 +31,13 @@ SUBJECT_PREFIX = {
     MessageKind.cancellation: N_("Cancelled"),
     MessageKind.reminder: N_("Reminder"),
 }
+#: Messages that carry the formal letter (giấy mời) as a PDF attachment.
+LETTER_KINDS = frozenset({MessageKind.invitation, MessageKind.update})
 
 
-def _environment() -> jinja2.Environment:
+@functools.cache
+def environment() -> jinja2.Environment:
+    """The one template environment of notify/ (e-mails and letters), with gettext."""
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("notify", "templates"),
         autoescape=jinja2.select_autoescape(["html"]),
@@ -52,10 +58,11 @@ class _Programme:
 
 
 def make_renderer(settings: Settings) -> Renderer:
-    env = _environment()
+    env = environment()
     text_template = env.get_template("notify/message.txt")
     html_template = env.get_template("notify/message.html")
     cache: dict[tuple[int, int], _Programme] = {}
+    letters = letter.LetterCache()
     sender = Person(settings.mail.from_name, settings.mail.from_address)
     locale = settings.organisation.locale
 
@@ -130,6 +137,26 @@ def make_renderer(settings: Settings) -> Renderer:
         )
         recipient = Person(message.recipient_name, message.recipient)
         now = utcnow()
+        attachments: tuple[tuple[str, str, bytes], ...] = ()
+        # The letter goes with what invites; a cancellation or a reminder has none.
+        if kind in LETTER_KINDS and not cancelled:
+            html = letter.letter_html(
+                env,
+                letter.Letter(
+                    meeting,
+                    timeline(meeting, shared.agenda),
+                    [d.filename for d in shared.documents],
+                    letter.issue_date(now, settings.organisation),
+                    # One letter to all the invited sites, the same PDF for every recipient:
+                    # rendering one per site (~250 ms) would make 10,000 sites take 40 min.
+                    # The site-addressed letter is a download (its page, the API).
+                    bridge_point_count=await letter.bridge_point_count(session, meeting.id or 0),
+                ),
+                organisation=settings.organisation,
+                locale=locale,
+            )
+            pdf = await letters.pdf(html)
+            attachments = ((letter.letter_filename(meeting.id or 0), letter.PDF_TYPE, pdf),)
         return compose(
             sender=sender,
             recipient=recipient,
@@ -139,6 +166,7 @@ def make_renderer(settings: Settings) -> Renderer:
             calendar=scheduling(event, [recipient], method=method, now=now),
             method=method,
             now=now,
+            attachments=attachments,
         )
 
     return render

@@ -27,6 +27,7 @@ from meetings.planning_api import document_response
 from meetings.store import utcnow
 from meetings.web import db, json_body, model_response, path_id
 from notify import tokens
+from notify.api import letter_response
 from notify.models import Message
 
 PRIVATE_HEADERS = {
@@ -179,3 +180,11 @@ async def post_site_rsvp(request: web.Request) -> web.StreamResponse:
     async with db(request) as session:
         found = await rsvp.answer(session, path_id(request), site.id or 0, data)
     return _private(model_response(found))
+
+
+@public_token
+async def site_letter(request: web.Request) -> web.StreamResponse:
+    """The giấy mời addressed to this site (404 unless it is invited)."""
+    async with db(request) as session:
+        site = await _site(session, request)
+    return _private(await letter_response(request, path_id(request), site.id))

@@ -217,3 +217,50 @@ async def test_a_site_answers_the_invitation_through_its_link(
     await expect(organiser.get_by_test_id("rsvp-summary")).to_contain_text(
         "Số đại biểu dự kiến: 14"
     )
+
+
+async def test_sending_invitations_shows_progress_until_all_are_sent(
+    browser: Browser, base_url: str, session_factory: Any, settings: Settings
+):
+    from datetime import UTC, datetime
+
+    from meetings import planning
+    from meetings.meeting_models import MeetingCreate
+    from notify import outbox
+    from notify.render import make_renderer
+
+    async with session_factory() as session, session.begin():
+        await make_user(session, username="vanphong", role=Role.organiser)
+        site_ids = [
+            (await make_site(session, name=f"Liên hiệp hữu nghị {name}")).id
+            for name in ("Vĩnh Phúc", "Bắc Giang", "Hà Nội")
+        ]
+        meeting = await planning.create_meeting(
+            session,
+            MeetingCreate(
+                title="Giao ban trực tuyến quý III",
+                starts_at=datetime(2030, 7, 19, 1, tzinfo=UTC),
+                ends_at=datetime(2030, 7, 19, 4, tzinfo=UTC),
+                site_ids=site_ids,
+            ),
+            organiser_id=None,
+            default_location="Hội trường",
+        )
+    page = await browser.new_page()
+    await page.goto(f"{base_url}/login?next=/sessions/{meeting.id}")
+    await page.get_by_label("Tên đăng nhập").fill("vanphong")
+    await page.get_by_label("Mật khẩu").fill(PASSWORD)
+    await page.get_by_role("button", name="Đăng nhập").click()
+    panel = page.locator("#invitations")
+    await expect(panel.get_by_test_id("plan")).to_contain_text("3 × giấy mời (lần đầu)")
+    await panel.get_by_role("button", name="Gửi giấy mời").click()
+    await expect(page.get_by_role("status").first).to_contain_text("Đã xếp hàng gửi: 3 giấy mời")
+    await expect(panel.get_by_test_id("delivery")).to_contain_text("Đã gửi: 0 / 3")
+    # The page polls while the worker sends; here the test is the worker.
+    report = await outbox.deliver_due(
+        session_factory, outbox.DropTransport(settings.mail.drop_dir), make_renderer(settings)
+    )
+    assert report.sent == 3
+    await expect(panel.get_by_test_id("delivery")).to_contain_text("Đã gửi: 3 / 3")
+    await expect(panel.locator("progress")).to_have_attribute("value", "3")
+    await expect(panel.locator(".mail-sent")).to_have_count(3)

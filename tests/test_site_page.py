@@ -186,3 +186,20 @@ async def test_answers_close_when_the_session_is_cancelled(client: TestClient, s
     assert refused.status == 422
     page = await (await client.get(f"/s/{setup['token']}")).text()
     assert "Hoãn" in page and f'action="/s/{setup["token"]}/meetings/{mid}/rsvp"' not in page
+
+
+async def test_the_site_downloads_its_own_letter(client: TestClient, setup, tmp_path):
+    import subprocess
+
+    mid = setup["meeting"]["id"]
+    response = await client.get(f"/s/{setup['token']}/meetings/{mid}/letter.pdf")
+    assert response.status == 200
+    assert response.headers["Content-Type"] == "application/pdf"
+    pdf = tmp_path / "letter.pdf"
+    pdf.write_bytes(await response.read())
+    text = subprocess.run(
+        ["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True
+    ).stdout
+    assert "Kính gửi: Liên hiệp Vĩnh Phúc" in " ".join(text.split())
+    other = await client.get(f"/s/{setup['other_token']}/meetings/{mid}/letter.pdf")
+    assert other.status == 404

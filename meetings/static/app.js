@@ -145,3 +145,34 @@ if (agenda) {
   body.addEventListener("drop", (event) => { event.preventDefault(); dragged = null; retime(); });
   retime();
 }
+
+// The invitations panel: while messages are queued or being sent, poll the summary and
+// move the progress bar; reload once the last one is done so every row shows its result.
+for (const panel of document.querySelectorAll("[data-delivery]")) {
+  const bar = panel.querySelector("[data-progress]");
+  const count = (name) => panel.querySelector(`[data-count="${name}"]`);
+  const pending = count("pending");
+  if (!bar || !pending || pending.textContent.trim() === "0") continue;
+  let busy = true;
+  const poll = async () => {
+    try {
+      const response = await fetch(panel.dataset.delivery, { credentials: "same-origin" });
+      if (!response.ok) return;
+      const s = await response.json();
+      bar.max = s.total;
+      bar.value = s.sent + s.failed;
+      count("sent").textContent = s.sent;
+      count("total").textContent = s.total;
+      count("failed").textContent = s.failed;
+      pending.textContent = s.queued + s.sending;
+      // Rows waiting for a later send time or a retry do not keep the page polling.
+      if (s.queued + s.sending - s.waiting <= 0 && busy) {
+        busy = false;
+        window.location.reload();
+      }
+    } finally {
+      if (busy) window.setTimeout(poll, 1500);
+    }
+  };
+  window.setTimeout(poll, 1000);
+}
