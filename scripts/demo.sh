@@ -4,6 +4,17 @@
 # The demo accounts and their passwords are printed before the server starts.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# The invitation letter (PDF) needs Pango and fonts with Vietnamese glyphs.
+missing=()
+dpkg -s fonts-liberation2 >/dev/null 2>&1 || missing+=(fonts-liberation2)
+dpkg -s libpangoft2-1.0-0 >/dev/null 2>&1 || missing+=(libpango-1.0-0 libpangoft2-1.0-0)
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "installing Debian packages: ${missing[*]}"
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}"
+fi
 [ -x .venv/bin/python ] || python3 -m venv .venv
 .venv/bin/python -m pip install -q --disable-pip-version-check -e .
 .venv/bin/giaoban demo

@@ -16,6 +16,7 @@ missing=()
 dpkg -s fonts-liberation2 >/dev/null 2>&1 || missing+=(fonts-liberation2)
 command -v pdftotext >/dev/null 2>&1 || missing+=(poppler-utils)
 dpkg -s libharfbuzz-subset0 >/dev/null 2>&1 || missing+=(libharfbuzz-subset0)
+dpkg -s libpangoft2-1.0-0 >/dev/null 2>&1 || missing+=(libpango-1.0-0 libpangoft2-1.0-0)
 command -v node >/dev/null 2>&1 || missing+=(nodejs)
 command -v npm >/dev/null 2>&1 || missing+=(npm)
 if [ ${#missing[@]} -gt 0 ]; then
