@@ -90,7 +90,16 @@ CONTACT_ROLE_LABELS = {
     ContactRole.other: N_("Other"),
 }
 Gettext = Callable[[str], str]
-SITE_FIELDS = ("code", "name", "province", "cluster_id", "timezone", "address", "endpoint")
+SITE_FIELDS = (
+    "code",
+    "name",
+    "province",
+    "cluster_id",
+    "timezone",
+    "address",
+    "endpoint",
+    "locale",
+)
 CONTACT_FIELDS = ("name", "title", "email", "phone", "role")
 
 
@@ -137,6 +146,7 @@ def site_values(form: FormData) -> dict[str, Any]:
     values: dict[str, Any] = {name: text(form, name) for name in SITE_FIELDS}
     values["cluster_id"] = optional_int(form, "cluster_id")
     values["timezone"] = values["timezone"] or None
+    values["locale"] = values["locale"] or None
     values["contacts"] = rows(
         form, "contact", CONTACT_FIELDS, keys=("name", "title", "email", "phone")
     )

@@ -42,7 +42,16 @@ from meetings.store import bump_version, utcnow
 FileKind = Literal["csv", "xlsx"]
 
 #: Site columns, in the order an export writes them.
-SITE_COLUMNS = ("code", "name", "province", "cluster", "timezone", "address", "endpoint")
+SITE_COLUMNS = (
+    "code",
+    "name",
+    "province",
+    "cluster",
+    "timezone",
+    "address",
+    "endpoint",
+    "locale",
+)
 #: Fields of one contact group `contactN_<field>`, in the order an export writes them.
 CONTACT_FIELDS = ("name", "title", "email", "phone", "role")
 REQUIRED_COLUMNS = ("code", "name")
@@ -59,6 +68,7 @@ _SITE_ALIASES = {
     "timezone": ("timezone", "time zone", "mui gio"),
     "address": ("address", "dia chi"),
     "endpoint": ("endpoint", "diem ket noi", "dia chi ket noi"),
+    "locale": ("locale", "language", "ngon ngu"),
 }
 _CONTACT_ALIASES = {
     "name": ("name", "ten", "ho ten", "ho va ten"),
@@ -567,6 +577,7 @@ async def export_sites_csv(session: AsyncSession) -> bytes:
             site.timezone or "",
             site.address,
             site.endpoint,
+            site.locale or "",
         ]
         for contact in site.contacts:
             cells += [contact.name, contact.title, contact.email, contact.phone, contact.role]

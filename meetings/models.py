@@ -9,7 +9,7 @@ from __future__ import annotations
 import unicodedata
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, BeforeValidator, EmailStr, StringConstraints
@@ -50,6 +50,8 @@ Code = Annotated[
     StringConstraints(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"),
 ]
 TimeZoneName = Annotated[str, BeforeValidator(nfc), AfterValidator(_check_timezone)]
+#: A UI and e-mail language (the catalogs that exist).
+SiteLocale = Literal["vi", "en"]
 
 
 def search_key(*parts: str | None) -> str:
@@ -181,6 +183,8 @@ class SiteBase(SQLModel):
     address: Text = Field(default="", max_length=500)
     #: The site's video endpoint (room system address, SIP URI, or dial-in).
     endpoint: Line = Field(default="", max_length=500)
+    #: Language of the site's e-mails and page; empty means the organisation's.
+    locale: SiteLocale | None = Field(default=None, sa_type=String(8))
 
 
 class Site(SiteBase, table=True):
@@ -209,6 +213,7 @@ class SiteUpdate(SQLModel):
     timezone: TimeZoneName | None = None
     address: Text | None = Field(default=None, max_length=500)
     endpoint: Line | None = Field(default=None, max_length=500)
+    locale: SiteLocale | None = None
     contacts: list[ContactIn] | None = Field(default=None, max_length=50)
 
 

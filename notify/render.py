@@ -64,7 +64,7 @@ def make_renderer(settings: Settings) -> Renderer:
     cache: dict[tuple[int, int], _Programme] = {}
     letters = letter.LetterCache()
     sender = Person(settings.mail.from_name, settings.mail.from_address)
-    locale = settings.organisation.locale
+    default_locale = settings.organisation.locale
 
     async def programme(session: AsyncSession, meeting: Meeting) -> _Programme:
         key = (meeting.id or 0, meeting.version)
@@ -99,6 +99,7 @@ def make_renderer(settings: Settings) -> Renderer:
         await session.commit()  # only when the site had no link yet (issued at queueing)
         site_url = f"{settings.server.public_url}/s/{token}"
         site_zone = site.timezone or meeting.timezone
+        locale = site.locale or default_locale  # the site's language, Vietnamese by default
         kind = MessageKind(message.kind)
         context = {
             "kind": kind.value,

@@ -12,6 +12,7 @@ from typing import Any
 
 import aiohttp_jinja2
 from aiohttp import web
+from aiohttp_session import get_session
 from pydantic import ValidationError
 from sqlalchemy import select
 
@@ -20,8 +21,10 @@ from meetings import rsvp
 from meetings.access import public_token
 from meetings.errors import DomainError
 from meetings.forms import FormData, problems_of, text
+from meetings.i18n import translations
 from meetings.keys import settings_key
 from meetings.meeting_models import Document
+from meetings.middlewares import LOCALE_KEY
 from meetings.models import Site
 from meetings.planning_api import document_response
 from meetings.store import utcnow
@@ -53,6 +56,17 @@ def _private(response: web.StreamResponse) -> web.StreamResponse:
 # --- the page --------------------------------------------------------------------------
 
 
+async def _site_language(request: web.Request, site: Site) -> dict[str, Any]:
+    """The page speaks the site's language unless the visitor chose one (?lang=, VI/EN).
+    Returned as context: the layout's context was computed before the handler ran."""
+    chosen = "lang" in request.query or "locale" in await get_session(request)
+    if not site.locale or chosen:
+        return {}
+    request[LOCALE_KEY] = site.locale
+    request["translations"] = translations(site.locale)
+    return {"locale": site.locale, "translations": request["translations"]}
+
+
 async def _page(
     request: web.Request,
     *,
@@ -63,6 +77,7 @@ async def _page(
     settings = request.app[settings_key]
     async with db(request) as session:
         site = await _site(session, request)
+        language = await _site_language(request, site)
         invited = set(
             (
                 await session.scalars(
@@ -108,6 +123,7 @@ async def _page(
             "errors": errors or {},
             "typed": typed or {},
             "saved": request.query.get("saved", ""),
+            **language,
         },
         status=status,
     )

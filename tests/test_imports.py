@@ -298,7 +298,8 @@ async def test_export_then_import_is_all_unchanged(store_session: AsyncSession):
     assert (report.total, report.unchanged) == (3, 3)
     assert exported.startswith(b"\xef\xbb\xbf")
     lines = exported.decode("utf-8-sig").splitlines()
-    assert lines[0].split(",") == HEADER  # three groups: the most contacts any site has
+    # The site columns, the language, then three groups: the most contacts any site has.
+    assert lines[0].split(",") == [*SITE_HEADER, "locale", *contact_header(3)]
     assert len(lines) == 4
 
 
