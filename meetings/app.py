@@ -33,6 +33,9 @@ from meetings.store import create_engine, session_maker
 from notify import invitations
 from notify import views as notify_views
 from notify.worker import delivery_context
+from scheduler import service as scheduler_service
+from scheduler import views as scheduler_views
+from scheduler.context import scheduler_context
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 #: The smallest body limit (a big XLSX import); larger bodies get 413.
@@ -73,6 +76,7 @@ def create_app(settings: Settings) -> web.Application:
             [
                 jinja2.PackageLoader("meetings", "templates"),
                 jinja2.PackageLoader("notify", "templates"),
+                jinja2.PackageLoader("scheduler", "templates"),
             ]
         ),
         autoescape=jinja2.select_autoescape(default=True),
@@ -100,10 +104,12 @@ def create_app(settings: Settings) -> web.Application:
     }
     app.cleanup_ctx.append(database_context)
     app.cleanup_ctx.append(delivery_context)
+    app.cleanup_ctx.append(scheduler_context)
     # The composition root is the one place that knows every package: wire them here.
     signals.meeting_cancelled.connect(invitations.queue_cancellations)
+    signals.meeting_changed.connect(scheduler_service.meeting_changed)
     app[panels_key] = {
-        "session": [notify_views.invitations_panel],
+        "session": [notify_views.invitations_panel, scheduler_views.timeline_panel],
         "site": [notify_views.site_link_panel],
     }
     setup_routes(app, str(PACKAGE_DIR / "static"))

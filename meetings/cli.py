@@ -31,6 +31,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", help="override [server] host")
     serve.add_argument("--port", type=int, help="override [server] port")
 
+    commands.add_parser(
+        "scheduler",
+        help="run only the scheduler and the delivery worker (when the web runs elsewhere)",
+    )
+    commands.add_parser("jobs", help="list the scheduler's stored jobs, soonest first")
+
     database = commands.add_parser("db", help="database schema")
     db_commands = database.add_subparsers(dest="db_command", required=True, metavar="ACTION")
     db_commands.add_parser("upgrade", help="apply pending migrations")
@@ -110,7 +116,20 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         return _sites(args, settings)
     if args.command == "demo":
         return _demo(settings)
+    if args.command == "scheduler":
+        return _scheduler(settings)
+    if args.command == "jobs":
+        return _jobs(settings)
     raise CommandError(f"unknown command {args.command}")
+
+
+def _log_to_console() -> None:
+    """INFO for our own reports (deliveries, scheduler actions); APScheduler's per-job
+    chatter only from WARNING up."""
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
 
 
 def _describe_database(settings: Settings) -> str:
@@ -133,9 +152,7 @@ def _serve(settings: Settings, *, host: str | None, port: int | None) -> int:
     from meetings.app import create_app
 
     _require_schema(settings)
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    _log_to_console()
     host = host or settings.server.host
     port = settings.server.port if port is None else port
     app = create_app(settings)
@@ -283,6 +300,50 @@ def _demo(settings: Settings) -> int:
     print("demo accounts (passwords are new at every run of `giaoban demo`):")
     for person in people:
         print(f"  {person.role:<10} {person.username:<10} {person.password}")
+    return 0
+
+
+def _scheduler(settings: Settings) -> int:
+    """The app's background parts (scheduler, delivery) without the web server."""
+    import dataclasses
+    import signal
+
+    from aiohttp import web
+
+    from meetings.app import create_app
+
+    _log_to_console()
+    settings = dataclasses.replace(
+        settings, scheduler=dataclasses.replace(settings.scheduler, enabled=True)
+    )
+
+    async def run() -> None:
+        runner = web.AppRunner(create_app(settings))
+        await runner.setup()  # runs the cleanup contexts: database, delivery, scheduler
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        print(f"giaoban: scheduler running (config: {settings.source})", flush=True)
+        await stop.wait()
+        await runner.cleanup()
+
+    asyncio.run(run())
+    return 0
+
+
+def _jobs(settings: Settings) -> int:
+    from zoneinfo import ZoneInfo
+
+    from scheduler.service import stored_jobs
+
+    zone = ZoneInfo(settings.organisation.timezone)
+    rows = stored_jobs(settings.scheduler.jobstore_url)
+    if not rows:
+        print("no stored jobs (they are rebuilt from the sessions when the scheduler starts)")
+    for job_id, name, when in rows:
+        shown = when.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S") if when else "paused"
+        print(f"{shown}  {name:<32}  {job_id}")
     return 0
 
 

@@ -22,7 +22,7 @@ from meetings.settings import LOCALES
 LOCALE_DIR = Path(__file__).resolve().parent / "locale"
 DOMAIN = "messages"
 #: Packages whose templates and code carry UI or e-mail text.
-TRANSLATED_PACKAGES = ("meetings", "notify")
+TRANSLATED_PACKAGES = ("meetings", "notify", "scheduler", "agendas")
 #: Pattern for a day in the UI: "Thứ Sáu, 19/04/2024" / "Friday, 19/04/2024".
 DAY_PATTERN = "EEEE, dd/MM/yyyy"
 

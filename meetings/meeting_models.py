@@ -78,6 +78,9 @@ class MeetingBase(SQLModel):
     timezone: TimeZoneName = Field(default="Asia/Ho_Chi_Minh", max_length=64)
     #: Urgent sessions are exempt from the 3-working-day notice rule.
     is_urgent: bool = Field(default=False)
+    #: Minutes before the start for the technical rehearsal; None: the configured default,
+    #: 0: no rehearsal.
+    rehearsal_minutes: int | None = Field(default=None, ge=0, le=1440)
 
 
 class Meeting(MeetingBase, table=True):
@@ -166,6 +169,7 @@ class MeetingUpdate(SQLModel):
     video_url: VideoUrl | None = Field(default=None, max_length=1000)
     timezone: TimeZoneName | None = None
     is_urgent: bool | None = None
+    rehearsal_minutes: int | None = Field(default=None, ge=0, le=1440)
     starts_at: AwareDatetime | None = None
     ends_at: AwareDatetime | None = None
     status: MeetingStatus | None = None

@@ -187,6 +187,7 @@ async def create_meeting(
     await session.flush()
     assert meeting.id is not None
     await _set_participants(session, meeting.id, site_ids)
+    await signals.meeting_changed.send(session, meeting.id)
     return await get_meeting(session, meeting.id)
 
 
@@ -244,6 +245,7 @@ async def update_meeting(
     if new_status is not None and new_status != meeting.status:
         await _change_status(session, meeting, MeetingStatus(new_status))
     await session.flush()
+    await signals.meeting_changed.send(session, meeting_id)
     return await get_meeting(session, meeting_id)
 
 
@@ -294,6 +296,7 @@ async def change_status(
     await bump_version(session, meeting, meeting.version if version is None else version)
     await _change_status(session, meeting, target)
     await session.flush()
+    await signals.meeting_changed.send(session, meeting_id)
     return await get_meeting(session, meeting_id)
 
 
@@ -303,6 +306,7 @@ async def cancel_meeting(session: AsyncSession, meeting_id: int, *, reason: str)
     await _change_status(session, meeting, MeetingStatus.cancelled)
     meeting.cancel_reason = reason
     await session.flush()
+    await signals.meeting_changed.send(session, meeting_id)
     return await get_meeting(session, meeting_id)
 
 

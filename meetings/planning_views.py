@@ -79,6 +79,7 @@ def meeting_values(form: FormData) -> dict[str, Any]:
     values["timezone"] = zone
     values["description"] = str(form.get("description", "")).strip()
     values["is_urgent"] = form.get("is_urgent") == "on"
+    values["rehearsal_minutes"] = text(form, "rehearsal_minutes") or None
     values["host_site_id"] = optional_int(form, "host_site_id")
     values["site_ids"] = sorted({int(v) for v in form.getall("site_ids", []) if str(v).isdigit()})
     problems = []
@@ -162,6 +163,7 @@ async def _form_page(
         ),
         "host_site_id": None,
         "is_urgent": False,
+        "rehearsal_minutes": None,
         "kind": "briefing",
         "timezone": settings.organisation.timezone,
         "location": settings.organisation.hall,
@@ -180,6 +182,7 @@ async def _form_page(
             "kinds": list(MeetingKind),
             "zones": COMMON_ZONES,
             "chosen": set(values.get("site_ids") or []),
+            "rehearsal_default": settings.scheduler.rehearsal_minutes,
         },
         status=state.status,
     )

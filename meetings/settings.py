@@ -7,9 +7,11 @@ Everything is validated once, at start-up, into a frozen object; a bad value rai
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import tomllib
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -55,10 +57,12 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "smtp_host": "127.0.0.1",
         "smtp_port": 25,
         "smtp_tls": "none",
+        "smtp_cafile": "",
         "smtp_user": "",
         "smtp_password_env": "GIAOBAN_SMTP_PASSWORD",
         "max_connections": 4,
         "worker": True,
+        "stale_after_seconds": 600,
     },
     "documents": {
         "dir": "var/documents",
@@ -77,6 +81,14 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "login_max_failures": 5,
         "login_max_failures_per_address": 30,
         "login_window_minutes": 15,
+    },
+    "scheduler": {
+        "enabled": True,
+        "reminders": "1d, 1h",
+        "rsvp_chaser": "3d",
+        "rehearsal_minutes": 30,
+        "retry_interval_seconds": 60,
+        "jobstore_url": "",
     },
 }
 
@@ -140,11 +152,15 @@ class MailSettings:
     smtp_host: str
     smtp_port: int
     smtp_tls: str
+    #: Trust only these authorities for the server's certificate (None: the system's).
+    smtp_cafile: Path | None
     smtp_user: str
     smtp_password: str
     max_connections: int
     #: Deliver the outbox from this process (off where another process delivers).
     worker: bool
+    #: A row claimed longer ago than this was left by a killed process: send it again.
+    stale_after_seconds: int
 
 
 @dataclass(frozen=True)
@@ -175,6 +191,18 @@ class SecuritySettings:
 
 
 @dataclass(frozen=True)
+class SchedulerSettings:
+    enabled: bool
+    #: Offsets before the start, largest first.
+    reminders: tuple[timedelta, ...]
+    rsvp_chaser: timedelta | None
+    rehearsal_minutes: int
+    retry_interval_seconds: int
+    #: A synchronous SQLAlchemy URL (APScheduler 3 cannot use the async drivers).
+    jobstore_url: str
+
+
+@dataclass(frozen=True)
 class Settings:
     """The whole validated configuration; `var_dir` holds the service's own files."""
 
@@ -185,6 +213,7 @@ class Settings:
     documents: DocumentSettings
     video: VideoSettings
     security: SecuritySettings
+    scheduler: SchedulerSettings
     base_dir: Path
     source: str
 
@@ -362,10 +391,12 @@ def _validate(
         smtp_host=_text(raw, "mail", "smtp_host", required=mode == "smtp"),
         smtp_port=_number(raw, "mail", "smtp_port", 1, 65535),
         smtp_tls=_choice(raw, "mail", "smtp_tls", ("none", "starttls", "tls")),
+        smtp_cafile=_existing_file(raw, "mail", "smtp_cafile", base_dir),
         smtp_user=_text(raw, "mail", "smtp_user", required=False),
         smtp_password=environ.get(password_env, "") if password_env else "",
         max_connections=_number(raw, "mail", "max_connections", 1, 64),
         worker=_expect(raw, "mail", "worker", bool),
+        stale_after_seconds=_number(raw, "mail", "stale_after_seconds", 1, 86400),
     )
     if mail.smtp_user and not mail.smtp_password:
         raise ConfigError(
@@ -400,9 +431,73 @@ def _validate(
         documents=documents,
         video=video,
         security=security,
+        scheduler=SchedulerSettings(
+            enabled=_expect(raw, "scheduler", "enabled", bool),
+            reminders=tuple(
+                sorted(
+                    (
+                        _duration("[scheduler] reminders", part)
+                        for part in _text(raw, "scheduler", "reminders", required=False).split(",")
+                        if part.strip()
+                    ),
+                    reverse=True,
+                )
+            ),
+            rsvp_chaser=_duration(
+                "[scheduler] rsvp_chaser", _text(raw, "scheduler", "rsvp_chaser", required=False)
+            )
+            if _text(raw, "scheduler", "rsvp_chaser", required=False)
+            else None,
+            rehearsal_minutes=_number(raw, "scheduler", "rehearsal_minutes", 0, 24 * 60),
+            retry_interval_seconds=_number(raw, "scheduler", "retry_interval_seconds", 1, 86400),
+            jobstore_url=_text(raw, "scheduler", "jobstore_url", required=False)
+            or sync_url(database.url),
+        ),
         base_dir=base_dir,
         source=source,
     )
+
+
+_DURATION = re.compile(r"(\d+)\s*([dhms])")
+_UNITS = {"d": "days", "h": "hours", "m": "minutes", "s": "seconds"}
+
+
+def _duration(key: str, text: str) -> timedelta:
+    """ "1d", "1h", "30m", "1h30m", "45s" → a positive timedelta; anything else names key."""
+    compact = text.strip().lower().replace(" ", "")
+    parts = _DURATION.findall(compact)
+    if not parts or "".join(n + u for n, u in parts) != compact:
+        raise ConfigError(key, f"expected a duration such as 1d, 1h, 30m or 1h30m; got {text!r}")
+    value = timedelta()
+    for number, unit in parts:
+        value += timedelta(**{_UNITS[unit]: int(number)})
+    if value <= timedelta(0):
+        raise ConfigError(key, f"must be longer than zero; got {text!r}")
+    return value
+
+
+def sync_url(url: str) -> str:
+    """The same database through a synchronous driver (for APScheduler's job store)."""
+    for async_prefix, sync_prefix in (
+        ("sqlite+aiosqlite:", "sqlite:"),
+        ("postgresql+asyncpg:", "postgresql+psycopg:"),
+    ):
+        if url.startswith(async_prefix):
+            return sync_prefix + url[len(async_prefix) :]
+    return url
+
+
+def _existing_file(
+    raw: dict[str, dict[str, Any]], section: str, key: str, base_dir: Path
+) -> Path | None:
+    """An optional file that must be there when named (so a typo stops start-up)."""
+    value = _text(raw, section, key, required=False)
+    if not value:
+        return None
+    path = _path(value, base_dir)
+    if not path.is_file():
+        raise ConfigError(f"[{section}] {key}", f"no such file: {path}")
+    return path
 
 
 def _path(value: str, base_dir: Path) -> Path:

@@ -30,3 +30,10 @@ class Signal:
 
 #: A session was cancelled (receivers queue the cancellations).
 meeting_cancelled = Signal("meeting_cancelled")
+
+#: A session was created or changed: time, invited sites, status (receivers re-plan its
+#: reminders and timed changes once the transaction commits).
+meeting_changed = Signal("meeting_changed")
+
+#: A session ended on schedule: its draft minutes are due to the secretary and chair.
+minutes_due = Signal("minutes_due")

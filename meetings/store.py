@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.orm import Session
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import SQLModel
 
@@ -97,3 +98,26 @@ async def transaction(maker: SessionMaker) -> AsyncIterator[AsyncSession]:
     """A session inside one transaction: committed on success, rolled back on any error."""
     async with maker() as session, session.begin():
         yield session
+
+
+_AFTER_COMMIT = "giaoban_after_commit"
+
+
+def after_commit(session: AsyncSession, callback: Callable[[], object]) -> None:
+    """Run `callback` once this session's transaction has committed; never on rollback.
+
+    For work outside the transaction that must see its result (re-planning a session's
+    jobs): done before the commit, it would read the old data or hold SQLite's lock.
+    """
+    session.sync_session.info.setdefault(_AFTER_COMMIT, []).append(callback)
+
+
+@event.listens_for(Session, "after_commit")
+def _run_after_commit(sync_session: Session) -> None:
+    for callback in sync_session.info.pop(_AFTER_COMMIT, []):
+        callback()
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_after_rollback(sync_session: Session) -> None:
+    sync_session.info.pop(_AFTER_COMMIT, None)

@@ -3,3 +3,4 @@
 from agendas import models as agenda_models  # noqa: F401
 from meetings import meeting_models, models  # noqa: F401
 from notify import models as notify_models  # noqa: F401
+from scheduler import models as scheduler_models  # noqa: F401

@@ -13,6 +13,7 @@ from datetime import datetime
 from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from meetings import signals
 from meetings.errors import FieldProblem, Invalid, NotFound
 from meetings.forms import N_
 from meetings.meeting_models import MeetingStatus, Participation
@@ -144,6 +145,8 @@ async def queue_invitations(
         for p in planned
     ]
     await _insert(session, rows)
+    if send_after is not None:
+        await signals.meeting_changed.send(session, meeting_id)  # a dispatch to plan
     return _report(planned)
 
 

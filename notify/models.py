@@ -16,6 +16,8 @@ class MessageKind(StrEnum):
     update = "update"
     cancellation = "cancellation"
     reminder = "reminder"
+    rsvp_chaser = "rsvp_chaser"
+    rehearsal = "rehearsal"
     minutes = "minutes"
 
 

@@ -1,7 +1,9 @@
 """Delivery of the outbox: claim due rows, send over a few connections, mark each.
 
 Nothing lost, nothing twice: a row is claimed (queued → sending) in one UPDATE, sent,
-and marked sent in its own small transaction. A process killed mid-batch leaves its
+and marked before its connection sends the next one. Marks of messages sent at about the
+same moment on different connections share one transaction (a group commit), so a big
+mailing does not pay one commit per message. A process killed mid-batch leaves its
 claimed rows in `sending`; `release_stale` puts them back after `stale_after`, so they
 are sent later (only a message the server had accepted in the instant before the kill
 could go twice, which no SMTP client can rule out). Temporary failures (4xx, refused
@@ -12,16 +14,17 @@ row failed with the server's words.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import random
 import ssl
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.policy import SMTP as SMTP_POLICY
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import aiosmtplib
 from sqlalchemy import select, update
@@ -62,23 +65,38 @@ class SmtpTransport:
     settings: MailSettings
     timeout: float = 30.0
 
+    @functools.cached_property
+    def tls_context(self) -> ssl.SSLContext | None:
+        """Built once per transport: loading the trust store costs more than a message.
+
+        Certificates are always verified; `smtp_cafile` replaces the system's authorities
+        with the given ones (a relay with a private CA), it never turns verification off.
+        """
+        mail = self.settings
+        if mail.smtp_tls == "none":
+            return None
+        cafile = str(mail.smtp_cafile) if mail.smtp_cafile else None
+        return ssl.create_default_context(cafile=cafile)
+
     async def connect(self) -> Connection:
         mail = self.settings
         client = aiosmtplib.SMTP(
             hostname=mail.smtp_host,
             port=mail.smtp_port,
             use_tls=mail.smtp_tls == "tls",
-            start_tls=True if mail.smtp_tls == "starttls" else False,
+            start_tls=mail.smtp_tls == "starttls",
             timeout=self.timeout,
-            tls_context=ssl.create_default_context() if mail.smtp_tls != "none" else None,
+            tls_context=self.tls_context,
         )
         try:
             await client.connect()
             if mail.smtp_user:
                 await client.login(mail.smtp_user, mail.smtp_password)
         except aiosmtplib.SMTPResponseException as exc:
+            client.close()
             raise _classify(exc) from exc
         except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
+            client.close()
             raise TemporaryFailure(
                 f"cannot connect to {mail.smtp_host}:{mail.smtp_port}: {exc}"
             ) from exc
@@ -189,23 +207,56 @@ async def release_stale(maker: SessionMaker, *, now: datetime, stale_after: time
         return int(result.rowcount)  # type: ignore[attr-defined]
 
 
-async def _mark(
-    maker: SessionMaker,
-    message_id: int,
-    *,
+class _Ledger:
+    """Writes outcomes in group commits: one transaction for all the marks waiting.
+
+    Each sender awaits `record` before its next message, so a row is marked as soon as
+    after its send as before; only the commit is shared with the senders that finished
+    meanwhile. The order of entries is kept: `_written` counts the entries committed, and
+    an entry numbered at most that is in the database.
+    """
+
+    def __init__(self, maker: SessionMaker) -> None:
+        self._maker = maker
+        self._pending: list[dict[str, Any]] = []
+        self._queued = 0
+        self._written = 0
+        self._lock = asyncio.Lock()
+
+    async def record(self, values: dict[str, Any]) -> None:
+        self._pending.append(values)
+        self._queued += 1
+        mine = self._queued
+        async with self._lock:
+            if self._written >= mine:
+                return  # committed by the sender that held the lock
+            entries, self._pending = self._pending, []
+            try:
+                async with self._maker() as session, session.begin():
+                    # ORM bulk UPDATE by primary key: one executemany for the group.
+                    await session.execute(update(Message), entries)
+            except BaseException:
+                self._pending[:0] = entries  # the next sender tries them again, or fails too
+                raise
+            self._written += len(entries)
+
+
+def _outcome(
+    row: Message,
     status: MessageStatus,
-    now: datetime,
+    *,
     error: str = "",
-    retry_at: datetime | None = None,
+    sent_at: datetime | None = None,
     header_id: str = "",
-) -> None:
-    async with maker() as session, session.begin():
-        values: dict[str, object] = {"status": status, "last_error": error[:2000]}
-        if status == MessageStatus.sent:
-            values.update(sent_at=now, message_id=header_id[:200])
-        if retry_at is not None:
-            values["send_after"] = retry_at
-        await session.execute(update(Message).where(Message.id == message_id).values(**values))
+    retry_at: datetime | None = None,
+) -> dict[str, Any]:
+    """The columns a delivery changes (entries with the same keys share one statement)."""
+    values: dict[str, Any] = {"id": row.id, "status": status, "last_error": error[:2000]}
+    if status == MessageStatus.sent:
+        values.update(sent_at=sent_at, message_id=header_id[:200])
+    if retry_at is not None:
+        values["send_after"] = retry_at
+    return values
 
 
 @dataclass
@@ -213,6 +264,37 @@ class DeliveryReport:
     sent: int = 0
     retried: int = 0
     failed: int = 0
+
+
+@dataclass
+class _Lane:
+    """One SMTP session, kept open from batch to batch and reopened after a failure."""
+
+    transport: Transport
+    connection: Connection | None = field(default=None)
+
+    async def send(self, email: EmailMessage) -> None:
+        try:
+            if self.connection is None:
+                self.connection = await self.transport.connect()
+            await self.connection.send(email)
+        except TemporaryFailure:
+            await self.close()  # the session may be in any state: start a new one
+            raise
+
+    async def close(self) -> None:
+        if self.connection is not None:
+            connection, self.connection = self.connection, None
+            await connection.close()
+
+
+async def _load(maker: SessionMaker, ids: list[int]) -> list[Message]:
+    """The claimed rows in one query (they are read, never changed, through these objects)."""
+    async with maker() as session:
+        rows = await session.scalars(
+            select(Message).where(Message.id.in_(ids)).order_by(Message.id)  # type: ignore[union-attr]
+        )
+        return list(rows.all())
 
 
 async def deliver_due(
@@ -225,80 +307,64 @@ async def deliver_due(
     batch: int = 200,
     max_attempts: int = MAX_ATTEMPTS,
 ) -> DeliveryReport:
-    """Send everything due now, `connections` SMTP sessions at a time; returns counts."""
+    """Send everything due now, `connections` SMTP sessions at a time; returns counts.
+
+    Claims a batch at a time (so rows wait in `sending` for one batch at most), and each
+    lane takes the next row of the batch when it is free, so one slow message does not
+    hold back the rest of a fixed share.
+    """
     report = DeliveryReport()
-    while ids := await claim(maker, limit=batch, now=now()):
-        shares = [ids[i::connections] for i in range(min(connections, len(ids)))]
-        await asyncio.gather(
-            *(
-                _send_share(maker, transport, render, share, report, now, max_attempts)
-                for share in shares
+    ledger = _Ledger(maker)
+    lanes = [_Lane(transport) for _ in range(max(1, connections))]
+    context = _Delivery(maker, render, report, ledger, now, max_attempts)
+    try:
+        while ids := await claim(maker, limit=batch, now=now()):
+            rows = iter(await _load(maker, ids))
+            results = await asyncio.gather(
+                *(context.drain(lane, rows) for lane in lanes[: len(ids)]),
+                return_exceptions=True,
             )
-        )
+            # Every lane has stopped by now (none is left running on its own); rows a
+            # failed lane did not mark stay `sending` until `release_stale`.
+            for result in results:
+                if isinstance(result, BaseException):
+                    raise result
+    finally:
+        await asyncio.gather(*(lane.close() for lane in lanes))
     return report
 
 
-async def _send_share(
-    maker: SessionMaker,
-    transport: Transport,
-    render: Renderer,
-    ids: Sequence[int],
-    report: DeliveryReport,
-    now: Callable[[], datetime],
-    max_attempts: int,
-) -> None:
-    """One connection's share of a batch; a broken connection is reopened once per message."""
-    connection: Connection | None = None
-    try:
-        for message_id in ids:
-            async with maker() as session:
-                row = await session.get(Message, message_id)
-                if row is None:
-                    continue
-                attempts = row.attempts
-                email = await render(session, row)
-            try:
-                if connection is None:
-                    connection = await transport.connect()
-                await connection.send(email)
-            except TemporaryFailure as exc:
-                if connection is not None:
-                    await connection.close()
-                    connection = None
-                if attempts >= max_attempts:
-                    report.failed += 1
-                    await _mark(
-                        maker,
-                        message_id,
-                        status=MessageStatus.failed,
-                        now=now(),
-                        error=f"gave up after {attempts} attempts: {exc}",
-                    )
-                else:
-                    report.retried += 1
-                    await _mark(
-                        maker,
-                        message_id,
-                        status=MessageStatus.queued,
-                        now=now(),
-                        error=str(exc),
-                        retry_at=now() + backoff(attempts),
-                    )
-                continue
-            except PermanentFailure as exc:
-                report.failed += 1
-                await _mark(
-                    maker, message_id, status=MessageStatus.failed, now=now(), error=str(exc)
-                )
-                continue
-            report.sent += 1
-            await _mark(
-                maker,
-                message_id,
-                status=MessageStatus.sent,
-                now=now(),
-                header_id=str(email["Message-ID"]),
-            )
-    finally:
-        if connection is not None:
-            await connection.close()
+@dataclass
+class _Delivery:
+    """What every lane of one `deliver_due` shares."""
+
+    maker: SessionMaker
+    render: Renderer
+    report: DeliveryReport
+    ledger: _Ledger
+    now: Callable[[], datetime]
+    max_attempts: int
+
+    async def drain(self, lane: _Lane, rows: Iterator[Message]) -> None:
+        for row in rows:
+            async with self.maker() as session:
+                email = await self.render(session, row)
+            await self.ledger.record(await self._deliver(lane, row, email))
+
+    async def _deliver(self, lane: _Lane, row: Message, email: EmailMessage) -> dict[str, Any]:
+        try:
+            await lane.send(email)
+        except TemporaryFailure as exc:
+            if row.attempts >= self.max_attempts:
+                self.report.failed += 1
+                error = f"gave up after {row.attempts} attempts: {exc}"
+                return _outcome(row, MessageStatus.failed, error=error)
+            self.report.retried += 1
+            retry_at = self.now() + backoff(row.attempts)
+            return _outcome(row, MessageStatus.queued, error=str(exc), retry_at=retry_at)
+        except PermanentFailure as exc:
+            self.report.failed += 1
+            return _outcome(row, MessageStatus.failed, error=str(exc))
+        self.report.sent += 1
+        header_id = str(email["Message-ID"])
+        return _outcome(row, MessageStatus.sent, sent_at=self.now(), header_id=header_id)

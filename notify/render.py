@@ -30,7 +30,27 @@ SUBJECT_PREFIX = {
     MessageKind.update: N_("Updated"),
     MessageKind.cancellation: N_("Cancelled"),
     MessageKind.reminder: N_("Reminder"),
+    MessageKind.rsvp_chaser: N_("Please answer"),
+    MessageKind.rehearsal: N_("Technical rehearsal"),
 }
+#: The opening line of each kind (a cancellation says why in the template).
+INTRO = {
+    MessageKind.invitation: N_("You are invited to the following session."),
+    MessageKind.update: N_("The following session has changed; your calendar will be updated."),
+    MessageKind.cancellation: N_("The following session has been cancelled"),
+    MessageKind.reminder: N_("Reminder: the following session starts soon."),
+    MessageKind.rsvp_chaser: N_(
+        "We have not received your answer yet. Please say on your site's page whether you "
+        "attend and with how many delegates."
+    ),
+    MessageKind.rehearsal: N_(
+        "Technical rehearsal: please connect your room now and check picture and sound "
+        "before the session starts."
+    ),
+}
+#: Kinds that carry a calendar object; reminders and notices are plain messages, since a
+#: REQUEST with an unchanged SEQUENCE only confuses calendars.
+CALENDAR_KINDS = frozenset({MessageKind.invitation, MessageKind.update, MessageKind.cancellation})
 #: Messages that carry the formal letter (giấy mời) as a PDF attachment.
 LETTER_KINDS = frozenset({MessageKind.invitation, MessageKind.update})
 
@@ -103,6 +123,7 @@ def make_renderer(settings: Settings) -> Renderer:
         kind = MessageKind(message.kind)
         context = {
             "kind": kind.value,
+            "intro": translations(locale).gettext(INTRO[kind]),
             "meeting": meeting,
             "site": site,
             "site_url": site_url,
@@ -164,8 +185,10 @@ def make_renderer(settings: Settings) -> Renderer:
             rendered=Rendered(
                 subject, text_template.render(context), html_template.render(context)
             ),
-            calendar=scheduling(event, [recipient], method=method, now=now),
-            method=method,
+            calendar=scheduling(event, [recipient], method=method, now=now)
+            if kind in CALENDAR_KINDS
+            else None,
+            method=method if kind in CALENDAR_KINDS else None,
             now=now,
             attachments=attachments,
         )

@@ -23,7 +23,6 @@ from notify.render import make_renderer
 
 log = logging.getLogger(__name__)
 TICK_SECONDS = 30.0
-STALE_AFTER = timedelta(minutes=10)
 STOP_GRACE_SECONDS = 30.0
 
 
@@ -39,9 +38,12 @@ async def run(app: web.Application, stopping: asyncio.Event) -> None:
     maker = app[sessions_key]
     transport = outbox.transport_for(settings.mail)
     render = make_renderer(settings)
+    stale_after = timedelta(seconds=settings.mail.stale_after_seconds)
     while not stopping.is_set():
         try:
-            await outbox.release_stale(maker, now=utcnow(), stale_after=STALE_AFTER)
+            released = await outbox.release_stale(maker, now=utcnow(), stale_after=stale_after)
+            if released:
+                log.info("outbox: %s messages left by a stopped process are queued again", released)
             report = await outbox.deliver_due(
                 maker, transport, render, connections=settings.mail.max_connections
             )

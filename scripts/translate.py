@@ -1,6 +1,6 @@
 """Fill Vietnamese translations from a JSON file {msgid: msgstr} (only empty entries).
 
-    .venv/bin/python scripts/translate.py new.json
+.venv/bin/python scripts/translate.py new.json
 """
 
 from __future__ import annotations

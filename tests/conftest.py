@@ -107,6 +107,8 @@ def make_settings(tmp_path: Path, database_url: str, **overrides: dict[str, Any]
         "mail": {"mode": "drop", "drop_dir": str(tmp_path / "maildrop"), "worker": False},
         "documents": {"dir": str(tmp_path / "documents")},
         "security": {"secret_key_file": str(tmp_path / "secret_key")},
+        # No scheduler either: the scheduler's tests start one with a clock they control.
+        "scheduler": {"enabled": False},
     }
     for section, values in overrides.items():
         sections.setdefault(section, {}).update(values)

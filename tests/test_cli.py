@@ -86,8 +86,10 @@ def test_demo_then_serve_answers_with_the_52_sites(config_file: Path):
     )
     try:
         assert server.stdout is not None
-        banner = server.stdout.readline()  # printed once the socket listens
-        assert f"serving on http://127.0.0.1:{port}/" in banner
+        lines = []  # log lines of start-up may come first; the banner means "listening"
+        while "serving on" not in (line := server.stdout.readline()) and line:
+            lines.append(line)
+        assert f"serving on http://127.0.0.1:{port}/" in line, lines
         request = urllib.request.Request(
             f"http://127.0.0.1:{port}/api/v1/sites", headers={"Authorization": f"Bearer {token}"}
         )
@@ -156,3 +158,37 @@ def test_users_and_tokens(config_file: Path, capsys: pytest.CaptureFixture[str])
     assert "no user named 'nobody'" in capsys.readouterr().err
     assert giaoban("users", "list") == 0
     assert "lan\tsecretary\tNguyễn Thị Lan" in capsys.readouterr().out
+
+
+def test_the_scheduler_alone_plans_the_demo_and_jobs_lists_it(config_file: Path, tmp_path: Path):
+    """`giaoban scheduler` (no web server) stores the plan; `giaoban jobs` shows it."""
+    import os
+    import signal
+    import time
+
+    assert run(config_file, "demo").returncode == 0
+    assert "no stored jobs" in run(config_file, "jobs").stdout
+    log = tmp_path / "scheduler.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "meetings.cli", "--config", str(config_file), "scheduler"],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+    try:
+        deadline = time.monotonic() + 60
+        while "scheduler running" not in log.read_text(errors="replace"):
+            assert process.poll() is None, log.read_text()
+            assert time.monotonic() < deadline, log.read_text()
+            time.sleep(0.05)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=60) == 0, log.read_text()
+    listed = run(config_file, "jobs").stdout.splitlines()
+    planned = [line for line in listed if "meeting:" in line]
+    # The demo's next session: 2 reminders, the request for answers, the rehearsal,
+    # going live and ending.
+    assert len(planned) == 6, listed
+    assert sum("reminder" in line for line in planned) == 2
+    assert any("outbox:retry" in line for line in listed)

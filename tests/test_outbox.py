@@ -35,6 +35,8 @@ class Sink:
 
     def __init__(self) -> None:
         self.received: list[Any] = []
+        #: The SMTP session of each message received (kept, so identities stay distinct).
+        self.sessions: list[Any] = []
 
     async def handle_RCPT(self, server, session, envelope, address, options):  # noqa: N802
         if address.startswith("bounce"):
@@ -44,6 +46,7 @@ class Sink:
 
     async def handle_DATA(self, server, session, envelope):  # noqa: N802
         self.received.append(message_from_bytes(envelope.content, policy=policy.default))
+        self.sessions.append(session)
         return "250 Message accepted"
 
 
@@ -279,3 +282,27 @@ async def test_two_workers_never_claim_the_same_message(smtp_settings, maker):
     )
     assert not set(first) & set(second)
     assert len(first) + len(second) == 5
+
+
+async def test_a_mailing_of_many_batches_keeps_to_max_connections_sessions(
+    smtp_settings, maker, sink
+):
+    """Connections stay open from batch to batch: a relay that limits sessions per client
+    sees `connections` of them, not one per share of every batch."""
+    meeting, _ = await plan(maker, sites=7, contacts=("chutich",))
+    async with maker() as session, session.begin():
+        await invitations.queue_invitations(session, meeting.id, secret_key=SECRET)
+    report = await outbox.deliver_due(
+        maker,
+        outbox.SmtpTransport(smtp_settings.mail),
+        make_renderer(smtp_settings),
+        now=Clock(),
+        connections=2,
+        batch=3,
+    )
+    assert report.sent == 7 and len(sink.received) == 7
+    assert len({id(s) for s in sink.sessions}) == 2
+    async with maker() as session:
+        rows = (await session.scalars(select(Message))).all()
+    assert {r.status for r in rows} == {"sent"}
+    assert {r.message_id for r in rows} == {str(m["Message-ID"]) for m in sink.received}

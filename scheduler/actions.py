@@ -1,0 +1,181 @@
+"""What a due job does, against the database: queue site messages, change status.
+
+Every action checks the session's current plan first, so a job left over from an
+earlier plan (the session moved, the store was stale) does nothing. Site messages carry
+a unique key (session, site, kind, due time, address): two scheduler processes, or a
+job that runs twice, queue each message once.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from meetings import planning, signals
+from meetings.meeting_models import Meeting, MeetingStatus, Participation, Rsvp
+from meetings.models import Contact, ContactRole
+from meetings.settings import SchedulerSettings
+from meetings.store import utcnow
+from notify.models import Message, MessageKind, MessageStatus
+from scheduler.plan import Action, Due, plan
+
+log = logging.getLogger(__name__)
+
+#: Who each site message goes to, by the site's answer.
+AUDIENCE = {
+    Action.reminder: (Rsvp.accepted, Rsvp.tentative, Rsvp.needs_action),
+    Action.rsvp_chaser: (Rsvp.needs_action,),
+    Action.rehearsal: (Rsvp.accepted, Rsvp.tentative, Rsvp.needs_action),
+}
+KINDS = {
+    Action.reminder: MessageKind.reminder,
+    Action.rsvp_chaser: MessageKind.rsvp_chaser,
+    Action.rehearsal: MessageKind.rehearsal,
+}
+SKIPPED_WHY = "the session had started when this came due (the service was not running)"
+SUPERSEDED_WHY = "missed while the service was not running; a later one was sent instead"
+
+
+async def load_plan(
+    session: AsyncSession, meeting_id: int, config: SchedulerSettings, *, now: datetime
+) -> tuple[Meeting | None, list[Due]]:
+    """The session and its plan, with the dispatch of invitations queued for later."""
+    meeting = await session.get(Meeting, meeting_id)
+    if meeting is None:
+        return None, []
+    dispatch_at = await session.scalar(
+        select(func.min(Message.send_after)).where(
+            Message.meeting_id == meeting_id,
+            Message.status == MessageStatus.queued,
+            Message.send_after > now,
+        )
+    )
+    return meeting, plan(meeting, config, dispatch_at=dispatch_at)
+
+
+async def still_planned(
+    session: AsyncSession, due: Due, config: SchedulerSettings
+) -> Meeting | None:
+    """The session, if `due` is part of its current plan."""
+    meeting = await session.get(Meeting, due.meeting_id)
+    if meeting is None:
+        return None
+    current = {(d.action, d.at) for d in plan(meeting, config, dispatch_at=due.at)}
+    return meeting if (due.action, due.at) in current else None
+
+
+async def run(
+    session: AsyncSession,
+    due: Due,
+    config: SchedulerSettings,
+    *,
+    now: datetime | None = None,
+    superseded: bool = False,
+) -> str:
+    """Do what `due` asks, inside the caller's transaction; returns what happened.
+    `superseded`: a later message of the same kind is due too; record this one skipped."""
+    now = now or utcnow()
+    meeting = await still_planned(session, due, config)
+    if meeting is None:
+        return "stale"
+    if due.action in KINDS:
+        queued, skipped = await queue_site_messages(
+            session, meeting, due, now=now, superseded=superseded
+        )
+        return f"queued {queued}, skipped {skipped}"
+    if due.action == Action.go_live:
+        await planning.change_status(session, due.meeting_id, MeetingStatus.live)
+        return "live"
+    if due.action == Action.end:
+        if meeting.status == MeetingStatus.scheduled:  # it never went live (service down)
+            await planning.change_status(session, due.meeting_id, MeetingStatus.live)
+        await planning.change_status(session, due.meeting_id, MeetingStatus.ended)
+        # The hook for the minutes (#7): their draft is announced to the secretary and chair.
+        await signals.minutes_due.send(session, due.meeting_id)
+        return "ended"
+    return "wake"  # dispatch: the delivery worker sends what came due
+
+
+async def _recipients(
+    session: AsyncSession, meeting_id: int, action: Action
+) -> list[tuple[int, str, str]]:
+    """(site id, name, address) of the contacts this action speaks to."""
+    rows = (
+        await session.execute(
+            select(Contact.site_id, Contact.name, Contact.email, Contact.role)
+            .join(Participation, Participation.site_id == Contact.site_id)  # type: ignore[arg-type]
+            .where(
+                Participation.meeting_id == meeting_id,
+                Participation.rsvp.in_(AUDIENCE[action]),  # type: ignore[attr-defined]
+                Contact.email != "",
+            )
+            .order_by(Contact.site_id, Contact.position)
+        )
+    ).all()
+    by_site: dict[int, list[tuple[str, str, str]]] = {}
+    for site_id, name, email, role in rows:
+        by_site.setdefault(site_id, []).append((name, email.lower(), role))
+    found = []
+    for site_id, contacts in by_site.items():
+        if action == Action.rehearsal:
+            # The technical contact; a site without one hears through its first contact.
+            technical = [c for c in contacts if c[2] == ContactRole.technical]
+            contacts = technical or contacts[:1]
+        seen: set[str] = set()
+        for name, email, _role in contacts:
+            if email not in seen:
+                seen.add(email)
+                found.append((site_id, name, email))
+    return found
+
+
+def dedupe_key(due: Due, site_id: int, email: str) -> str:
+    return f"{due.action}:{due.meeting_id}:{site_id}:{due.at:%Y%m%dT%H%M%S}:{email}"[:200]
+
+
+async def queue_site_messages(
+    session: AsyncSession, meeting: Meeting, due: Due, *, now: datetime, superseded: bool = False
+) -> tuple[int, int]:
+    """One message per recipient, or a `skipped` row for each when the session has
+    already started (a reminder after the start helps nobody, but the record says so)."""
+    late = now >= meeting.starts_at or superseded
+    why = SUPERSEDED_WHY if superseded and now < meeting.starts_at else SKIPPED_WHY
+    rows = [
+        {
+            "meeting_id": due.meeting_id,
+            "site_id": site_id,
+            "recipient": email,
+            "recipient_name": name,
+            "kind": KINDS[due.action],
+            "status": MessageStatus.skipped if late else MessageStatus.queued,
+            "sequence": meeting.sequence,
+            "attempts": 0,
+            "last_error": why if late else "",
+            "send_after": due.at,
+            "message_id": "",
+            "dedupe_key": dedupe_key(due, site_id, email),
+            "created_at": now,
+        }
+        for site_id, name, email in await _recipients(session, due.meeting_id, due.action)
+    ]
+    if not rows:
+        return 0, 0
+    insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
+    inserted = 0
+    for start in range(0, len(rows), 1000):
+        result = await session.execute(
+            insert(Message)
+            .values(rows[start : start + 1000])
+            .on_conflict_do_nothing(index_elements=["dedupe_key"])
+            .returning(Message.id)
+        )
+        inserted += len(result.all())
+    if late:
+        log.warning("%s of session %s skipped: %s", due.action, meeting.id, why)
+        return 0, inserted
+    return inserted, 0

@@ -1,0 +1,275 @@
+"""APScheduler 3 (AsyncIOScheduler, SQLAlchemy job store) keeping the sessions' rhythm.
+
+The sessions are the source of truth; the job store is a cache of their plans. Start-up
+reconciles every open session (so an empty or stale store loses nothing), each change
+re-plans its session once the change has committed, and every job checks the current
+plan again before acting. A job that came due while nothing ran is done at start-up if
+it still makes sense (its action decides: a reminder after the start is recorded as
+skipped), and dropped if its time had already passed when it was planned.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from sqlalchemy import or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from meetings.errors import Conflict
+from meetings.meeting_models import Meeting, MeetingStatus
+from meetings.settings import Settings
+from meetings.store import SessionMaker, after_commit, utcnow
+from notify import outbox
+from notify.models import Message, MessageStatus
+from scheduler import actions
+from scheduler.plan import MESSAGES, Action, Due, job_prefix
+
+log = logging.getLogger(__name__)
+JOB_FUNCTION = "scheduler.service:run_job"
+TABLE = "apscheduler_jobs"
+RECONCILE_EVERY = timedelta(minutes=10)
+Clock = Callable[[], datetime]
+
+#: The service of this process: jobs are stored as a function name and plain arguments,
+#: so the running job finds its database and settings here.
+_current: SchedulerService | None = None
+
+
+async def run_job(meeting_id: int, action: str, at: str, lead_seconds: float | None) -> None:
+    """The one job function APScheduler stores (picklable: a name and plain values)."""
+    if _current is None:
+        log.warning("a job for session %s ran with no scheduler service", meeting_id)
+        return
+    lead = timedelta(seconds=lead_seconds) if lead_seconds is not None else None
+    await _current.execute(Due(datetime.fromisoformat(at), Action(action), meeting_id, lead))
+
+
+async def retry_outbox() -> None:
+    if _current is not None:
+        await _current.retry_outbox()
+
+
+async def reconcile_all() -> None:
+    if _current is not None:
+        await _current.reconcile()
+
+
+class SchedulerService:
+    def __init__(
+        self,
+        maker: SessionMaker,
+        settings: Settings,
+        *,
+        wake: Callable[[], None] = lambda: None,
+        clock: Clock = utcnow,
+    ) -> None:
+        self.maker = maker
+        self.settings = settings
+        self.config = settings.scheduler
+        self.wake = wake
+        self.clock = clock
+        self.store = SQLAlchemyJobStore(url=self.config.jobstore_url, tablename=TABLE)
+        self.scheduler = AsyncIOScheduler(
+            jobstores={"default": self.store},
+            timezone=UTC,
+            # Late jobs still run (the action decides what lateness means); a job store
+            # entry is never silently dropped for being late.
+            job_defaults={"misfire_grace_time": None, "coalesce": True, "max_instances": 1},
+        )
+        self._pending: set[int] = set()
+        self._sync_task: asyncio.Task[None] | None = None
+
+    # --- life cycle ---------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Start with the running loop (APScheduler needs it), then rebuild every plan."""
+        global _current
+        _current = self
+        self.scheduler.start()
+        self.scheduler.add_job(
+            "scheduler.service:retry_outbox",
+            "interval",
+            seconds=self.config.retry_interval_seconds,
+            id="outbox:retry",
+            replace_existing=True,
+        )
+        self.scheduler.add_job(
+            "scheduler.service:reconcile_all",
+            "interval",
+            seconds=RECONCILE_EVERY.total_seconds(),
+            id="scheduler:reconcile",
+            replace_existing=True,
+        )
+        await self.reconcile()
+
+    async def stop(self) -> None:
+        global _current
+        if self._sync_task is not None:
+            await asyncio.gather(self._sync_task, return_exceptions=True)
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
+        if _current is self:
+            _current = None
+
+    # --- planning -----------------------------------------------------------------------
+
+    def note_change(self, session: AsyncSession, meeting_id: int) -> None:
+        """Re-plan `meeting_id` once the caller's transaction commits."""
+
+        def committed() -> None:
+            self._pending.add(meeting_id)
+            if self._sync_task is None or self._sync_task.done():
+                self._sync_task = asyncio.get_running_loop().create_task(self._drain())
+
+        after_commit(session, committed)
+
+    async def _drain(self) -> None:
+        await asyncio.sleep(0)  # let the committing request finish first
+        while self._pending:
+            meeting_id = self._pending.pop()
+            try:
+                await self.sync(meeting_id)
+            except Exception:
+                log.exception(
+                    "re-planning session %s failed; the next reconcile retries", meeting_id
+                )
+
+    async def reconcile(self) -> int:
+        """Re-plan every open session and drop jobs of sessions that plan nothing."""
+        async with self.maker() as session:
+            ids = set(
+                (
+                    await session.scalars(
+                        select(Meeting.id).where(
+                            or_(
+                                Meeting.status.in_(  # type: ignore[attr-defined]
+                                    (MeetingStatus.scheduled, MeetingStatus.live)
+                                ),
+                                Meeting.id.in_(  # type: ignore[union-attr]
+                                    select(Message.meeting_id).where(
+                                        Message.status == MessageStatus.queued
+                                    )
+                                ),
+                            )
+                        )
+                    )
+                ).all()
+            )
+        for meeting_id in sorted(ids):
+            await self.sync(meeting_id)
+        stored = await asyncio.to_thread(self._stored_meeting_ids)
+        for meeting_id in stored - ids:
+            await asyncio.to_thread(self._remove_jobs, meeting_id, set())
+        return len(ids)
+
+    async def planned(self, meeting_id: int) -> tuple[Meeting | None, list[Due]]:
+        async with self.maker() as session:
+            return await actions.load_plan(session, meeting_id, self.config, now=self.clock())
+
+    async def sync(self, meeting_id: int) -> list[Due]:
+        """Make the stored jobs of one session equal its plan; do what was missed."""
+        meeting, dues = await self.planned(meeting_id)
+        now = self.clock()
+        future = [d for d in dues if d.at > now]
+        await asyncio.to_thread(self._remove_jobs, meeting_id, {d.job_id for d in future})
+        for due in future:
+            self.scheduler.add_job(
+                JOB_FUNCTION,
+                "date",
+                run_date=due.at,
+                args=[
+                    due.meeting_id,
+                    due.action.value,
+                    due.at.isoformat(),
+                    due.lead.total_seconds() if due.lead else None,
+                ],
+                id=due.job_id,
+                name=f"{due.action} · session {meeting_id}",
+                replace_existing=True,
+            )
+        if meeting is not None:
+            # Came due while nothing ran, after it was planned: do it now (its action
+            # knows whether it is still worth doing). Due before the last change of the
+            # session, it was never planned at that time: nothing is owed. Of several
+            # missed reminders only the latest goes out; the others are recorded as
+            # skipped, so a site does not get the day-before and hour-before at once.
+            missed = [d for d in dues if meeting.updated_at < d.at <= now]
+            latest = {d.action: d for d in missed}  # dues are in time order
+            for due in missed:
+                superseded = due.action in MESSAGES and latest[due.action] is not due
+                await self.execute(due, superseded=superseded)
+        return future
+
+    def _stored_meeting_ids(self) -> set[int]:
+        found = set()
+        for job in self.store.get_all_jobs():
+            if job.id.startswith("meeting:"):
+                found.add(int(job.id.split(":")[1]))
+        return found
+
+    def _remove_jobs(self, meeting_id: int, keep: set[str]) -> None:
+        table = self.store.jobs_t
+        with self.store.engine.begin() as connection:
+            connection.execute(
+                table.delete().where(
+                    table.c.id.like(job_prefix(meeting_id) + "%"),
+                    table.c.id.not_in(keep) if keep else table.c.id.isnot(None),
+                )
+            )
+        self.scheduler.wakeup()  # the scheduler recomputes its next wake-up from the store
+
+    # --- doing --------------------------------------------------------------------------
+
+    async def execute(self, due: Due, *, superseded: bool = False) -> str:
+        try:
+            async with self.maker() as session, session.begin():
+                outcome = await actions.run(
+                    session, due, self.config, now=self.clock(), superseded=superseded
+                )
+        except Conflict:
+            outcome = "done by another process"
+        log.info(
+            "scheduler: %s of session %s at %s: %s", due.action, due.meeting_id, due.at, outcome
+        )
+        if outcome != "stale":
+            self.wake()
+        return outcome
+
+    async def retry_outbox(self) -> None:
+        stale_after = timedelta(seconds=self.settings.mail.stale_after_seconds)
+        released = await outbox.release_stale(self.maker, now=self.clock(), stale_after=stale_after)
+        if released:
+            log.info("scheduler: %s interrupted deliveries queued again", released)
+        self.wake()
+
+    async def settle(self) -> None:
+        """Wait until the re-planning of committed changes is done (tests, shutdown)."""
+        while self._sync_task is not None and not self._sync_task.done():
+            await asyncio.gather(self._sync_task, return_exceptions=True)
+
+    def stored(self) -> dict[str, datetime | None]:
+        """Job id → next run time, as the store has them."""
+        return {j.id: j.next_run_time for j in self.store.get_all_jobs()}
+
+
+async def meeting_changed(session: AsyncSession, meeting_id: int) -> None:
+    """The receiver of `signals.meeting_changed` (connected in the composition root)."""
+    if _current is not None:
+        _current.note_change(session, meeting_id)
+
+
+def stored_jobs(url: str) -> list[tuple[str, str, datetime | None]]:
+    """(id, name, next run) of the stored jobs, for `giaoban jobs` (no scheduler needed)."""
+    store = SQLAlchemyJobStore(url=url, tablename=TABLE)
+    store.start(None, "default")  # type: ignore[arg-type]
+    try:
+        rows = [(j.id, j.name, j.next_run_time) for j in store.get_all_jobs()]
+    finally:
+        store.shutdown()
+    never = datetime.max.replace(tzinfo=UTC)
+    return sorted(rows, key=lambda r: r[2] or never)

@@ -1,0 +1,358 @@
+"""SmtpTransport against aiosmtpd with TLS and AUTH: STARTTLS, implicit TLS, plain, passwords.
+
+The server's certificate comes from a CA made for the test, trusted through
+`[mail] smtp_cafile`; verification is never switched off, and a certificate the client
+does not trust stops the delivery instead of being accepted.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import ssl
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from sqlalchemy import select
+
+from meetings import planning
+from meetings.meeting_models import MeetingCreate
+from meetings.models import ContactIn
+from meetings.settings import ConfigError, DatabaseSettings, Settings, load_settings
+from meetings.store import SessionMaker, create_engine, session_maker
+from notify import invitations, outbox
+from notify.models import Message
+from notify.render import make_renderer
+from tests.conftest import TEST_SECRET
+from tests.factories import make_site
+from tests.test_outbox import free_port
+
+HANOI = ZoneInfo("Asia/Ho_Chi_Minh")
+USER = "giaoban"
+PASSWORD = "mật-khẩu-đúng"  # non-ASCII on purpose: AUTH PLAIN/LOGIN carry UTF-8
+
+
+@dataclass(frozen=True)
+class Certificates:
+    ca: Path
+    chain: Path
+    key: Path
+
+    def server_context(self) -> ssl.SSLContext:
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(self.chain, self.key)
+        return context
+
+
+def _name(common_name: str) -> x509.Name:
+    return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+
+
+@pytest.fixture(scope="module")
+def certificates(tmp_path_factory: pytest.TempPathFactory) -> Certificates:
+    """A CA and a server certificate for 127.0.0.1 it signed, as strict clients want them."""
+    folder = tmp_path_factory.mktemp("tls")
+    now = datetime.now(UTC)
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca = (
+        x509.CertificateBuilder()
+        .subject_name(_name("giaoban test CA"))
+        .issuer_name(_name("giaoban test CA"))
+        .public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=5))
+        .not_valid_after(now + timedelta(days=1))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=False,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=True,
+                crl_sign=True,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), False)
+        .sign(ca_key, hashes.SHA256())
+    )
+    server_key = ec.generate_private_key(ec.SECP256R1())
+    server = (
+        x509.CertificateBuilder()
+        .subject_name(_name("127.0.0.1"))
+        .issuer_name(ca.subject)
+        .public_key(server_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=5))
+        .not_valid_after(now + timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName(
+                [x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.DNSName("localhost")]
+            ),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), False
+        )
+        .sign(ca_key, hashes.SHA256())
+    )
+    paths = Certificates(folder / "ca.pem", folder / "server.pem", folder / "server.key")
+    paths.ca.write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+    paths.chain.write_bytes(server.public_bytes(serialization.Encoding.PEM))
+    paths.key.write_bytes(
+        server_key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return paths
+
+
+class Sink:
+    """Accepts mail and notes, per message, whether it came over TLS and from whom."""
+
+    def __init__(self) -> None:
+        self.received: list[dict[str, Any]] = []
+        self.logins: list[tuple[str, bool]] = []
+
+    def authenticate(self, server, session, envelope, mechanism, auth_data) -> AuthResult:
+        assert isinstance(auth_data, LoginPassword)
+        user, password = auth_data.login.decode(), auth_data.password.decode()
+        ok = (user, password) == (USER, PASSWORD)
+        self.logins.append((user, ok))
+        return AuthResult(success=ok, handled=False)
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802
+        self.received.append(
+            {
+                "to": envelope.rcpt_tos,
+                "tls": server.transport.get_extra_info("ssl_object") is not None,
+                "authenticated": bool(session.authenticated),
+            }
+        )
+        return "250 OK"
+
+
+@pytest.fixture
+def sink() -> Sink:
+    return Sink()
+
+
+def start(sink: Sink, **options: Any) -> Iterator[int]:
+    port = free_port()
+    controller = Controller(
+        sink, hostname="127.0.0.1", port=port, authenticator=sink.authenticate, **options
+    )
+    controller.start()
+    try:
+        yield port
+    finally:
+        controller.stop()
+
+
+@pytest.fixture
+def starttls_port(sink: Sink, certificates: Certificates) -> Iterator[int]:
+    """Offers STARTTLS, refuses mail before it, and wants a login (only after TLS)."""
+    yield from start(
+        sink,
+        tls_context=certificates.server_context(),
+        require_starttls=True,
+        auth_required=True,
+    )
+
+
+@pytest.fixture
+def implicit_tls_port(sink: Sink, certificates: Certificates) -> Iterator[int]:
+    """TLS from the first byte (port 465 style). aiosmtpd only knows TLS it negotiated
+    with STARTTLS, so it is told not to ask again before AUTH."""
+    yield from start(sink, ssl_context=certificates.server_context(), auth_require_tls=False)
+
+
+@pytest.fixture
+def plain_port(sink: Sink) -> Iterator[int]:
+    """No TLS at all (a relay on the same host); AUTH still offered."""
+    yield from start(sink, auth_require_tls=False)
+
+
+def mail_settings(tmp_path: Path, sqlite_url: str, port: int, **mail: Any) -> Settings:
+    password = mail.pop("password", "")
+    return load_settings(
+        None,
+        environ={"GIAOBAN_SECRET_KEY": TEST_SECRET, "GIAOBAN_SMTP_PASSWORD": password},
+        overrides={
+            "server": {"var_dir": str(tmp_path / "var")},
+            "database": {"url": sqlite_url},
+            "mail": {
+                "mode": "smtp",
+                "smtp_host": "127.0.0.1",
+                "smtp_port": port,
+                "worker": False,
+                **mail,
+            },
+            "documents": {"dir": str(tmp_path / "documents")},
+            "security": {"secret_key_file": str(tmp_path / "secret_key")},
+        },
+    )
+
+
+@pytest.fixture
+async def maker(sqlite_url: str) -> AsyncIterator[SessionMaker]:
+    engine = create_engine(DatabaseSettings(url=sqlite_url, echo=False))
+    yield session_maker(engine)
+    await engine.dispose()
+
+
+async def deliver_one(
+    maker: SessionMaker, settings: Settings
+) -> tuple[Message, outbox.DeliveryReport]:
+    """Queue one invitation and run one delivery pass with the real transport and renderer."""
+    async with maker() as session, session.begin():
+        site = await make_site(
+            session, contacts=[ContactIn(name="Chủ tịch", email="chutich@example.org")]
+        )
+        meeting = await planning.create_meeting(
+            session,
+            MeetingCreate(
+                title="Hội nghị giao ban trực tuyến",
+                starts_at=datetime(2030, 4, 19, 8, 0, tzinfo=HANOI),
+                ends_at=datetime(2030, 4, 19, 11, 0, tzinfo=HANOI),
+                site_ids=[site.id],
+            ),
+            organiser_id=None,
+            default_location="Hội trường Liên hiệp",
+        )
+        await invitations.queue_invitations(session, meeting.id, secret_key=TEST_SECRET)
+    report = await outbox.deliver_due(
+        maker,
+        outbox.SmtpTransport(settings.mail, timeout=10),
+        make_renderer(settings),
+        connections=1,
+    )
+    async with maker() as session:
+        row = (await session.scalars(select(Message))).one()
+    return row, report
+
+
+async def test_starttls_with_the_right_password_delivers_encrypted_and_logged_in(
+    tmp_path, sqlite_url, maker, sink, starttls_port, certificates
+):
+    settings = mail_settings(
+        tmp_path,
+        sqlite_url,
+        starttls_port,
+        smtp_tls="starttls",
+        smtp_cafile=str(certificates.ca),
+        smtp_user=USER,
+        password=PASSWORD,
+    )
+    row, report = await deliver_one(maker, settings)
+    assert (report.sent, row.status) == (1, "sent")
+    assert sink.received == [{"to": ["chutich@example.org"], "tls": True, "authenticated": True}]
+    assert sink.logins == [(USER, True)]
+
+
+async def test_implicit_tls_with_the_right_password_delivers(
+    tmp_path, sqlite_url, maker, sink, implicit_tls_port, certificates
+):
+    settings = mail_settings(
+        tmp_path,
+        sqlite_url,
+        implicit_tls_port,
+        smtp_tls="tls",
+        smtp_cafile=str(certificates.ca),
+        smtp_user=USER,
+        password=PASSWORD,
+    )
+    row, report = await deliver_one(maker, settings)
+    assert (report.sent, row.status) == (1, "sent")
+    assert sink.received == [{"to": ["chutich@example.org"], "tls": True, "authenticated": True}]
+
+
+async def test_plain_smtp_delivers_without_tls(tmp_path, sqlite_url, maker, sink, plain_port):
+    settings = mail_settings(
+        tmp_path, sqlite_url, plain_port, smtp_tls="none", smtp_user=USER, password=PASSWORD
+    )
+    row, report = await deliver_one(maker, settings)
+    assert (report.sent, row.status) == (1, "sent")
+    assert sink.received == [{"to": ["chutich@example.org"], "tls": False, "authenticated": True}]
+
+
+async def test_a_wrong_password_fails_the_message_with_the_servers_reply(
+    tmp_path, sqlite_url, maker, sink, starttls_port, certificates
+):
+    settings = mail_settings(
+        tmp_path,
+        sqlite_url,
+        starttls_port,
+        smtp_tls="starttls",
+        smtp_cafile=str(certificates.ca),
+        smtp_user=USER,
+        password="mật-khẩu-sai",
+    )
+    row, report = await deliver_one(maker, settings)
+    # 535 is a 5xx reply: permanent, as the outbox treats every 5xx.
+    assert (report.sent, report.failed, row.status) == (0, 1, "failed")
+    assert row.last_error.startswith("535")
+    assert "Authentication credentials invalid" in row.last_error
+    # aiosmtplib tries each mechanism the server offers (PLAIN, LOGIN); none gets in.
+    assert sink.received == [] and sink.logins and not any(ok for _, ok in sink.logins)
+
+
+async def test_a_certificate_from_an_unknown_authority_stops_delivery(
+    tmp_path, sqlite_url, maker, sink, starttls_port
+):
+    """Without smtp_cafile the system's authorities do not know the test CA: no mail goes
+    out, the row waits for a retry with the reason (verification is not switched off)."""
+    settings = mail_settings(
+        tmp_path,
+        sqlite_url,
+        starttls_port,
+        smtp_tls="starttls",
+        smtp_user=USER,
+        password=PASSWORD,
+    )
+    row, report = await deliver_one(maker, settings)
+    assert (report.sent, report.retried, row.status) == (0, 1, "queued")
+    assert "cannot connect" in row.last_error and "CERTIFICATE_VERIFY_FAILED" in row.last_error
+    assert sink.received == [] and sink.logins == []
+
+
+async def test_starttls_is_never_skipped_when_the_server_does_not_offer_it(
+    tmp_path, sqlite_url, maker, sink, plain_port, certificates
+):
+    """A server (or a man in the middle) that hides STARTTLS gets no plaintext password."""
+    settings = mail_settings(
+        tmp_path,
+        sqlite_url,
+        plain_port,
+        smtp_tls="starttls",
+        smtp_cafile=str(certificates.ca),
+        smtp_user=USER,
+        password=PASSWORD,
+    )
+    row, report = await deliver_one(maker, settings)
+    assert (report.sent, report.retried, row.status) == (0, 1, "queued")
+    assert "STARTTLS" in row.last_error
+    assert sink.received == [] and sink.logins == []
+
+
+def test_a_missing_cafile_stops_start_up(tmp_path, sqlite_url):
+    with pytest.raises(ConfigError, match=r"\[mail\] smtp_cafile: no such file"):
+        mail_settings(tmp_path, sqlite_url, 25, smtp_cafile=str(tmp_path / "missing.pem"))
