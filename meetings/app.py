@@ -12,15 +12,19 @@ from aiohttp import web
 from aiohttp_session import setup as setup_session
 from aiohttp_session.cookie_storage import EncryptedCookieStorage
 
-from meetings import i18n, signals
+from meetings import attendance, i18n, live, signals
 from meetings.forms import (
     AGENDA_KIND_LABELS,
+    ATTENDANCE_LABELS,
     CONTACT_ROLE_LABELS,
+    CONTRIBUTION_KIND_LABELS,
     DEADLINE_LABELS,
     FOCUS_STATUS_LABELS,
     KIND_LABELS,
     MESSAGE_KIND_LABELS,
     MESSAGE_STATUS_LABELS,
+    RECOMMENDATION_STATUS_LABELS,
+    REHEARSAL_LABELS,
     ROLE_LABELS,
     RSVP_LABELS,
     STATUS_LABELS,
@@ -30,6 +34,7 @@ from meetings.middlewares import auth_middleware, error_middleware, page_context
 from meetings.routes import setup_routes
 from meetings.settings import Settings
 from meetings.store import create_engine, session_maker
+from meetings.video_poller import video_poll_context
 from notify import invitations
 from notify import views as notify_views
 from notify.worker import delivery_context
@@ -77,6 +82,7 @@ def create_app(settings: Settings) -> web.Application:
                 jinja2.PackageLoader("meetings", "templates"),
                 jinja2.PackageLoader("notify", "templates"),
                 jinja2.PackageLoader("scheduler", "templates"),
+                jinja2.PackageLoader("agendas", "templates"),
             ]
         ),
         autoescape=jinja2.select_autoescape(default=True),
@@ -99,15 +105,23 @@ def create_app(settings: Settings) -> web.Application:
         "focus_status": FOCUS_STATUS_LABELS,
         "rsvp": RSVP_LABELS,
         "message_kind": MESSAGE_KIND_LABELS,
+        "attendance": ATTENDANCE_LABELS,
+        "rehearsal": REHEARSAL_LABELS,
+        "contribution_kind": CONTRIBUTION_KIND_LABELS,
+        "recommendation_status": RECOMMENDATION_STATUS_LABELS,
         "message_status": MESSAGE_STATUS_LABELS,
         "deadline": DEADLINE_LABELS,
     }
     app.cleanup_ctx.append(database_context)
     app.cleanup_ctx.append(delivery_context)
     app.cleanup_ctx.append(scheduler_context)
+    app.cleanup_ctx.append(video_poll_context)
     # The composition root is the one place that knows every package: wire them here.
     signals.meeting_cancelled.connect(invitations.queue_cancellations)
+    signals.minutes_approved.connect(invitations.queue_minutes_notice)
     signals.meeting_changed.connect(scheduler_service.meeting_changed)
+    attendance.subscribe(live.HUB.publish)  # committed changes reach the open boards
+    app.on_shutdown.append(live.on_shutdown)
     app[panels_key] = {
         "session": [notify_views.invitations_panel, scheduler_views.timeline_panel],
         "site": [notify_views.site_link_panel],

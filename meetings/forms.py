@@ -58,6 +58,19 @@ FOCUS_STATUS_LABELS = {
     "done": N_("Done"),
     "dropped": N_("Dropped"),
 }
+ATTENDANCE_LABELS = {
+    "connected": N_("Connected"),
+    "present": N_("Present"),
+    "late": N_("Late"),
+    "left": N_("Left"),
+    "absent": N_("Absent"),
+    "technical_issue": N_("Technical issue"),
+}
+REHEARSAL_LABELS = {
+    "tested": N_("Rehearsal: tested"),
+    "ok": N_("Rehearsal: OK"),
+    "problem": N_("Rehearsal: problem"),
+}
 RSVP_LABELS = {
     "needs_action": N_("No answer yet"),
     "accepted": N_("Accepted"),
@@ -82,6 +95,18 @@ DEADLINE_LABELS = {
     "invitations": N_("Invitations"),
     "documents": N_("Documents"),
     "conclusions": N_("Notice of conclusions"),
+}
+#: What a site (or the hall) said, as the record and the minutes name it.
+RECOMMENDATION_STATUS_LABELS = {
+    "open": N_("Open"),
+    "answered": N_("Answered"),
+    "closed": N_("Closed"),
+}
+CONTRIBUTION_KIND_LABELS = {
+    "report": N_("Report"),
+    "opinion": N_("Opinion"),
+    "recommendation": N_("Recommendation"),
+    "question": N_("Question"),
 }
 CONTACT_ROLE_LABELS = {
     ContactRole.head: N_("Head of the union"),

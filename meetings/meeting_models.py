@@ -8,7 +8,7 @@ from enum import StrEnum
 from typing import Annotated
 
 from pydantic import AfterValidator, AwareDatetime, ValidationInfo, field_validator
-from sqlalchemy import Column, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, Column, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy import Text as SAText
 from sqlmodel import Field, SQLModel
 
@@ -247,6 +247,15 @@ class Participation(SQLModel, table=True):
     technical_contact: str = Field(default="", max_length=200)
     rsvp_note: str = Field(default="", max_length=1000)
     responded_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # Attendance, derived from the site's events by meetings.attendance (never set directly).
+    attendance_status: str | None = Field(default=None, max_length=20)
+    joined_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    left_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    delegates_present: int | None = Field(default=None)
+    officials_present: list[str] | None = Field(default=None, sa_column=Column(JSON))
+    rehearsal_status: str | None = Field(default=None, max_length=20)
+    rehearsal_note: str = Field(default="", max_length=1000)
+    attendance_changed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     version: int = Field(default=1)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

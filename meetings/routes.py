@@ -8,9 +8,37 @@ from dataclasses import dataclass, field
 from aiohttp import web
 from pydantic import BaseModel
 
+from agendas import api as record_api
+from agendas import views as record_views
+from agendas.record_models import (
+    ActionItemIn,
+    ActionItemPublic,
+    ContributionIn,
+    ContributionPublic,
+    MinutesVersion,
+    NotesIn,
+    RecommendationPublic,
+    RecommendationUpdate,
+    SiteContributionIn,
+)
 from agendas.schemas import AgendaIn, AgendaOut, FocusItemsIn, FocusItemsOut
-from meetings import api, planning_api, planning_views, views
+from meetings import (
+    api,
+    attendance_api,
+    attendance_report_views,
+    attendance_views,
+    planning_api,
+    planning_views,
+    views,
+)
 from meetings.access import Handler
+from meetings.attendance_models import (
+    AttendanceBoard,
+    AttendanceIn,
+    CheckIn,
+    RehearsalIn,
+    SiteAttendance,
+)
 from meetings.imports import ImportReport
 from meetings.meeting_models import (
     DocumentPublic,
@@ -265,6 +293,26 @@ API: tuple[Operation, ...] = (
     ),
     Operation(
         "GET",
+        "/api/v1/meetings/{id}/attendance.csv",
+        attendance_report_views.attendance_csv,
+        "Attendance report as CSV (UTF-8 with BOM): one row per site, then cluster "
+        "subtotals and the total (rows with an empty code); times in the session's zone",
+        query=(Param("lang", "vi or en: the headers' language (default: the organisation's)"),),
+        response_media="text/csv",
+        tags=("attendance",),
+    ),
+    Operation(
+        "GET",
+        "/api/v1/meetings/{id}/attendance.xlsx",
+        attendance_report_views.attendance_xlsx,
+        "Attendance report as an Excel workbook: sites with cluster subtotals and the "
+        "total, and a sheet of the absent sites",
+        query=(Param("lang", "vi or en: the headers' language (default: the organisation's)"),),
+        response_media="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        tags=("attendance",),
+    ),
+    Operation(
+        "GET",
         "/api/v1/meetings/{id}/agenda",
         planning_api.get_agenda,
         "The agenda with its running timeline",
@@ -420,6 +468,50 @@ API: tuple[Operation, ...] = (
         tags=("sites",),
     ),
     Operation(
+        "POST",
+        "/api/v1/meetings/{id}/attendance",
+        attendance_api.record_attendance,
+        "Record an attendance event for an invited site (organisers)",
+        body=AttendanceIn,
+        response=SiteAttendance,
+        tags=("attendance",),
+    ),
+    Operation(
+        "GET",
+        "/api/v1/meetings/{id}/attendance",
+        attendance_api.get_attendance,
+        "Attendance now: totals, each site's state, the latest events",
+        response=AttendanceBoard,
+        tags=("attendance",),
+    ),
+    Operation(
+        "POST",
+        "/api/v1/meetings/{id}/rehearsal",
+        attendance_api.record_rehearsal,
+        "Record a site's technical rehearsal: tested, ok or problem (with a note)",
+        body=RehearsalIn,
+        response=SiteAttendance,
+        tags=("attendance",),
+    ),
+    Operation(
+        "GET",
+        "/api/v1/meetings/{id}/live",
+        attendance_api.live_stream,
+        "Server-Sent Events: `snapshot` on connect, then `update` with changed sites and "
+        "the totals",
+        response_media="text/event-stream",
+        tags=("attendance",),
+    ),
+    Operation(
+        "POST",
+        "/api/v1/site/{site_token}/meetings/{id}/check-in",
+        site_views.post_site_check_in,
+        "The site checks itself in with its delegates (site link; repeats change nothing)",
+        body=CheckIn,
+        response=SiteAttendance,
+        tags=("sites",),
+    ),
+    Operation(
         "GET",
         "/api/v1/site/{site_token}/meetings/{id}/rsvp",
         site_views.get_site_rsvp,
@@ -436,6 +528,161 @@ API: tuple[Operation, ...] = (
         body=RsvpIn,
         response=RsvpOut,
         tags=("sites",),
+    ),
+    Operation(
+        "GET",
+        "/api/v1/meetings/{id}/notes",
+        record_api.get_notes,
+        "The secretary's notes by section (agenda:<n>, conclusions, general) with versions",
+        tags=("record",),
+    ),
+    Operation(
+        "PUT",
+        "/api/v1/meetings/{id}/notes",
+        record_api.put_notes,
+        "Save notes: {agenda: {item: text}, conclusions, general, versions: {section: n}}; "
+        "a stale version is refused (409) so no one overwrites another editor",
+        body=NotesIn,
+        tags=("record",),
+    ),
+    Operation(
+        "PUT",
+        "/api/v1/meetings/{id}/focus-items/{focus_id}/outcome",
+        record_api.put_focus_outcome,
+        "A focus item's outcome in this session (status and one-line summary)",
+        body=record_api.FocusOutcomeIn,
+        response=record_api.FocusOutcomeIn,
+        tags=("record",),
+    ),
+    Operation(
+        "GET",
+        "/api/v1/meetings/{id}/contributions",
+        record_api.list_contributions,
+        "What the sites and the hall said, in order",
+        response=ContributionPublic,
+        is_collection=True,
+        tags=("record",),
+    ),
+    Operation(
+        "POST",
+        "/api/v1/meetings/{id}/contributions",
+        record_api.create_contribution,
+        "Record a contribution; a recommendation also enters the register",
+        body=ContributionIn,
+        response=ContributionPublic,
+        status=201,
+        tags=("record",),
+    ),
+    Operation(
+        "DELETE",
+        "/api/v1/meetings/{id}/contributions/{contribution_id}",
+        record_api.delete_contribution,
+        "Remove a contribution (and its recommendation while unanswered)",
+        status=204,
+        tags=("record",),
+    ),
+    Operation(
+        "POST",
+        "/api/v1/site/{site_token}/meetings/{id}/contributions",
+        site_views.post_site_contribution,
+        "A site submits its own contribution or recommendation (site link)",
+        body=SiteContributionIn,
+        response=ContributionPublic,
+        status=201,
+        tags=("sites",),
+    ),
+    Operation(
+        "GET",
+        "/api/v1/recommendations",
+        record_api.list_recommendations,
+        "The recommendations register across sessions, newest first",
+        response=RecommendationPublic,
+        is_collection=True,
+        query=(
+            Param("status", "open, answered or closed"),
+            Param("site_id", "raised by this site", "integer"),
+            Param("cluster_id", "raised by a site of this cluster", "integer"),
+            Param("topic", "words in the topic or text"),
+            Param("meeting_id", "raised in this session", "integer"),
+            *PAGING,
+        ),
+        tags=("record",),
+    ),
+    Operation(
+        "PATCH",
+        "/api/v1/recommendations/{id}",
+        record_api.update_recommendation,
+        "Answer, close or reopen a recommendation: {status, response, answered_by}",
+        body=RecommendationUpdate,
+        response=RecommendationPublic,
+        tags=("record",),
+    ),
+    Operation(
+        "GET",
+        "/api/v1/meetings/{id}/actions",
+        record_api.list_actions,
+        "Action items of the session",
+        response=ActionItemPublic,
+        is_collection=True,
+        tags=("record",),
+    ),
+    Operation(
+        "POST",
+        "/api/v1/meetings/{id}/actions",
+        record_api.create_action,
+        "Add an action item: {text, owner | owner_site_id, due_date?, status?}",
+        body=ActionItemIn,
+        response=ActionItemPublic,
+        status=201,
+        tags=("record",),
+    ),
+    Operation(
+        "DELETE",
+        "/api/v1/meetings/{id}/actions/{action_id}",
+        record_api.delete_action,
+        "Remove an action item",
+        status=204,
+        tags=("record",),
+    ),
+    Operation(
+        "POST",
+        "/api/v1/meetings/{id}/minutes",
+        record_api.build_minutes,
+        "(Re)build the draft minutes from the record; returns {version, status}",
+        response=record_api.MinutesState,
+        tags=("minutes",),
+    ),
+    Operation(
+        "GET",
+        "/api/v1/meetings/{id}/minutes",
+        record_api.list_minutes_versions,
+        "The approved versions of the minutes, newest first",
+        response=MinutesVersion,
+        is_collection=True,
+        tags=("minutes",),
+    ),
+    Operation(
+        "POST",
+        "/api/v1/meetings/{id}/minutes/approve",
+        record_api.approve_minutes,
+        "Approve the current draft (chair only; after the session): locks it as a version "
+        "and queues the notice of conclusions to every invited site",
+        response=record_api.MinutesState,
+        status=201,
+        tags=("minutes",),
+    ),
+    Operation(
+        "GET",
+        "/api/v1/meetings/{id}/minutes.{fmt}",
+        record_api.download_minutes,
+        "The minutes as html, docx, pdf or md (?lang=vi|en; ?version=N for an approved "
+        "version, else the current draft)",
+        query=(
+            Param("lang", "vi (default) or en"),
+            Param("version", "an approved version; default: the current draft", "integer"),
+        ),
+        response_media="application/octet-stream",
+        tags=("minutes",),
     ),
     Operation(
         "GET",
@@ -497,6 +744,12 @@ PAGES: tuple[tuple[str, str, Handler, str], ...] = (
     ("POST", r"/sessions/{id:\d+}/status", planning_views.session_status, "session_status"),
     ("POST", r"/sessions/{id:\d+}/cancel", planning_views.session_cancel, "session_cancel"),
     ("POST", r"/sessions/{id:\d+}/next", planning_views.session_next, "session_next"),
+    (
+        "GET",
+        r"/sessions/{id:\d+}/attendance",
+        attendance_report_views.attendance_page,
+        "session_attendance",
+    ),
     ("POST", r"/sessions/{id:\d+}/agenda", planning_views.session_agenda, "session_agenda"),
     ("POST", r"/sessions/{id:\d+}/focus-items", planning_views.session_focus, "session_focus"),
     ("POST", r"/sessions/{id:\d+}/documents", planning_views.session_upload, "session_upload"),
@@ -520,6 +773,61 @@ PAGES: tuple[tuple[str, str, Handler, str], ...] = (
         "session_message",
     ),
     ("POST", r"/sites/{id:\d+}/link", notify_views.revoke_site_link, "site_link_revoke"),
+    ("GET", r"/sessions/{id:\d+}/board", attendance_views.board_page, "session_board"),
+    (
+        "POST",
+        r"/sessions/{id:\d+}/board/{site_id:\d+}",
+        attendance_views.board_action,
+        "session_board_action",
+    ),
+    (
+        "POST",
+        r"/s/{site_token}/meetings/{id:\d+}/check-in",
+        site_views.site_check_in_submit,
+        "site_check_in",
+    ),
+    ("GET", r"/sessions/{id:\d+}/record", record_views.record_page, "session_record"),
+    (
+        "POST",
+        r"/sessions/{id:\d+}/record/contributions",
+        record_views.record_contribution,
+        "record_contribution",
+    ),
+    (
+        "POST",
+        r"/sessions/{id:\d+}/record/contributions/{contribution_id:\d+}/delete",
+        record_views.delete_contribution,
+        "record_contribution_delete",
+    ),
+    ("POST", r"/sessions/{id:\d+}/record/actions", record_views.record_action, "record_action"),
+    (
+        "POST",
+        r"/sessions/{id:\d+}/record/actions/{action_id:\d+}/delete",
+        record_views.delete_action,
+        "record_action_delete",
+    ),
+    (
+        "POST",
+        r"/sessions/{id:\d+}/record/focus/{focus_id:\d+}",
+        record_views.record_focus,
+        "record_focus",
+    ),
+    ("GET", r"/sessions/{id:\d+}/minutes", record_views.minutes_page, "session_minutes"),
+    ("POST", r"/sessions/{id:\d+}/minutes/approve", record_views.approve, "minutes_approve"),
+    ("GET", "/recommendations", record_views.recommendations_page, "recommendations"),
+    (
+        "POST",
+        r"/recommendations/{id:\d+}",
+        record_views.answer_recommendation,
+        "recommendation_answer",
+    ),
+    ("GET", "/chair", record_views.chair_page, "chair"),
+    (
+        "POST",
+        r"/s/{site_token}/meetings/{id:\d+}/contributions",
+        site_views.site_contribution_submit,
+        "site_contribution",
+    ),
     ("GET", "/s/{site_token}", site_views.site_page, "site_page"),
     (
         "GET",
@@ -547,7 +855,9 @@ PAGES: tuple[tuple[str, str, Handler, str], ...] = (
 
 
 def _aiohttp_path(path: str) -> str:
-    """`{id}` and `{…_id}` match digits only, so `/sites/export.csv` is not a site id."""
+    """`{id}` and `{…_id}` match digits only, so `/sites/export.csv` is not a site id;
+    `{fmt}` is one of the minutes' formats."""
+    path = path.replace("{fmt}", "{fmt:(?:html|docx|pdf|md)}")
     return re.sub(r"{(\w*id)}", r"{\1:\\d+}", path)
 
 

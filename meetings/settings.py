@@ -72,6 +72,9 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "provider": "none",
         "base_url": "",
         "secret_env": "GIAOBAN_VIDEO_SECRET",
+        "room_prefix": "giaoban-",
+        "jitsi_app_id": "",
+        "poll_seconds": 30,
     },
     "security": {
         "secret_key_env": "GIAOBAN_SECRET_KEY",
@@ -81,6 +84,11 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "login_max_failures": 5,
         "login_max_failures_per_address": 30,
         "login_window_minutes": 15,
+    },
+    "attendance": {
+        "max_delegates_per_site": 500,
+        "late_after_minutes": 15,
+        "window_hours": 24,
     },
     "scheduler": {
         "enabled": True,
@@ -177,7 +185,14 @@ class DocumentSettings:
 class VideoSettings:
     provider: str
     base_url: str
+    #: Jitsi's app secret (signs room tokens) or BigBlueButton's shared secret (checksums).
     secret: str
+    #: Rooms are named `<room_prefix><digest of the session's uid>`.
+    room_prefix: str
+    #: The Jitsi app id the tokens are issued for (their iss and aud).
+    jitsi_app_id: str
+    #: How often a live BigBlueButton session's participants are read.
+    poll_seconds: int
 
 
 @dataclass(frozen=True)
@@ -188,6 +203,16 @@ class SecuritySettings:
     login_max_failures: int
     login_max_failures_per_address: int
     login_window_minutes: int
+
+
+@dataclass(frozen=True)
+class AttendanceSettings:
+    #: More delegates than this in one room is a typing mistake (422).
+    max_delegates_per_site: int
+    #: A site checking itself in this long after the start is marked late.
+    late_after_minutes: int
+    #: Events further than this from the session's start or end are refused (422).
+    window_hours: int
 
 
 @dataclass(frozen=True)
@@ -214,6 +239,7 @@ class Settings:
     video: VideoSettings
     security: SecuritySettings
     scheduler: SchedulerSettings
+    attendance: AttendanceSettings
     base_dir: Path
     source: str
 
@@ -406,13 +432,7 @@ def _validate(
         dir=_path(_text(raw, "documents", "dir"), base_dir),
         max_size_mb=_number(raw, "documents", "max_size_mb", 1, 1024),
     )
-    provider = _choice(raw, "video", "provider", ("none", "jitsi", "bigbluebutton"))
-    secret_env = _text(raw, "video", "secret_env", required=False)
-    video = VideoSettings(
-        provider=provider,
-        base_url=_url(raw, "video", "base_url", required=provider != "none"),
-        secret=environ.get(secret_env, "") if secret_env else "",
-    )
+    video = _video(raw, environ)
     security = SecuritySettings(
         secret_key=_secret_key(raw, base_dir=base_dir, environ=environ, server=server),
         session_max_age=_number(raw, "security", "session_max_age", 60, 31 * 86400),
@@ -453,9 +473,41 @@ def _validate(
             jobstore_url=_text(raw, "scheduler", "jobstore_url", required=False)
             or sync_url(database.url),
         ),
+        attendance=AttendanceSettings(
+            max_delegates_per_site=_number(raw, "attendance", "max_delegates_per_site", 1, 100000),
+            late_after_minutes=_number(raw, "attendance", "late_after_minutes", 0, 24 * 60),
+            window_hours=_number(raw, "attendance", "window_hours", 1, 24 * 30),
+        ),
         base_dir=base_dir,
         source=source,
     )
+
+
+def _video(raw: dict[str, dict[str, Any]], environ: dict[str, str]) -> VideoSettings:
+    """The video platform; a secret without its counterpart would give links that fail."""
+    provider = _choice(raw, "video", "provider", ("none", "jitsi", "bigbluebutton"))
+    secret_env = _text(raw, "video", "secret_env", required=False)
+    room_prefix = _text(raw, "video", "room_prefix", required=False)
+    if not re.fullmatch(r"[a-z0-9-]{0,40}", room_prefix):
+        raise ConfigError(
+            "[video] room_prefix", f"lower-case letters, digits and '-' only; got {room_prefix!r}"
+        )
+    video = VideoSettings(
+        provider=provider,
+        base_url=_url(raw, "video", "base_url", required=provider != "none"),
+        secret=environ.get(secret_env, "").strip() if secret_env else "",
+        room_prefix=room_prefix,
+        jitsi_app_id=_text(raw, "video", "jitsi_app_id", required=False),
+        poll_seconds=_number(raw, "video", "poll_seconds", 5, 3600),
+    )
+    if provider == "bigbluebutton" and not video.secret:
+        raise ConfigError(
+            "[video] secret_env", f"BigBlueButton needs its shared secret in ${secret_env}"
+        )
+    if provider == "jitsi" and bool(video.secret) != bool(video.jitsi_app_id):
+        key = "[video] jitsi_app_id" if video.secret else "[video] secret_env"
+        raise ConfigError(key, "Jitsi tokens need both the app id and the app secret")
+    return video
 
 
 _DURATION = re.compile(r"(\d+)\s*([dhms])")

@@ -37,3 +37,7 @@ meeting_changed = Signal("meeting_changed")
 
 #: A session ended on schedule: its draft minutes are due to the secretary and chair.
 minutes_due = Signal("minutes_due")
+
+#: The chair approved a version of a session's minutes (receivers queue the notice of
+#: conclusions with the minutes to every invited site).
+minutes_approved = Signal("minutes_approved")

@@ -81,7 +81,10 @@ async def bump_version(session: AsyncSession, row: SQLModel, expected: int) -> N
     result = await session.execute(
         update(model)
         .where(model.id == table_id, model.version == expected)  # type: ignore[attr-defined]
-        .values(version=expected + 1, updated_at=utcnow())
+        .values(
+            version=expected + 1,
+            **({"updated_at": utcnow()} if "updated_at" in model.model_fields else {}),  # type: ignore[attr-defined]
+        )
         .execution_options(synchronize_session=False)
     )
     if result.rowcount != 1:  # type: ignore[attr-defined]

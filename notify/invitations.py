@@ -282,3 +282,28 @@ async def delivery_summary(
         failed=counts.get(MessageStatus.failed, 0) + counts.get(MessageStatus.skipped, 0),
         waiting=waiting,
     )
+
+
+async def queue_minutes_notice(session: AsyncSession, meeting_id: int) -> QueueReport:
+    """The notice of conclusions with the approved minutes, to every contact of every
+    invited site; the unique key allows one notice per address and approved version."""
+    from agendas.record_models import Minutes  # the record's table; notify only reads it
+
+    minutes = await session.scalar(
+        select(Minutes).where(Minutes.meeting_id == meeting_id).order_by(Minutes.number.desc())  # type: ignore[attr-defined]
+    )
+    if minutes is None:
+        return QueueReport()
+    meeting = await get_meeting_row(session, meeting_id)
+    recipients = await _recipients(session, meeting_id)
+    rows = []
+    for email, (site_id, name) in recipients.items():
+        row = _row(
+            meeting_id, site_id, email, name, MessageKind.minutes, meeting.sequence, utcnow()
+        )
+        row["dedupe_key"] = f"minutes:{meeting_id}:{minutes.number}:{email}"[:200]
+        rows.append(row)
+    await _insert(session, rows)
+    minutes.notice_sent_at = utcnow()
+    await session.flush()
+    return QueueReport(invitations=len(rows))

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -20,13 +19,13 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 import jinja2
-from babel.dates import format_date, format_datetime
 from markupsafe import Markup
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agendas.models import AgendaItem, AgendaItemPublic
 from agendas.programme import timeline
+from meetings.admin_format import clock_in_words, date_in_words, html_to_pdf, moment_in_words
 from meetings.errors import NotFound
 from meetings.i18n import translations
 from meetings.meeting_models import Document, Meeting, Participation
@@ -39,11 +38,6 @@ from notify import tokens
 PDF_TYPE = "application/pdf"
 #: The document type in the number, fixed by Decree 30 (Appendix III): GM = giấy mời.
 LETTER_CODE = "GM"
-#: Days of the week as running text writes them ("thứ Sáu, ngày 19 tháng 4 năm 2024").
-_VI_WEEKDAYS = ("thứ Hai", "thứ Ba", "thứ Tư", "thứ Năm", "thứ Sáu", "thứ Bảy", "Chủ nhật")
-#: WeasyPrint is not documented as thread-safe (Pango and fontconfig state is global):
-#: one render at a time, which also keeps a big mailing from taking every core.
-_PDF_LOCK = threading.Lock()
 
 
 def letter_filename(meeting_id: int, site_code: str = "") -> str:
@@ -53,31 +47,6 @@ def letter_filename(meeting_id: int, site_code: str = "") -> str:
 def issue_date(now: datetime, organisation: OrganisationSettings) -> date:
     """The letter's date: today where the issuing body is."""
     return now.astimezone(ZoneInfo(organisation.timezone)).date()
-
-
-def date_in_words(day: date, locale: str) -> str:
-    """'ngày 05 tháng 02 năm 2024' / 'ngày 19 tháng 4 năm 2024' as offices write dates
-    (days below 10 and months 1-2 take a leading zero, so 'tháng 1' never reads as 10-12)."""
-    if locale != "vi":
-        return format_date(day, "d MMMM yyyy", locale=locale)
-    month = f"{day.month:02d}" if day.month <= 2 else str(day.month)
-    return f"ngày {day.day:02d} tháng {month} năm {day.year}"
-
-
-def clock_in_words(moment: datetime, locale: str) -> str:
-    """'08 giờ 00' / '08:00'."""
-    return f"{moment:%H} giờ {moment:%M}" if locale == "vi" else f"{moment:%H:%M}"
-
-
-def moment_in_words(moment: datetime, locale: str, tz: str) -> str:
-    """'08 giờ 00, thứ Sáu, ngày 19 tháng 4 năm 2024' / '08:00, Friday, 19 April 2024'."""
-    local = moment.astimezone(ZoneInfo(tz))
-    if locale != "vi":
-        return format_datetime(
-            local, "HH:mm, EEEE, d MMMM yyyy", tzinfo=local.tzinfo, locale=locale
-        )
-    weekday = _VI_WEEKDAYS[local.weekday()]
-    return f"{clock_in_words(local, locale)}, {weekday}, {date_in_words(local.date(), locale)}"
 
 
 @dataclass(frozen=True)
@@ -141,15 +110,6 @@ def letter_html(
 def _unbroken(url: str) -> Markup:
     """A link kept on one line, so that it can be read and typed off the printed page."""
     return Markup('<span class="url">{}</span>').format(url) if url else Markup("")
-
-
-def html_to_pdf(html: str) -> bytes:
-    """Blocking (60 ms and more): call through `pdf_bytes`, never on the event loop."""
-    # Imported here: WeasyPrint takes over a second to import, which start-up need not pay.
-    from weasyprint import HTML
-
-    with _PDF_LOCK:
-        return bytes(HTML(string=html).write_pdf())
 
 
 async def pdf_bytes(html: str) -> bytes:

@@ -210,10 +210,12 @@ async def release_stale(maker: SessionMaker, *, now: datetime, stale_after: time
 class _Ledger:
     """Writes outcomes in group commits: one transaction for all the marks waiting.
 
-    Each sender awaits `record` before its next message, so a row is marked as soon as
-    after its send as before; only the commit is shared with the senders that finished
-    meanwhile. The order of entries is kept: `_written` counts the entries committed, and
-    an entry numbered at most that is in the database.
+    A transaction per message costs a session, BEGIN/UPDATE/COMMIT round trips and, on
+    PostgreSQL, a WAL flush. Each lane still awaits `record` before it sends anything
+    else, so the window in which a kill can repeat a message stays one message per
+    connection; only the commit is shared with the lanes that finished meanwhile.
+    Entries keep their order: `_written` counts those committed, so an entry numbered at
+    most that is in the database.
     """
 
     def __init__(self, maker: SessionMaker) -> None:

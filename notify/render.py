@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import functools
 from dataclasses import dataclass
 from email.message import EmailMessage
@@ -32,6 +33,7 @@ SUBJECT_PREFIX = {
     MessageKind.reminder: N_("Reminder"),
     MessageKind.rsvp_chaser: N_("Please answer"),
     MessageKind.rehearsal: N_("Technical rehearsal"),
+    MessageKind.minutes: N_("Notice of conclusions"),
 }
 #: The opening line of each kind (a cancellation says why in the template).
 INTRO = {
@@ -46,6 +48,10 @@ INTRO = {
     MessageKind.rehearsal: N_(
         "Technical rehearsal: please connect your room now and check picture and sound "
         "before the session starts."
+    ),
+    MessageKind.minutes: N_(
+        "The chair has approved the minutes of the following session. The conclusions "
+        "and the tasks for your bridge point are in the attached minutes."
     ),
 }
 #: Kinds that carry a calendar object; reminders and notices are plain messages, since a
@@ -83,6 +89,23 @@ def make_renderer(settings: Settings) -> Renderer:
     html_template = env.get_template("notify/message.html")
     cache: dict[tuple[int, int], _Programme] = {}
     letters = letter.LetterCache()
+    minutes_files: dict[tuple[int, int, str], bytes] = {}
+
+    async def minutes_pdf(
+        session: AsyncSession, meeting_id: int, locale: str
+    ) -> tuple[str, str, bytes]:
+        """The latest approved minutes as PDF, rendered once per version and language."""
+        from agendas import minutes, minutes_render
+
+        row = await minutes.approved(session, meeting_id)
+        key = (meeting_id, row.number, locale)
+        if key not in minutes_files:
+            minutes_files[key] = await asyncio.to_thread(
+                minutes_render.to_pdf, minutes.data_of(row), locale=locale
+            )
+        name = f"bien-ban-{meeting_id}-v{row.number}.pdf"
+        return (name, "application/pdf", minutes_files[key])
+
     sender = Person(settings.mail.from_name, settings.mail.from_address)
     default_locale = settings.organisation.locale
 
@@ -179,6 +202,8 @@ def make_renderer(settings: Settings) -> Renderer:
             )
             pdf = await letters.pdf(html)
             attachments = ((letter.letter_filename(meeting.id or 0), letter.PDF_TYPE, pdf),)
+        if kind == MessageKind.minutes:
+            attachments = (await minutes_pdf(session, meeting.id or 0, locale),)
         return compose(
             sender=sender,
             recipient=recipient,

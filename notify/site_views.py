@@ -8,6 +8,7 @@ crawled). An unknown or revoked token is a plain 404, so a guess learns nothing.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import aiohttp_jinja2
@@ -16,16 +17,20 @@ from aiohttp_session import get_session
 from pydantic import ValidationError
 from sqlalchemy import select
 
+from agendas import record
 from agendas.models import AgendaItem
-from meetings import rsvp
+from agendas.record_models import ContributionIn, ContributionPublic, SiteContributionIn
+from meetings import attendance, rsvp, video
 from meetings.access import public_token
-from meetings.errors import DomainError
-from meetings.forms import FormData, problems_of, text
+from meetings.attendance_models import CheckIn, SiteAttendance
+from meetings.errors import DomainError, FieldProblem, Invalid
+from meetings.forms import N_, FormData, problems_of, text
 from meetings.i18n import translations
 from meetings.keys import settings_key
 from meetings.meeting_models import Document
 from meetings.middlewares import LOCALE_KEY
 from meetings.models import Site
+from meetings.planning import get_meeting_row
 from meetings.planning_api import document_response
 from meetings.store import utcnow
 from meetings.web import db, json_body, model_response, path_id
@@ -70,8 +75,8 @@ async def _site_language(request: web.Request, site: Site) -> dict[str, Any]:
 async def _page(
     request: web.Request,
     *,
-    errors: dict[int, dict[str, str]] | None = None,
-    typed: dict[int, dict[str, str]] | None = None,
+    errors: dict[int, dict[str, dict[str, str]]] | None = None,
+    typed: dict[int, dict[str, dict[str, Any]]] | None = None,
     status: int = 200,
 ) -> web.StreamResponse:
     settings = request.app[settings_key]
@@ -116,6 +121,8 @@ async def _page(
             "sessions": found,
             "agenda": agenda,
             "files": files,
+            # The provider's personal join link (Jitsi room, BigBlueButton join URL).
+            "join": {s.meeting.id: video.join_url(settings, s.meeting, site) for s in found},
             "token": token,
             "feed_url": feed,
             "webcal_url": "webcal://" + feed.split("://", 1)[-1],
@@ -123,6 +130,11 @@ async def _page(
             "errors": errors or {},
             "typed": typed or {},
             "saved": request.query.get("saved", ""),
+            "checked": request.query.get("checked", ""),
+            "sent": request.query.get("sent", ""),
+            "kinds": ("recommendation", "opinion", "question", "report"),
+            "now": utcnow(),
+            "window": timedelta(hours=settings.attendance.window_hours),
             **language,
         },
         status=status,
@@ -162,7 +174,10 @@ async def site_rsvp_submit(request: web.Request) -> web.StreamResponse:
         state = problems_of(exc, request["translations"].gettext)
         typed = {k: str(v) if v is not None else "" for k, v in values.items()}
         return await _page(
-            request, errors={meeting_id: state.errors}, typed={meeting_id: typed}, status=422
+            request,
+            errors={meeting_id: {"rsvp": state.errors}},
+            typed={meeting_id: {"rsvp": typed}},
+            status=422,
         )
     raise web.HTTPSeeOther(f"/s/{_token(request)}?saved={meeting_id}#m{meeting_id}")
 
@@ -204,3 +219,119 @@ async def site_letter(request: web.Request) -> web.StreamResponse:
     async with db(request) as session:
         site = await _site(session, request)
     return _private(await letter_response(request, path_id(request), site.id))
+
+
+# --- check-in --------------------------------------------------------------------------
+
+
+async def _check_in(request: web.Request, data: CheckIn) -> SiteAttendance:
+    settings = request.app[settings_key]
+    async with db(request) as session:
+        site = await _site(session, request)
+        meeting = await get_meeting_row(session, path_id(request))
+        change = attendance.check_in_change(
+            meeting,
+            delegates=data.delegates_present,
+            officials=data.officials_present,
+            site_code=site.code,
+            now=utcnow(),
+            config=settings.attendance,
+        )
+        return await attendance.record(
+            session, meeting.id or 0, site.id or 0, change, settings.attendance
+        )
+
+
+@public_token
+async def post_site_check_in(request: web.Request) -> web.StreamResponse:
+    """The site says it is connected, with its delegates; pressing twice changes nothing."""
+    async with db(request) as session:
+        await _site(session, request)  # a wrong link is 404 whatever the body
+    data = await json_body(request, CheckIn)
+    return _private(model_response(await _check_in(request, data)))
+
+
+@public_token
+async def site_check_in_submit(request: web.Request) -> web.StreamResponse:
+    meeting_id = path_id(request)
+    form = await request.post()
+    values = {
+        "delegates_present": text(form, "delegates_present") or None,
+        "officials_present": [
+            line.strip()
+            for line in str(form.get("officials_present", "")).splitlines()
+            if line.strip()
+        ]
+        or None,
+    }
+    try:
+        await _check_in(request, CheckIn.model_validate(values))
+    except (ValidationError, DomainError) as exc:
+        if isinstance(exc, DomainError) and exc.status in (403, 404):
+            raise
+        state = problems_of(exc, request["translations"].gettext)
+        typed = {"delegates_present": str(values["delegates_present"] or "")}
+        return await _page(
+            request,
+            errors={meeting_id: {"checkin": state.errors}},
+            typed={meeting_id: {"checkin": typed}},
+            status=422,
+        )
+    raise web.HTTPSeeOther(f"/s/{_token(request)}?checked={meeting_id}#m{meeting_id}")
+
+
+# --- contributions ---------------------------------------------------------------------
+
+
+async def _contribute(request: web.Request, data: SiteContributionIn) -> ContributionPublic:
+    async with db(request) as session:
+        site = await _site(session, request)
+        meeting_id = path_id(request)
+        await rsvp.get_answer(session, meeting_id, site.id or 0)  # 404 unless invited
+        meeting = await get_meeting_row(session, meeting_id)
+        if meeting.status not in ("scheduled", "live"):
+            raise Invalid(
+                "closed",
+                [FieldProblem("text", N_("Contributions are taken before and during the session"))],
+            )
+        return await record.add_contribution(
+            session,
+            meeting_id,
+            ContributionIn(site_id=site.id, **data.model_dump()),
+            source="site",
+            author=site.code,
+        )
+
+
+@public_token
+async def post_site_contribution(request: web.Request) -> web.StreamResponse:
+    async with db(request) as session:
+        await _site(session, request)  # a wrong link is 404 whatever the body
+    data = await json_body(request, SiteContributionIn)
+    return _private(model_response(await _contribute(request, data), status=201))
+
+
+@public_token
+async def site_contribution_submit(request: web.Request) -> web.StreamResponse:
+    meeting_id = path_id(request)
+    form = await request.post()
+    values = {
+        "speaker": text(form, "speaker"),
+        "speaker_title": text(form, "speaker_title"),
+        "kind": text(form, "kind") or "recommendation",
+        "text": str(form.get("text", "")).strip(),
+        "topic": text(form, "topic"),
+    }
+    try:
+        await _contribute(request, SiteContributionIn.model_validate(values))
+    except (ValidationError, DomainError) as exc:
+        if isinstance(exc, DomainError) and exc.status in (403, 404):
+            raise
+        state = problems_of(exc, request["translations"].gettext)
+        return await _page(
+            request,
+            errors={meeting_id: {"contribution": state.errors}},
+            typed={meeting_id: {"contribution": values}},
+            status=422,
+        )
+    raise web.HTTPSeeOther(f"/s/{_token(request)}?sent={meeting_id}#m{meeting_id}")

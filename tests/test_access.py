@@ -24,7 +24,7 @@ PUBLIC = {
 
 
 def _concrete(path: str) -> str:
-    return re.sub(r"{\w*id(:[^}]*)?}", "1", path).replace("{locale}", "vi")
+    return re.sub(r"{\w*id(:[^}]*)?}", "1", path).replace("{locale}", "vi").replace("{fmt}", "html")
 
 
 def _routes(app: web.Application) -> list[tuple[str, str]]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -264,3 +265,69 @@ async def test_sending_invitations_shows_progress_until_all_are_sent(
     await expect(panel.get_by_test_id("delivery")).to_contain_text("Đã gửi: 3 / 3")
     await expect(panel.locator("progress")).to_have_attribute("value", "3")
     await expect(panel.locator(".mail-sent")).to_have_count(3)
+
+
+async def test_the_board_follows_a_check_in_without_reload(
+    browser: Browser, base_url: str, session_factory: Any, settings: Settings
+):
+    from datetime import UTC, datetime, timedelta
+
+    from meetings import planning
+    from meetings.meeting_models import MeetingCreate, MeetingStatus
+    from notify import tokens
+
+    async with session_factory() as session, session.begin():
+        await make_user(session, username="vanphong", role=Role.organiser)
+        cluster = await make_cluster(session, code="CUM-1", name="Cụm 1")
+        sites = [
+            await make_site(session, name=f"Liên hiệp hữu nghị {name}", cluster_id=cluster.id)
+            for name in ("Vĩnh Phúc", "Bắc Giang", "Hà Nội")
+        ]
+        start = datetime.now(UTC) - timedelta(minutes=2)
+        meeting = await planning.create_meeting(
+            session,
+            MeetingCreate(
+                title="Giao ban trực tuyến",
+                starts_at=start,
+                ends_at=start + timedelta(hours=2),
+                site_ids=[s.id for s in sites],
+            ),
+            organiser_id=None,
+            default_location="Hội trường",
+        )
+        for status in (MeetingStatus.scheduled, MeetingStatus.live):
+            await planning.change_status(session, meeting.id, status)
+        token = await tokens.site_token(
+            session, sites[0].id, secret_key=settings.security.secret_key
+        )
+    operator = await browser.new_context()
+    board = await operator.new_page()
+    await board.goto(f"{base_url}/login?next=/sessions/{meeting.id}/board")
+    await board.get_by_label("Tên đăng nhập").fill("vanphong")
+    await board.get_by_label("Mật khẩu").fill(PASSWORD)
+    await board.get_by_role("button", name="Đăng nhập").click()
+    totals = board.get_by_test_id("totals")
+    await expect(totals).to_contain_text("0/3 điểm cầu đã kết nối")
+    await expect(board.locator("[data-live-state].on")).to_have_count(1)  # stream open
+    board_url = board.url
+
+    site = await (await browser.new_context()).new_page()
+    await site.goto(f"{base_url}/s/{token}")
+    await site.get_by_label("Số đại biểu tại điểm cầu").fill("17")
+    await site.get_by_role("button", name="Điểm cầu đã sẵn sàng").click()
+    await expect(site.get_by_role("status").first).to_contain_text("đã kết nối")
+
+    tile = board.locator(f"#site-{sites[0].id}")
+    await expect(tile).to_have_class(re.compile(r"\bst-connected\b"))
+    await expect(tile).to_contain_text("Đã kết nối")
+    await expect(tile.locator("[data-delegates]")).to_have_text("17")
+    await expect(totals).to_contain_text("1/3 điểm cầu đã kết nối · 17 đại biểu")
+    assert board.url == board_url  # no reload
+
+    # One key on a focused tile: A marks the second site absent.
+    await board.locator(f"#site-{sites[1].id}").focus()
+    await board.keyboard.press("a")
+    await expect(board.locator(f"#site-{sites[1].id}")).to_have_class(re.compile(r"\bst-absent\b"))
+    await board.get_by_label("Chỉ các điểm cầu chưa kết nối").check()
+    await expect(tile).to_be_hidden()
+    await expect(board.locator(f"#site-{sites[2].id}")).to_be_visible()

@@ -176,3 +176,171 @@ for (const panel of document.querySelectorAll("[data-delivery]")) {
   };
   window.setTimeout(poll, 1000);
 }
+
+// The live board: tiles follow the Server-Sent Events of the session (EventSource
+// reconnects by itself and each connection starts with a snapshot); operators act on a
+// focused tile with one key, or open the dialog with Enter or a click.
+for (const board of document.querySelectorAll("[data-board]")) {
+  const labels = JSON.parse(board.dataset.labels);
+  const rehearsal = board.dataset.rehearsal === "1";
+  const zone = board.dataset.tz;
+  const hhmm = (iso) => iso ? new Date(iso).toLocaleTimeString("vi-VN", { hour: "2-digit", minute: "2-digit", hour12: false, timeZone: zone }) : "";
+  const connectedStates = ["connected", "present", "late"];
+  const paint = (s) => {
+    const tile = document.getElementById(`site-${s.site_id}`);
+    if (!tile) return;
+    const status = s.attendance_status || "none";
+    tile.className = `tile st-${status} rh-${s.rehearsal_status || "none"}`;
+    tile.dataset.connected = connectedStates.includes(status) ? "1" : "0";
+    let text = s.attendance_status ? labels.status[s.attendance_status] : labels.none;
+    if (rehearsal && !s.attendance_status && s.rehearsal_status) text = labels.rehearsal[s.rehearsal_status];
+    tile.querySelector("[data-status]").textContent = text;
+    tile.querySelector("[data-delegates]").textContent = s.delegates_present ?? "";
+    tile.querySelector("[data-changed]").textContent = hhmm(s.changed_at);
+    tile.classList.add("flash-change");
+    window.setTimeout(() => tile.classList.remove("flash-change"), 1200);
+  };
+  const totals = (summary) => {
+    if (!summary) return;
+    for (const node of board.querySelectorAll("[data-total]")) {
+      const value = summary[node.dataset.total];
+      if (value !== undefined) node.textContent = value.toLocaleString("vi-VN");
+    }
+  };
+  const filter = () => {
+    const onlyMissing = board.querySelector("[data-filter-missing]").checked;
+    const cluster = board.querySelector("[data-filter-cluster]").value;
+    for (const group of board.querySelectorAll(".board-group")) {
+      group.hidden = cluster !== "" && group.dataset.cluster !== cluster;
+      for (const tile of group.querySelectorAll(".tile")) tile.hidden = onlyMissing && tile.dataset.connected === "1";
+    }
+  };
+  board.querySelector("[data-filter-missing]").addEventListener("change", filter);
+  board.querySelector("[data-filter-cluster]").addEventListener("change", filter);
+  const dot = board.querySelector("[data-live-state]");
+  const source = new EventSource(board.dataset.board);
+  const apply = (event) => {
+    const data = JSON.parse(event.data);
+    totals(data.summary);
+    for (const s of data.sites) paint(s);
+    filter();
+  };
+  source.addEventListener("snapshot", (event) => { dot.classList.add("on"); apply(event); });
+  source.addEventListener("update", apply);
+  source.addEventListener("error", () => dot.classList.remove("on"));
+
+  const dialog = board.querySelector("[data-actions]");
+  if (!dialog) continue;
+  const form = dialog.querySelector("[data-action-form]");
+  const csrf = document.querySelector('meta[name="csrf-token"]').content;
+  const meeting = board.dataset.meeting;
+  const send = async (siteId, status, extra = {}) => {
+    const rehearsalStep = status.startsWith("rehearsal:");
+    const url = `/api/v1/meetings/${meeting}/${rehearsalStep ? "rehearsal" : "attendance"}`;
+    const body = rehearsalStep
+      ? { site_id: Number(siteId), status: status.slice(10), note: extra.note || "" }
+      : { site_id: Number(siteId), status, ...extra };
+    const response = await fetch(url, {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf },
+      body: JSON.stringify(body),
+    });
+    if (!response.ok) {
+      const problem = await response.json().catch(() => ({}));
+      const details = (problem.error?.details || []).map((d) => d.message).join("; ") || problem.error?.message || response.status;
+      window.alert(labels.failed.replace("{details}", details));
+    }
+  };
+  const keys = { c: "connected", p: "present", l: "late", r: "left", a: "absent", t: "technical_issue" };
+  const open = (tile) => {
+    form.action = `/sessions/${meeting}/board/${tile.dataset.site}`;
+    form.dataset.site = tile.dataset.site;
+    dialog.querySelector("[data-dialog-title]").textContent = tile.querySelector(".tile-name").textContent;
+    form.elements.delegates_present.value = tile.querySelector("[data-delegates]").textContent;
+    form.elements.note.value = "";
+    dialog.showModal();
+    form.elements.delegates_present.focus();
+  };
+  board.addEventListener("click", (event) => {
+    const tile = event.target.closest(".tile");
+    if (tile) open(tile);
+  });
+  board.addEventListener("keydown", (event) => {
+    const tile = event.target.closest(".tile");
+    if (!tile || event.ctrlKey || event.metaKey || event.altKey) return;
+    if (event.key === "Enter" || event.key === " ") { event.preventDefault(); open(tile); return; }
+    const status = keys[event.key.toLowerCase()];
+    if (status) { event.preventDefault(); send(tile.dataset.site, status); }
+  });
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const status = event.submitter?.value;
+    if (!status) return;
+    const delegates = form.elements.delegates_present.value;
+    const extra = { note: form.elements.note.value };
+    if (delegates !== "" && !status.startsWith("rehearsal:")) extra.delegates_present = Number(delegates);
+    send(form.dataset.site, status, extra).then(() => {
+      dialog.close();
+      document.getElementById(`site-${form.dataset.site}`)?.focus();
+    });
+  });
+  dialog.querySelector("[data-close]").addEventListener("click", () => dialog.close());
+}
+
+// The record: notes save themselves a moment after typing stops. Each save names the
+// version it started from; if another secretary saved in between, the server says 409
+// and the page shows their text beside yours to choose, instead of overwriting either.
+for (const area of document.querySelectorAll("[data-record]")) {
+  if (area.dataset.mayWrite !== "1") continue;
+  const meeting = area.dataset.record;
+  const csrf = document.querySelector('meta[name="csrf-token"]').content;
+  const words = document.querySelector("[data-saved-label]").dataset;
+  const url = `/api/v1/meetings/${meeting}/notes`;
+  const body = (section, text, version) => {
+    const payload = { versions: { [section]: Number(version) } };
+    if (section.startsWith("agenda:")) payload.agenda = { [section.slice(7)]: text };
+    else payload[section] = text;
+    return JSON.stringify(payload);
+  };
+  const save = async (box) => {
+    const state = box.parentElement.querySelector("[data-note-state]");
+    state.textContent = words.savingLabel;
+    const section = box.dataset.note;
+    const response = await fetch(url, {
+      method: "PUT",
+      credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf },
+      body: body(section, box.value, box.dataset.version),
+    });
+    if (response.ok) {
+      const saved = (await response.json())[section];
+      box.dataset.version = saved.version;
+      state.textContent = `${words.savedLabel} ${new Date().toLocaleTimeString("vi-VN", { hour: "2-digit", minute: "2-digit" })}`;
+      return;
+    }
+    if (response.status !== 409) { state.textContent = words.failedLabel; return; }
+    state.textContent = words.failedLabel;
+    const theirs = (await (await fetch(url, { credentials: "same-origin" })).json())[section];
+    box.parentElement.querySelector(".merge")?.remove();
+    const merge = document.getElementById("merge-template").content.firstElementChild.cloneNode(true);
+    merge.querySelector("[data-theirs]").textContent = theirs.text;
+    merge.querySelector("[data-use-theirs]").addEventListener("click", () => {
+      box.value = theirs.text; box.dataset.version = theirs.version; merge.remove(); state.textContent = "";
+    });
+    merge.querySelector("[data-keep-mine]").addEventListener("click", () => {
+      box.dataset.version = theirs.version; merge.remove(); save(box);
+    });
+    box.after(merge);
+  };
+  for (const box of area.querySelectorAll("[data-note]")) {
+    let timer = null;
+    box.addEventListener("input", () => {
+      window.clearTimeout(timer);
+      timer = window.setTimeout(() => { timer = null; save(box); }, 800);
+    });
+    box.addEventListener("blur", () => {
+      if (timer) { window.clearTimeout(timer); timer = null; save(box); }
+    });
+  }
+}
