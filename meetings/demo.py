@@ -369,8 +369,10 @@ async def load_reference_sessions(session: AsyncSession, *, hall: str, now: date
             ],
             version=None,
         )
-        for status in (MeetingStatus.scheduled, MeetingStatus.live, MeetingStatus.ended):
+        for status in (MeetingStatus.scheduled, MeetingStatus.live):
             await planning.change_status(session, created.id, status)
+        await _reference_record(session, created.id or 0, start)
+        await planning.change_status(session, created.id, MeetingStatus.ended)
         reference = row
         made.append(REFERENCE_TITLE)
     if await session.scalar(select(Meeting.id).where(Meeting.uid == NEXT_UID)) is None:
@@ -394,3 +396,135 @@ async def load_reference_sessions(session: AsyncSession, *, hall: str, now: date
         )
         made.append(follow.title)
     return made
+
+
+#: Sites that did not connect in the demo's record of 19/4/2024 (illustrative).
+DEMO_ABSENT = ("Bắc Kạn", "Kon Tum", "Đắk Nông", "Hậu Giang")
+DEMO_CONTRIBUTIONS = (
+    (
+        "Vĩnh Phúc",
+        "report",
+        "Nguyễn Văn Hùng",
+        "Chủ tịch Liên hiệp, Cụm trưởng Cụm 1",
+        "Báo cáo kết quả hoạt động của Cụm thi đua số 1 quý I năm 2024.",
+        2,
+        "",
+    ),
+    (
+        "Kiên Giang",
+        "recommendation",
+        "Trần Thị Mai",
+        "Phó Chủ tịch Liên hiệp",
+        "Đề nghị Liên hiệp Việt Nam tổ chức tập huấn công tác thông tin đối ngoại cho cán bộ "
+        "chuyên trách của các Liên hiệp địa phương.",
+        3,
+        "Tập huấn",
+    ),
+    (
+        "Nghệ An",
+        "recommendation",
+        "Lê Quang Đức",
+        "Chủ tịch Liên hiệp",
+        "Đề nghị sớm có hướng dẫn về phối hợp quản lý hoạt động của các tổ chức phi chính phủ "
+        "nước ngoài trên địa bàn tỉnh.",
+        3,
+        "Phi chính phủ nước ngoài",
+    ),
+    (
+        "Hà Nội",
+        "opinion",
+        "Phạm Thu Hương",
+        "Phó Chủ tịch thường trực",
+        "Đề xuất tăng cường chia sẻ kinh nghiệm tổ chức các hoạt động hữu nghị nhân dịp kỷ "
+        "niệm các ngày lễ lớn.",
+        3,
+        "",
+    ),
+)
+DEMO_CONCLUSIONS = (
+    "1. Các Liên hiệp địa phương tiếp tục bám sát 10 trọng tâm công tác năm 2024.\n"
+    "2. Văn phòng Liên hiệp tổng hợp các kiến nghị, trả lời trước phiên giao ban tiếp theo.\n"
+    "3. Các cụm thi đua hoàn thành báo cáo quý II trước ngày 30/6/2024."
+)
+
+
+async def _reference_record(session: AsyncSession, meeting_id: int, start: datetime) -> None:
+    """The demo's attendance (48/52, 497 delegates) and record of 19/4/2024, so the
+    minutes and the attendance report of the reference session are there to download."""
+    from agendas import record
+    from agendas.record_models import ActionItemIn, ContributionIn, NotesIn
+    from meetings import attendance
+    from meetings.attendance_models import AttendanceStatus, Author, EventKind
+    from meetings.meeting_models import Participation
+    from meetings.settings import AttendanceSettings
+
+    config = AttendanceSettings(max_delegates_per_site=500, late_after_minutes=15, window_hours=24)
+    invited = (
+        await session.execute(
+            select(Site.id, Site.province)
+            .join(Participation, Participation.site_id == Site.id)  # type: ignore[arg-type]
+            .where(Participation.meeting_id == meeting_id)
+            .order_by(Site.id)
+        )
+    ).all()
+    by_province = {province: site_id for site_id, province in invited}
+    present = [(site_id, p) for site_id, p in invited if p not in DEMO_ABSENT]
+    for index, (site_id, _province) in enumerate(present):
+        await attendance.record(
+            session,
+            meeting_id,
+            site_id,
+            attendance.Change(
+                kind=EventKind.attendance,
+                status=AttendanceStatus.present,
+                at=start - timedelta(minutes=10),
+                author_kind=Author.operator,
+                author="demo",
+                delegates_present=10 + (1 if index < 17 else 0),
+            ),
+            config,
+        )
+    for province in DEMO_ABSENT:
+        if province in by_province:
+            await attendance.record(
+                session,
+                meeting_id,
+                by_province[province],
+                attendance.Change(
+                    kind=EventKind.attendance,
+                    status=AttendanceStatus.absent,
+                    at=start,
+                    author_kind=Author.operator,
+                    author="demo",
+                ),
+                config,
+            )
+    for province, kind, speaker, title, text, item, topic in DEMO_CONTRIBUTIONS:
+        await record.add_contribution(
+            session,
+            meeting_id,
+            ContributionIn(
+                site_id=by_province.get(province),
+                speaker=speaker,
+                speaker_title=title,
+                kind=kind,  # type: ignore[arg-type]
+                text=text,
+                agenda_item=item,
+                topic=topic,
+            ),
+            source="secretary",
+            author="demo",
+        )
+    await record.save_notes(
+        session, meeting_id, NotesIn(conclusions=DEMO_CONCLUSIONS), author="demo"
+    )
+    for text, owner, due in (
+        ("Tổng hợp và trả lời các kiến nghị của địa phương", "Văn phòng Liên hiệp", 30),
+        ("Xây dựng kế hoạch tập huấn thông tin đối ngoại", "Ban Tuyên truyền", 45),
+        ("Gửi báo cáo kết quả hoạt động quý II", "Các Liên hiệp địa phương", 72),
+    ):
+        await record.add_action(
+            session,
+            meeting_id,
+            ActionItemIn(text=text, owner=owner, due_date=(start + timedelta(days=due)).date()),
+        )
