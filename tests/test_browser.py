@@ -331,3 +331,98 @@ async def test_the_board_follows_a_check_in_without_reload(
     await board.get_by_label("Chỉ các điểm cầu chưa kết nối").check()
     await expect(tile).to_be_hidden()
     await expect(board.locator(f"#site-{sites[2].id}")).to_be_visible()
+
+
+async def test_secretary_records_chair_approves_and_downloads_the_docx(
+    browser: Browser, base_url: str, session_factory: Any, tmp_path: Path
+):
+    from datetime import UTC, datetime, timedelta
+
+    import docx
+
+    from meetings import planning
+    from meetings.meeting_models import MeetingCreate, MeetingStatus
+
+    async with session_factory() as session, session.begin():
+        await make_user(session, username="thuky", role=Role.secretary)
+        await make_user(session, username="chutri", role=Role.chair)
+        sites = [
+            await make_site(session, name=f"Liên hiệp hữu nghị {name}")
+            for name in ("Vĩnh Phúc", "Kiên Giang")
+        ]
+        start = datetime.now(UTC) - timedelta(hours=3)
+        meeting = await planning.create_meeting(
+            session,
+            MeetingCreate(
+                title="Giao ban trực tuyến quý II",
+                starts_at=start,
+                ends_at=start + timedelta(hours=2),
+                site_ids=[s.id for s in sites],
+                chair="Phan Anh Sơn",
+                secretary="Nguyễn Thị Thu",
+            ),
+            organiser_id=None,
+            default_location="Hội trường",
+        )
+        for status in (MeetingStatus.scheduled, MeetingStatus.live, MeetingStatus.ended):
+            await planning.change_status(session, meeting.id, status)
+
+    async def log_in(page: Any, username: str, target: str) -> None:
+        await page.goto(f"{base_url}/login?next={target}")
+        await page.get_by_label("Tên đăng nhập").fill(username)
+        await page.get_by_label("Mật khẩu").fill(PASSWORD)
+        await page.get_by_role("button", name="Đăng nhập").click()
+
+    secretary = await (await browser.new_context()).new_page()
+    await log_in(secretary, "thuky", f"/sessions/{meeting.id}/record")
+    said = [
+        (
+            "Liên hiệp hữu nghị Kiên Giang",
+            "Trần Thị Mai",
+            "recommendation",
+            "Đề nghị tập huấn thông tin đối ngoại.",
+        ),
+        (
+            "Liên hiệp hữu nghị Vĩnh Phúc",
+            "Nguyễn Văn Hùng",
+            "report",
+            "Cụm 1 hoàn thành kế hoạch quý.",
+        ),
+    ]
+    for site, speaker, kind, text in said:
+        await secretary.get_by_label("Điểm cầu", exact=True).select_option(label=site)
+        await secretary.get_by_label("Người phát biểu").fill(speaker)
+        await secretary.get_by_label("Loại", exact=True).select_option(kind)
+        await secretary.get_by_label("Nội dung phát biểu").fill(text)
+        await secretary.get_by_role("button", name="Ghi nhận ý kiến").click()
+        await expect(secretary.get_by_role("status")).to_have_text("Đã ghi nhận ý kiến.")
+    await expect(secretary.get_by_test_id("contributions").locator("li")).to_have_count(2)
+    conclusions = secretary.locator("#note-conclusions")
+    await conclusions.fill("Các Liên hiệp hoàn thành báo cáo quý II trước 30/6.")
+    await conclusions.blur()  # saves at once on leaving the field
+    await expect(conclusions.locator("xpath=..").locator("[data-note-state]")).to_contain_text(
+        "Đã lưu"
+    )
+
+    chair = await (await browser.new_context(accept_downloads=True)).new_page()
+    await log_in(chair, "chutri", f"/sessions/{meeting.id}/minutes")
+    chair.on("dialog", lambda dialog: dialog.accept())  # the "approve this version?" confirm
+    await chair.get_by_role("button", name="Duyệt phiên bản 1").click()
+    await expect(chair.get_by_role("status")).to_contain_text("Đã duyệt phiên bản 1")
+    versions = chair.get_by_test_id("versions")
+    await expect(versions).to_contain_text("đã xếp gửi")  # the notice of conclusions
+    async with chair.expect_download() as waiting:
+        await versions.get_by_role("link", name="DOCX").click()
+    download = await waiting.value
+    path = tmp_path / download.suggested_filename
+    await download.save_as(path)
+    assert path.name == f"bien-ban-{meeting.id}-v1-da-duyet.docx"
+    text = "\n".join(p.text for p in docx.Document(str(path)).paragraphs)
+    for expected in (
+        "BIÊN BẢN",
+        "Trần Thị Mai",
+        "Đề nghị tập huấn thông tin đối ngoại.",
+        "Cụm 1 hoàn thành kế hoạch quý.",
+        "Các Liên hiệp hoàn thành báo cáo quý II trước 30/6.",
+    ):
+        assert expected in text, expected
