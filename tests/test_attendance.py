@@ -230,3 +230,21 @@ async def test_a_late_check_in_is_marked_late(maker: SessionMaker):
         )
         state = await attendance.record(session, meeting_id, site, change, CONFIG)
     assert state.attendance_status == "late"
+
+
+async def test_the_rehearsal_is_recorded_per_site(client: TestClient, api: dict[str, Any]):
+    url = f"/api/v1/meetings/{api['id']}"
+    for site, status, note in ((api["a"], "ok", ""), (api["b"], "problem", "Mất tiếng")):
+        done = await client.post(
+            f"{url}/rehearsal",
+            headers=api["headers"],
+            json={"site_id": site, "status": status, "note": note},
+        )
+        assert done.status == 200, await done.text()
+    board = await (await client.get(f"{url}/attendance", headers=api["chair"])).json()
+    assert (board["summary"]["rehearsal_ok"], board["summary"]["rehearsal_problem"]) == (1, 1)
+    states = {s["site_id"]: (s["rehearsal_status"], s["rehearsal_note"]) for s in board["sites"]}
+    assert states == {api["a"]: ("ok", ""), api["b"]: ("problem", "Mất tiếng")}
+    assert board["summary"]["connected"] == 0  # a rehearsal is not attendance
+    page = await (await client.get(f"/sessions/{api['id']}/board", headers=api["chair"])).text()
+    assert "rh-problem" in page
