@@ -140,7 +140,7 @@ def minutes_view(data: MinutesData, *, locale: str) -> MinutesView:
     organisation = data.organisation
     attendance = data.attendance
     zone = ZoneInfo(meeting.timezone)
-    count = functools.partial(format_count, locale=locale)
+    count = functools.partial(_count, locale=locale)
     starts = meeting.starts_at.astimezone(zone)
     ends = meeting.ends_at.astimezone(zone)
     labels = {
@@ -367,7 +367,7 @@ def _proceedings(data: MinutesData, gettext: Callable[[str], str]) -> list[Block
         heading(gettext("Conclusions of the chair"))
         parts.extend(Block("para", line) for line in _lines(data.conclusions))
     if data.actions:
-        heading(gettext("Action items"))
+        heading(gettext("Tasks assigned"))
         parts.append(
             Table(
                 columns=(
@@ -429,24 +429,24 @@ def _by_site(
 def _contribution(
     contribution: MinutesContribution, gettext: Callable[[str], str], *, with_site: bool = True
 ) -> str:
-    """'Nguyễn Văn An, Chủ tịch …, Liên hiệp … Kiên Giang (Kiến nghị): …' — the speaker's
-    full name, position and site, as form 1.9 asks of each speaker."""
+    """'Nguyễn Văn An, Chủ tịch …, Liên hiệp … Kiên Giang (Kiến nghị, trọng tâm 3): …' — the
+    speaker's full name, position and site, as form 1.9 asks of each speaker."""
     who = [contribution.speaker_name, contribution.speaker_title]
     if with_site:
         who.append(_site_name(contribution.site_name, gettext))
-    kind = gettext(CONTRIBUTION_KIND_LABELS.get(contribution.kind, contribution.kind))
-    speaker = ", ".join(w for w in who if w)
-    lead = f"{speaker} ({kind})" if speaker else kind
-    text = f"{lead}: {_one_line(contribution.text)}"
+    about = [gettext(CONTRIBUTION_KIND_LABELS.get(contribution.kind, contribution.kind))]
     if contribution.focus_number is not None:
-        text += " " + gettext("(focus item %(number)s)") % {"number": contribution.focus_number}
-    return text
+        about.append(gettext("focus item %(number)s") % {"number": contribution.focus_number})
+    speaker = ", ".join(w for w in who if w)
+    kind = ", ".join(about)
+    lead = f"{speaker} ({kind})" if speaker else kind
+    return f"{lead}: {_one_line(contribution.text)}"
 
 
 def _recommendation(recommendation: MinutesRecommendation, gettext: Callable[[str], str]) -> str:
+    """'Tổ chức, cán bộ: Đề nghị … (Đã trả lời). Trả lời (…): …'."""
     status = gettext(RECOMMENDATION_STATUS_LABELS.get(recommendation.status, recommendation.status))
-    topic = f"{recommendation.topic}: " if recommendation.topic else ""
-    text = f"{topic}{_one_line(recommendation.text)} ({status})."
+    text = f"{_asked(recommendation)} ({status})."
     if recommendation.answer:
         answer = _one_line(recommendation.answer)
         text += " " + (
@@ -458,12 +458,17 @@ def _recommendation(recommendation: MinutesRecommendation, gettext: Callable[[st
     return text
 
 
-def _earlier(recommendation: MinutesRecommendation, gettext: Callable[[str], str]) -> str:
+def _asked(recommendation: MinutesRecommendation) -> str:
+    """The topic and the request, without its closing full stop (a status follows)."""
     topic = f"{recommendation.topic}: " if recommendation.topic else ""
-    text = f"{topic}{_one_line(recommendation.text)}"
+    return topic + _one_line(recommendation.text).rstrip(" .;")
+
+
+def _earlier(recommendation: MinutesRecommendation, gettext: Callable[[str], str]) -> str:
+    text = _asked(recommendation)
     if recommendation.raised_in:
         text += " " + gettext("(raised at %(session)s)") % {"session": recommendation.raised_in}
-    return text
+    return text + "."
 
 
 def _attachment(
@@ -505,6 +510,13 @@ def _attachment(
         "day": date_in_words(starts.date(), locale),
     }
     return Attachment(gettext("LIST OF BRIDGE POINTS"), note, table)
+
+
+@functools.lru_cache(maxsize=1024)
+def _count(value: int, locale: str) -> str:
+    """A number as the locale writes it ("1.234"); cached because Babel parses the locale
+    on every call, which the 5,000 rows of a national session's list would feel."""
+    return format_count(value, locale)
 
 
 def _lines(text: str) -> list[str]:
@@ -556,8 +568,12 @@ def to_pdf(data: MinutesData, *, locale: str) -> bytes:
 
 def _md(text: str) -> str:
     """Text typed by users, kept literal in Markdown (no stray emphasis or tables)."""
-    escaped = _MARKDOWN_SPECIAL.sub(r"\\\1", text)
-    return re.sub(r"^([#+-]|\d+\.)", r"\\\1", escaped)
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", text)
+
+
+def _md_start(text: str) -> str:
+    """`_md` for text that starts a line, where "1." or "-" would start a list."""
+    return re.sub(r"^([#+-]|\d+\.)", r"\\\1", _md(text))
 
 
 def to_markdown(data: MinutesData, *, locale: str) -> str:
@@ -579,6 +595,7 @@ def to_markdown(data: MinutesData, *, locale: str) -> str:
     for part in view.body:
         out += _markdown_part(part)
     out += [
+        "",
         f"**{view.labels['secretary']}**: {_md(view.secretary)}",
         "",
         f"**{view.labels['chair']}**: {_md(view.chair)}",
@@ -591,21 +608,20 @@ def to_markdown(data: MinutesData, *, locale: str) -> str:
         attached = view.attachment
         out += ["", "---", "", f"## {attached.title}", "", f"*{_md(attached.note)}*", ""]
         out += _markdown_table(attached.table)
-    return "\n".join(out).rstrip("\n") + "\n"
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(out)).strip("\n") + "\n"
 
 
 def _markdown_part(part: Block | Table) -> list[str]:
     if isinstance(part, Table):
-        return [*_markdown_table(part), ""]
-    label = f"**{_md(part.label)}** " if part.label else ""
-    text = (label + _md(part.text)).rstrip()
+        return ["", *_markdown_table(part), ""]
     if part.kind == "heading":
-        return [f"### {_md(part.text)}", ""]
+        return ["", f"### {_md(part.text)}", ""]
+    text = f"**{_md(part.label)}** {_md(part.text)}".strip() if part.label else _md(part.text)
     if part.kind == "item":
         return [f"- {text}"]
     if part.kind == "subitem":
         return [f"    - {text}"]
-    return ["", text, ""]
+    return ["", text if part.label else _md_start(part.text), ""]
 
 
 def _markdown_table(table: Table) -> list[str]:
@@ -632,6 +648,17 @@ _W = 'xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"'
 _TEXT_WIDTH_MM = 165
 _MARGINS_MM = {"top": 20, "bottom": 20, "left": 30, "right": 15}
 _BODY_PT = 13
+#: The paragraph styles the Word file uses (made or restyled by `_docx_styles`).
+_DOCX_STYLES = (
+    "Normal",
+    "Heading 1",
+    "Heading 2",
+    "Minutes Subject",
+    "Minutes Note",
+    "Minutes Mark",
+    "Minutes Recipients",
+    "Minutes Subitem",
+)
 
 
 def _twips(mm: float) -> int:
@@ -652,16 +679,17 @@ class _Run:
 
 
 def _run_xml(run: _Run) -> str:
+    """A <w:r>, its properties in the schema's order (Word refuses a file otherwise)."""
     props = ""
     if run.bold:
         props += "<w:b/><w:bCs/>"
     if run.italic:
         props += "<w:i/><w:iCs/>"
-    if run.underline:
-        props += '<w:u w:val="single"/>'
     if run.size:
         half = round(run.size * 2)
         props += f'<w:sz w:val="{half}"/><w:szCs w:val="{half}"/>'
+    if run.underline:
+        props += '<w:u w:val="single"/>'
     rpr = f"<w:rPr>{props}</w:rPr>" if props else ""
     return f'<w:r>{rpr}<w:t xml:space="preserve">{_x(run.text)}</w:t></w:r>'
 
@@ -786,19 +814,21 @@ def to_docx(data: MinutesData, *, locale: str) -> bytes:
     properties.author = data.organisation.name
     properties.language = "vi-VN" if locale == "vi" else locale
     end = document.element.body.sectPr  # tables go before it, in order with the paragraphs
+    # Styles by object: naming one makes python-docx search every style for each paragraph.
+    style = {name: document.styles[name] for name in _DOCX_STYLES}
 
     def table(xml: str) -> None:
         end.addprevious(parse_xml(xml))
 
-    def paragraph(text: str, *, label: str = "", style: str | None = None) -> None:
-        para = document.add_paragraph(style=style)
+    def paragraph(text: str, *, label: str = "", name: str = "Normal") -> None:
+        para = document.add_paragraph(style=style[name])
         if label:
             para.add_run(label).bold = True
         if text:
             para.add_run(f" {text}" if label else text)
 
     if view.draft_mark:
-        mark = document.add_paragraph(style="Minutes Mark")
+        mark = document.add_paragraph(style=style["Minutes Mark"])
         mark.add_run(view.draft_mark)
     # The header block: issuing body and number left, national title and date right; wider
     # than the text by 8 mm into the left margin, as the letter (giấy mời) lays it out.
@@ -824,23 +854,23 @@ def to_docx(data: MinutesData, *, locale: str) -> bytes:
             indent_mm=-8,
         )
     )
-    document.add_paragraph(view.labels["title"], style="Heading 1")
-    document.add_paragraph(view.subject, style="Minutes Subject")
+    document.add_paragraph(view.labels["title"], style=style["Heading 1"])
+    document.add_paragraph(view.subject, style=style["Minutes Subject"])
     if view.online:
-        document.add_paragraph(view.online, style="Minutes Note")
+        document.add_paragraph(view.online, style=style["Minutes Note"])
     if view.approval:
-        document.add_paragraph(view.approval, style="Minutes Note").runs[0].italic = True
+        document.add_paragraph(view.approval, style=style["Minutes Note"]).runs[0].italic = True
     for part in view.body:
         if isinstance(part, Table):
             table(_table_xml(_grid_rows(part), part.widths_mm, ruled=True))
         elif part.kind == "heading":
-            document.add_paragraph(part.text, style="Heading 2")
+            document.add_paragraph(part.text, style=style["Heading 2"])
+        elif part.kind == "item" and part.label:
+            paragraph(part.text, label=f"- {part.label}")
         elif part.kind == "item":
-            paragraph(part.text, label=f"- {part.label}") if part.label else paragraph(
-                f"- {part.text}"
-            )
+            paragraph(f"- {part.text}")
         elif part.kind == "subitem":
-            paragraph(f"+ {part.text}", style="Minutes Subitem")
+            paragraph(f"+ {part.text}", name="Minutes Subitem")
         else:
             paragraph(part.text, label=part.label)
     # Signatures: secretary left, chair right, room to sign (and seal) above the names.
@@ -861,17 +891,17 @@ def to_docx(data: MinutesData, *, locale: str) -> bytes:
             [f"<w:tr><w:trPr><w:cantSplit/></w:trPr>{signatures}</w:tr>"], (half, half), ruled=False
         )
     )
-    heading = document.add_paragraph(style="Minutes Recipients")
+    heading = document.add_paragraph(style=style["Minutes Recipients"])
     heading.paragraph_format.space_before = Pt(12)
     run = heading.add_run(view.labels["recipients"])
     run.bold, run.italic, run.font.size = True, True, Pt(12)
     for line in view.recipients:
-        document.add_paragraph(line, style="Minutes Recipients")
+        document.add_paragraph(line, style=style["Minutes Recipients"])
     if view.attachment is not None:
         attached = view.attachment
-        title = document.add_paragraph(attached.title, style="Heading 1")
+        title = document.add_paragraph(attached.title, style=style["Heading 1"])
         title.paragraph_format.page_break_before = True
-        document.add_paragraph(attached.note, style="Minutes Note").runs[0].italic = True
+        document.add_paragraph(attached.note, style=style["Minutes Note"]).runs[0].italic = True
         table(_table_xml(_grid_rows(attached.table), attached.table.widths_mm, ruled=True))
     out = io.BytesIO()
     document.save(out)

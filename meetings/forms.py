@@ -82,7 +82,7 @@ MESSAGE_KIND_LABELS = {
     "update": N_("Update"),
     "cancellation": N_("Cancellation"),
     "reminder": N_("Reminder"),
-    "minutes": N_("Minutes"),
+    "minutes": N_("Notice of conclusions"),
 }
 MESSAGE_STATUS_LABELS = {
     "queued": N_("Queued"),

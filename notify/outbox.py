@@ -294,7 +294,7 @@ async def _load(maker: SessionMaker, ids: list[int]) -> list[Message]:
     """The claimed rows in one query (they are read, never changed, through these objects)."""
     async with maker() as session:
         rows = await session.scalars(
-            select(Message).where(Message.id.in_(ids)).order_by(Message.id)  # type: ignore[union-attr]
+            select(Message).where(Message.id.in_(ids)).order_by(Message.id)  # type: ignore[union-attr,arg-type]
         )
         return list(rows.all())
 

@@ -186,7 +186,7 @@ for (const board of document.querySelectorAll("[data-board]")) {
   const zone = board.dataset.tz;
   const hhmm = (iso) => iso ? new Date(iso).toLocaleTimeString("vi-VN", { hour: "2-digit", minute: "2-digit", hour12: false, timeZone: zone }) : "";
   const connectedStates = ["connected", "present", "late"];
-  const paint = (s) => {
+  const paint = (s, highlight) => {
     const tile = document.getElementById(`site-${s.site_id}`);
     if (!tile) return;
     const status = s.attendance_status || "none";
@@ -197,6 +197,7 @@ for (const board of document.querySelectorAll("[data-board]")) {
     tile.querySelector("[data-status]").textContent = text;
     tile.querySelector("[data-delegates]").textContent = s.delegates_present ?? "";
     tile.querySelector("[data-changed]").textContent = hhmm(s.changed_at);
+    if (!highlight) return;
     tile.classList.add("flash-change");
     window.setTimeout(() => tile.classList.remove("flash-change"), 1200);
   };
@@ -219,14 +220,14 @@ for (const board of document.querySelectorAll("[data-board]")) {
   board.querySelector("[data-filter-cluster]").addEventListener("change", filter);
   const dot = board.querySelector("[data-live-state]");
   const source = new EventSource(board.dataset.board);
-  const apply = (event) => {
+  const apply = (event, highlight) => {
     const data = JSON.parse(event.data);
     totals(data.summary);
-    for (const s of data.sites) paint(s);
+    for (const s of data.sites) paint(s, highlight);
     filter();
   };
-  source.addEventListener("snapshot", (event) => { dot.classList.add("on"); apply(event); });
-  source.addEventListener("update", apply);
+  source.addEventListener("snapshot", (event) => { dot.classList.add("on"); apply(event, false); });
+  source.addEventListener("update", (event) => apply(event, true));
   source.addEventListener("error", () => dot.classList.remove("on"));
 
   const dialog = board.querySelector("[data-actions]");
