@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 from aiohttp import web
 from sqlmodel import SQLModel
@@ -184,18 +185,28 @@ async def minutes_file(
     """One rendering of the draft (version None) or of an approved version."""
     from agendas import minutes_render  # WeasyPrint and python-docx load on first use
 
+    settings = request.app[settings_key]
     async with db(request) as session:
         if version:
             data = minutes.data_of(await minutes.approved(session, meeting_id, version))
         else:
-            data = await minutes.build(session, meeting_id, request.app[settings_key].organisation)
+            data = await minutes.build(session, meeting_id, settings.organisation)
     render = {
         "html": minutes_render.to_html,
         "md": minutes_render.to_markdown,
         "docx": minutes_render.to_docx,
         "pdf": minutes_render.to_pdf,
     }[fmt]
-    body = await asyncio.to_thread(render, data, locale=locale)
+    # An approved version never changes: render it once and keep the file (a national
+    # session's PDF takes most of a minute); the draft is rendered at every request.
+    kept = settings.server.var_dir / "minutes" / f"{meeting_id}-v{data.version}-{locale}.{fmt}"
+    body: str | bytes
+    if data.status == "approved" and kept.is_file():
+        body = await asyncio.to_thread(kept.read_bytes)
+    else:
+        body = await asyncio.to_thread(render, data, locale=locale)
+        if data.status == "approved":
+            await asyncio.to_thread(_keep, kept, body)
     state = "du-thao" if data.status == "draft" else "da-duyet"
     filename = f"bien-ban-{meeting_id}-v{data.version}-{state}.{fmt}"
     disposition = "inline" if fmt == "html" else "attachment"
@@ -207,6 +218,13 @@ async def minutes_file(
             "Cache-Control": "private, no-store",
         },
     )
+
+
+def _keep(path: Path, body: str | bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(path.suffix + ".part")
+    partial.write_bytes(body.encode() if isinstance(body, str) else body)
+    partial.replace(path)  # a reader never sees half a file
 
 
 @allow(*ANY_ROLE)

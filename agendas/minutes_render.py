@@ -18,10 +18,10 @@ from __future__ import annotations
 import functools
 import io
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import TYPE_CHECKING, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 from xml.sax.saxutils import escape as xml_escape
 from zoneinfo import ZoneInfo
 
@@ -39,14 +39,14 @@ from meetings.forms import (
     CONTRIBUTION_KIND_LABELS,
     FOCUS_STATUS_LABELS,
     N_,
+    Gettext,
 )
 from meetings.i18n import ctx_gettext, ctx_ngettext, format_count, translations
 
 if TYPE_CHECKING:  # python-docx is imported when a .docx is made, not at start-up
     from docx.document import Document as WordDocument
-    from docx.oxml.text.parfmt import CT_PPr
-    from docx.oxml.text.run import CT_R
     from docx.section import Section
+    from lxml import etree
 
 DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 PDF_TYPE = "application/pdf"
@@ -62,6 +62,9 @@ RECOMMENDATION_STATUS_LABELS = {
     "open": N_("Not yet answered"),
     "answered": N_("Answered"),
 }
+#: Beyond this many absent sites the body gives their number and the attached list their
+#: names: a national session's hundreds of names would bury the paragraph.
+ABSENT_NAMED_MAX = 100
 #: Agenda kinds before which the focus items are read out: form 1.9 puts them after the
 #: opening and the reports and before the discussion.
 _FOCUS_BEFORE = frozenset({"discussion", "conclusion"})
@@ -206,7 +209,7 @@ def minutes_view(data: MinutesData, *, locale: str) -> MinutesView:
     )
 
 
-def _approval(data: MinutesData, gettext: Callable[[str], str], locale: str, zone: ZoneInfo) -> str:
+def _approval(data: MinutesData, gettext: Gettext, locale: str, zone: ZoneInfo) -> str:
     approved_at = data.approved_at.astimezone(zone) if data.approved_at else None
     moment = (
         f"{clock_in_words(approved_at, locale)}, {date_in_words(approved_at.date(), locale)}"
@@ -220,9 +223,7 @@ def _approval(data: MinutesData, gettext: Callable[[str], str], locale: str, zon
     }
 
 
-def _participants(
-    data: MinutesData, gettext: Callable[[str], str], count: Callable[[int], str]
-) -> list[Block]:
+def _participants(data: MinutesData, gettext: Gettext, count: Callable[[int], str]) -> list[Block]:
     """Who attended: the hall, the bridge points with their totals and clusters, the absent."""
     meeting = data.meeting
     attendance = data.attendance
@@ -270,9 +271,17 @@ def _participants(
         )
         for cluster in attendance.clusters
     )
-    if attendance.absent:
+    if len(attendance.absent) > ABSENT_NAMED_MAX:
+        blocks.append(
+            Block(
+                "item",
+                gettext("Absent: %(count)s bridge points, marked in the attached list.")
+                % {"count": count(len(attendance.absent))},
+            )
+        )
+    elif attendance.absent:
         names = "; ".join(
-            f"{site.name} ({gettext(SITE_STATUS_LABELS.get(site.status, site.status or ''))})"
+            f"{site.name} ({_label(SITE_STATUS_LABELS, site.status, gettext)})"
             for site in attendance.absent
         )
         blocks.append(
@@ -289,7 +298,7 @@ def _participants(
     return blocks
 
 
-def _proceedings(data: MinutesData, gettext: Callable[[str], str]) -> list[Block | Table]:
+def _proceedings(data: MinutesData, gettext: Gettext) -> list[Block | Table]:
     """The content parts in the order the session ran (form 1.9, point 6).
 
     The agenda gives the order; the focus items are read out before the first discussion
@@ -322,7 +331,7 @@ def _proceedings(data: MinutesData, gettext: Callable[[str], str]) -> list[Block
     def focus() -> None:
         heading(gettext("Focus items discussed"))
         for item in data.focus_items:
-            status = gettext(FOCUS_STATUS_LABELS.get(item.status, item.status))
+            status = _label(FOCUS_STATUS_LABELS, item.status, gettext)
             text = gettext("Focus item %(number)s: %(title)s (%(status)s).") % {
                 "number": item.number,
                 "title": item.title,
@@ -368,6 +377,7 @@ def _proceedings(data: MinutesData, gettext: Callable[[str], str]) -> list[Block
         parts.extend(Block("para", line) for line in _lines(data.conclusions))
     if data.actions:
         heading(gettext("Tasks assigned"))
+        done = f" ({gettext('Done')})"
         parts.append(
             Table(
                 columns=(
@@ -380,7 +390,7 @@ def _proceedings(data: MinutesData, gettext: Callable[[str], str]) -> list[Block
                 rows=[
                     (
                         str(n),
-                        action.text + (f" ({gettext('Done')})" if action.status == "done" else ""),
+                        action.text + (done if action.status == "done" else ""),
                         action.owner,
                         _short_day(action.due_on),
                     )
@@ -395,7 +405,7 @@ def _proceedings(data: MinutesData, gettext: Callable[[str], str]) -> list[Block
 def _agenda_item(
     item: MinutesAgendaItem,
     contributions: list[MinutesContribution],
-    gettext: Callable[[str], str],
+    gettext: Gettext,
     heading: Callable[[str], None],
 ) -> list[Block]:
     heading(item.title)
@@ -412,13 +422,11 @@ def _agenda_item(
     return blocks
 
 
-def _site_name(name: str | None, gettext: Callable[[str], str]) -> str:
+def _site_name(name: str | None, gettext: Gettext) -> str:
     return name or gettext("Central bridge point")
 
 
-def _by_site(
-    rows: Iterable[_Spoken], gettext: Callable[[str], str]
-) -> list[tuple[str, list[_Spoken]]]:
+def _by_site(rows: Iterable[_Spoken], gettext: Gettext) -> list[tuple[str, list[_Spoken]]]:
     """Rows grouped by site, sites in the order they first spoke (dicts keep order)."""
     groups: dict[str, list[_Spoken]] = {}
     for row in rows:
@@ -427,14 +435,14 @@ def _by_site(
 
 
 def _contribution(
-    contribution: MinutesContribution, gettext: Callable[[str], str], *, with_site: bool = True
+    contribution: MinutesContribution, gettext: Gettext, *, with_site: bool = True
 ) -> str:
     """'Nguyễn Văn An, Chủ tịch …, Liên hiệp … Kiên Giang (Kiến nghị, trọng tâm 3): …' — the
     speaker's full name, position and site, as form 1.9 asks of each speaker."""
     who = [contribution.speaker_name, contribution.speaker_title]
     if with_site:
         who.append(_site_name(contribution.site_name, gettext))
-    about = [gettext(CONTRIBUTION_KIND_LABELS.get(contribution.kind, contribution.kind))]
+    about = [_label(CONTRIBUTION_KIND_LABELS, contribution.kind, gettext)]
     if contribution.focus_number is not None:
         about.append(gettext("focus item %(number)s") % {"number": contribution.focus_number})
     speaker = ", ".join(w for w in who if w)
@@ -443,9 +451,9 @@ def _contribution(
     return f"{lead}: {_one_line(contribution.text)}"
 
 
-def _recommendation(recommendation: MinutesRecommendation, gettext: Callable[[str], str]) -> str:
+def _recommendation(recommendation: MinutesRecommendation, gettext: Gettext) -> str:
     """'Tổ chức, cán bộ: Đề nghị … (Đã trả lời). Trả lời (…): …'."""
-    status = gettext(RECOMMENDATION_STATUS_LABELS.get(recommendation.status, recommendation.status))
+    status = _label(RECOMMENDATION_STATUS_LABELS, recommendation.status, gettext)
     text = f"{_asked(recommendation)} ({status})."
     if recommendation.answer:
         answer = _one_line(recommendation.answer)
@@ -464,7 +472,7 @@ def _asked(recommendation: MinutesRecommendation) -> str:
     return topic + _one_line(recommendation.text).rstrip(" .;")
 
 
-def _earlier(recommendation: MinutesRecommendation, gettext: Callable[[str], str]) -> str:
+def _earlier(recommendation: MinutesRecommendation, gettext: Gettext) -> str:
     text = _asked(recommendation)
     if recommendation.raised_in:
         text += " " + gettext("(raised at %(session)s)") % {"session": recommendation.raised_in}
@@ -472,13 +480,12 @@ def _earlier(recommendation: MinutesRecommendation, gettext: Callable[[str], str
 
 
 def _attachment(
-    data: MinutesData, gettext: Callable[[str], str], count: Callable[[int], str], locale: str
+    data: MinutesData, gettext: Gettext, count: Callable[[int], str], locale: str
 ) -> Attachment:
     """Every invited site with its state and delegates: the full list that the participants
     paragraph refers to, so the body stays short however many bridge points there are."""
     attendance = data.attendance
     starts = data.meeting.starts_at.astimezone(ZoneInfo(data.meeting.timezone))
-    status_labels = {key: gettext(label) for key, label in SITE_STATUS_LABELS.items()}
     rows: list[Sequence[str]] = []
     cluster: str | None = ""
     for n, site in enumerate(attendance.sites, start=1):
@@ -489,7 +496,7 @@ def _attachment(
             (
                 str(n),
                 site.name + ("\n" + "; ".join(site.officials) if site.officials else ""),
-                status_labels.get(site.status, site.status or ""),
+                _label(SITE_STATUS_LABELS, site.status, gettext),
                 count(site.delegates) if site.delegates is not None else "",
             )
         )
@@ -510,6 +517,12 @@ def _attachment(
         "day": date_in_words(starts.date(), locale),
     }
     return Attachment(gettext("LIST OF BRIDGE POINTS"), note, table)
+
+
+def _label(labels: Mapping[Any, str], key: str | None, gettext: Gettext) -> str:
+    """A status or kind in words; a value without a label shows as stored (never through
+    gettext: the empty msgid would print the catalog's header)."""
+    return gettext(labels[key]) if key in labels else key or ""
 
 
 @functools.lru_cache(maxsize=1024)
@@ -648,17 +661,6 @@ _W = 'xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"'
 _TEXT_WIDTH_MM = 165
 _MARGINS_MM = {"top": 20, "bottom": 20, "left": 30, "right": 15}
 _BODY_PT = 13
-#: The paragraph styles the Word file uses (made or restyled by `_docx_styles`).
-_DOCX_STYLES = (
-    "Normal",
-    "Heading 1",
-    "Heading 2",
-    "Minutes Subject",
-    "Minutes Note",
-    "Minutes Mark",
-    "Minutes Recipients",
-    "Minutes Subitem",
-)
 
 
 def _twips(mm: float) -> int:
@@ -678,9 +680,15 @@ class _Run:
     size: float | None = None
 
 
+#: Set on every run as well as in the styles: text copied into another document (offices
+#: paste parts of minutes into reports) keeps Times New Roman for its Vietnamese letters,
+#: which Word may otherwise take from the east-Asian or complex-script font slot.
+_RUN_FONTS = f'<w:rFonts w:ascii="{FONT}" w:hAnsi="{FONT}" w:eastAsia="{FONT}" w:cs="{FONT}"/>'
+
+
 def _run_xml(run: _Run) -> str:
     """A <w:r>, its properties in the schema's order (Word refuses a file otherwise)."""
-    props = ""
+    props = _RUN_FONTS
     if run.bold:
         props += "<w:b/><w:bCs/>"
     if run.italic:
@@ -690,8 +698,7 @@ def _run_xml(run: _Run) -> str:
         props += f'<w:sz w:val="{half}"/><w:szCs w:val="{half}"/>'
     if run.underline:
         props += '<w:u w:val="single"/>'
-    rpr = f"<w:rPr>{props}</w:rPr>" if props else ""
-    return f'<w:r>{rpr}<w:t xml:space="preserve">{_x(run.text)}</w:t></w:r>'
+    return f'<w:r><w:rPr>{props}</w:rPr><w:t xml:space="preserve">{_x(run.text)}</w:t></w:r>'
 
 
 def _para_xml(*runs: _Run, align: str = "center", before_pt: float = 0, after_pt: float = 0) -> str:
@@ -794,11 +801,105 @@ def _grid_rows(table: Table) -> list[str]:
     return rows
 
 
+def _styled_xml(style_id: str, *runs: _Run, more: str = "") -> str:
+    """A body paragraph in a named style ("" is Normal); `more` adds paragraph properties
+    that follow the style in schema order (<w:pageBreakBefore/>, <w:spacing/>)."""
+    ppr = (f'<w:pStyle w:val="{style_id}"/>' if style_id else "") + more
+    return (
+        f"<w:p>{f'<w:pPr>{ppr}</w:pPr>' if ppr else ''}"
+        f"{''.join(_run_xml(r) for r in runs if r.text)}</w:p>"
+    )
+
+
+def _body_xml(view: MinutesView) -> list[str]:
+    """The document body as WordprocessingML, in print order.
+
+    Written as text and parsed once: python-docx's `add_paragraph` looks through every
+    style on each call, which made a 52-site record take a third of a second.
+    """
+    out: list[str] = []
+    if view.draft_mark:
+        out.append(_styled_xml("MinutesMark", _Run(view.draft_mark)))
+    # The header block: issuing body and number left, national title and date right; wider
+    # than the text by 8 mm into the left margin, as the letter (giấy mời) lays it out.
+    left, right = 80.0, 93.0
+    issuer = (
+        (_para_xml(_Run(view.governing_body, size=12)) if view.governing_body else "")
+        + _para_xml(_Run(view.issuer, bold=True, size=12))
+        + _rule_xml(left, 25)
+    )
+    state = _para_xml(_Run(view.labels["nation"], bold=True, size=12)) + _para_xml(
+        _Run(view.labels["motto"], bold=True, underline=True)
+    )
+    number = _para_xml(_Run(f"{view.labels['number']}          /{view.number}"), before_pt=6)
+    dated = _para_xml(_Run(view.dated, italic=True), before_pt=6)
+    out.append(
+        _table_xml(
+            [
+                f"<w:tr>{_cell_xml(left, issuer)}{_cell_xml(right, state)}</w:tr>",
+                f"<w:tr>{_cell_xml(left, number)}{_cell_xml(right, dated)}</w:tr>",
+            ],
+            (left, right),
+            ruled=False,
+            indent_mm=-8,
+        )
+    )
+    out.append(_styled_xml("Heading1", _Run(view.labels["title"])))
+    out.append(_styled_xml("MinutesSubject", _Run(view.subject)))
+    if view.online:
+        out.append(_styled_xml("MinutesNote", _Run(view.online)))
+    if view.approval:
+        out.append(_styled_xml("MinutesNote", _Run(view.approval, italic=True)))
+    for part in view.body:
+        if isinstance(part, Table):
+            out.append(_table_xml(_grid_rows(part), part.widths_mm, ruled=True))
+        elif part.kind == "heading":
+            out.append(_styled_xml("Heading2", _Run(part.text)))
+        elif part.kind == "subitem":
+            out.append(_styled_xml("MinutesSubitem", _Run(f"+ {part.text}")))
+        else:
+            dash = "- " if part.kind == "item" else ""
+            label = f"{dash}{part.label}" if part.label else ""
+            text = f" {part.text}" if label and part.text else part.text
+            out.append(
+                _styled_xml("", _Run(label, bold=True), _Run(text if label else dash + text))
+            )
+    # Signatures: secretary left, chair right, room to sign (and seal) above the names.
+    half = _TEXT_WIDTH_MM / 2
+    signatures = "".join(
+        _cell_xml(
+            half,
+            _para_xml(_Run(title, bold=True), before_pt=12, after_pt=60)
+            + _para_xml(_Run(name, bold=True)),
+        )
+        for title, name in (
+            (view.labels["secretary"], view.secretary),
+            (view.labels["chair"], view.chair),
+        )
+    )
+    signed = f"<w:tr><w:trPr><w:cantSplit/></w:trPr>{signatures}</w:tr>"
+    out.append(_table_xml([signed], (half, half), ruled=False))
+    out.append(
+        _styled_xml(
+            "MinutesRecipients",
+            _Run(view.labels["recipients"], bold=True, italic=True, size=12),
+            more='<w:spacing w:before="240"/>',
+        )
+    )
+    out.extend(_styled_xml("MinutesRecipients", _Run(line)) for line in view.recipients)
+    if view.attachment is not None:
+        attached = view.attachment
+        out.append(_styled_xml("Heading1", _Run(attached.title), more="<w:pageBreakBefore/>"))
+        out.append(_styled_xml("MinutesNote", _Run(attached.note, italic=True)))
+        out.append(_table_xml(_grid_rows(attached.table), attached.table.widths_mm, ruled=True))
+    return out
+
+
 def to_docx(data: MinutesData, *, locale: str) -> bytes:
     """The minutes as a Word document the office can edit, file and print like the PDF."""
     from docx import Document  # imported here: start-up need not pay for python-docx
     from docx.oxml import parse_xml
-    from docx.shared import Mm, Pt
+    from docx.shared import Mm
 
     view = minutes_view(data, locale=locale)
     document = Document()
@@ -813,96 +914,10 @@ def to_docx(data: MinutesData, *, locale: str) -> bytes:
     properties.title = view.labels["document"]
     properties.author = data.organisation.name
     properties.language = "vi-VN" if locale == "vi" else locale
-    end = document.element.body.sectPr  # tables go before it, in order with the paragraphs
-    # Styles by object: naming one makes python-docx search every style for each paragraph.
-    style = {name: document.styles[name] for name in _DOCX_STYLES}
-
-    def table(xml: str) -> None:
-        end.addprevious(parse_xml(xml))
-
-    def paragraph(text: str, *, label: str = "", name: str = "Normal") -> None:
-        para = document.add_paragraph(style=style[name])
-        if label:
-            para.add_run(label).bold = True
-        if text:
-            para.add_run(f" {text}" if label else text)
-
-    if view.draft_mark:
-        mark = document.add_paragraph(style=style["Minutes Mark"])
-        mark.add_run(view.draft_mark)
-    # The header block: issuing body and number left, national title and date right; wider
-    # than the text by 8 mm into the left margin, as the letter (giấy mời) lays it out.
-    left, right = 80.0, 93.0
-    issuer = (
-        (_para_xml(_Run(view.governing_body, size=12)) if view.governing_body else "")
-        + _para_xml(_Run(view.issuer, bold=True, size=12))
-        + _rule_xml(left, 25)
-    )
-    state = _para_xml(_Run(view.labels["nation"], bold=True, size=12)) + _para_xml(
-        _Run(view.labels["motto"], bold=True, underline=True)
-    )
-    number = _para_xml(_Run(f"{view.labels['number']}          /{view.number}"), before_pt=6)
-    dated = _para_xml(_Run(view.dated, italic=True), before_pt=6)
-    table(
-        _table_xml(
-            [
-                f"<w:tr>{_cell_xml(left, issuer)}{_cell_xml(right, state)}</w:tr>",
-                f"<w:tr>{_cell_xml(left, number)}{_cell_xml(right, dated)}</w:tr>",
-            ],
-            (left, right),
-            ruled=False,
-            indent_mm=-8,
-        )
-    )
-    document.add_paragraph(view.labels["title"], style=style["Heading 1"])
-    document.add_paragraph(view.subject, style=style["Minutes Subject"])
-    if view.online:
-        document.add_paragraph(view.online, style=style["Minutes Note"])
-    if view.approval:
-        document.add_paragraph(view.approval, style=style["Minutes Note"]).runs[0].italic = True
-    for part in view.body:
-        if isinstance(part, Table):
-            table(_table_xml(_grid_rows(part), part.widths_mm, ruled=True))
-        elif part.kind == "heading":
-            document.add_paragraph(part.text, style=style["Heading 2"])
-        elif part.kind == "item" and part.label:
-            paragraph(part.text, label=f"- {part.label}")
-        elif part.kind == "item":
-            paragraph(f"- {part.text}")
-        elif part.kind == "subitem":
-            paragraph(f"+ {part.text}", name="Minutes Subitem")
-        else:
-            paragraph(part.text, label=part.label)
-    # Signatures: secretary left, chair right, room to sign (and seal) above the names.
-    half = _TEXT_WIDTH_MM / 2
-    signatures = "".join(
-        _cell_xml(
-            half,
-            _para_xml(_Run(title, bold=True), before_pt=12, after_pt=60)
-            + _para_xml(_Run(name, bold=True)),
-        )
-        for title, name in (
-            (view.labels["secretary"], view.secretary),
-            (view.labels["chair"], view.chair),
-        )
-    )
-    table(
-        _table_xml(
-            [f"<w:tr><w:trPr><w:cantSplit/></w:trPr>{signatures}</w:tr>"], (half, half), ruled=False
-        )
-    )
-    heading = document.add_paragraph(style=style["Minutes Recipients"])
-    heading.paragraph_format.space_before = Pt(12)
-    run = heading.add_run(view.labels["recipients"])
-    run.bold, run.italic, run.font.size = True, True, Pt(12)
-    for line in view.recipients:
-        document.add_paragraph(line, style=style["Minutes Recipients"])
-    if view.attachment is not None:
-        attached = view.attachment
-        title = document.add_paragraph(attached.title, style=style["Heading 1"])
-        title.paragraph_format.page_break_before = True
-        document.add_paragraph(attached.note, style=style["Minutes Note"]).runs[0].italic = True
-        table(_table_xml(_grid_rows(attached.table), attached.table.widths_mm, ruled=True))
+    parsed = parse_xml(f"<w:body {_W}>{''.join(_body_xml(view))}</w:body>")
+    end = document.element.body.sectPr  # the body's last child: everything goes before it
+    for element in list(parsed):
+        end.addprevious(element)
     out = io.BytesIO()
     document.save(out)
     return out.getvalue()
@@ -966,16 +981,16 @@ def _docx_styles(document: WordDocument) -> None:
     subitem.paragraph_format.left_indent = Cm(1)
 
 
-def _set_fonts(rpr: CT_R | CT_PPr | object) -> None:
-    """rFonts naming Times New Roman in every slot; a theme attribute would win over it."""
+def _set_fonts(rpr: etree._Element) -> None:
+    """rFonts naming Times New Roman in every slot of a style's (or the defaults') <w:rPr>;
+    the theme attributes go, since a theme font wins over a named one."""
     from docx.oxml import parse_xml
     from docx.oxml.ns import qn
 
-    element = rpr  # an lxml element: a style's or the defaults' <w:rPr>
-    fonts = element.find(qn("w:rFonts"))  # type: ignore[attr-defined]
+    fonts = rpr.find(qn("w:rFonts"))
     if fonts is None:
         fonts = parse_xml(f"<w:rFonts {_W}/>")
-        element.insert(0, fonts)  # type: ignore[attr-defined]
+        rpr.insert(0, fonts)
     for theme in ("w:asciiTheme", "w:hAnsiTheme", "w:eastAsiaTheme", "w:cstheme"):
         fonts.attrib.pop(qn(theme), None)
     for slot in ("w:ascii", "w:hAnsi", "w:eastAsia", "w:cs"):

@@ -346,6 +346,10 @@ def test_the_word_file_is_an_a4_document_in_times_new_roman_with_the_decree_marg
     fonts = normal.element.rPr.rFonts
     slots = ("ascii", "hAnsi", "eastAsia", "cs")
     assert {fonts.get(docx.oxml.ns.qn(f"w:{slot}")) for slot in slots} == {"Times New Roman"}
+    # And on the runs, so that Vietnamese text pasted elsewhere keeps its font.
+    run = next(r for p in document.paragraphs for r in p.runs if "Liên hiệp các" in r.text)
+    fonts = run.element.rPr.rFonts
+    assert {fonts.get(docx.oxml.ns.qn(f"w:{slot}")) for slot in slots} == {"Times New Roman"}
     # Headings are Word's own (navigation pane, table of contents), in the same font.
     headings = [p for p in document.paragraphs if p.style.name.startswith("Heading")]
     assert headings[0].text == "BIÊN BẢN" and headings[0].style.name == "Heading 1"
@@ -555,3 +559,9 @@ def test_the_attached_list_of_a_national_session_is_built_in_linear_time():
     assert timings[1] < 20 * timings[0] + 0.5  # ten times the sites, not a hundred times
     document = docx.Document(io.BytesIO(minutes_render.to_docx(large, locale="vi")))
     assert len(document.tables[-1].rows) == 1 + 5000 + 5 + 1  # header, sites, clusters, total
+    # Hundreds of absent sites are counted in the body and named in the attached list.
+    absent = len(large.attendance.absent)
+    assert absent > minutes_render.ABSENT_NAMED_MAX
+    markdown = minutes_render.to_markdown(large, locale="vi")
+    assert f"Vắng mặt: {absent} điểm cầu, ghi rõ trong danh sách kèm theo." in markdown
+    assert "Vắng mặt (" not in markdown

@@ -205,6 +205,14 @@ async def test_approval_locks_a_version_and_queues_the_notice(client: TestClient
         v1 = minutes.data_of(await minutes.approved(session, first["id"], 1))
     assert (v1.conclusions, v1.status, v1.version) == ("Kết luận bản 1", "approved", 1)
     assert [a.owner for a in v1.actions] == ["Liên hiệp Vĩnh Phúc"]
+    # Version 1 downloads as approved, from a file kept after its first rendering.
+    md = await client.get(f"{url}/minutes.md?version=1&lang=vi", headers=h["org"])
+    assert md.status == 200
+    assert "Kết luận bản 1" in await md.text() and "Kết luận bản 2" not in await md.text()
+    kept = client.app[__import__("meetings.keys").keys.settings_key].server.var_dir / "minutes"
+    assert (kept / f"{first['id']}-v1-vi.md").is_file()
+    draft_md = await (await client.get(f"{url}/minutes.md?lang=en", headers=h["org"])).text()
+    assert "Kết luận bản 2" in draft_md and "DRAFT" in draft_md
     versions = await (await client.get(f"{url}/minutes", headers=h["org"])).json()
     assert [v["number"] for v in versions["items"]] == [1]
     async with client.app[sessions_key]() as session:
