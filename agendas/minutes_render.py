@@ -41,7 +41,11 @@ from meetings.forms import (
     N_,
     Gettext,
 )
-from meetings.i18n import ctx_gettext, ctx_ngettext, format_count, translations
+from meetings.i18n import (
+    document_environment,
+    format_count,
+    translations,
+)
 
 if TYPE_CHECKING:  # python-docx is imported when a .docx is made, not at start-up
     from docx.document import Document as WordDocument
@@ -547,18 +551,9 @@ def _short_day(day: date | None) -> str:
 # --- HTML and PDF ----------------------------------------------------------------------
 
 
-@functools.cache
 def environment() -> jinja2.Environment:
     """The template environment of agendas/ documents, with gettext as in notify/."""
-    env = jinja2.Environment(
-        loader=jinja2.PackageLoader("agendas", "templates"),
-        autoescape=jinja2.select_autoescape(["html"]),
-        extensions=["jinja2.ext.i18n"],
-        undefined=jinja2.StrictUndefined,
-        keep_trailing_newline=True,
-    )
-    env.install_gettext_callables(ctx_gettext, ctx_ngettext, newstyle=True)  # type: ignore[attr-defined]
-    return env
+    return document_environment("agendas")
 
 
 def to_html(data: MinutesData, *, locale: str) -> str:

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import jinja2
 from babel.dates import format_date, format_datetime
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
@@ -108,3 +109,24 @@ def extract_messages() -> dict[str, list[str]]:
                     if msgid:
                         found.setdefault(msgid, []).append(f"{package}/{filename}:{lineno}")
     return found
+
+
+@cache
+def document_environment(package: str) -> jinja2.Environment:
+    """Templates of a package's documents and e-mails (not pages): gettext per render
+    (`translations` in the context), strict about missing values, and the shared parts
+    under meetings/ (the Decree 30 header block)."""
+    env = jinja2.Environment(
+        loader=jinja2.ChoiceLoader(
+            [
+                jinja2.PackageLoader(package, "templates"),
+                jinja2.PackageLoader("meetings", "templates"),
+            ]
+        ),
+        autoescape=jinja2.select_autoescape(["html"]),
+        extensions=["jinja2.ext.i18n"],
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+    )
+    env.install_gettext_callables(ctx_gettext, ctx_ngettext, newstyle=True)  # type: ignore[attr-defined]
+    return env

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import functools
 from dataclasses import dataclass
 from email.message import EmailMessage
 from zoneinfo import ZoneInfo
@@ -15,7 +14,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from agendas.models import AgendaItem
 from agendas.programme import timeline
 from meetings.forms import N_
-from meetings.i18n import ctx_gettext, ctx_ngettext, format_moment, translations
+from meetings.i18n import (
+    document_environment,
+    format_moment,
+    translations,
+)
 from meetings.meeting_models import Document, Meeting, MeetingStatus
 from meetings.models import Site
 from meetings.settings import Settings
@@ -61,18 +64,9 @@ CALENDAR_KINDS = frozenset({MessageKind.invitation, MessageKind.update, MessageK
 LETTER_KINDS = frozenset({MessageKind.invitation, MessageKind.update})
 
 
-@functools.cache
 def environment() -> jinja2.Environment:
     """The one template environment of notify/ (e-mails and letters), with gettext."""
-    env = jinja2.Environment(
-        loader=jinja2.PackageLoader("notify", "templates"),
-        autoescape=jinja2.select_autoescape(["html"]),
-        extensions=["jinja2.ext.i18n"],
-        undefined=jinja2.StrictUndefined,
-        keep_trailing_newline=True,
-    )
-    env.install_gettext_callables(ctx_gettext, ctx_ngettext, newstyle=True)  # type: ignore[attr-defined]
-    return env
+    return document_environment("notify")
 
 
 @dataclass(frozen=True)
