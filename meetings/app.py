@@ -29,7 +29,7 @@ from meetings.forms import (
     RSVP_LABELS,
     STATUS_LABELS,
 )
-from meetings.keys import engine_key, panels_key, sessions_key, settings_key
+from meetings.keys import checkin_key, engine_key, panels_key, sessions_key, settings_key
 from meetings.middlewares import auth_middleware, error_middleware, page_context
 from meetings.routes import setup_routes
 from meetings.settings import Settings
@@ -51,6 +51,7 @@ async def database_context(app: web.Application) -> AsyncIterator[None]:
     engine = create_engine(app[settings_key].database)
     app[engine_key] = engine
     app[sessions_key] = session_maker(engine)
+    app[checkin_key] = attendance.CheckInBatcher(app[sessions_key], app[settings_key].attendance)
     yield
     await engine.dispose()
 

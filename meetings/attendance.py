@@ -8,11 +8,12 @@ the participation rows, never a counter that could drift.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import case, func, select, update
+from sqlalchemy import bindparam, case, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from meetings.attendance_models import (
@@ -26,13 +27,13 @@ from meetings.attendance_models import (
     RehearsalStatus,
     SiteAttendance,
 )
-from meetings.errors import FieldProblem, Forbidden, Invalid
+from meetings.errors import DomainError, FieldProblem, Forbidden, Invalid
 from meetings.forms import N_
 from meetings.meeting_models import Meeting, MeetingStatus, Participation
 from meetings.models import Cluster, Site
 from meetings.planning import get_meeting_row
 from meetings.settings import AttendanceSettings
-from meetings.store import after_commit, utcnow
+from meetings.store import SessionMaker, after_commit, utcnow
 
 #: A change that committed: the site's new state and the session's totals (the board's
 #: message). Receivers are called after the commit, never for a rolled-back change.
@@ -313,3 +314,191 @@ async def events(session: AsyncSession, meeting_id: int, *, limit: int = 200) ->
         .limit(limit)
     )
     return [EventPublic.model_validate(r) for r in rows]
+
+
+# --- group commit of check-ins ---------------------------------------------------------
+
+
+@dataclass
+class _Copy:
+    """What `_apply` and `_is_repeat` read of a participation, for applying in memory."""
+
+    attendance_status: str | None
+    joined_at: datetime | None
+    delegates_present: int | None
+    officials_present: list[str] | None
+    rehearsal_status: str | None
+    rehearsal_note: str
+
+
+DERIVED = (
+    "attendance_status",
+    "joined_at",
+    "left_at",
+    "delegates_present",
+    "officials_present",
+    "rehearsal_status",
+    "rehearsal_note",
+    "attendance_changed_at",
+)
+
+
+async def record_many(
+    session: AsyncSession,
+    meeting_id: int,
+    items: list[tuple[int, Change]],
+    config: AttendanceSettings,
+) -> list[SiteAttendance | DomainError]:
+    """Apply many sites' changes in one transaction with set-based statements: one read,
+    one executemany UPDATE (under each row's version), one INSERT of the events, one
+    total. A row changed by another writer meanwhile is applied again on its own.
+    Returns, per item, the site's state or the error that refused that item alone."""
+    meeting = await get_meeting_row(session, meeting_id)
+    table = Participation.__table__  # type: ignore[attr-defined]
+    found = {
+        row.site_id: row
+        for row in (
+            await session.execute(
+                select(table).where(
+                    table.c.meeting_id == meeting_id,
+                    table.c.site_id.in_({site for site, _ in items}),
+                )
+            )
+        ).all()
+    }
+    copies: dict[int, _Copy] = {}
+    values: dict[int, dict[str, object]] = {}
+    events: list[dict[str, object]] = []
+    outcome: list[int | DomainError] = []
+    for site_id, change in items:
+        row = found.get(site_id)
+        if row is None:
+            outcome.append(Forbidden(f"site {site_id} is not invited to session {meeting_id}"))
+            continue
+        try:
+            check_values(meeting, change, config)
+        except Invalid as exc:
+            outcome.append(exc)
+            continue
+        state = copies.setdefault(
+            site_id, _Copy(**{k: getattr(row, k) for k in _Copy.__dataclass_fields__})
+        )
+        outcome.append(site_id)
+        if _is_repeat(state, change):  # type: ignore[arg-type]
+            continue
+        changed = _apply(state, change)  # type: ignore[arg-type]
+        for key, value in changed.items():
+            if hasattr(state, key):
+                setattr(state, key, value)
+        merged = values.setdefault(site_id, {k: getattr(row, k) for k in DERIVED})
+        merged.update(changed)
+        events.append(
+            {
+                "meeting_id": meeting_id,
+                "site_id": site_id,
+                "kind": change.kind,
+                "status": change.status,
+                "delegates_present": change.delegates_present,
+                "officials_present": change.officials_present,
+                "note": change.note,
+                "at": change.at,
+                "recorded_at": utcnow(),
+                "author_kind": change.author_kind,
+                "author": change.author,
+            }
+        )
+    if values:
+        await session.execute(
+            update(table)
+            .where(table.c.id == bindparam("_id"), table.c.version == bindparam("_version"))
+            .values({k: bindparam(k) for k in DERIVED} | {"version": bindparam("_next")}),
+            [
+                {
+                    "_id": found[site].id,
+                    "_version": found[site].version,
+                    "_next": found[site].version + 1,
+                    **merged,
+                }
+                for site, merged in values.items()
+            ],
+        )
+        moved = {
+            site
+            for site, version in (
+                await session.execute(
+                    select(table.c.site_id, table.c.version).where(
+                        table.c.meeting_id == meeting_id, table.c.site_id.in_(values)
+                    )
+                )
+            ).all()
+            if version != found[site].version + 1
+        }
+        await session.execute(
+            insert(AttendanceEvent), [e for e in events if e["site_id"] not in moved]
+        )
+        # Changed by someone else between our read and our write: applied one by one.
+        for site_id, change in items:
+            if site_id in moved:
+                await record(session, meeting_id, site_id, change, config)
+    states = {
+        s.site_id: s
+        for s in (
+            _state(*row)
+            for row in (
+                await session.execute(
+                    _site_query(meeting_id)
+                    .where(Participation.site_id.in_({s for s in outcome if isinstance(s, int)}))  # type: ignore[attr-defined]
+                    .execution_options(populate_existing=True)
+                )
+            ).all()
+        )
+    }
+    if _listeners and values:
+        totals = await summary(session, meeting_id)
+        changed_states = [states[site] for site in values]
+        after_commit(session, lambda: [_announce(meeting_id, s, totals) for s in changed_states])
+    return [states[o] if isinstance(o, int) else o for o in outcome]
+
+
+class CheckInBatcher:
+    """Group commit for check-ins: a burst of sites checking in at once becomes a few
+    transactions of many rows each, instead of one transaction per site queueing for
+    SQLite's single writer (which, under a burst of thousands, ran out of busy_timeout).
+    One writer task per session; requests wait for their own result."""
+
+    def __init__(self, maker: SessionMaker, config: AttendanceSettings, *, size: int = 500):
+        self.maker = maker
+        self.config = config
+        self.size = size
+        self._queues: dict[int, list[tuple[int, Change, asyncio.Future[SiteAttendance]]]] = {}
+        self._writers: dict[int, asyncio.Task[None]] = {}
+
+    async def submit(self, meeting_id: int, site_id: int, change: Change) -> SiteAttendance:
+        future: asyncio.Future[SiteAttendance] = asyncio.get_running_loop().create_future()
+        self._queues.setdefault(meeting_id, []).append((site_id, change, future))
+        writer = self._writers.get(meeting_id)
+        if writer is None or writer.done():
+            self._writers[meeting_id] = asyncio.create_task(self._write(meeting_id))
+        return await future
+
+    async def _write(self, meeting_id: int) -> None:
+        while queue := self._queues.get(meeting_id):
+            batch, self._queues[meeting_id] = queue[: self.size], queue[self.size :]
+            try:
+                async with self.maker() as session, session.begin():
+                    results = await record_many(
+                        session, meeting_id, [(s, c) for s, c, _ in batch], self.config
+                    )
+            except Exception as exc:  # the whole batch failed: each request hears why
+                for *_, future in batch:
+                    if not future.done():
+                        future.set_exception(exc)
+                continue
+            for (*_, future), result in zip(batch, results, strict=True):
+                if future.done():
+                    continue
+                if isinstance(result, DomainError):
+                    future.set_exception(result)
+                else:
+                    future.set_result(result)
+        self._queues.pop(meeting_id, None)

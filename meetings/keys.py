@@ -20,3 +20,6 @@ sessions_key = web.AppKey("sessions", SessionMaker)
 #: which names its template under "template". Keeps meetings/ free of imports from them.
 PanelProvider = Callable[[web.Request, int], Awaitable[dict[str, Any]]]
 panels_key = web.AppKey("panels", dict[str, list[PanelProvider]])
+
+#: Group commit of sites' check-ins (meetings.attendance.CheckInBatcher).
+checkin_key = web.AppKey("checkin", object)

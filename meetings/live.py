@@ -25,24 +25,22 @@ HEARTBEAT_SECONDS = 15.0
 
 
 class Board:
-    """One open board: the latest state per site since its last write."""
+    """One open board: the latest state per site since its last write, as JSON text
+    (serialised once per change by the hub, shared by every board)."""
 
     def __init__(self) -> None:
-        self.sites: dict[int, SiteAttendance] = {}
-        self.summary: AttendanceSummary | None = None
+        self.sites: dict[int, str] = {}
+        self.summary = "null"
         self.changed = asyncio.Event()
         self.closing = False
 
-    def put(self, state: SiteAttendance, summary: AttendanceSummary) -> None:
-        self.sites[state.site_id] = state
+    def put(self, site_id: int, state: str, summary: str) -> None:
+        self.sites[site_id] = state
         self.summary = summary
         self.changed.set()
 
-    def take(self) -> dict[str, Any]:
-        message = {
-            "summary": self.summary.model_dump(mode="json") if self.summary else None,
-            "sites": [s.model_dump(mode="json") for s in self.sites.values()],
-        }
+    def take(self) -> str:
+        message = f'{{"summary": {self.summary}, "sites": [{", ".join(self.sites.values())}]}}'
         self.sites = {}
         self.changed.clear()
         return message
@@ -60,8 +58,12 @@ class Hub:
                 board.changed.set()
 
     def publish(self, meeting_id: int, state: SiteAttendance, summary: AttendanceSummary) -> None:
-        for board in self.boards.get(meeting_id, ()):
-            board.put(state, summary)
+        boards = self.boards.get(meeting_id)
+        if not boards:
+            return
+        state_json, summary_json = state.model_dump_json(), summary.model_dump_json()
+        for board in boards:
+            board.put(state.site_id, state_json, summary_json)
 
     @contextlib.contextmanager
     def open(self, meeting_id: int):  # type: ignore[no-untyped-def]
@@ -78,8 +80,9 @@ class Hub:
 HUB = Hub()
 
 
-def _event(name: str, data: dict[str, Any]) -> bytes:
-    return f"event: {name}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n".encode()
+def _event(name: str, data: dict[str, Any] | str) -> bytes:
+    text = data if isinstance(data, str) else json.dumps(data, ensure_ascii=False)
+    return f"event: {name}\ndata: {text}\n\n".encode()
 
 
 async def stream(

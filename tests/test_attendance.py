@@ -248,3 +248,28 @@ async def test_the_rehearsal_is_recorded_per_site(client: TestClient, api: dict[
     assert board["summary"]["connected"] == 0  # a rehearsal is not attendance
     page = await (await client.get(f"/sessions/{api['id']}/board", headers=api["chair"])).text()
     assert "rh-problem" in page
+
+
+async def test_a_burst_of_check_ins_is_committed_in_groups_with_exact_totals(
+    maker: SessionMaker,
+):
+    meeting_id, ids = await live_session(maker, 52)
+    batcher = attendance.CheckInBatcher(maker, CONFIG, size=20)
+    _, (outsider,) = await live_session(maker, 1)
+    results = await asyncio.gather(
+        *(batcher.submit(meeting_id, site, connected(3 + n % 5)) for n, site in enumerate(ids)),
+        batcher.submit(meeting_id, ids[0], connected(3)),  # a repeat: nothing new
+        batcher.submit(meeting_id, outsider, connected(3)),  # refused alone
+        batcher.submit(meeting_id, ids[1], connected(900)),  # refused alone
+        return_exceptions=True,
+    )
+    assert isinstance(results[-2], Forbidden)
+    assert isinstance(results[-1], Invalid) and results[-1].problems[0].field == "delegates_present"
+    states = results[:52]
+    assert [s.delegates_present for s in states] == [3 + n % 5 for n in range(52)]
+    async with maker() as session:
+        totals = await attendance.summary(session, meeting_id)
+        events = await session.scalar(select(func.count()).select_from(AttendanceEvent))
+        versions = {s.version for s in await attendance.sites(session, meeting_id)}
+    assert (totals.connected, totals.delegates_present) == (52, sum(3 + n % 5 for n in range(52)))
+    assert events == 52 and versions == {2}
