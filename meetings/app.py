@@ -37,6 +37,7 @@ from meetings.store import create_engine, session_maker
 from meetings.video_poller import video_poll_context
 from notify import invitations
 from notify import views as notify_views
+from notify.checkin import CheckInBatcher
 from notify.worker import delivery_context
 from scheduler import service as scheduler_service
 from scheduler import views as scheduler_views
@@ -51,7 +52,7 @@ async def database_context(app: web.Application) -> AsyncIterator[None]:
     engine = create_engine(app[settings_key].database)
     app[engine_key] = engine
     app[sessions_key] = session_maker(engine)
-    app[checkin_key] = attendance.CheckInBatcher(app[sessions_key], app[settings_key].attendance)
+    app[checkin_key] = CheckInBatcher(app[sessions_key], app[settings_key].attendance)
     yield
     await engine.dispose()
 

@@ -8,7 +8,6 @@ the participation rows, never a counter that could drift.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -33,7 +32,7 @@ from meetings.meeting_models import Meeting, MeetingStatus, Participation
 from meetings.models import Cluster, Site
 from meetings.planning import get_meeting_row
 from meetings.settings import AttendanceSettings
-from meetings.store import SessionMaker, after_commit, utcnow
+from meetings.store import after_commit, utcnow
 
 #: A change that committed: the site's new state and the session's totals (the board's
 #: message). Receivers are called after the commit, never for a rolled-back change.
@@ -458,47 +457,3 @@ async def record_many(
         changed_states = [states[site] for site in values]
         after_commit(session, lambda: [_announce(meeting_id, s, totals) for s in changed_states])
     return [states[o] if isinstance(o, int) else o for o in outcome]
-
-
-class CheckInBatcher:
-    """Group commit for check-ins: a burst of sites checking in at once becomes a few
-    transactions of many rows each, instead of one transaction per site queueing for
-    SQLite's single writer (which, under a burst of thousands, ran out of busy_timeout).
-    One writer task per session; requests wait for their own result."""
-
-    def __init__(self, maker: SessionMaker, config: AttendanceSettings, *, size: int = 500):
-        self.maker = maker
-        self.config = config
-        self.size = size
-        self._queues: dict[int, list[tuple[int, Change, asyncio.Future[SiteAttendance]]]] = {}
-        self._writers: dict[int, asyncio.Task[None]] = {}
-
-    async def submit(self, meeting_id: int, site_id: int, change: Change) -> SiteAttendance:
-        future: asyncio.Future[SiteAttendance] = asyncio.get_running_loop().create_future()
-        self._queues.setdefault(meeting_id, []).append((site_id, change, future))
-        writer = self._writers.get(meeting_id)
-        if writer is None or writer.done():
-            self._writers[meeting_id] = asyncio.create_task(self._write(meeting_id))
-        return await future
-
-    async def _write(self, meeting_id: int) -> None:
-        while queue := self._queues.get(meeting_id):
-            batch, self._queues[meeting_id] = queue[: self.size], queue[self.size :]
-            try:
-                async with self.maker() as session, session.begin():
-                    results = await record_many(
-                        session, meeting_id, [(s, c) for s, c, _ in batch], self.config
-                    )
-            except Exception as exc:  # the whole batch failed: each request hears why
-                for *_, future in batch:
-                    if not future.done():
-                        future.set_exception(exc)
-                continue
-            for (*_, future), result in zip(batch, results, strict=True):
-                if future.done():
-                    continue
-                if isinstance(result, DomainError):
-                    future.set_exception(result)
-                else:
-                    future.set_result(result)
-        self._queues.pop(meeting_id, None)

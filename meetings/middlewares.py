@@ -101,7 +101,10 @@ async def domain_error_response(request: web.Request, exc: DomainError) -> web.R
 
 
 async def page_context(request: web.Request) -> dict[str, object]:
-    """What every page's layout needs: user, locale, CSRF token, organisation."""
+    """What every page's layout needs: user, locale, CSRF token, organisation. API calls
+    render no page: they skip it (and must not consume the flash meant for a page)."""
+    if is_api(request):
+        return {}
     session = await get_session(request)
     settings = request.app[settings_key]
     locale = request.get(LOCALE_KEY, settings.organisation.locale)
@@ -175,8 +178,13 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
     )
     request[LOCALE_KEY] = locale
     request["translations"] = translations(locale)
-    if CSRF_SESSION_KEY not in session and request[AUTH_KIND_KEY] != "bearer":
-        session[CSRF_SESSION_KEY] = new_csrf_token()  # scripts with a token get no cookie
+    if (
+        CSRF_SESSION_KEY not in session
+        and request[AUTH_KIND_KEY] != "bearer"
+        and not (is_api(request) and "site_token" in request.match_info)
+    ):
+        # Scripts with a token, and sites' API calls by their link, get no cookie.
+        session[CSRF_SESSION_KEY] = new_csrf_token()
 
     route = request.match_info.route
     access = access_of(request.match_info.handler)

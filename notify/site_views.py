@@ -20,14 +20,14 @@ from sqlalchemy import select
 from agendas import record
 from agendas.models import AgendaItem
 from agendas.record_models import ContributionIn, ContributionPublic, SiteContributionIn
-from meetings import attendance, rsvp, video
+from meetings import rsvp, video
 from meetings.access import public_token
 from meetings.attendance_models import CheckIn, SiteAttendance
 from meetings.errors import DomainError, FieldProblem, Invalid
 from meetings.forms import N_, FormData, problems_of, text
 from meetings.i18n import translations
 from meetings.keys import checkin_key, settings_key
-from meetings.meeting_models import Document, Meeting
+from meetings.meeting_models import Document
 from meetings.middlewares import LOCALE_KEY
 from meetings.models import Site
 from meetings.planning import get_meeting_row
@@ -36,6 +36,7 @@ from meetings.store import utcnow
 from meetings.web import db, json_body, model_response, path_id
 from notify import tokens
 from notify.api import letter_response
+from notify.checkin import CheckInBatcher
 from notify.models import Message
 
 PRIVATE_HEADERS = {
@@ -224,36 +225,23 @@ async def site_letter(request: web.Request) -> web.StreamResponse:
 # --- check-in --------------------------------------------------------------------------
 
 
-async def _site_and_meeting(request: web.Request) -> tuple[Site, Meeting]:
-    """The link's site (404 for a wrong link) and the session, in one short read."""
-    async with db(request) as session:
-        return await _site(session, request), await get_meeting_row(session, path_id(request))
-
-
-async def _check_in(
-    request: web.Request, site: Site, meeting: Meeting, data: CheckIn
-) -> SiteAttendance:
-    """The write joins the session's next group commit (a burst of thousands of sites is
-    a few transactions, not thousands queueing for the database's writer)."""
-    settings = request.app[settings_key]
-    change = attendance.check_in_change(
-        meeting,
-        delegates=data.delegates_present,
-        officials=data.officials_present,
-        site_code=site.code,
-        now=utcnow(),
-        config=settings.attendance,
-    )
-    batcher: attendance.CheckInBatcher = request.app[checkin_key]  # type: ignore[assignment]
-    return await batcher.submit(meeting.id or 0, site.id or 0, change)
+async def _check_in(request: web.Request, data: CheckIn) -> SiteAttendance:
+    """The check-in joins the session's next group commit (notify.checkin): the link, the
+    invitation and the values are checked there, for this request alone."""
+    batcher: CheckInBatcher = request.app[checkin_key]  # type: ignore[assignment]
+    return await batcher.submit(path_id(request), _token(request), data, at=utcnow())
 
 
 @public_token
 async def post_site_check_in(request: web.Request) -> web.StreamResponse:
     """The site says it is connected, with its delegates; pressing twice changes nothing."""
-    site, meeting = await _site_and_meeting(request)  # a wrong link is 404 whatever the body
-    data = await json_body(request, CheckIn)
-    return _private(model_response(await _check_in(request, site, meeting, data)))
+    try:
+        data = await json_body(request, CheckIn)
+    except (web.HTTPException, ValidationError):
+        async with db(request) as session:
+            await _site(session, request)  # a wrong link is 404 whatever the body
+        raise
+    return _private(model_response(await _check_in(request, data)))
 
 
 @public_token
@@ -270,8 +258,7 @@ async def site_check_in_submit(request: web.Request) -> web.StreamResponse:
         or None,
     }
     try:
-        site, meeting = await _site_and_meeting(request)
-        await _check_in(request, site, meeting, CheckIn.model_validate(values))
+        await _check_in(request, CheckIn.model_validate(values))
     except (ValidationError, DomainError) as exc:
         if isinstance(exc, DomainError) and exc.status in (403, 404):
             raise

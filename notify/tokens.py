@@ -29,6 +29,11 @@ def _derive(secret_key: str, site_id: int, generation: int) -> str:
     return base64.urlsafe_b64encode(digest).decode().rstrip("=")
 
 
+def token_hash(token: str) -> str:
+    """What the table keeps of a token (its SHA-256), for look-ups."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
 def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 

@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 
 from meetings import attendance, planning
 from meetings.attendance_models import AttendanceEvent, AttendanceStatus, Author, EventKind
-from meetings.errors import Forbidden, Invalid
+from meetings.errors import Forbidden, Invalid, NotFound
 from meetings.meeting_models import MeetingCreate, MeetingStatus
 from meetings.models import Role
 from meetings.settings import AttendanceSettings, DatabaseSettings
@@ -253,18 +253,30 @@ async def test_the_rehearsal_is_recorded_per_site(client: TestClient, api: dict[
 async def test_a_burst_of_check_ins_is_committed_in_groups_with_exact_totals(
     maker: SessionMaker,
 ):
+    from meetings.attendance_models import CheckIn
+    from notify.checkin import CheckInBatcher
+
     meeting_id, ids = await live_session(maker, 52)
-    batcher = attendance.CheckInBatcher(maker, CONFIG, size=20)
     _, (outsider,) = await live_session(maker, 1)
+    async with maker() as session, session.begin():
+        links = [await tokens.site_token(session, s, secret_key=TEST_SECRET) for s in ids]
+        outside = await tokens.site_token(session, outsider, secret_key=TEST_SECRET)
+    batcher = CheckInBatcher(maker, CONFIG, size=20)
+    now = utcnow()
     results = await asyncio.gather(
-        *(batcher.submit(meeting_id, site, connected(3 + n % 5)) for n, site in enumerate(ids)),
-        batcher.submit(meeting_id, ids[0], connected(3)),  # a repeat: nothing new
-        batcher.submit(meeting_id, outsider, connected(3)),  # refused alone
-        batcher.submit(meeting_id, ids[1], connected(900)),  # refused alone
+        *(
+            batcher.submit(meeting_id, link, CheckIn(delegates_present=3 + n % 5), at=now)
+            for n, link in enumerate(links)
+        ),
+        batcher.submit(meeting_id, links[0], CheckIn(delegates_present=3), at=now),  # repeat
+        batcher.submit(meeting_id, outside, CheckIn(delegates_present=3), at=now),
+        batcher.submit(meeting_id, links[1], CheckIn(delegates_present=900), at=now),
+        batcher.submit(meeting_id, "x" * 43, CheckIn(delegates_present=3), at=now),
         return_exceptions=True,
     )
-    assert isinstance(results[-2], Forbidden)
-    assert isinstance(results[-1], Invalid) and results[-1].problems[0].field == "delegates_present"
+    assert isinstance(results[-3], Forbidden)  # a site not invited
+    assert isinstance(results[-2], Invalid) and results[-2].problems[0].field == "delegates_present"
+    assert isinstance(results[-1], NotFound)  # a wrong link
     states = results[:52]
     assert [s.delegates_present for s in states] == [3 + n % 5 for n in range(52)]
     async with maker() as session:
