@@ -9,6 +9,7 @@ site's address). Times carry their TZID with a matching VTIMEZONE; DTSTAMP is UT
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -129,8 +130,10 @@ def vtimezone(name: str, first: datetime, last: datetime) -> Timezone:
     return component
 
 
-def _transitions(zone: ZoneInfo, start: datetime, end: datetime) -> list[datetime]:
-    """UTC instants where the zone's offset changes, found day by day then to the second."""
+@functools.lru_cache(maxsize=256)
+def _transitions(zone: ZoneInfo, start: datetime, end: datetime) -> tuple[datetime, ...]:
+    """UTC instants where the zone's offset changes, found day by day then to the second.
+    Cached: every recipient of a mailing asks for the same zone and years."""
     found = []
     day = start
     offset = day.astimezone(zone).utcoffset()
@@ -147,7 +150,7 @@ def _transitions(zone: ZoneInfo, start: datetime, end: datetime) -> list[datetim
             found.append(high.replace(microsecond=0))
             offset = following.astimezone(zone).utcoffset()
         day = following
-    return found
+    return tuple(found)
 
 
 def _onset(local: datetime, offset_from: timedelta | None) -> TimezoneStandard:

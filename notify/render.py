@@ -84,6 +84,7 @@ def make_renderer(settings: Settings) -> Renderer:
     cache: dict[tuple[int, int], _Programme] = {}
     letters = letter.LetterCache()
     minutes_files: dict[tuple[int, int, str], bytes] = {}
+    letter_files: dict[tuple[int, int, str, object], bytes] = {}
 
     async def minutes_pdf(
         session: AsyncSession, meeting_id: int, locale: str
@@ -161,6 +162,7 @@ def make_renderer(settings: Settings) -> Renderer:
         subject = f"[{gettext(SUBJECT_PREFIX[kind])}] {meeting.title} — {day}"
         cancelled = kind == MessageKind.cancellation or meeting.status == MeetingStatus.cancelled
         method: Method = "CANCEL" if cancelled else "REQUEST"
+        text = text_template.render(context)
         event = CalendarEvent(
             uid=meeting.uid,
             sequence=max(meeting.sequence, message.sequence),
@@ -170,7 +172,7 @@ def make_renderer(settings: Settings) -> Renderer:
             timezone=meeting.timezone,
             organizer=sender,
             location="; ".join(p for p in (site.address, site.endpoint, meeting.video_url) if p),
-            description=text_template.render(context),
+            description=text,
             url=site_url,
             is_cancelled=cancelled,
         )
@@ -179,31 +181,37 @@ def make_renderer(settings: Settings) -> Renderer:
         attachments: tuple[tuple[str, str, bytes], ...] = ()
         # The letter goes with what invites; a cancellation or a reminder has none.
         if kind in LETTER_KINDS and not cancelled:
-            html = letter.letter_html(
-                env,
-                letter.Letter(
-                    meeting,
-                    timeline(meeting, shared.agenda),
-                    [d.filename for d in shared.documents],
-                    letter.issue_date(now, settings.organisation),
-                    # One letter to all the invited sites, the same PDF for every recipient:
-                    # rendering one per site (~250 ms) would make 10,000 sites take 40 min.
-                    # The site-addressed letter is a download (its page, the API).
-                    bridge_point_count=await letter.bridge_point_count(session, meeting.id or 0),
-                ),
-                organisation=settings.organisation,
-                locale=locale,
+            issued = letter.issue_date(now, settings.organisation)
+            key = (meeting.id or 0, meeting.version, locale, issued)
+            if key not in letter_files:  # one letter per session version and language
+                html = letter.letter_html(
+                    env,
+                    letter.Letter(
+                        meeting,
+                        timeline(meeting, shared.agenda),
+                        [d.filename for d in shared.documents],
+                        issued,
+                        # One letter to all the invited sites, the same PDF for every
+                        # recipient: one per site (~250 ms) would make 10,000 sites take
+                        # 40 min. The site-addressed letter is a download (its page, API).
+                        bridge_point_count=await letter.bridge_point_count(
+                            session, meeting.id or 0
+                        ),
+                    ),
+                    organisation=settings.organisation,
+                    locale=locale,
+                )
+                letter_files.clear()
+                letter_files[key] = await letters.pdf(html)
+            attachments = (
+                (letter.letter_filename(meeting.id or 0), letter.PDF_TYPE, letter_files[key]),
             )
-            pdf = await letters.pdf(html)
-            attachments = ((letter.letter_filename(meeting.id or 0), letter.PDF_TYPE, pdf),)
         if kind == MessageKind.minutes:
             attachments = (await minutes_pdf(session, meeting.id or 0, locale),)
         return compose(
             sender=sender,
             recipient=recipient,
-            rendered=Rendered(
-                subject, text_template.render(context), html_template.render(context)
-            ),
+            rendered=Rendered(subject, text, html_template.render(context)),
             calendar=scheduling(event, [recipient], method=method, now=now)
             if kind in CALENDAR_KINDS
             else None,
