@@ -1,8 +1,9 @@
 """The delivery worker inside `giaoban serve`: sends what is due, wakes when work arrives.
 
-Until the scheduler (issue #5) takes over timed work, this loop is the one place that
-drains the outbox: it releases rows a killed process left claimed, then delivers what is
-due, then sleeps until woken by newly queued messages or the next tick.
+This loop drains the outbox: it releases rows a killed process left claimed, delivers
+what is due, then sleeps until woken — by newly queued messages, by the scheduler when a
+timed mailing or a reminder comes due (the scheduler's retry job also releases stale
+rows), or by its own tick.
 """
 
 from __future__ import annotations
