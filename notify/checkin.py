@@ -27,7 +27,6 @@ from meetings.store import SessionMaker
 from notify import tokens
 from notify.models import SiteToken
 
-
 GATHER_SECONDS = 0.005
 
 
