@@ -471,7 +471,7 @@ def _validate(
             rehearsal_minutes=_number(raw, "scheduler", "rehearsal_minutes", 0, 24 * 60),
             retry_interval_seconds=_number(raw, "scheduler", "retry_interval_seconds", 1, 86400),
             jobstore_url=_text(raw, "scheduler", "jobstore_url", required=False)
-            or sync_url(database.url),
+            or default_jobstore(database.url, server.var_dir),
         ),
         attendance=AttendanceSettings(
             max_delegates_per_site=_number(raw, "attendance", "max_delegates_per_site", 1, 100000),
@@ -526,6 +526,16 @@ def _duration(key: str, text: str) -> timedelta:
     if value <= timedelta(0):
         raise ConfigError(key, f"must be longer than zero; got {text!r}")
     return value
+
+
+def default_jobstore(database_url: str, var_dir: Path) -> str:
+    """PostgreSQL: the service's own database. SQLite: a file of its own beside var/.
+    APScheduler 3 reads and writes its store synchronously on the event loop; sharing
+    SQLite's one writer lock with the async connections could block the loop on a lock
+    whose holder needs the loop to let go (seen: "database is locked" at start-up)."""
+    if database_url.startswith("sqlite"):
+        return f"sqlite:///{var_dir / 'scheduler-jobs.sqlite3'}"
+    return sync_url(database_url)
 
 
 def sync_url(url: str) -> str:

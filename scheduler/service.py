@@ -14,6 +14,7 @@ import asyncio
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -73,6 +74,10 @@ class SchedulerService:
         self.config = settings.scheduler
         self.wake = wake
         self.clock = clock
+        if self.config.jobstore_url.startswith("sqlite:///"):
+            Path(self.config.jobstore_url[len("sqlite:///") :]).parent.mkdir(
+                parents=True, exist_ok=True
+            )
         self.store = SQLAlchemyJobStore(url=self.config.jobstore_url, tablename=TABLE)
         self.scheduler = AsyncIOScheduler(
             jobstores={"default": self.store},
@@ -178,7 +183,10 @@ class SchedulerService:
         future = [d for d in dues if d.at > now]
         await asyncio.to_thread(self._remove_jobs, meeting_id, {d.job_id for d in future})
         for due in future:
-            self.scheduler.add_job(
+            # In a thread: the store is synchronous, and the loop must stay free for the
+            # transactions it would otherwise wait on (APScheduler's add_job is locked).
+            await asyncio.to_thread(
+                self.scheduler.add_job,
                 JOB_FUNCTION,
                 "date",
                 run_date=due.at,
@@ -265,6 +273,8 @@ async def meeting_changed(session: AsyncSession, meeting_id: int) -> None:
 
 def stored_jobs(url: str) -> list[tuple[str, str, datetime | None]]:
     """(id, name, next run) of the stored jobs, for `giaoban jobs` (no scheduler needed)."""
+    if url.startswith("sqlite:///") and not Path(url[len("sqlite:///") :]).exists():
+        return []  # no scheduler has run here yet
     store = SQLAlchemyJobStore(url=url, tablename=TABLE)
     store.start(None, "default")  # type: ignore[arg-type]
     try:

@@ -26,7 +26,7 @@ from meetings.models import ContactIn, Role
 from meetings.settings import DatabaseSettings
 from meetings.store import create_engine, session_maker, utcnow
 from notify.models import Message, MessageKind
-from scheduler.models import jobs
+from scheduler.service import stored_jobs
 from tests.conftest import TEST_SECRET
 from tests.factories import bearer, make_site, make_user
 from tests.test_outbox import free_port
@@ -112,70 +112,77 @@ async def test_a_reminder_planned_by_a_killed_process_arrives_once(
     handler, controller = sink
     engine = create_engine(DatabaseSettings(url=sqlite_url, echo=False))
     maker = session_maker(engine)
-    async with maker() as session, session.begin():
-        await make_user(session, username="org", role=Role.organiser)
-        headers = await bearer(session, "org")
-        site = await make_site(session, contacts=[ContactIn(name="Lan", email="lan@example.org")])
-
-    port = free_port()
-    first = serve(tmp_path, "first", sqlite_url, port, controller.port)
-    log = tmp_path / "first.log"
     try:
-        await until(lambda: _says(log, "serving on"), first, log)
-        starts = utcnow() + timedelta(hours=1) + LEAD + timedelta(seconds=1)
-        meeting = await asyncio.to_thread(
-            call,
-            port,
-            "POST",
-            "/api/v1/meetings",
-            headers,
-            {
-                "title": "Giao ban đột xuất",
-                "starts_at": starts.isoformat(),
-                "ends_at": (starts + timedelta(hours=2)).isoformat(),
-                "site_ids": [site.id],
-                "is_urgent": True,
-            },
-        )
-        await asyncio.to_thread(
-            call,
-            port,
-            "PATCH",
-            f"/api/v1/meetings/{meeting['id']}",
-            headers,
-            {"version": meeting["version"], "status": "scheduled"},
-        )
+        async with maker() as session, session.begin():
+            await make_user(session, username="org", role=Role.organiser)
+            headers = await bearer(session, "org")
+            site = await make_site(
+                session, contacts=[ContactIn(name="Lan", email="lan@example.org")]
+            )
 
-        async def planned() -> bool:
-            async with maker() as session:
-                ids = (await session.scalars(select(jobs.c.id))).all()
-            return any(":reminder:" in i for i in ids)
+        port = free_port()
+        first = serve(tmp_path, "first", sqlite_url, port, controller.port)
+        log = tmp_path / "first.log"
+        try:
+            await until(lambda: _says(log, "serving on"), first, log)
+            starts = utcnow() + timedelta(hours=1) + LEAD + timedelta(seconds=1)
+            meeting = await asyncio.to_thread(
+                call,
+                port,
+                "POST",
+                "/api/v1/meetings",
+                headers,
+                {
+                    "title": "Giao ban đột xuất",
+                    "starts_at": starts.isoformat(),
+                    "ends_at": (starts + timedelta(hours=2)).isoformat(),
+                    "site_ids": [site.id],
+                    "is_urgent": True,
+                },
+            )
+            await asyncio.to_thread(
+                call,
+                port,
+                "PATCH",
+                f"/api/v1/meetings/{meeting['id']}",
+                headers,
+                {"version": meeting["version"], "status": "scheduled"},
+            )
 
-        await until(planned, first, log)
+            store = f"sqlite:///{tmp_path / 'var' / 'scheduler-jobs.sqlite3'}"
+
+            async def planned() -> bool:
+                if not (tmp_path / "var" / "scheduler-jobs.sqlite3").exists():
+                    return False
+                rows = await asyncio.to_thread(stored_jobs, store)
+                return any(":reminder:" in job_id for job_id, _, _ in rows)
+
+            await until(planned, first, log)
+        finally:
+            first.send_signal(signal.SIGKILL)  # before the reminder fires
+            first.wait(timeout=TIMEOUT)
+        assert not handler.arrived.is_set()
+
+        second = serve(tmp_path, "second", sqlite_url, free_port(), controller.port)
+        log = tmp_path / "second.log"
+        try:
+            await until(lambda: _flag(handler.arrived), second, log)
+
+            async def all_sent() -> bool:
+                async with maker() as session:
+                    rows = (
+                        await session.scalars(
+                            select(Message.status).where(Message.kind == MessageKind.reminder)
+                        )
+                    ).all()
+                return bool(rows) and set(rows) == {"sent"}
+
+            await until(all_sent, second, log)
+        finally:
+            second.send_signal(signal.SIGTERM)
+            second.wait(timeout=TIMEOUT)
     finally:
-        first.send_signal(signal.SIGKILL)  # before the reminder fires
-        first.wait(timeout=TIMEOUT)
-    assert not handler.arrived.is_set()
-
-    second = serve(tmp_path, "second", sqlite_url, free_port(), controller.port)
-    log = tmp_path / "second.log"
-    try:
-        await until(lambda: _flag(handler.arrived), second, log)
-
-        async def all_sent() -> bool:
-            async with maker() as session:
-                rows = (
-                    await session.scalars(
-                        select(Message.status).where(Message.kind == MessageKind.reminder)
-                    )
-                ).all()
-            return bool(rows) and set(rows) == {"sent"}
-
-        await until(all_sent, second, log)
-    finally:
-        second.send_signal(signal.SIGTERM)
-        second.wait(timeout=TIMEOUT)
-    await engine.dispose()
+        await engine.dispose()
     assert handler.reminders == {"lan@example.org": 1}
 
 
