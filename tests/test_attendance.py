@@ -149,7 +149,7 @@ async def test_who_may_write_what(client: TestClient, api: dict[str, Any]):
     url = f"/api/v1/meetings/{api['id']}"
     checked = await client.post(
         f"/api/v1/site/{api['token_a']}/meetings/{api['id']}/check-in",
-        json={"delegates_present": 9},
+        json={"delegates_present": 9, "officials_present": ["Nguyễn Văn An, Phó Chủ tịch"]},
     )
     assert checked.status == 200, await checked.text()
     state = await checked.json()
@@ -158,6 +158,7 @@ async def test_who_may_write_what(client: TestClient, api: dict[str, Any]):
         "connected",
         9,
     )
+    assert state["officials_present"] == ["Nguyễn Văn An, Phó Chủ tịch"]
     # A site's link acts for that site only: one not invited here is refused.
     refused = await client.post(
         f"/api/v1/site/{api['token_out']}/meetings/{api['id']}/check-in",
