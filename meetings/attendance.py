@@ -127,49 +127,10 @@ async def record(
     config: AttendanceSettings,
 ) -> SiteAttendance:
     """Apply one change to one invited site; a repeat changes nothing and logs nothing."""
-    meeting = await get_meeting_row(session, meeting_id)
-    check_values(meeting, change, config)
-    for _ in range(RETRIES):
-        row = await session.scalar(
-            select(Participation)
-            .where(Participation.meeting_id == meeting_id, Participation.site_id == site_id)
-            .execution_options(populate_existing=True)
-        )
-        if row is None:
-            raise Forbidden(f"site {site_id} is not invited to session {meeting_id}")
-        if _is_repeat(row, change):
-            return await site_state(session, meeting_id, site_id)
-        values = _apply(row, change)
-        result = await session.execute(
-            update(Participation)
-            .where(Participation.id == row.id, Participation.version == row.version)
-            .values(**values, version=row.version + 1)
-            .execution_options(synchronize_session=False)
-        )
-        if result.rowcount == 1:  # type: ignore[attr-defined]
-            break
-    else:
-        raise Invalid("busy", [FieldProblem("site_id", "too many simultaneous changes; retry")])
-    session.add(
-        AttendanceEvent(
-            meeting_id=meeting_id,
-            site_id=site_id,
-            kind=change.kind,
-            status=change.status,
-            delegates_present=change.delegates_present,
-            officials_present=change.officials_present,
-            note=change.note,
-            at=change.at,
-            author_kind=change.author_kind,
-            author=change.author,
-        )
-    )
-    await session.flush()
-    state = await site_state(session, meeting_id, site_id)
-    if _listeners:
-        totals = await summary(session, meeting_id)
-        after_commit(session, lambda: _announce(meeting_id, state, totals))
-    return state
+    (result,) = await record_many(session, meeting_id, [(site_id, change)], config)
+    if isinstance(result, DomainError):
+        raise result
+    return result
 
 
 def _announce(meeting_id: int, state: SiteAttendance, totals: AttendanceSummary) -> None:
@@ -349,29 +310,26 @@ async def record_many(
     config: AttendanceSettings,
 ) -> list[SiteAttendance | DomainError]:
     """Apply many sites' changes in one transaction with set-based statements: one read,
-    one executemany UPDATE (under each row's version), one INSERT of the events, one
-    total. A row changed by another writer meanwhile is applied again on its own.
+    one executemany UPDATE under each row's version, one INSERT of the events, one total.
+    A row another writer changed between our read and our write is read and applied
+    again (the UPDATE matched nothing, so what we read back is not what we wrote).
     Returns, per item, the site's state or the error that refused that item alone."""
     meeting = await get_meeting_row(session, meeting_id)
     table = Participation.__table__  # type: ignore[attr-defined]
-    found = {
-        row.site_id: row
-        for row in (
-            await session.execute(
-                select(table).where(
+    invited = set(
+        (
+            await session.scalars(
+                select(table.c.site_id).where(
                     table.c.meeting_id == meeting_id,
                     table.c.site_id.in_({site for site, _ in items}),
                 )
             )
         ).all()
-    }
-    copies: dict[int, _Copy] = {}
-    values: dict[int, dict[str, object]] = {}
-    events: list[dict[str, object]] = []
+    )
     outcome: list[int | DomainError] = []
+    todo: dict[int, list[Change]] = {}
     for site_id, change in items:
-        row = found.get(site_id)
-        if row is None:
+        if site_id not in invited:
             outcome.append(Forbidden(f"site {site_id} is not invited to session {meeting_id}"))
             continue
         try:
@@ -379,66 +337,16 @@ async def record_many(
         except Invalid as exc:
             outcome.append(exc)
             continue
-        state = copies.setdefault(
-            site_id, _Copy(**{k: getattr(row, k) for k in _Copy.__dataclass_fields__})
-        )
         outcome.append(site_id)
-        if _is_repeat(state, change):  # type: ignore[arg-type]
-            continue
-        changed = _apply(state, change)  # type: ignore[arg-type]
-        for key, value in changed.items():
-            if hasattr(state, key):
-                setattr(state, key, value)
-        merged = values.setdefault(site_id, {k: getattr(row, k) for k in DERIVED})
-        merged.update(changed)
-        events.append(
-            {
-                "meeting_id": meeting_id,
-                "site_id": site_id,
-                "kind": change.kind,
-                "status": change.status,
-                "delegates_present": change.delegates_present,
-                "officials_present": change.officials_present,
-                "note": change.note,
-                "at": change.at,
-                "recorded_at": utcnow(),
-                "author_kind": change.author_kind,
-                "author": change.author,
-            }
-        )
-    if values:
-        await session.execute(
-            update(table)
-            .where(table.c.id == bindparam("_id"), table.c.version == bindparam("_version"))
-            .values({k: bindparam(k) for k in DERIVED} | {"version": bindparam("_next")}),
-            [
-                {
-                    "_id": found[site].id,
-                    "_version": found[site].version,
-                    "_next": found[site].version + 1,
-                    **merged,
-                }
-                for site, merged in values.items()
-            ],
-        )
-        moved = {
-            site
-            for site, version in (
-                await session.execute(
-                    select(table.c.site_id, table.c.version).where(
-                        table.c.meeting_id == meeting_id, table.c.site_id.in_(values)
-                    )
-                )
-            ).all()
-            if version != found[site].version + 1
-        }
-        await session.execute(
-            insert(AttendanceEvent), [e for e in events if e["site_id"] not in moved]
-        )
-        # Changed by someone else between our read and our write: applied one by one.
-        for site_id, change in items:
-            if site_id in moved:
-                await record(session, meeting_id, site_id, change, config)
+        todo.setdefault(site_id, []).append(change)
+    changed: set[int] = set()
+    for _ in range(RETRIES):
+        if not todo:
+            break
+        todo = await _write_once(session, meeting_id, todo, changed)
+    else:
+        busy = Invalid("busy", [FieldProblem("site_id", "too many simultaneous changes; retry")])
+        outcome = [busy if isinstance(o, int) and o in todo else o for o in outcome]
     states = {
         s.site_id: s
         for s in (
@@ -446,14 +354,95 @@ async def record_many(
             for row in (
                 await session.execute(
                     _site_query(meeting_id)
-                    .where(Participation.site_id.in_({s for s in outcome if isinstance(s, int)}))  # type: ignore[attr-defined]
+                    .where(Participation.site_id.in_({o for o in outcome if isinstance(o, int)}))  # type: ignore[attr-defined]
                     .execution_options(populate_existing=True)
                 )
             ).all()
         )
     }
-    if _listeners and values:
+    if _listeners and changed:
         totals = await summary(session, meeting_id)
-        changed_states = [states[site] for site in values]
+        changed_states = [states[site] for site in changed]
         after_commit(session, lambda: [_announce(meeting_id, s, totals) for s in changed_states])
     return [states[o] if isinstance(o, int) else o for o in outcome]
+
+
+async def _write_once(
+    session: AsyncSession, meeting_id: int, todo: dict[int, list[Change]], changed: set[int]
+) -> dict[int, list[Change]]:
+    """One read-apply-write round; returns the sites another writer got to first."""
+    table = Participation.__table__  # type: ignore[attr-defined]
+    found = {
+        row.site_id: row
+        for row in (
+            await session.execute(
+                select(table).where(table.c.meeting_id == meeting_id, table.c.site_id.in_(todo))
+            )
+        ).all()
+    }
+    values: dict[int, dict[str, object]] = {}
+    events: list[dict[str, object]] = []
+    for site_id, changes in todo.items():
+        row = found[site_id]
+        state = _Copy(**{k: getattr(row, k) for k in _Copy.__dataclass_fields__})
+        for change in changes:
+            if _is_repeat(state, change):  # type: ignore[arg-type]
+                continue
+            applied = _apply(state, change)  # type: ignore[arg-type]
+            for key, value in applied.items():
+                if hasattr(state, key):
+                    setattr(state, key, value)
+            values.setdefault(site_id, {k: getattr(row, k) for k in DERIVED}).update(applied)
+            events.append(_event_row(meeting_id, site_id, change))
+    if not values:
+        return {}
+    await session.execute(
+        update(table)
+        .where(table.c.id == bindparam("_id"), table.c.version == bindparam("_version"))
+        .values({k: bindparam(k) for k in DERIVED} | {"version": bindparam("_next")}),
+        [
+            {
+                "_id": found[site].id,
+                "_version": found[site].version,
+                "_next": found[site].version + 1,
+                **merged,
+            }
+            for site, merged in values.items()
+        ],
+    )
+    now = {
+        row.site_id: row
+        for row in (
+            await session.execute(
+                select(table).where(table.c.meeting_id == meeting_id, table.c.site_id.in_(values))
+            )
+        ).all()
+    }
+    # Ours when the row holds exactly what we wrote, at the version we wrote it with.
+    lost = {
+        site
+        for site, merged in values.items()
+        if now[site].version != found[site].version + 1
+        or any(getattr(now[site], k) != v for k, v in merged.items())
+    }
+    kept = [e for e in events if e["site_id"] not in lost]
+    if kept:
+        await session.execute(insert(AttendanceEvent), kept)
+    changed.update(set(values) - lost)
+    return {site: todo[site] for site in lost}
+
+
+def _event_row(meeting_id: int, site_id: int, change: Change) -> dict[str, object]:
+    return {
+        "meeting_id": meeting_id,
+        "site_id": site_id,
+        "kind": change.kind,
+        "status": change.status,
+        "delegates_present": change.delegates_present,
+        "officials_present": change.officials_present,
+        "note": change.note,
+        "at": change.at,
+        "recorded_at": utcnow(),
+        "author_kind": change.author_kind,
+        "author": change.author,
+    }
