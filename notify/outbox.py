@@ -18,11 +18,9 @@ import functools
 import logging
 import random
 import ssl
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from email.message import EmailMessage
-from email.policy import SMTP as SMTP_POLICY
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -35,8 +33,6 @@ from meetings.store import SessionMaker, utcnow
 from notify.models import Message, MessageStatus
 
 log = logging.getLogger(__name__)
-#: Renders the e-mail for a claimed row (notify.render.render_message in the service).
-Renderer = Callable[[AsyncSession, Message], Awaitable[EmailMessage]]
 MAX_ATTEMPTS = 8
 BACKOFF_BASE = timedelta(seconds=30)
 BACKOFF_CAP = timedelta(hours=2)
@@ -50,8 +46,31 @@ class PermanentFailure(Exception):
     """The server refused for good (5xx); the text is its reply."""
 
 
+@dataclass(frozen=True)
+class Outgoing:
+    """An e-mail ready for the wire: its envelope and its bytes (CRLF line endings)."""
+
+    sender: str
+    recipient: str
+    message_id: str
+    data: bytes
+
+
+class Renderer(Protocol):
+    """Turns claimed rows into e-mails (notify.render.MessageRenderer in the service).
+
+    `prepare` does the database work of a whole batch at once (the session, its sites,
+    their links) and returns a function that renders one row of it with no more I/O, so
+    a lane renders its next message while the others wait on the server.
+    """
+
+    async def prepare(
+        self, session: AsyncSession, rows: Sequence[Message]
+    ) -> Callable[[Message], Outgoing]: ...
+
+
 class Connection(Protocol):
-    async def send(self, message: EmailMessage) -> None: ...
+    async def send(self, message: Outgoing) -> None: ...
 
     async def close(self) -> None: ...
 
@@ -112,9 +131,9 @@ def _classify(exc: aiosmtplib.SMTPResponseException) -> Exception:
 class _SmtpConnection:
     client: aiosmtplib.SMTP
 
-    async def send(self, message: EmailMessage) -> None:
+    async def send(self, message: Outgoing) -> None:
         try:
-            await self.client.send_message(message)
+            await self.client.sendmail(message.sender, [message.recipient], message.data)
         except aiosmtplib.SMTPRecipientsRefused as exc:
             first = exc.recipients[0]
             raise _classify(first) from exc
@@ -150,9 +169,9 @@ class DropTransport:
 class _DropConnection:
     folder: Path
 
-    async def send(self, message: EmailMessage) -> None:
-        data = message.as_bytes(policy=SMTP_POLICY)
-        await asyncio.to_thread((self.folder / eml_name(message["Message-ID"])).write_bytes, data)
+    async def send(self, message: Outgoing) -> None:
+        path = self.folder / eml_name(message.message_id)
+        await asyncio.to_thread(path.write_bytes, message.data)
 
     async def close(self) -> None:
         return None
@@ -170,25 +189,30 @@ def backoff(attempts: int, *, rng: random.Random | None = None) -> timedelta:
 
 async def claim(maker: SessionMaker, *, limit: int, now: datetime) -> list[int]:
     """Take up to `limit` due messages for this worker (queued → sending), atomically."""
+    due = (
+        select(Message.id)
+        .where(Message.status == MessageStatus.queued, Message.send_after <= now)
+        .order_by(Message.send_after, Message.id)
+        .limit(limit)
+    )
+    take = update(Message).values(
+        status=MessageStatus.sending, claimed_at=now, attempts=Message.attempts + 1
+    )
     async with maker() as session, session.begin():
-        due = (
-            select(Message.id)
-            .where(Message.status == MessageStatus.queued, Message.send_after <= now)
-            .order_by(Message.send_after, Message.id)
-            .limit(limit)
-        )
         if session.bind.dialect.name == "postgresql":
             # Lock exactly these rows; a LIMIT inside UPDATE … IN (…) may be re-run by the
             # planner and take more rows than asked, so select first, then update.
-            due = due.with_for_update(skip_locked=True)
-        ids = list((await session.scalars(due)).all())
-        if not ids:
-            return []
+            ids = list((await session.scalars(due.with_for_update(skip_locked=True))).all())
+            if not ids:
+                return []
+            chosen = Message.id.in_(ids)  # type: ignore[union-attr]
+        else:
+            # SQLite runs one statement at a time under its write lock: choosing inside
+            # the UPDATE lets a second worker that waited for the lock take the next rows
+            # (a SELECT first would see the first worker's rows still queued, and get none).
+            chosen = Message.id.in_(due.scalar_subquery())  # type: ignore[union-attr]
         claimed = await session.scalars(
-            update(Message)
-            .where(Message.id.in_(ids), Message.status == MessageStatus.queued)  # type: ignore[union-attr]
-            .values(status=MessageStatus.sending, claimed_at=now, attempts=Message.attempts + 1)
-            .returning(Message.id)
+            take.where(chosen, Message.status == MessageStatus.queued).returning(Message.id)
         )
         return sorted(claimed.all())
 
@@ -275,7 +299,7 @@ class _Lane:
     transport: Transport
     connection: Connection | None = field(default=None)
 
-    async def send(self, email: EmailMessage) -> None:
+    async def send(self, email: Outgoing) -> None:
         try:
             if self.connection is None:
                 self.connection = await self.transport.connect()
@@ -290,19 +314,26 @@ class _Lane:
             await connection.close()
 
 
-async def _load(maker: SessionMaker, ids: list[int]) -> list[Message]:
-    """The claimed rows in one query (they are read, never changed, through these objects)."""
-    async with maker() as session:
-        rows = await session.scalars(
-            select(Message).where(Message.id.in_(ids)).order_by(Message.id)  # type: ignore[union-attr,arg-type]
+async def _prepare(
+    maker: SessionMaker, renderer: Renderer, ids: list[int]
+) -> tuple[list[Message], Callable[[Message], Outgoing]]:
+    """The claimed rows in one query (read, never changed, through these objects) and
+    the renderer's batch work on them, in one transaction (it may issue a missing link)."""
+    async with maker() as session, session.begin():
+        rows = list(
+            (
+                await session.scalars(
+                    select(Message).where(Message.id.in_(ids)).order_by(Message.id)  # type: ignore[union-attr,arg-type]
+                )
+            ).all()
         )
-        return list(rows.all())
+        return rows, await renderer.prepare(session, rows)
 
 
 async def deliver_due(
     maker: SessionMaker,
     transport: Transport,
-    render: Renderer,
+    renderer: Renderer,
     *,
     now: Callable[[], datetime] = utcnow,
     connections: int = 4,
@@ -318,12 +349,13 @@ async def deliver_due(
     report = DeliveryReport()
     ledger = _Ledger(maker)
     lanes = [_Lane(transport) for _ in range(max(1, connections))]
-    context = _Delivery(maker, render, report, ledger, now, max_attempts)
+    context = _Delivery(report, ledger, now, max_attempts)
     try:
         while ids := await claim(maker, limit=batch, now=now()):
-            rows = iter(await _load(maker, ids))
+            rows, render = await _prepare(maker, renderer, ids)
+            pending = iter(rows)
             results = await asyncio.gather(
-                *(context.drain(lane, rows) for lane in lanes[: len(ids)]),
+                *(context.drain(lane, pending, render) for lane in lanes[: len(ids)]),
                 return_exceptions=True,
             )
             # Every lane has stopped by now (none is left running on its own); rows a
@@ -340,20 +372,28 @@ async def deliver_due(
 class _Delivery:
     """What every lane of one `deliver_due` shares."""
 
-    maker: SessionMaker
-    render: Renderer
     report: DeliveryReport
     ledger: _Ledger
     now: Callable[[], datetime]
     max_attempts: int
 
-    async def drain(self, lane: _Lane, rows: Iterator[Message]) -> None:
+    async def drain(
+        self, lane: _Lane, rows: Iterator[Message], render: Callable[[Message], Outgoing]
+    ) -> None:
         for row in rows:
-            async with self.maker() as session:
-                email = await self.render(session, row)
-            await self.ledger.record(await self._deliver(lane, row, email))
+            try:
+                email = render(row)
+            except (LookupError, ValueError) as exc:
+                # Its session or site is gone, or its address is not one: no retry helps,
+                # and the rest of the mailing goes on.
+                log.warning("message %s cannot be rendered: %s", row.id, exc)
+                self.report.failed += 1
+                outcome = _outcome(row, MessageStatus.failed, error=f"cannot render: {exc}")
+            else:
+                outcome = await self._deliver(lane, row, email)
+            await self.ledger.record(outcome)
 
-    async def _deliver(self, lane: _Lane, row: Message, email: EmailMessage) -> dict[str, Any]:
+    async def _deliver(self, lane: _Lane, row: Message, email: Outgoing) -> dict[str, Any]:
         try:
             await lane.send(email)
         except TemporaryFailure as exc:
@@ -368,5 +408,4 @@ class _Delivery:
             self.report.failed += 1
             return _outcome(row, MessageStatus.failed, error=str(exc))
         self.report.sent += 1
-        header_id = str(email["Message-ID"])
-        return _outcome(row, MessageStatus.sent, sent_at=self.now(), header_id=header_id)
+        return _outcome(row, MessageStatus.sent, sent_at=self.now(), header_id=email.message_id)

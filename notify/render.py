@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
-from email.message import EmailMessage
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
 import jinja2
@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from agendas.models import AgendaItem
 from agendas.programme import timeline
+from meetings.errors import NotFound
 from meetings.forms import N_
 from meetings.i18n import (
     document_environment,
@@ -24,10 +25,10 @@ from meetings.models import Site
 from meetings.settings import Settings
 from meetings.store import utcnow
 from notify import letter, tokens
-from notify.compose import Rendered, compose
+from notify.compose import Rendered, attachment_part, compose
 from notify.ical import CalendarEvent, Method, Person, scheduling
 from notify.models import Message, MessageKind
-from notify.outbox import Renderer
+from notify.outbox import Outgoing
 
 SUBJECT_PREFIX = {
     MessageKind.invitation: N_("Invitation"),
@@ -77,36 +78,66 @@ class _Programme:
     documents: list[Document]
 
 
-def make_renderer(settings: Settings) -> Renderer:
-    env = environment()
-    text_template = env.get_template("notify/message.txt")
-    html_template = env.get_template("notify/message.html")
-    cache: dict[tuple[int, int], _Programme] = {}
-    letters = letter.LetterCache()
-    minutes_files: dict[tuple[int, int, str], bytes] = {}
-    letter_files: dict[tuple[int, int, str, object], bytes] = {}
+def make_renderer(settings: Settings) -> MessageRenderer:
+    return MessageRenderer(settings)
 
-    async def minutes_pdf(
-        session: AsyncSession, meeting_id: int, locale: str
-    ) -> tuple[str, str, bytes]:
-        """The latest approved minutes as PDF, rendered once per version and language."""
-        from agendas import minutes, minutes_render
 
-        row = await minutes.approved(session, meeting_id)
-        key = (meeting_id, row.number, locale)
-        if key not in minutes_files:
-            minutes_files[key] = await asyncio.to_thread(
-                minutes_render.to_pdf, minutes.data_of(row), locale=locale
-            )
-        name = f"bien-ban-{meeting_id}-v{row.number}.pdf"
-        return (name, "application/pdf", minutes_files[key])
+class MessageRenderer:
+    """Renders outbox rows from the sessions' current data, a batch at a time.
 
-    sender = Person(settings.mail.from_name, settings.mail.from_address)
-    default_locale = settings.organisation.locale
+    `prepare` loads what a batch needs in a few queries (its sessions and their
+    programmes, its sites and their links) and the attachments it shares (the letter,
+    the minutes: one PDF per session version and language, one MIME part for every
+    recipient); the function it returns then renders one row with no I/O. The bodies of
+    a site are rendered once for all its contacts.
+    """
 
-    async def programme(session: AsyncSession, meeting: Meeting) -> _Programme:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.env = environment()
+        self.text_template = self.env.get_template("notify/message.txt")
+        self.html_template = self.env.get_template("notify/message.html")
+        self.sender = Person(settings.mail.from_name, settings.mail.from_address)
+        self._programmes: dict[tuple[int, int], _Programme] = {}
+        self._letters = letter.LetterCache()
+        #: Attachments by (kind of file, session, version, language, issue date).
+        self._parts: dict[tuple[object, ...], tuple[str, bytes]] = {}
+
+    async def render_one(self, session: AsyncSession, message: Message) -> Outgoing:
+        """One row (the delivery renders batches; this is for a single message)."""
+        return (await self.prepare(session, [message]))(message)
+
+    async def prepare(
+        self, session: AsyncSession, rows: Sequence[Message]
+    ) -> Callable[[Message], Outgoing]:
+        meeting_ids = {row.meeting_id for row in rows if row.meeting_id}
+        site_ids = {row.site_id for row in rows if row.site_id}
+        meetings = {
+            m.id: m
+            for m in (
+                await session.scalars(select(Meeting).where(Meeting.id.in_(meeting_ids)))  # type: ignore[union-attr]
+            ).all()
+        }
+        sites = {
+            s.id: s
+            for s in (await session.scalars(select(Site).where(Site.id.in_(site_ids)))).all()  # type: ignore[union-attr]
+        }
+        links = await tokens.site_tokens(
+            session, set(sites), secret_key=self.settings.security.secret_key
+        )
+        batch = _Batch(self, meetings, sites, links)
+        for row in rows:
+            meeting = meetings.get(row.meeting_id)
+            if meeting is None or row.site_id not in sites:
+                continue  # rendering it says so; the rest of the batch goes
+            locale = sites[row.site_id].locale or self.settings.organisation.locale
+            batch.programmes[meeting.id or 0] = await self._programme(session, meeting)
+            await batch.add_attachments(session, meeting, MessageKind(row.kind), locale)
+        return batch.render
+
+    async def _programme(self, session: AsyncSession, meeting: Meeting) -> _Programme:
         key = (meeting.id or 0, meeting.version)
-        if key not in cache:
+        if key not in self._programmes:
             agenda = (
                 await session.scalars(
                     select(AgendaItem)
@@ -121,103 +152,163 @@ def make_renderer(settings: Settings) -> Renderer:
                     .order_by(Document.uploaded_at)
                 )
             ).all()
-            cache.clear()  # one session at a time is delivered in practice
-            cache[key] = _Programme(list(agenda), list(documents))
-        return cache[key]
+            if len(self._programmes) > 16:
+                self._programmes.clear()  # a few sessions at a time are delivered
+            self._programmes[key] = _Programme(list(agenda), list(documents))
+        return self._programmes[key]
 
-    async def render(session: AsyncSession, message: Message) -> EmailMessage:
-        meeting = await session.get(Meeting, message.meeting_id)
-        site = await session.get(Site, message.site_id) if message.site_id else None
+    async def letter_part(
+        self, session: AsyncSession, meeting: Meeting, programme: _Programme, locale: str
+    ) -> bytes:
+        """The letter to all the invited sites, one PDF per session version, language
+        and issue day; one per site (~250 ms) would make 10,000 sites take 40 min. The
+        site-addressed letter is a download (its page, the API)."""
+        issued = letter.issue_date(utcnow(), self.settings.organisation)
+        key = ("letter", meeting.id, meeting.version, locale, issued)
+        if key not in self._parts:
+            html = letter.letter_html(
+                self.env,
+                letter.Letter(
+                    meeting,
+                    timeline(meeting, programme.agenda),
+                    [d.filename for d in programme.documents],
+                    issued,
+                    bridge_point_count=await letter.bridge_point_count(session, meeting.id or 0),
+                ),
+                organisation=self.settings.organisation,
+                locale=locale,
+            )
+            pdf = await self._letters.pdf(html)
+            name = letter.letter_filename(meeting.id or 0)
+            self._keep(key, name, attachment_part(name, letter.PDF_TYPE, pdf))
+        return self._parts[key][1]
+
+    async def minutes_part(self, session: AsyncSession, meeting_id: int, locale: str) -> bytes:
+        """The latest approved minutes as PDF, rendered once per version and language."""
+        from agendas import minutes, minutes_render
+
+        row = await minutes.approved(session, meeting_id)
+        key = ("minutes", meeting_id, row.number, locale)
+        if key not in self._parts:
+            pdf = await asyncio.to_thread(
+                minutes_render.to_pdf, minutes.data_of(row), locale=locale
+            )
+            name = f"bien-ban-{meeting_id}-v{row.number}.pdf"
+            self._keep(key, name, attachment_part(name, "application/pdf", pdf))
+        return self._parts[key][1]
+
+    def _keep(self, key: tuple[object, ...], name: str, part: bytes) -> None:
+        if len(self._parts) > 16:
+            self._parts.clear()
+        self._parts[key] = (name, part)
+
+
+@dataclass
+class _Batch:
+    """What `MessageRenderer.prepare` loaded for one batch, and its pure `render`."""
+
+    renderer: MessageRenderer
+    meetings: dict[int | None, Meeting]
+    sites: dict[int | None, Site]
+    links: dict[int, str]
+    programmes: dict[int, _Programme] = field(default_factory=dict)
+    #: The attachments of each (session, kind, language).
+    attachments: dict[tuple[int, MessageKind, str], tuple[bytes, ...]] = field(default_factory=dict)
+    #: The bodies of each (session, site, kind): the same for all the site's contacts.
+    bodies: dict[tuple[int, int, MessageKind], tuple[str, str]] = field(default_factory=dict)
+    #: Why the messages of a (session, kind, language) cannot be made, if they cannot.
+    unavailable: dict[tuple[int, MessageKind, str], str] = field(default_factory=dict)
+
+    async def add_attachments(
+        self, session: AsyncSession, meeting: Meeting, kind: MessageKind, locale: str
+    ) -> None:
+        key = (meeting.id or 0, kind, locale)
+        if key in self.attachments:
+            return
+        parts: tuple[bytes, ...] = ()
+        # The letter goes with what invites; a cancellation or a reminder has none.
+        if kind in LETTER_KINDS and not _cancelled(meeting, kind):
+            programme = self.programmes[meeting.id or 0]
+            parts = (await self.renderer.letter_part(session, meeting, programme, locale),)
+        if kind == MessageKind.minutes:
+            try:
+                parts = (await self.renderer.minutes_part(session, meeting.id or 0, locale),)
+            except NotFound as exc:
+                self.unavailable[key] = str(exc)  # its rows fail; the rest of the batch goes
+        self.attachments[key] = parts
+
+    def render(self, message: Message) -> Outgoing:
+        meeting = self.meetings.get(message.meeting_id)
+        site = self.sites.get(message.site_id)
         if meeting is None or site is None:
             raise LookupError(f"message {message.id} has no session or site any more")
-        shared = await programme(session, meeting)
-        token = await tokens.site_token(
-            session, site.id or 0, secret_key=settings.security.secret_key
-        )
-        await session.commit()  # only when the site had no link yet (issued at queueing)
-        site_url = f"{settings.server.public_url}/s/{token}"
-        site_zone = site.timezone or meeting.timezone
-        locale = site.locale or default_locale  # the site's language, Vietnamese by default
+        settings = self.renderer.settings
+        locale = site.locale or settings.organisation.locale  # Vietnamese by default
         kind = MessageKind(message.kind)
-        context = {
-            "kind": kind.value,
-            "intro": translations(locale).gettext(INTRO[kind]),
-            "meeting": meeting,
-            "site": site,
-            "site_url": site_url,
-            "agenda": shared.agenda,
-            "documents": shared.documents,
-            "locale": locale,
-            "organisation": settings.organisation,
-            "translations": translations(locale),
-            "starts": format_moment(meeting.starts_at, locale, meeting.timezone),
-            "ends": format_moment(meeting.ends_at, locale, meeting.timezone),
-            "site_timezone": site_zone,
-            "local_starts": format_moment(meeting.starts_at, locale, site_zone)
-            if site_zone != meeting.timezone
-            else "",
-        }
+        if reason := self.unavailable.get((meeting.id or 0, kind, locale)):
+            raise LookupError(reason)
+        site_url = f"{settings.server.public_url}/s/{self.links[site.id or 0]}"
+        site_zone = site.timezone or meeting.timezone
+        body_key = (meeting.id or 0, site.id or 0, kind)
+        if body_key not in self.bodies:
+            context = {
+                "kind": kind.value,
+                "intro": translations(locale).gettext(INTRO[kind]),
+                "meeting": meeting,
+                "site": site,
+                "site_url": site_url,
+                "agenda": self.programmes[meeting.id or 0].agenda,
+                "documents": self.programmes[meeting.id or 0].documents,
+                "locale": locale,
+                "organisation": settings.organisation,
+                "translations": translations(locale),
+                "starts": format_moment(meeting.starts_at, locale, meeting.timezone),
+                "ends": format_moment(meeting.ends_at, locale, meeting.timezone),
+                "site_timezone": site_zone,
+                "local_starts": format_moment(meeting.starts_at, locale, site_zone)
+                if site_zone != meeting.timezone
+                else "",
+            }
+            self.bodies[body_key] = (
+                self.renderer.text_template.render(context),
+                self.renderer.html_template.render(context),
+            )
+        text, html = self.bodies[body_key]
         gettext = translations(locale).gettext
         day = meeting.starts_at.astimezone(ZoneInfo(meeting.timezone)).strftime("%d/%m/%Y")
         subject = f"[{gettext(SUBJECT_PREFIX[kind])}] {meeting.title} — {day}"
-        cancelled = kind == MessageKind.cancellation or meeting.status == MeetingStatus.cancelled
-        method: Method = "CANCEL" if cancelled else "REQUEST"
-        text = text_template.render(context)
-        event = CalendarEvent(
-            uid=meeting.uid,
-            sequence=max(meeting.sequence, message.sequence),
-            summary=meeting.title,
-            starts_at=meeting.starts_at,
-            ends_at=meeting.ends_at,
-            timezone=meeting.timezone,
-            organizer=sender,
-            location="; ".join(p for p in (site.address, site.endpoint, meeting.video_url) if p),
-            description=text,
-            url=site_url,
-            is_cancelled=cancelled,
-        )
+        method: Method = "CANCEL" if _cancelled(meeting, kind) else "REQUEST"
+        sender = self.renderer.sender
         recipient = Person(message.recipient_name, message.recipient)
         now = utcnow()
-        attachments: tuple[tuple[str, str, bytes], ...] = ()
-        # The letter goes with what invites; a cancellation or a reminder has none.
-        if kind in LETTER_KINDS and not cancelled:
-            issued = letter.issue_date(now, settings.organisation)
-            key = (meeting.id or 0, meeting.version, locale, issued)
-            if key not in letter_files:  # one letter per session version and language
-                html = letter.letter_html(
-                    env,
-                    letter.Letter(
-                        meeting,
-                        timeline(meeting, shared.agenda),
-                        [d.filename for d in shared.documents],
-                        issued,
-                        # One letter to all the invited sites, the same PDF for every
-                        # recipient: one per site (~250 ms) would make 10,000 sites take
-                        # 40 min. The site-addressed letter is a download (its page, API).
-                        bridge_point_count=await letter.bridge_point_count(
-                            session, meeting.id or 0
-                        ),
-                    ),
-                    organisation=settings.organisation,
-                    locale=locale,
-                )
-                letter_files.clear()
-                letter_files[key] = await letters.pdf(html)
-            attachments = (
-                (letter.letter_filename(meeting.id or 0), letter.PDF_TYPE, letter_files[key]),
+        calendar = None
+        if kind in CALENDAR_KINDS:
+            event = CalendarEvent(
+                uid=meeting.uid,
+                sequence=max(meeting.sequence, message.sequence),
+                summary=meeting.title,
+                starts_at=meeting.starts_at,
+                ends_at=meeting.ends_at,
+                timezone=meeting.timezone,
+                organizer=sender,
+                location="; ".join(
+                    p for p in (site.address, site.endpoint, meeting.video_url) if p
+                ),
+                description=text,
+                url=site_url,
+                is_cancelled=method == "CANCEL",
             )
-        if kind == MessageKind.minutes:
-            attachments = (await minutes_pdf(session, meeting.id or 0, locale),)
+            calendar = scheduling(event, [recipient], method=method, now=now)
         return compose(
             sender=sender,
             recipient=recipient,
-            rendered=Rendered(subject, text, html_template.render(context)),
-            calendar=scheduling(event, [recipient], method=method, now=now)
-            if kind in CALENDAR_KINDS
-            else None,
-            method=method if kind in CALENDAR_KINDS else None,
+            rendered=Rendered(subject, text, html),
+            calendar=calendar,
+            method=method if calendar is not None else None,
             now=now,
-            attachments=attachments,
+            attachments=self.attachments[(meeting.id or 0, kind, locale)],
         )
 
-    return render
+
+def _cancelled(meeting: Meeting, kind: MessageKind) -> bool:
+    return kind == MessageKind.cancellation or meeting.status == MeetingStatus.cancelled

@@ -112,6 +112,30 @@ async def issue_tokens(session: AsyncSession, site_ids: set[int], *, secret_key:
             await site_token(session, site_id, secret_key=secret_key)
 
 
+async def site_tokens(
+    session: AsyncSession, site_ids: set[int], *, secret_key: str
+) -> dict[int, str]:
+    """The current link token of each site (issuing any missing), in two queries at most:
+    the delivery of a batch needs all of them, and one query per site made it slow."""
+
+    async def current() -> dict[int, int]:
+        found = await session.execute(
+            select(SiteToken.site_id, func.max(SiteToken.generation))
+            .where(
+                SiteToken.site_id.in_(site_ids),  # type: ignore[attr-defined]
+                SiteToken.revoked_at.is_(None),  # type: ignore[union-attr]
+            )
+            .group_by(SiteToken.site_id)
+        )
+        return dict(found.all())
+
+    generations = await current()
+    if len(generations) < len(site_ids):
+        await issue_tokens(session, site_ids - set(generations), secret_key=secret_key)
+        generations = await current()
+    return {site_id: _derive(secret_key, site_id, g) for site_id, g in generations.items()}
+
+
 async def revoke(session: AsyncSession, site_id: int, *, secret_key: str) -> str:
     """End the site's current link and issue a new one (returned)."""
     if await session.get(Site, site_id) is None:

@@ -30,7 +30,7 @@ def build(**overrides) -> bytes:
         "now": NOW,
         **overrides,
     }
-    return compose(**arguments).as_bytes(policy=policy.SMTP)
+    return compose(**arguments).data
 
 
 def test_an_invitation_has_the_shape_outlook_and_gmail_expect():
