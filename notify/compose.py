@@ -17,9 +17,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from email.headerregistry import Address
 from email.message import MIMEPart
-from email.policy import EmailPolicy
+from email.policy import SMTP
 from email.utils import format_datetime, make_msgid
-from typing import Any
 
 from notify.ical import Method, Person
 from notify.outbox import Outgoing
@@ -39,46 +38,8 @@ def mailbox(person: Person) -> Address:
     return Address(display_name=header_text(person.name), username=local, domain=domain)
 
 
-class _MailPolicy(EmailPolicy):
-    """The SMTP policy (CRLF, 7-bit headers) remembering the headers it parsed and folded.
-
-    Parsing and folding a header (RFC 2047 words for Vietnamese, line folding) is most
-    of the cost of writing a message with the standard library, and a mailing writes the
-    same From, Subject and part headers thousands of times. A header object's fold
-    depends only on its name and text (the parse tree it folds is built from that text)
-    and on the policy's line settings, so each is computed once. The generator clones
-    the policy for every part, so the caches are keyed by those settings, not by object.
-    """
-
-    def header_store_parse(self, name: str, value: Any) -> tuple[str, Any]:
-        if type(value) is not str:  # an Address or a header object: no text to key on
-            return super().header_store_parse(name, value)
-        return _remember(_PARSED, (name, value), super().header_store_parse, name, value)
-
-    def fold_binary(self, name: str, value: Any) -> bytes:
-        if not hasattr(value, "name"):  # source text of a parsed message: as the stdlib
-            return super().fold_binary(name, value)
-        key = (self.linesep, self.max_line_length, self.utf8, name, str(value))
-        return _remember(_FOLDED, key, super().fold_binary, name, value)
-
-
-_PARSED: dict[tuple[object, ...], Any] = {}
-_FOLDED: dict[tuple[object, ...], Any] = {}
-
-
-def _remember(
-    cache: dict[tuple[object, ...], Any], key: tuple[object, ...], make: Any, *args: Any
-) -> Any:
-    found = cache.get(key)
-    if found is None:
-        if len(cache) >= 4096:  # the unique ones (To, Date, Message-ID) would pile up
-            cache.clear()
-        found = cache[key] = make(*args)
-    return found
-
-
-#: What every message is built and written with.
-MAIL_POLICY = _MailPolicy(linesep="\r\n")
+#: What every header and shared part is encoded with: CRLF, 7-bit, lines of 78.
+MAIL_POLICY = SMTP
 
 
 @dataclass(frozen=True)
@@ -120,19 +81,20 @@ def compose(
         alternative.append(_part(f'text/calendar; method="{method}"; charset="UTF-8"', calendar))
         related.append(_ICS_HEAD + _base64(calendar))
     related += [a if isinstance(a, bytes) else attachment_part(*a) for a in attachments]
-    headers = [
-        ("From", source),
-        ("To", destination),
-        ("Subject", header_text(rendered.subject)),
-        ("Date", format_datetime(now)),
-        ("Message-ID", message_id),
-        ("Auto-Submitted", "auto-generated"),
-        ("MIME-Version", "1.0"),
-    ]
+    headers = (
+        _header("From", source)
+        + _header("To", destination)
+        + _header("Subject", header_text(rendered.subject))
+        # Ours, ASCII and short: written as they are (the stdlib's parse and fold of
+        # these unique values cost more than the rest of the headers).
+        + f"Date: {format_datetime(now)}\r\n".encode()
+        + _ours("Message-ID", message_id)
+        + b"Auto-Submitted: auto-generated\r\nMIME-Version: 1.0\r\n"
+    )
     body = _multipart("alternative", alternative)
     if related:
         body = _multipart("mixed", [body, *related])
-    data = b"".join(_header(name, value) for name, value in headers) + body
+    data = headers + body
     return Outgoing(source.addr_spec, destination.addr_spec, message_id, data)
 
 
@@ -155,7 +117,30 @@ _ICS_HEAD = (
 
 
 def _header(name: str, value: object) -> bytes:
-    return bytes(MAIL_POLICY.fold_binary(name, MAIL_POLICY.header_factory(name, value)))
+    """A header encoded by the stdlib (RFC 2047 words for Vietnamese, folded lines).
+
+    That is most of the cost of a message, and a mailing writes the same From, Subject
+    and part headers thousands of times: a header's encoding depends only on its name
+    and text (its parse tree is built from that text), so each is made once.
+    """
+    key = (name, str(value))
+    folded = _HEADERS.get(key)
+    if folded is None:
+        if len(_HEADERS) >= 4096:  # the unique ones (To, Date, Message-ID) would pile up
+            _HEADERS.clear()
+        folded = _HEADERS[key] = MAIL_POLICY.fold_binary(
+            name, MAIL_POLICY.header_factory(name, value)
+        )
+    return folded
+
+
+_HEADERS: dict[tuple[str, str], bytes] = {}
+
+
+def _ours(name: str, value: str) -> bytes:
+    """A header whose ASCII value we made: as it is when it fits a line, else folded."""
+    line = f"{name}: {value}\r\n"
+    return line.encode("ascii") if len(line) <= 80 else _header(name, value)
 
 
 def _base64(content: bytes) -> bytes:
@@ -175,8 +160,7 @@ def _multipart(subtype: str, parts: list[bytes]) -> bytes:
     boundary = f"giaoban-{secrets.token_hex(16)}"
     dash = f"--{boundary}\r\n".encode()
     return (
-        _header("Content-Type", f'multipart/{subtype}; boundary="{boundary}"')
-        + b"\r\n"
+        f'Content-Type: multipart/{subtype};\r\n boundary="{boundary}"\r\n\r\n'.encode()
         + b"".join(dash + part for part in parts)
         + f"--{boundary}--\r\n".encode()
     )

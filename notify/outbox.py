@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import aiosmtplib
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from meetings.settings import MailSettings
@@ -259,12 +259,36 @@ class _Ledger:
             entries, self._pending = self._pending, []
             try:
                 async with self._maker() as session, session.begin():
-                    # ORM bulk UPDATE by primary key: one executemany for the group.
-                    await session.execute(update(Message), entries)
+                    for statement, parameters in _updates(entries):
+                        await session.execute(statement, parameters)
             except BaseException:
                 self._pending[:0] = entries  # the next sender tries them again, or fails too
                 raise
             self._written += len(entries)
+
+
+def _updates(entries: list[dict[str, Any]]) -> Iterator[tuple[Any, list[dict[str, Any]]]]:
+    """One UPDATE by primary key per shape of entry, each run as one executemany.
+
+    Core statements on the table: the ORM's bulk UPDATE costs more in Python per row
+    than the database takes to write it.
+    """
+    table = Message.__table__  # type: ignore[attr-defined]
+    shapes: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for entry in entries:
+        shapes.setdefault(tuple(sorted(entry)), []).append(entry)
+    for keys, group in shapes.items():
+        columns = [key for key in keys if key != "id"]
+        statement = (
+            update(table)
+            .where(table.c.id == bindparam("row_id"))
+            .values({key: bindparam(f"new_{key}", type_=table.c[key].type) for key in columns})
+        )
+        parameters = [
+            {"row_id": entry["id"], **{f"new_{key}": entry[key] for key in columns}}
+            for entry in group
+        ]
+        yield statement, parameters
 
 
 def _outcome(
