@@ -77,3 +77,22 @@ def test_a_letter_can_be_attached():
     message = message_from_bytes(raw, policy=policy.default)
     names = [part.get_filename() for part in message.iter_attachments()]
     assert names == ["giaoban.ics", "Giấy mời.pdf"]
+
+
+def test_the_wire_form_is_clean_mime_with_short_lines():
+    long_title = "Hội nghị trực tuyến tổng kết công tác đối ngoại nhân dân năm 2030 " * 3
+    raw = build(
+        rendered=Rendered(subject=long_title, text="", html="<p>x</p>"),
+        attachments=(("Giấy mời.pdf", "application/pdf", bytes(range(256)) * 40),),
+    )
+    strict = policy.default.clone(raise_on_defect=True)
+    message = message_from_bytes(raw, policy=strict)  # a defect would raise here
+    for part in message.walk():
+        assert not part.defects
+    assert str(message["Subject"]) == long_title.strip()
+    assert all(len(line) <= 78 for line in raw.split(b"\r\n"))
+    boundaries = {part.get_boundary() for part in message.walk() if part.is_multipart()}
+    assert len(boundaries) == 2  # mixed and alternative, each its own
+    attachment = list(message.iter_attachments())[-1]
+    assert attachment.get_content() == bytes(range(256)) * 40
+    assert message.get_body(("plain",)).get_content() == ""

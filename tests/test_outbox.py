@@ -13,10 +13,11 @@ from zoneinfo import ZoneInfo
 import pytest
 from aiosmtpd.controller import Controller
 from icalendar import Calendar
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from meetings import planning
-from meetings.meeting_models import MeetingCreate, MeetingUpdate
+from meetings import sites as sites_domain
+from meetings.meeting_models import MeetingCreate, MeetingUpdate, Participation
 from meetings.models import ContactIn
 from meetings.settings import Settings
 from meetings.store import create_engine, session_maker
@@ -306,3 +307,24 @@ async def test_a_mailing_of_many_batches_keeps_to_max_connections_sessions(
         rows = (await session.scalars(select(Message))).all()
     assert {r.status for r in rows} == {"sent"}
     assert {r.message_id for r in rows} == {str(m["Message-ID"]) for m in sink.received}
+
+
+async def test_a_message_whose_site_is_gone_fails_with_the_reason_and_the_rest_go(
+    smtp_settings, maker, sink
+):
+    meeting, sites = await plan(maker, sites=2, contacts=("chutich",))
+    async with maker() as session, session.begin():
+        await invitations.queue_invitations(session, meeting.id, secret_key=SECRET)
+    async with maker() as session, session.begin():
+        # Taken off the session and out of the register before the mail went out.
+        await session.execute(delete(Participation).where(Participation.site_id == sites[1].id))
+        await sites_domain.delete_site(session, sites[1].id)
+    report = await outbox.deliver_due(
+        maker, outbox.SmtpTransport(smtp_settings.mail), make_renderer(smtp_settings), now=Clock()
+    )
+    assert (report.sent, report.failed) == (1, 1)
+    assert [m["To"].addresses[0].addr_spec for m in sink.received] == ["chutich0@example.org"]
+    async with maker() as session:
+        failed = (await session.scalars(select(Message).where(Message.status == "failed"))).one()
+    assert failed.recipient == "chutich1@example.org"
+    assert "no session or site" in failed.last_error
