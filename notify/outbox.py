@@ -367,8 +367,9 @@ async def deliver_due(
     """Send everything due now, `connections` SMTP sessions at a time; returns counts.
 
     Claims a batch at a time (so rows wait in `sending` for one batch at most), and each
-    lane takes the next row of the batch when it is free, so one slow message does not
-    hold back the rest of a fixed share.
+    lane takes the next message of the batch when it is free, so one slow message does
+    not hold back the rest of a fixed share. Messages are rendered a few ahead of the
+    lanes, so the CPU works while every lane waits on the server or the database.
     """
     report = DeliveryReport()
     ledger = _Ledger(maker)
@@ -377,19 +378,56 @@ async def deliver_due(
     try:
         while ids := await claim(maker, limit=batch, now=now()):
             rows, render = await _prepare(maker, renderer, ids)
-            pending = iter(rows)
-            results = await asyncio.gather(
-                *(context.drain(lane, pending, render) for lane in lanes[: len(ids)]),
-                return_exceptions=True,
-            )
-            # Every lane has stopped by now (none is left running on its own); rows a
-            # failed lane did not mark stay `sending` until `release_stale`.
+            busy = lanes[: len(ids)]
+            ready: asyncio.Queue[_Ready | None] = asyncio.Queue(maxsize=2 * len(busy))
+            producer = asyncio.ensure_future(_render_ahead(rows, render, ready, lanes=len(busy)))
+            try:
+                results = await asyncio.gather(
+                    *(context.drain(lane, ready) for lane in busy), return_exceptions=True
+                )
+            finally:
+                # Every lane has stopped by now (none is left running on its own); rows a
+                # failed lane did not mark stay `sending` until `release_stale`. If every
+                # lane failed, the renderer may wait on a full queue: it stops here.
+                producer.cancel()
+            results.append(*await asyncio.gather(producer, return_exceptions=True))
             for result in results:
-                if isinstance(result, BaseException):
+                if isinstance(result, BaseException) and not isinstance(
+                    result, asyncio.CancelledError
+                ):
                     raise result
     finally:
         await asyncio.gather(*(lane.close() for lane in lanes))
     return report
+
+
+#: A claimed row and its e-mail, or why it has none.
+_Ready = tuple[Message, Outgoing | Exception]
+
+
+async def _render_ahead(
+    rows: list[Message],
+    render: Callable[[Message], Outgoing],
+    ready: asyncio.Queue[_Ready | None],
+    *,
+    lanes: int,
+) -> None:
+    """Render the batch into `ready` (bounded: a few ahead), then tell each lane to stop."""
+    cancelled = False
+    try:
+        for row in rows:
+            try:
+                email: Outgoing | Exception = render(row)
+            except (LookupError, ValueError) as exc:
+                email = exc  # its session or site is gone, or its address is not one
+            await ready.put((row, email))
+    except asyncio.CancelledError:
+        cancelled = True  # every lane has stopped already: nobody to tell
+        raise
+    finally:
+        if not cancelled:
+            for _ in range(lanes):
+                await ready.put(None)
 
 
 @dataclass
@@ -401,18 +439,14 @@ class _Delivery:
     now: Callable[[], datetime]
     max_attempts: int
 
-    async def drain(
-        self, lane: _Lane, rows: Iterator[Message], render: Callable[[Message], Outgoing]
-    ) -> None:
-        for row in rows:
-            try:
-                email = render(row)
-            except (LookupError, ValueError) as exc:
-                # Its session or site is gone, or its address is not one: no retry helps,
-                # and the rest of the mailing goes on.
-                log.warning("message %s cannot be rendered: %s", row.id, exc)
+    async def drain(self, lane: _Lane, ready: asyncio.Queue[_Ready | None]) -> None:
+        while (entry := await ready.get()) is not None:
+            row, email = entry
+            if isinstance(email, Exception):
+                # No retry helps; the rest of the mailing goes on.
+                log.warning("message %s cannot be rendered: %s", row.id, email)
                 self.report.failed += 1
-                outcome = _outcome(row, MessageStatus.failed, error=f"cannot render: {exc}")
+                outcome = _outcome(row, MessageStatus.failed, error=f"cannot render: {email}")
             else:
                 outcome = await self._deliver(lane, row, email)
             await self.ledger.record(outcome)

@@ -328,3 +328,26 @@ async def test_a_message_whose_site_is_gone_fails_with_the_reason_and_the_rest_g
         failed = (await session.scalars(select(Message).where(Message.status == "failed"))).one()
     assert failed.recipient == "chutich1@example.org"
     assert "no session or site" in failed.last_error
+
+
+class BrokenTransport:
+    """A transport failing in a way the outbox does not expect (a bug, not a reply)."""
+
+    async def connect(self) -> outbox.Connection:
+        raise RuntimeError("transport bug")
+
+
+async def test_a_delivery_whose_every_connection_breaks_stops_with_the_error(smtp_settings, maker):
+    meeting, _ = await plan(maker, sites=12, contacts=("chutich",))
+    async with maker() as session, session.begin():
+        await invitations.queue_invitations(session, meeting.id, secret_key=SECRET)
+    delivery = outbox.deliver_due(
+        maker, BrokenTransport(), make_renderer(smtp_settings), now=Clock(), connections=2
+    )
+    # Both lanes fail at once while messages wait rendered: the delivery must end, not
+    # wait forever on its renderer.
+    with pytest.raises(RuntimeError, match="transport bug"):
+        await asyncio.wait_for(delivery, timeout=30)
+    async with maker() as session:
+        statuses = set((await session.scalars(select(Message.status))).all())
+    assert statuses == {"sending"}  # claimed, not sent: `release_stale` puts them back
