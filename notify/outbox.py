@@ -366,38 +366,33 @@ async def deliver_due(
 ) -> DeliveryReport:
     """Send everything due now, `connections` SMTP sessions at a time; returns counts.
 
-    Claims a batch at a time (so rows wait in `sending` for one batch at most), and each
-    lane takes the next message of the batch when it is free, so one slow message does
-    not hold back the rest of a fixed share. Messages are rendered a few ahead of the
-    lanes, so the CPU works while every lane waits on the server or the database.
+    Claims a batch at a time (so rows wait in `sending` for a batch or two at most) and
+    renders its messages a few ahead of the lanes, so the CPU works while every lane
+    waits on the server or the database; the next batch is claimed while the lanes send
+    the end of this one. Each lane takes the next message when it is free, so one slow
+    message does not hold back the rest of a fixed share.
     """
     report = DeliveryReport()
-    ledger = _Ledger(maker)
     lanes = [_Lane(transport) for _ in range(max(1, connections))]
-    context = _Delivery(report, ledger, now, max_attempts)
+    context = _Delivery(report, _Ledger(maker), now, max_attempts)
+    ready: asyncio.Queue[_Ready | None] = asyncio.Queue(maxsize=2 * len(lanes))
+    producer = asyncio.ensure_future(
+        _render_ahead(maker, renderer, ready, now=now, batch=batch, lanes=len(lanes))
+    )
     try:
-        while ids := await claim(maker, limit=batch, now=now()):
-            rows, render = await _prepare(maker, renderer, ids)
-            busy = lanes[: len(ids)]
-            ready: asyncio.Queue[_Ready | None] = asyncio.Queue(maxsize=2 * len(busy))
-            producer = asyncio.ensure_future(_render_ahead(rows, render, ready, lanes=len(busy)))
-            try:
-                results = await asyncio.gather(
-                    *(context.drain(lane, ready) for lane in busy), return_exceptions=True
-                )
-            finally:
-                # Every lane has stopped by now (none is left running on its own); rows a
-                # failed lane did not mark stay `sending` until `release_stale`. If every
-                # lane failed, the renderer may wait on a full queue: it stops here.
-                producer.cancel()
-            results.append(*await asyncio.gather(producer, return_exceptions=True))
-            for result in results:
-                if isinstance(result, BaseException) and not isinstance(
-                    result, asyncio.CancelledError
-                ):
-                    raise result
+        results = await asyncio.gather(
+            *(context.drain(lane, ready) for lane in lanes), return_exceptions=True
+        )
     finally:
+        # Every lane has stopped by now (none is left running on its own); rows a failed
+        # lane did not mark stay `sending` until `release_stale`. If every lane failed,
+        # the renderer may wait on a full queue: it stops here.
+        producer.cancel()
         await asyncio.gather(*(lane.close() for lane in lanes))
+    results.append(*await asyncio.gather(producer, return_exceptions=True))
+    for result in results:
+        if isinstance(result, BaseException) and not isinstance(result, asyncio.CancelledError):
+            raise result
     return report
 
 
@@ -406,21 +401,26 @@ _Ready = tuple[Message, Outgoing | Exception]
 
 
 async def _render_ahead(
-    rows: list[Message],
-    render: Callable[[Message], Outgoing],
+    maker: SessionMaker,
+    renderer: Renderer,
     ready: asyncio.Queue[_Ready | None],
     *,
+    now: Callable[[], datetime],
+    batch: int,
     lanes: int,
 ) -> None:
-    """Render the batch into `ready` (bounded: a few ahead), then tell each lane to stop."""
+    """Claim and render what is due into `ready` (bounded: a few ahead of the lanes),
+    then tell each lane to stop."""
     cancelled = False
     try:
-        for row in rows:
-            try:
-                email: Outgoing | Exception = render(row)
-            except (LookupError, ValueError) as exc:
-                email = exc  # its session or site is gone, or its address is not one
-            await ready.put((row, email))
+        while ids := await claim(maker, limit=batch, now=now()):
+            rows, render = await _prepare(maker, renderer, ids)
+            for row in rows:
+                try:
+                    email: Outgoing | Exception = render(row)
+                except (LookupError, ValueError) as exc:
+                    email = exc  # its session or site is gone, or its address is not one
+                await ready.put((row, email))
     except asyncio.CancelledError:
         cancelled = True  # every lane has stopped already: nobody to tell
         raise
