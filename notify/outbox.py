@@ -7,8 +7,10 @@ mailing does not pay one commit per message. A process killed mid-batch leaves i
 claimed rows in `sending`; `release_stale` puts them back after `stale_after`, so they
 are sent later (only a message the server had accepted in the instant before the kill
 could go twice, which no SMTP client can rule out). Temporary failures (4xx, refused
-connection, timeout) retry with exponential backoff and jitter; a 5xx reply marks the
-row failed with the server's words.
+connection, timeout) retry with exponential backoff and jitter; a 5xx reply to a message
+marks its row failed with the server's words. When no session can be had at all (the
+relay is down, refuses our TLS or our login), the pass stops at the first refusal and
+the rows it claimed wait with the reason, their attempt not counted.
 """
 
 from __future__ import annotations
@@ -44,6 +46,15 @@ class TemporaryFailure(Exception):
 
 class PermanentFailure(Exception):
     """The server refused for good (5xx); the text is its reply."""
+
+
+class Unreachable(TemporaryFailure):
+    """No session with the server: it does not answer, or refuses our TLS or our login.
+
+    Nothing to do with any one message, so a delivery pass stops at the first: a wrong
+    password tried once per message would fail thousands of logins in a minute (relays
+    lock accounts for less), and a relay that is down need not be asked again at once.
+    """
 
 
 @dataclass(frozen=True)
@@ -111,12 +122,20 @@ class SmtpTransport:
             await client.connect()
             if mail.smtp_user:
                 await client.login(mail.smtp_user, mail.smtp_password)
+        except aiosmtplib.SMTPAuthenticationError as exc:
+            client.close()
+            raise Unreachable(
+                f"cannot log in to {mail.smtp_host}:{mail.smtp_port} as {mail.smtp_user}: "
+                f"{exc.code} {exc.message}"
+            ) from exc
         except aiosmtplib.SMTPResponseException as exc:
             client.close()
-            raise _classify(exc) from exc
+            raise Unreachable(
+                f"{mail.smtp_host}:{mail.smtp_port} refuses a session: {exc.code} {exc.message}"
+            ) from exc
         except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
             client.close()
-            raise TemporaryFailure(
+            raise Unreachable(
                 f"cannot connect to {mail.smtp_host}:{mail.smtp_port}: {exc}"
             ) from exc
         return _SmtpConnection(client)
@@ -323,11 +342,14 @@ class _Lane:
     transport: Transport
     connection: Connection | None = field(default=None)
 
+    async def open(self) -> Connection:
+        if self.connection is None:
+            self.connection = await self.transport.connect()
+        return self.connection
+
     async def send(self, email: Outgoing) -> None:
         try:
-            if self.connection is None:
-                self.connection = await self.transport.connect()
-            await self.connection.send(email)
+            await (await self.open()).send(email)
         except TemporaryFailure:
             await self.close()  # the session may be in any state: start a new one
             raise
@@ -377,7 +399,7 @@ async def deliver_due(
     context = _Delivery(report, _Ledger(maker), now, max_attempts)
     ready: asyncio.Queue[_Ready | None] = asyncio.Queue(maxsize=2 * len(lanes))
     producer = asyncio.ensure_future(
-        _render_ahead(maker, renderer, ready, now=now, batch=batch, lanes=len(lanes))
+        _render_ahead(maker, renderer, ready, context, batch=batch, lanes=len(lanes))
     )
     try:
         results = await asyncio.gather(
@@ -404,8 +426,8 @@ async def _render_ahead(
     maker: SessionMaker,
     renderer: Renderer,
     ready: asyncio.Queue[_Ready | None],
+    context: _Delivery,
     *,
-    now: Callable[[], datetime],
     batch: int,
     lanes: int,
 ) -> None:
@@ -413,7 +435,9 @@ async def _render_ahead(
     then tell each lane to stop."""
     cancelled = False
     try:
-        while ids := await claim(maker, limit=batch, now=now()):
+        while context.halted is None and (
+            ids := await claim(maker, limit=batch, now=context.now())
+        ):
             rows, render = await _prepare(maker, renderer, ids)
             for row in rows:
                 try:
@@ -438,11 +462,18 @@ class _Delivery:
     ledger: _Ledger
     now: Callable[[], datetime]
     max_attempts: int
+    #: Set when the server cannot be reached: the pass stops claiming, and the messages
+    #: already claimed wait with the reason until then, their attempt not counted.
+    halted: tuple[str, datetime] | None = None
+    #: Lanes open their sessions one at a time, so a server that refuses is asked once.
+    connecting: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     async def drain(self, lane: _Lane, ready: asyncio.Queue[_Ready | None]) -> None:
         while (entry := await ready.get()) is not None:
             row, email = entry
-            if isinstance(email, Exception):
+            if self.halted is not None:
+                outcome = self._deferred(row)
+            elif isinstance(email, Exception):
                 # No retry helps; the rest of the mailing goes on.
                 log.warning("message %s cannot be rendered: %s", row.id, email)
                 self.report.failed += 1
@@ -451,8 +482,22 @@ class _Delivery:
                 outcome = await self._deliver(lane, row, email)
             await self.ledger.record(outcome)
 
+    def _deferred(self, row: Message) -> dict[str, Any]:
+        """Back to the queue until the server can be reached, the attempt not counted."""
+        assert self.halted is not None
+        reason, retry_at = self.halted
+        self.report.retried += 1
+        outcome = _outcome(row, MessageStatus.queued, error=reason, retry_at=retry_at)
+        outcome["attempts"] = row.attempts - 1  # claimed, never tried
+        return outcome
+
     async def _deliver(self, lane: _Lane, row: Message, email: Outgoing) -> dict[str, Any]:
         try:
+            if lane.connection is None:
+                async with self.connecting:
+                    if self.halted is not None:
+                        return self._deferred(row)
+                    await lane.open()
             await lane.send(email)
         except TemporaryFailure as exc:
             if row.attempts >= self.max_attempts:
@@ -461,6 +506,9 @@ class _Delivery:
                 return _outcome(row, MessageStatus.failed, error=error)
             self.report.retried += 1
             retry_at = self.now() + backoff(row.attempts)
+            if isinstance(exc, Unreachable) and self.halted is None:
+                log.warning("outbox: delivery stops until %s: %s", retry_at, exc)
+                self.halted = (str(exc), retry_at)
             return _outcome(row, MessageStatus.queued, error=str(exc), retry_at=retry_at)
         except PermanentFailure as exc:
             self.report.failed += 1

@@ -196,18 +196,21 @@ async def test_invitations_reach_every_contact_as_calendar_requests(smtp_setting
 
 
 async def test_server_down_is_retried_then_delivered(smtp_settings, maker, smtp_port):
-    meeting, _ = await plan(maker, sites=1, contacts=("chutich",))
+    meeting, _ = await plan(maker, sites=3, contacts=("chutich",))
     async with maker() as session, session.begin():
         await invitations.queue_invitations(session, meeting.id, secret_key=SECRET)
     clock = Clock()
     transport = outbox.SmtpTransport(smtp_settings.mail, timeout=5)
     render = make_renderer(smtp_settings)
     down = await outbox.deliver_due(maker, transport, render, now=clock)
-    assert (down.sent, down.retried) == (0, 1)
+    assert (down.sent, down.retried) == (0, 3)
     async with maker() as session:
-        (row,) = (await session.scalars(select(Message))).all()
-    assert row.status == "queued" and row.attempts == 1 and "cannot connect" in row.last_error
-    assert row.send_after > clock.now  # backed off
+        rows = (await session.scalars(select(Message))).all()
+    for row in rows:
+        assert row.status == "queued" and "cannot connect" in row.last_error
+        assert row.send_after > clock.now  # backed off
+    # The first refused connection stops the pass: the others were not tried.
+    assert sorted(row.attempts for row in rows) == [0, 0, 1]
 
     handler = Sink()
     controller = Controller(handler, hostname="127.0.0.1", port=smtp_port)
@@ -219,7 +222,7 @@ async def test_server_down_is_retried_then_delivered(smtp_settings, maker, smtp_
         later = await outbox.deliver_due(maker, transport, render, now=clock)
     finally:
         controller.stop()
-    assert later.sent == 1 and len(handler.received) == 1
+    assert later.sent == 3 and len(handler.received) == 3
 
 
 async def test_a_permanent_refusal_is_failed_with_the_servers_reply(smtp_settings, maker, sink):

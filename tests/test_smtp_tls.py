@@ -219,34 +219,49 @@ async def maker(sqlite_url: str) -> AsyncIterator[SessionMaker]:
     await engine.dispose()
 
 
-async def deliver_one(
-    maker: SessionMaker, settings: Settings
-) -> tuple[Message, outbox.DeliveryReport]:
-    """Queue one invitation and run one delivery pass with the real transport and renderer."""
+async def queue(maker: SessionMaker, emails: tuple[str, ...] = ("chutich@example.org",)) -> None:
+    """Invitations to one site per address."""
     async with maker() as session, session.begin():
-        site = await make_site(
-            session, contacts=[ContactIn(name="Chủ tịch", email="chutich@example.org")]
-        )
+        sites = [
+            await make_site(session, contacts=[ContactIn(name="Chủ tịch", email=email)])
+            for email in emails
+        ]
         meeting = await planning.create_meeting(
             session,
             MeetingCreate(
                 title="Hội nghị giao ban trực tuyến",
                 starts_at=datetime(2030, 4, 19, 8, 0, tzinfo=HANOI),
                 ends_at=datetime(2030, 4, 19, 11, 0, tzinfo=HANOI),
-                site_ids=[site.id],
+                site_ids=[site.id for site in sites],
             ),
             organiser_id=None,
             default_location="Hội trường Liên hiệp",
         )
         await invitations.queue_invitations(session, meeting.id, secret_key=TEST_SECRET)
+
+
+async def deliver(
+    maker: SessionMaker, settings: Settings, **options: Any
+) -> tuple[list[Message], outbox.DeliveryReport]:
+    """One delivery pass with the real transport and renderer; the rows after it."""
     report = await outbox.deliver_due(
         maker,
         outbox.SmtpTransport(settings.mail, timeout=10),
         make_renderer(settings),
         connections=1,
+        **options,
     )
     async with maker() as session:
-        row = (await session.scalars(select(Message))).one()
+        rows = list((await session.scalars(select(Message).order_by(Message.id))).all())
+    return rows, report
+
+
+async def deliver_one(
+    maker: SessionMaker, settings: Settings
+) -> tuple[Message, outbox.DeliveryReport]:
+    """Queue one invitation and run one delivery pass."""
+    await queue(maker)
+    (row,), report = await deliver(maker, settings)
     return row, report
 
 
@@ -294,25 +309,41 @@ async def test_plain_smtp_delivers_without_tls(tmp_path, sqlite_url, maker, sink
     assert sink.received == [{"to": ["chutich@example.org"], "tls": False, "authenticated": True}]
 
 
-async def test_a_wrong_password_fails_the_message_with_the_servers_reply(
+async def test_a_wrong_password_stops_delivery_until_it_is_put_right(
     tmp_path, sqlite_url, maker, sink, starttls_port, certificates
 ):
-    settings = mail_settings(
-        tmp_path,
-        sqlite_url,
-        starttls_port,
-        smtp_tls="starttls",
-        smtp_cafile=str(certificates.ca),
-        smtp_user=USER,
-        password="mật-khẩu-sai",
-    )
-    row, report = await deliver_one(maker, settings)
-    # 535 is a 5xx reply: permanent, as the outbox treats every 5xx.
-    assert (report.sent, report.failed, row.status) == (0, 1, "failed")
-    assert row.last_error.startswith("535")
-    assert "Authentication credentials invalid" in row.last_error
-    # aiosmtplib tries each mechanism the server offers (PLAIN, LOGIN); none gets in.
-    assert sink.received == [] and sink.logins and not any(ok for _, ok in sink.logins)
+    """A refused login is the relay's answer to our settings, not to a message: the
+    messages wait with the server's reply, and one pass tries to log in once, not once
+    per message (relays lock an account after a few failures)."""
+    mail = {
+        "smtp_tls": "starttls",
+        "smtp_cafile": str(certificates.ca),
+        "smtp_user": USER,
+    }
+    wrong = mail_settings(tmp_path, sqlite_url, starttls_port, password="mật-khẩu-sai", **mail)
+    await queue(maker, ("a@example.org", "b@example.org", "c@example.org"))
+    now = datetime(2030, 4, 1, 8, 0, tzinfo=UTC)
+    rows, report = await deliver(maker, wrong, now=lambda: now)
+    assert (report.sent, report.failed, report.retried) == (0, 0, 3)
+    assert {row.status for row in rows} == {"queued"}
+    for row in rows:
+        assert row.last_error.startswith(f"cannot log in to 127.0.0.1:{starttls_port} as {USER}")
+        assert "535" in row.last_error and "Authentication credentials invalid" in row.last_error
+        assert row.send_after > now  # backed off
+    assert sorted(row.attempts for row in rows) == [0, 0, 1]  # only one was tried
+    # aiosmtplib tries each mechanism the server offers (PLAIN, LOGIN) in the one session.
+    assert sink.received == [] and len(sink.logins) == 2
+    assert not any(ok for _, ok in sink.logins)
+
+    right = mail_settings(tmp_path, sqlite_url, starttls_port, password=PASSWORD, **mail)
+    later = now + timedelta(hours=1)
+    rows, report = await deliver(maker, right, now=lambda: later)
+    assert report.sent == 3 and {row.status for row in rows} == {"sent"}
+    assert sorted(m["to"][0] for m in sink.received) == [
+        "a@example.org",
+        "b@example.org",
+        "c@example.org",
+    ]
 
 
 async def test_a_certificate_from_an_unknown_authority_stops_delivery(
