@@ -411,7 +411,7 @@ async def deliver_due(
         # the renderer may wait on a full queue: it stops here.
         producer.cancel()
         await asyncio.gather(*(lane.close() for lane in lanes))
-    results.append(*await asyncio.gather(producer, return_exceptions=True))
+    results += await asyncio.gather(producer, return_exceptions=True)
     for result in results:
         if isinstance(result, BaseException) and not isinstance(result, asyncio.CancelledError):
             raise result
@@ -472,7 +472,7 @@ class _Delivery:
         while (entry := await ready.get()) is not None:
             row, email = entry
             if self.halted is not None:
-                outcome = self._deferred(row)
+                outcome = self._deferred(row, self.halted)
             elif isinstance(email, Exception):
                 # No retry helps; the rest of the mailing goes on.
                 log.warning("message %s cannot be rendered: %s", row.id, email)
@@ -482,10 +482,9 @@ class _Delivery:
                 outcome = await self._deliver(lane, row, email)
             await self.ledger.record(outcome)
 
-    def _deferred(self, row: Message) -> dict[str, Any]:
+    def _deferred(self, row: Message, halted: tuple[str, datetime]) -> dict[str, Any]:
         """Back to the queue until the server can be reached, the attempt not counted."""
-        assert self.halted is not None
-        reason, retry_at = self.halted
+        reason, retry_at = halted
         self.report.retried += 1
         outcome = _outcome(row, MessageStatus.queued, error=reason, retry_at=retry_at)
         outcome["attempts"] = row.attempts - 1  # claimed, never tried
@@ -496,19 +495,19 @@ class _Delivery:
             if lane.connection is None:
                 async with self.connecting:
                     if self.halted is not None:
-                        return self._deferred(row)
+                        return self._deferred(row, self.halted)
                     await lane.open()
             await lane.send(email)
         except TemporaryFailure as exc:
+            retry_at = self.now() + backoff(row.attempts)
+            if isinstance(exc, Unreachable) and self.halted is None:
+                log.warning("outbox: delivery stops until %s: %s", retry_at, exc)
+                self.halted = (str(exc), retry_at)
             if row.attempts >= self.max_attempts:
                 self.report.failed += 1
                 error = f"gave up after {row.attempts} attempts: {exc}"
                 return _outcome(row, MessageStatus.failed, error=error)
             self.report.retried += 1
-            retry_at = self.now() + backoff(row.attempts)
-            if isinstance(exc, Unreachable) and self.halted is None:
-                log.warning("outbox: delivery stops until %s: %s", retry_at, exc)
-                self.halted = (str(exc), retry_at)
             return _outcome(row, MessageStatus.queued, error=str(exc), retry_at=retry_at)
         except PermanentFailure as exc:
             self.report.failed += 1

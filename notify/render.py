@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
@@ -98,9 +99,8 @@ class MessageRenderer:
         self.text_template = self.env.get_template("notify/message.txt")
         self.html_template = self.env.get_template("notify/message.html")
         self.sender = Person(settings.mail.from_name, settings.mail.from_address)
-        self._programmes: dict[tuple[int, int], _Programme] = {}
         self._letters = letter.LetterCache()
-        #: Attachments by (kind of file, session, version, language, issue date).
+        #: Attachments: letters by their HTML, minutes by session, version and language.
         self._parts: dict[tuple[object, ...], tuple[str, bytes]] = {}
 
     async def render_one(self, session: AsyncSession, message: Message) -> Outgoing:
@@ -131,53 +131,46 @@ class MessageRenderer:
             if meeting is None or row.site_id not in sites:
                 continue  # rendering it says so; the rest of the batch goes
             locale = sites[row.site_id].locale or self.settings.organisation.locale
-            batch.programmes[meeting.id or 0] = await self._programme(session, meeting)
+            if meeting.id not in batch.programmes:
+                batch.programmes[meeting.id or 0] = await self._programme(session, meeting)
             await batch.add_attachments(session, meeting, MessageKind(row.kind), locale)
         return batch.render
 
     async def _programme(self, session: AsyncSession, meeting: Meeting) -> _Programme:
-        key = (meeting.id or 0, meeting.version)
-        if key not in self._programmes:
-            agenda = (
-                await session.scalars(
-                    select(AgendaItem)
-                    .where(AgendaItem.meeting_id == meeting.id)
-                    .order_by(AgendaItem.position)
-                )
-            ).all()
-            documents = (
-                await session.scalars(
-                    select(Document)
-                    .where(Document.meeting_id == meeting.id)
-                    .order_by(Document.uploaded_at)
-                )
-            ).all()
-            if len(self._programmes) > 16:
-                self._programmes.clear()  # a few sessions at a time are delivered
-            self._programmes[key] = _Programme(list(agenda), list(documents))
-        return self._programmes[key]
+        """Loaded for every batch: two small queries, and never older than the batch."""
+        agenda = await session.scalars(
+            select(AgendaItem)
+            .where(AgendaItem.meeting_id == meeting.id)
+            .order_by(AgendaItem.position)
+        )
+        documents = await session.scalars(
+            select(Document).where(Document.meeting_id == meeting.id).order_by(Document.uploaded_at)
+        )
+        return _Programme(list(agenda.all()), list(documents.all()))
 
     async def letter_part(
         self, session: AsyncSession, meeting: Meeting, programme: _Programme, locale: str
     ) -> bytes:
-        """The letter to all the invited sites, one PDF per session version, language
-        and issue day; one per site (~250 ms) would make 10,000 sites take 40 min. The
-        site-addressed letter is a download (its page, the API)."""
+        """The letter to all the invited sites, one PDF for all of them; one per site
+        (~250 ms) would make 10,000 sites take 40 min. The site-addressed letter is a
+        download (its page, the API). Its HTML is made for every batch (milliseconds) and
+        keys the PDF, so a new document or invited site shows in the next batch's letter
+        even where the session's version did not change."""
         issued = letter.issue_date(utcnow(), self.settings.organisation)
-        key = ("letter", meeting.id, meeting.version, locale, issued)
+        html = letter.letter_html(
+            self.env,
+            letter.Letter(
+                meeting,
+                timeline(meeting, programme.agenda),
+                [d.filename for d in programme.documents],
+                issued,
+                bridge_point_count=await letter.bridge_point_count(session, meeting.id or 0),
+            ),
+            organisation=self.settings.organisation,
+            locale=locale,
+        )
+        key = ("letter", hashlib.sha256(html.encode()).hexdigest())
         if key not in self._parts:
-            html = letter.letter_html(
-                self.env,
-                letter.Letter(
-                    meeting,
-                    timeline(meeting, programme.agenda),
-                    [d.filename for d in programme.documents],
-                    issued,
-                    bridge_point_count=await letter.bridge_point_count(session, meeting.id or 0),
-                ),
-                organisation=self.settings.organisation,
-                locale=locale,
-            )
             pdf = await self._letters.pdf(html)
             name = letter.letter_filename(meeting.id or 0)
             self._keep(key, name, attachment_part(name, letter.PDF_TYPE, pdf))

@@ -15,7 +15,7 @@ from aiosmtpd.controller import Controller
 from icalendar import Calendar
 from sqlalchemy import delete, select
 
-from meetings import planning
+from meetings import documents, planning
 from meetings import sites as sites_domain
 from meetings.meeting_models import MeetingCreate, MeetingUpdate, Participation
 from meetings.models import ContactIn
@@ -354,3 +354,38 @@ async def test_a_delivery_whose_every_connection_breaks_stops_with_the_error(smt
     async with maker() as session:
         statuses = set((await session.scalars(select(Message.status))).all())
     assert statuses == {"sending"}  # claimed, not sent: `release_stale` puts them back
+
+
+async def test_a_document_added_after_a_mailing_is_in_the_next_message_and_letter(
+    smtp_settings, maker, sink, tmp_path
+):
+    """Adding a document does not change the session's version: what a running
+    renderer keeps between passes must not hide it from the next message."""
+    meeting, _ = await plan(maker, sites=1, contacts=("chutich",))
+    async with maker() as session, session.begin():
+        await invitations.queue_invitations(session, meeting.id, secret_key=SECRET)
+    transport = outbox.SmtpTransport(smtp_settings.mail)
+    render = make_renderer(smtp_settings)  # one renderer, as the worker keeps it
+    await outbox.deliver_due(maker, transport, render, now=Clock())
+    async with maker() as session, session.begin():
+        await documents.add_document(
+            session,
+            meeting.id,
+            filename="Báo cáo tổng kết.pdf",
+            content=b"%PDF-1.4 report",
+            folder=tmp_path / "documents",
+            max_bytes=1_000_000,
+            uploaded_by="test",
+        )
+        (sent,) = (await session.scalars(select(Message))).all()
+        await invitations.resend(session, meeting.id, sent.id)
+    await outbox.deliver_due(maker, transport, render, now=Clock())
+
+    first, second = sink.received
+    assert "Báo cáo tổng kết.pdf" not in first.get_body(("plain",)).get_content()
+    assert "Báo cáo tổng kết.pdf" in second.get_body(("plain",)).get_content()
+    letters = [
+        next(p for p in m.iter_attachments() if p.get_content_type() == "application/pdf")
+        for m in (first, second)
+    ]
+    assert letters[0].get_content() != letters[1].get_content()  # the letter lists it too
