@@ -96,3 +96,27 @@ def test_the_wire_form_is_clean_mime_with_short_lines():
     attachment = list(message.iter_attachments())[-1]
     assert attachment.get_content() == bytes(range(256)) * 40
     assert message.get_body(("plain",)).get_content() == ""
+
+
+@pytest.mark.parametrize(
+    ("text", "encoding"),
+    [
+        ("Dear Kien Giang,\nthe session starts at 08:00.\n", "7bit"),
+        ("Kính gửi Liên hiệp các tổ chức hữu nghị tỉnh Kiên Giang,\n" * 5, "base64"),
+        (
+            '<p class="intro">Kính gửi <strong>Kiên Giang</strong></p>\n'
+            '<table class="agenda"><tr><td>08:00</td><td>Khai mạc</td></tr></table>\n' * 5,
+            "quoted-printable",
+        ),
+    ],
+)
+def test_texts_are_encoded_as_a_mail_client_would(text, encoding):
+    """Plain ASCII goes as it is, Vietnamese prose as base64, markup as quoted-printable
+    (base64 where it is not needed is what spam filters look for)."""
+    raw = build(rendered=Rendered(subject="x", text=text, html=text))
+    message = message_from_bytes(raw, policy=policy.default)
+    for subtype in ("plain", "html"):
+        part = message.get_body((subtype,))
+        assert part["Content-Transfer-Encoding"] == encoding
+        # As a client shows it: the wire's CRLF read as line ends, whatever the encoding.
+        assert part.get_content().replace("\r\n", "\n") == text
