@@ -127,7 +127,7 @@ def _header(name: str, value: object) -> bytes:
     key = (name, str(value))
     folded = _HEADERS.get(key)
     if folded is None:
-        if len(_HEADERS) >= 4096:  # the unique ones (To, Date, Message-ID) would pile up
+        if len(_HEADERS) >= 4096:  # every recipient's To is new: they would pile up
             _HEADERS.clear()
         folded = _HEADERS[key] = MAIL_POLICY.fold_binary(
             name, MAIL_POLICY.header_factory(name, value)
@@ -139,9 +139,9 @@ _HEADERS: dict[tuple[str, str], bytes] = {}
 
 
 def _ours(name: str, value: str) -> bytes:
-    """A header whose ASCII value we made: as it is when it fits a line, else folded."""
+    """A header whose value we made: as it is when ASCII on one line, else by the stdlib."""
     line = f"{name}: {value}\r\n"
-    return line.encode("ascii") if len(line) <= 80 else _header(name, value)
+    return line.encode() if len(line) <= 80 and line.isascii() else _header(name, value)
 
 
 def _base64(content: bytes) -> bytes:
