@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
@@ -100,8 +99,8 @@ class MessageRenderer:
         self.html_template = self.env.get_template("notify/message.html")
         self.sender = Person(settings.mail.from_name, settings.mail.from_address)
         self._letters = letter.LetterCache()
-        #: Attachments: letters by their HTML, minutes by session, version and language.
-        self._parts: dict[tuple[object, ...], tuple[str, bytes]] = {}
+        #: Approved minutes as attachment parts, by session, version and language.
+        self._minutes: dict[tuple[int, int, str], bytes] = {}
 
     async def render_one(self, session: AsyncSession, message: Message) -> Outgoing:
         """One row (the delivery renders batches; this is for a single message)."""
@@ -169,31 +168,25 @@ class MessageRenderer:
             organisation=self.settings.organisation,
             locale=locale,
         )
-        key = ("letter", hashlib.sha256(html.encode()).hexdigest())
-        if key not in self._parts:
-            pdf = await self._letters.pdf(html)
-            name = letter.letter_filename(meeting.id or 0)
-            self._keep(key, name, attachment_part(name, letter.PDF_TYPE, pdf))
-        return self._parts[key][1]
+        # The PDF is kept by its HTML (LetterCache); its encoding, once a batch, is cheap.
+        name = letter.letter_filename(meeting.id or 0)
+        return attachment_part(name, letter.PDF_TYPE, await self._letters.pdf(html))
 
     async def minutes_part(self, session: AsyncSession, meeting_id: int, locale: str) -> bytes:
         """The latest approved minutes as PDF, rendered once per version and language."""
         from agendas import minutes, minutes_render
 
         row = await minutes.approved(session, meeting_id)
-        key = ("minutes", meeting_id, row.number, locale)
-        if key not in self._parts:
+        key = (meeting_id, row.number, locale)
+        if key not in self._minutes:
             pdf = await asyncio.to_thread(
                 minutes_render.to_pdf, minutes.data_of(row), locale=locale
             )
             name = f"bien-ban-{meeting_id}-v{row.number}.pdf"
-            self._keep(key, name, attachment_part(name, "application/pdf", pdf))
-        return self._parts[key][1]
-
-    def _keep(self, key: tuple[object, ...], name: str, part: bytes) -> None:
-        if len(self._parts) > 16:
-            self._parts.clear()
-        self._parts[key] = (name, part)
+            if len(self._minutes) > 16:
+                self._minutes.clear()
+            self._minutes[key] = attachment_part(name, "application/pdf", pdf)
+        return self._minutes[key]
 
 
 @dataclass
