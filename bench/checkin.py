@@ -105,12 +105,15 @@ def sites_csv(count: int) -> bytes:
 
 async def prepare(database_url: str, sizes: list[int]) -> tuple[str, Session, dict[int, Session]]:
     """The register, one session per size (and a small one to warm up), tokens for all."""
-    from meetings import accounts, imports, planning, sites
-    from meetings.meeting_models import MeetingCreate
-    from meetings.models import ClusterCreate, Role, UserCreate
-    from meetings.settings import DatabaseSettings
-    from meetings.store import create_engine, session_maker
-    from notify.tokens import site_token
+    from meetings.accounts import accounts
+    from meetings.accounts.models import Role, UserCreate
+    from meetings.core.settings import DatabaseSettings
+    from meetings.core.store import create_engine, session_maker
+    from meetings.planning import lifecycle as planning
+    from meetings.planning.models import MeetingCreate
+    from meetings.register import imports, sites
+    from meetings.register.models import ClusterCreate
+    from notify.site.tokens import site_token
 
     engine = create_engine(DatabaseSettings(url=database_url, echo=False))
     maker = session_maker(engine)
@@ -174,7 +177,7 @@ def serve_giaoban(
     }
     runner = ["-m", "cProfile", "-o", str(profile)] if profile else []
     return subprocess.Popen(
-        [sys.executable, *runner, "-m", "meetings.cli", "serve"],
+        [sys.executable, *runner, "-m", "meetings.core.cli", "serve"],
         cwd=folder,  # no ./config.toml there: defaults and the environment only
         env=env,
         stdout=log.open("wb"),
@@ -488,8 +491,8 @@ def print_profile(path: Path, limit: int = 30) -> None:
 
 
 async def run(args: argparse.Namespace, folder: Path) -> bool:
-    from meetings.migrate import upgrade
-    from meetings.settings import DatabaseSettings
+    from meetings.core.migrate import upgrade
+    from meetings.core.settings import DatabaseSettings
 
     database_url = f"sqlite+aiosqlite:///{folder}/bench.sqlite3"
     await asyncio.to_thread(upgrade, DatabaseSettings(url=database_url, echo=False))

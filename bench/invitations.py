@@ -59,16 +59,17 @@ from aiosmtpd.controller import Controller
 from sqlalchemy import select, text
 from sqlmodel import SQLModel
 
-import meetings.tables  # noqa: F401  (every table, for the PostgreSQL wipe)
-from meetings import imports, planning, sites
-from meetings.meeting_models import MeetingCreate
-from meetings.migrate import upgrade
-from meetings.models import ClusterCreate
-from meetings.settings import Settings, load_settings
-from meetings.store import SessionMaker, create_engine, session_maker
-from notify import invitations, outbox
-from notify.models import Message
-from notify.render import make_renderer
+import meetings.core.tables  # noqa: F401  (every table, for the PostgreSQL wipe)
+from meetings.core.migrate import upgrade
+from meetings.core.settings import Settings, load_settings
+from meetings.core.store import SessionMaker, create_engine, session_maker
+from meetings.planning import lifecycle as planning
+from meetings.planning.models import MeetingCreate
+from meetings.register import imports, sites
+from meetings.register.models import ClusterCreate
+from notify.mail import invitations, outbox
+from notify.mail.models import Message
+from notify.mail.render import make_renderer
 
 SECRET = "bench-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz"
 CLUSTERS = 5

@@ -24,8 +24,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from agendas import minutes_render  # noqa: E402
-from agendas.minutes_data import MinutesData  # noqa: E402
+from agendas.minutes import render as minutes_render  # noqa: E402
+from agendas.minutes.data import MinutesData  # noqa: E402
 from tests.test_minutes_render import reference_minutes  # noqa: E402
 
 #: Targets for the reference session (52 bridge points), in milliseconds.

@@ -45,7 +45,7 @@ def rss_mb(pid: int) -> float:
 
 def cli(config: Path, *args: str) -> str:
     result = subprocess.run(
-        [sys.executable, "-m", "meetings.cli", "--config", str(config), *args],
+        [sys.executable, "-m", "meetings.core.cli", "--config", str(config), *args],
         capture_output=True,
         text=True,
         check=True,
@@ -170,7 +170,7 @@ def main() -> None:
             [
                 sys.executable,
                 "-m",
-                "meetings.cli",
+                "meetings.core.cli",
                 "--config",
                 str(config),
                 "serve",

@@ -9,7 +9,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlmodel import SQLModel
 
-import meetings.tables  # noqa: F401  (registers every package's tables on the metadata)
+import meetings.core.tables  # noqa: F401  (registers every package's tables on the metadata)
 
 config = context.config
 target_metadata = SQLModel.metadata

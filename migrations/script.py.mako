@@ -10,7 +10,7 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 ${imports if imports else ""}
-import meetings.store
+import meetings.core.store
 
 revision: str = ${repr(up_revision)}
 down_revision: str | None = ${repr(down_revision)}

@@ -16,12 +16,13 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from meetings import planning, signals
-from meetings.meeting_models import Meeting, MeetingStatus, Participation, Rsvp
-from meetings.models import Contact, ContactRole
-from meetings.settings import SchedulerSettings
-from meetings.store import utcnow
-from notify.models import Message, MessageKind, MessageStatus
+from meetings.core import signals
+from meetings.core.settings import SchedulerSettings
+from meetings.core.store import utcnow
+from meetings.planning import lifecycle as planning
+from meetings.planning.models import Meeting, MeetingStatus, Participation, Rsvp
+from meetings.register.models import Contact, ContactRole
+from notify.mail.models import Message, MessageKind, MessageStatus
 from scheduler.plan import Action, Due, plan
 
 log = logging.getLogger(__name__)

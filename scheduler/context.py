@@ -6,8 +6,8 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from meetings.keys import sessions_key, settings_key
-from notify.keys import wake_key
+from meetings.core.keys import sessions_key, settings_key
+from notify.mail.keys import wake_key
 from scheduler.keys import scheduler_key
 from scheduler.service import SchedulerService
 

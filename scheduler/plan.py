@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from meetings.meeting_models import Meeting, MeetingStatus
-from meetings.settings import SchedulerSettings
+from meetings.core.settings import SchedulerSettings
+from meetings.planning.models import Meeting, MeetingStatus
 
 
 class Action(StrEnum):

@@ -21,12 +21,12 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from meetings.errors import Conflict
-from meetings.meeting_models import Meeting, MeetingStatus
-from meetings.settings import Settings
-from meetings.store import SessionMaker, after_commit, utcnow
-from notify import outbox
-from notify.models import Message, MessageStatus
+from meetings.core.errors import Conflict
+from meetings.core.settings import Settings
+from meetings.core.store import SessionMaker, after_commit, utcnow
+from meetings.planning.models import Meeting, MeetingStatus
+from notify.mail import outbox
+from notify.mail.models import Message, MessageStatus
 from scheduler import actions
 from scheduler.plan import MESSAGES, Action, Due, job_prefix
 

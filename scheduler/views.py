@@ -7,11 +7,11 @@ from typing import Any
 from aiohttp import web
 from sqlalchemy import func, select
 
-from meetings.forms import N_
-from meetings.keys import settings_key
-from meetings.store import utcnow
-from meetings.web import db
-from notify.models import Message, MessageKind
+from meetings.core.keys import settings_key
+from meetings.core.labels import N_
+from meetings.core.store import utcnow
+from meetings.core.web import db
+from notify.mail.models import Message, MessageKind
 from scheduler import actions
 from scheduler.keys import scheduler_key
 from scheduler.plan import Action

@@ -10,7 +10,7 @@ import sys
 
 from babel.messages.pofile import read_po, write_po
 
-from meetings.i18n import DOMAIN, LOCALE_DIR
+from meetings.core.i18n import DOMAIN, LOCALE_DIR
 
 path = LOCALE_DIR / "vi" / "LC_MESSAGES" / f"{DOMAIN}.po"
 catalog = read_po(path.open("rb"), locale="vi")

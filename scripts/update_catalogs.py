@@ -11,8 +11,8 @@ from __future__ import annotations
 from babel.messages.catalog import Catalog
 from babel.messages.pofile import read_po, write_po
 
-from meetings.i18n import DOMAIN, LOCALE_DIR, extract_messages
-from meetings.settings import LOCALES
+from meetings.core.i18n import DOMAIN, LOCALE_DIR, extract_messages
+from meetings.core.settings import LOCALES
 
 
 def update(locale: str, messages: dict[str, list[str]]) -> None:

@@ -15,11 +15,11 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import SQLModel
 
-import meetings.tables  # noqa: F401
-from meetings.app import create_app
-from meetings.migrate import upgrade
-from meetings.settings import DatabaseSettings, Settings, load_settings
-from meetings.store import create_engine, session_maker
+import meetings.core.tables  # noqa: F401
+from meetings.core.app import create_app
+from meetings.core.migrate import upgrade
+from meetings.core.settings import DatabaseSettings, Settings, load_settings
+from meetings.core.store import create_engine, session_maker
 
 POSTGRES_URL = os.environ.get(
     "GIAOBAN_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"

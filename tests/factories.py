@@ -9,17 +9,10 @@ from typing import Any
 from aiohttp.test_utils import TestClient
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from meetings import accounts, sites
-from meetings.models import (
-    ClusterCreate,
-    ClusterPublic,
-    ContactIn,
-    Role,
-    SiteCreate,
-    SitePublic,
-    UserCreate,
-    UserPublic,
-)
+from meetings.accounts import accounts
+from meetings.accounts.models import Role, UserCreate, UserPublic
+from meetings.register import sites
+from meetings.register.models import ClusterCreate, ClusterPublic, ContactIn, SiteCreate, SitePublic
 
 PASSWORD = "correct horse battery staple"
 _counter = itertools.count(1)
@@ -67,7 +60,7 @@ async def login(client: TestClient, username: str, password: str = PASSWORD) -> 
     )
     assert response.status == 303, await response.text()
     home = await client.get("/")
-    assert home.status == 200
+    assert home.status == 200, (home.status, await home.text())
     return csrf_from(await home.text())
 
 

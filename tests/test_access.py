@@ -9,8 +9,8 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
-from meetings import accounts
-from meetings.models import Role
+from meetings.accounts import accounts
+from meetings.accounts.models import Role
 from tests.factories import PASSWORD, bearer, csrf_from, login, make_site, make_user
 
 #: The only routes an anonymous caller may use. Anything else must answer 401/403/redirect.

@@ -10,7 +10,7 @@ import pytest
 from aiohttp import FormData
 from aiohttp.test_utils import TestClient
 
-from meetings.models import Role
+from meetings.accounts.models import Role
 from tests.conftest import make_settings
 from tests.factories import bearer, make_cluster, make_site, make_user
 
@@ -303,7 +303,7 @@ async def test_documents_are_checked_named_safely_and_downloadable(client: TestC
 async def test_a_document_over_the_limit_is_413_and_not_stored(
     tmp_path: Any, sqlite_url: str, aiohttp_client: Any, session_factory: Any
 ):
-    from meetings.app import create_app
+    from meetings.core.app import create_app
 
     settings = make_settings(tmp_path, sqlite_url, documents={"max_size_mb": 1})
     client = await aiohttp_client(create_app(settings))

@@ -7,7 +7,7 @@ from typing import Any
 
 from aiohttp.test_utils import TestClient
 
-from meetings.models import Role
+from meetings.accounts.models import Role
 from tests.factories import bearer, make_cluster, make_user
 
 

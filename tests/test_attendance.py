@@ -13,14 +13,15 @@ import pytest
 from aiohttp.test_utils import TestClient
 from sqlalchemy import func, select
 
-from meetings import attendance, planning
-from meetings.attendance_models import AttendanceEvent, AttendanceStatus, Author, EventKind
-from meetings.errors import Forbidden, Invalid, NotFound
-from meetings.meeting_models import MeetingCreate, MeetingStatus
-from meetings.models import Role
-from meetings.settings import AttendanceSettings, DatabaseSettings
-from meetings.store import SessionMaker, create_engine, session_maker, utcnow
-from notify import tokens
+from meetings.accounts.models import Role
+from meetings.attendance import tracking as attendance
+from meetings.attendance.models import AttendanceEvent, AttendanceStatus, Author, EventKind
+from meetings.core.errors import Forbidden, Invalid, NotFound
+from meetings.core.settings import AttendanceSettings, DatabaseSettings
+from meetings.core.store import SessionMaker, create_engine, session_maker, utcnow
+from meetings.planning import lifecycle as planning
+from meetings.planning.models import MeetingCreate, MeetingStatus
+from notify.site import tokens
 from tests.conftest import TEST_SECRET
 from tests.factories import bearer, make_site, make_user
 
@@ -254,8 +255,8 @@ async def test_the_rehearsal_is_recorded_per_site(client: TestClient, api: dict[
 async def test_a_burst_of_check_ins_is_committed_in_groups_with_exact_totals(
     maker: SessionMaker,
 ):
-    from meetings.attendance_models import CheckIn
-    from notify.checkin import CheckInBatcher
+    from meetings.attendance.checkin import CheckInBatcher
+    from meetings.attendance.models import CheckIn
 
     meeting_id, ids = await live_session(maker, 52)
     _, (outsider,) = await live_session(maker, 1)

@@ -12,14 +12,17 @@ import openpyxl
 from aiohttp.test_utils import TestClient
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from meetings import attendance, attendance_report, planning, rsvp
-from meetings.attendance import Change
-from meetings.attendance_models import AttendanceSummary, Author, EventKind
-from meetings.attendance_report import COLUMNS, Absence
-from meetings.i18n import translations
-from meetings.meeting_models import MeetingCreate
-from meetings.models import Role
-from meetings.settings import AttendanceSettings
+from meetings.accounts.models import Role
+from meetings.attendance import report as attendance_report
+from meetings.attendance import tracking as attendance
+from meetings.attendance.models import AttendanceSummary, Author, EventKind
+from meetings.attendance.report import COLUMNS, Absence
+from meetings.attendance.tracking import Change
+from meetings.core.i18n import translations
+from meetings.core.settings import AttendanceSettings
+from meetings.planning import lifecycle as planning
+from meetings.planning import rsvp
+from meetings.planning.models import MeetingCreate
 from tests.factories import bearer, login, make_cluster, make_site, make_user
 
 CONFIG = AttendanceSettings(max_delegates_per_site=500, late_after_minutes=15, window_hours=24)

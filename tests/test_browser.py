@@ -12,9 +12,9 @@ import pytest
 from aiohttp import web
 from playwright.async_api import Browser, async_playwright, expect
 
-from meetings.app import create_app
-from meetings.models import Role
-from meetings.settings import Settings
+from meetings.accounts.models import Role
+from meetings.core.app import create_app
+from meetings.core.settings import Settings
 from tests.factories import PASSWORD, make_cluster, make_site, make_user
 
 CHROMIUM = "/usr/bin/chromium"
@@ -169,9 +169,9 @@ async def test_a_site_answers_the_invitation_through_its_link(
 ):
     from datetime import UTC, datetime
 
-    from meetings import planning
-    from meetings.meeting_models import MeetingCreate, MeetingStatus
-    from notify import tokens
+    from meetings.planning import lifecycle as planning
+    from meetings.planning.models import MeetingCreate, MeetingStatus
+    from notify.site import tokens
 
     async with session_factory() as session, session.begin():
         await make_user(session, username="vanphong", role=Role.organiser)
@@ -225,10 +225,10 @@ async def test_sending_invitations_shows_progress_until_all_are_sent(
 ):
     from datetime import UTC, datetime
 
-    from meetings import planning
-    from meetings.meeting_models import MeetingCreate
-    from notify import outbox
-    from notify.render import make_renderer
+    from meetings.planning import lifecycle as planning
+    from meetings.planning.models import MeetingCreate
+    from notify.mail import outbox
+    from notify.mail.render import make_renderer
 
     async with session_factory() as session, session.begin():
         await make_user(session, username="vanphong", role=Role.organiser)
@@ -272,9 +272,9 @@ async def test_the_board_follows_a_check_in_without_reload(
 ):
     from datetime import UTC, datetime, timedelta
 
-    from meetings import planning
-    from meetings.meeting_models import MeetingCreate, MeetingStatus
-    from notify import tokens
+    from meetings.planning import lifecycle as planning
+    from meetings.planning.models import MeetingCreate, MeetingStatus
+    from notify.site import tokens
 
     async with session_factory() as session, session.begin():
         await make_user(session, username="vanphong", role=Role.organiser)
@@ -340,8 +340,8 @@ async def test_secretary_records_chair_approves_and_downloads_the_docx(
 
     import docx
 
-    from meetings import planning
-    from meetings.meeting_models import MeetingCreate, MeetingStatus
+    from meetings.planning import lifecycle as planning
+    from meetings.planning.models import MeetingCreate, MeetingStatus
 
     async with session_factory() as session, session.begin():
         await make_user(session, username="thuky", role=Role.secretary)

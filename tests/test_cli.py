@@ -14,8 +14,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from meetings.cli import main
-from meetings.demo import demo_plan
+from meetings.core.cli import main
+from meetings.core.demo import demo_plan
 
 SEEDED_CLUSTER_ONE = {
     "Bắc Giang",
@@ -34,7 +34,7 @@ SEEDED_CLUSTER_ONE = {
 
 def run(config_file: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "meetings.cli", "--config", str(config_file), *args],
+        [sys.executable, "-m", "meetings.core.cli", "--config", str(config_file), *args],
         capture_output=True,
         text=True,
         timeout=120,
@@ -73,7 +73,7 @@ def test_demo_then_serve_answers_with_the_52_sites(config_file: Path):
         [
             sys.executable,
             "-m",
-            "meetings.cli",
+            "meetings.core.cli",
             "--config",
             str(config_file),
             "serve",
@@ -171,7 +171,7 @@ def test_the_scheduler_alone_plans_the_demo_and_jobs_lists_it(config_file: Path,
     log = tmp_path / "scheduler.log"
     with log.open("wb") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", "meetings.cli", "--config", str(config_file), "scheduler"],
+            [sys.executable, "-m", "meetings.core.cli", "--config", str(config_file), "scheduler"],
             stdout=out,
             stderr=subprocess.STDOUT,
             env={**os.environ, "PYTHONUNBUFFERED": "1"},

@@ -7,8 +7,8 @@ from email import message_from_bytes, policy
 import pytest
 from icalendar import Calendar
 
-from notify.compose import Rendered, compose
-from notify.ical import Person, scheduling
+from notify.mail.compose import Rendered, compose
+from notify.mail.ical import Person, scheduling
 from tests.test_ical import EVENT, NOW, ORGANIZER, SITES
 
 SENDER = ORGANIZER

@@ -26,13 +26,13 @@ import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy import select
 
-from meetings import planning
-from meetings.meeting_models import MeetingCreate
-from meetings.models import ContactIn
-from meetings.settings import DatabaseSettings
-from meetings.store import SessionMaker, create_engine, session_maker
-from notify import invitations
-from notify.models import Message
+from meetings.core.settings import DatabaseSettings
+from meetings.core.store import SessionMaker, create_engine, session_maker
+from meetings.planning import lifecycle as planning
+from meetings.planning.models import MeetingCreate
+from meetings.register.models import ContactIn
+from notify.mail import invitations
+from notify.mail.models import Message
 from tests.conftest import TEST_SECRET
 from tests.factories import make_site
 from tests.test_outbox import free_port
@@ -148,7 +148,7 @@ def serve(tmp_path: Path, name: str, database_url: str, smtp_port: int, **mail: 
     }
     with (tmp_path / f"{name}.log").open("wb") as log:  # the child keeps its own copy
         return subprocess.Popen(
-            [sys.executable, "-m", "meetings.cli", "serve"],
+            [sys.executable, "-m", "meetings.core.cli", "serve"],
             cwd=tmp_path,  # no ./config.toml there: defaults and the environment only
             env=env,
             stdout=log,

@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime
 
 from babel.messages.pofile import read_po
 
-from meetings.i18n import LOCALE_DIR, extract_messages, format_day, format_moment, translations
+from meetings.core.i18n import LOCALE_DIR, extract_messages, format_day, format_moment, translations
 
 
 def test_every_message_in_the_ui_has_a_vietnamese_translation():

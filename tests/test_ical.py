@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from icalendar import Calendar
 
-from notify.ical import CalendarEvent, Person, feed, scheduling
+from notify.mail.ical import CalendarEvent, Person, feed, scheduling
 
 HANOI = ZoneInfo("Asia/Ho_Chi_Minh")
 NOW = datetime(2030, 4, 1, 3, 0, tzinfo=UTC)

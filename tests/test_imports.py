@@ -16,11 +16,12 @@ from aiohttp import FormData
 from aiohttp.test_utils import TestClient
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from meetings import imports, sites
-from meetings.app import create_app
-from meetings.cli import main
-from meetings.errors import FieldProblem, Invalid
-from meetings.models import Role, SiteCreate
+from meetings.accounts.models import Role
+from meetings.core.app import create_app
+from meetings.core.cli import main
+from meetings.core.errors import FieldProblem, Invalid
+from meetings.register import imports, sites
+from meetings.register.models import SiteCreate
 from tests.conftest import make_settings
 from tests.factories import bearer, make_cluster, make_user
 
@@ -612,7 +613,7 @@ async def test_api_export_from_one_database_recreates_it_in_another(
     shutil.copy(sqlite_template, other_dir / "b.sqlite3")
     other_settings = make_settings(other_dir, f"sqlite+aiosqlite:///{other_dir / 'b.sqlite3'}")
     other = await aiohttp_client(create_app(other_settings))
-    from meetings.store import create_engine, session_maker
+    from meetings.core.store import create_engine, session_maker
 
     engine = create_engine(other_settings.database)
     try:

@@ -9,8 +9,9 @@ import pytest
 from aiohttp.test_utils import TestClient
 from icalendar import Calendar
 
-from meetings.models import ContactIn, Role
-from notify import tokens
+from meetings.accounts.models import Role
+from meetings.register.models import ContactIn
+from notify.site import tokens
 from tests.conftest import TEST_SECRET
 from tests.factories import bearer, make_site, make_user
 
@@ -121,8 +122,8 @@ async def test_a_site_subscribes_with_its_link_alone(client: TestClient, setup, 
 async def test_the_service_delivers_queued_invitations_by_itself(
     tmp_path, sqlite_url: str, aiohttp_client: Any, session_factory: Any
 ):
-    from meetings.app import create_app
-    from notify.keys import delivered_key
+    from meetings.core.app import create_app
+    from notify.mail.keys import delivered_key
     from tests.conftest import make_settings
 
     settings = make_settings(tmp_path, sqlite_url, mail={"worker": True})

@@ -9,10 +9,11 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient
 
-from meetings.keys import sessions_key, settings_key
-from meetings.models import ContactIn, Role
-from notify import outbox
-from notify.render import make_renderer
+from meetings.accounts.models import Role
+from meetings.core.keys import sessions_key, settings_key
+from meetings.register.models import ContactIn
+from notify.mail import outbox
+from notify.mail.render import make_renderer
 from tests.factories import login, make_site, make_user
 
 BODY = {
@@ -151,7 +152,7 @@ async def test_resend_requeues_a_failed_message_and_repeats_a_sent_one(
 ):
     from sqlalchemy import select, update
 
-    from notify.models import Message, MessageStatus
+    from notify.mail.models import Message, MessageStatus
 
     await client.post(f"/sessions/{setup['id']}/invitations", data={"_csrf": setup["csrf"]})
     await _deliver(client)

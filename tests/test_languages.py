@@ -9,12 +9,14 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient
 
-from meetings import imports
-from meetings.errors import Invalid
-from meetings.keys import sessions_key, settings_key
-from meetings.models import ContactIn, Role
-from notify import outbox, tokens
-from notify.render import make_renderer
+from meetings.accounts.models import Role
+from meetings.core.errors import Invalid
+from meetings.core.keys import sessions_key, settings_key
+from meetings.register import imports
+from meetings.register.models import ContactIn
+from notify.mail import outbox
+from notify.mail.render import make_renderer
+from notify.site import tokens
 from tests.conftest import TEST_SECRET
 from tests.factories import bearer, make_site, make_user
 

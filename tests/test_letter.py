@@ -20,15 +20,17 @@ from aiosmtpd.controller import Controller
 from icalendar import Calendar
 from sqlalchemy import select
 
-from agendas import programme
-from agendas.models import AgendaItemIn
-from meetings import demo, planning
-from meetings.meeting_models import Meeting, MeetingCreate, MeetingUpdate
-from meetings.models import ContactIn, Role, Site
-from meetings.settings import Settings
-from meetings.store import create_engine, session_maker
-from notify import invitations, letter, outbox
-from notify.render import environment, make_renderer
+from agendas.programme import programme
+from agendas.programme.models import AgendaItemIn
+from meetings.accounts.models import Role
+from meetings.core import demo
+from meetings.core.settings import Settings
+from meetings.core.store import create_engine, session_maker
+from meetings.planning import lifecycle as planning
+from meetings.planning.models import Meeting, MeetingCreate, MeetingUpdate
+from meetings.register.models import ContactIn, Site
+from notify.mail import invitations, letter, outbox
+from notify.mail.render import environment, make_renderer
 from tests.conftest import TEST_SECRET, make_settings
 from tests.factories import bearer, make_site, make_user
 

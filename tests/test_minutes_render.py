@@ -17,8 +17,8 @@ import docx
 import pytest
 from docx.shared import Pt
 
-from agendas import minutes_render
-from agendas.minutes_data import (
+from agendas.minutes import render as minutes_render
+from agendas.minutes.data import (
     MinutesAction,
     MinutesAgendaItem,
     MinutesAttendance,
@@ -31,7 +31,7 @@ from agendas.minutes_data import (
     MinutesRecommendation,
     MinutesSite,
 )
-from meetings import demo
+from meetings.core import demo
 
 HANOI = ZoneInfo("Asia/Ho_Chi_Minh")
 STARTS = datetime(2024, 4, 19, 8, 0, tzinfo=HANOI)

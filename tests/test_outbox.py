@@ -15,15 +15,16 @@ from aiosmtpd.controller import Controller
 from icalendar import Calendar
 from sqlalchemy import delete, select
 
-from meetings import documents, planning
-from meetings import sites as sites_domain
-from meetings.meeting_models import MeetingCreate, MeetingUpdate, Participation
-from meetings.models import ContactIn
-from meetings.settings import Settings
-from meetings.store import create_engine, session_maker
-from notify import invitations, outbox
-from notify.models import Message
-from notify.render import make_renderer
+from meetings.core.settings import Settings
+from meetings.core.store import create_engine, session_maker
+from meetings.planning import documents
+from meetings.planning import lifecycle as planning
+from meetings.planning.models import MeetingCreate, MeetingUpdate, Participation
+from meetings.register import sites as sites_domain
+from meetings.register.models import ContactIn
+from notify.mail import invitations, outbox
+from notify.mail.models import Message
+from notify.mail.render import make_renderer
 from tests.conftest import TEST_SECRET
 from tests.factories import make_site
 

@@ -9,11 +9,11 @@ import pytest
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from agendas import programme
-from agendas.models import AgendaItemIn, FocusItemIn, FocusStatus
-from meetings import planning
-from meetings.errors import Conflict, Invalid
-from meetings.meeting_models import (
+from agendas.programme import programme
+from agendas.programme.models import AgendaItemIn, FocusItemIn, FocusStatus
+from meetings.core.errors import Conflict, Invalid
+from meetings.planning import lifecycle as planning
+from meetings.planning.models import (
     MeetingCreate,
     MeetingFollowUp,
     MeetingPublic,

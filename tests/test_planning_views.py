@@ -11,10 +11,10 @@ from zoneinfo import ZoneInfo
 from aiohttp import FormData
 from aiohttp.test_utils import TestClient
 
-from agendas import programme
-from meetings import planning
-from meetings.models import Role
-from meetings.store import utcnow
+from agendas.programme import programme
+from meetings.accounts.models import Role
+from meetings.core.store import utcnow
+from meetings.planning import lifecycle as planning
 from tests.factories import login, make_cluster, make_site, make_user
 
 

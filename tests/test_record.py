@@ -9,10 +9,13 @@ import pytest
 from aiohttp.test_utils import TestClient
 from sqlalchemy import select
 
-from agendas import minutes
-from meetings.models import ContactIn, Role
-from notify import tokens
-from notify.models import Message, MessageKind
+from agendas.minutes import minutes
+from agendas.record import record
+from meetings.accounts.models import Role
+from meetings.core.keys import sessions_key, settings_key
+from meetings.register.models import ContactIn
+from notify.mail.models import Message, MessageKind
+from notify.site import tokens
 from tests.conftest import TEST_SECRET
 from tests.factories import bearer, make_site, make_user
 
@@ -146,8 +149,8 @@ async def test_a_recommendation_stays_open_into_the_next_session(client: TestCli
     )
     assert follow.status == 201, await follow.text()
     second = await follow.json()
-    async with client.app[__import__("meetings.keys").keys.sessions_key]() as session:
-        earlier = await __import__("agendas.record").record.open_from_earlier(session, second["id"])
+    async with client.app[sessions_key]() as session:
+        earlier = await record.open_from_earlier(session, second["id"])
     assert len(earlier) == 2
     page = await (await client.get(f"/sessions/{second['id']}/record", headers=h)).text()
     assert "Đề nghị hỗ trợ kinh phí tổ chức Ngày hữu nghị." in page
@@ -168,13 +171,13 @@ async def test_a_recommendation_stays_open_into_the_next_session(client: TestCli
         f"/api/v1/recommendations/{answer['id']}", headers=h, json={"status": "answered"}
     )
     assert empty.status == 422
-    async with client.app[__import__("meetings.keys").keys.sessions_key]() as session:
-        earlier = await __import__("agendas.record").record.open_from_earlier(session, second["id"])
+    async with client.app[sessions_key]() as session:
+        earlier = await record.open_from_earlier(session, second["id"])
     assert [r.text for r in earlier] == ["Đề nghị tập huấn đối ngoại nhân dân."]
 
 
 async def test_approval_locks_a_version_and_queues_the_notice(client: TestClient, world):
-    from meetings.keys import sessions_key
+    from meetings.core.keys import sessions_key
 
     first = world["first"]
     h = world["h"]
@@ -209,7 +212,7 @@ async def test_approval_locks_a_version_and_queues_the_notice(client: TestClient
     md = await client.get(f"{url}/minutes.md?version=1&lang=vi", headers=h["org"])
     assert md.status == 200
     assert "Kết luận bản 1" in await md.text() and "Kết luận bản 2" not in await md.text()
-    kept = client.app[__import__("meetings.keys").keys.settings_key].server.var_dir / "minutes"
+    kept = client.app[settings_key].server.var_dir / "minutes"
     assert (kept / f"{first['id']}-v1-vi.md").is_file()
     draft_md = await (await client.get(f"{url}/minutes.md?lang=en", headers=h["org"])).text()
     assert "Kết luận bản 2" in draft_md and "DRAFT" in draft_md

@@ -12,12 +12,14 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from meetings import planning, rsvp, signals
-from meetings.meeting_models import MeetingCreate, MeetingStatus, MeetingUpdate
-from meetings.models import ContactIn, ContactRole
-from meetings.settings import Settings
-from meetings.store import create_engine, session_maker
-from notify.models import Message, MessageKind, MessageStatus
+from meetings.core import signals
+from meetings.core.settings import Settings
+from meetings.core.store import create_engine, session_maker
+from meetings.planning import lifecycle as planning
+from meetings.planning import rsvp
+from meetings.planning.models import MeetingCreate, MeetingStatus, MeetingUpdate
+from meetings.register.models import ContactIn, ContactRole
+from notify.mail.models import Message, MessageKind, MessageStatus
 from scheduler import service as scheduler_service
 from scheduler.plan import Action, plan
 from scheduler.service import SchedulerService
@@ -109,7 +111,7 @@ async def messages(maker: Any, kind: MessageKind) -> list[Message]:
 
 
 def test_the_plan_follows_the_configuration(scheduler_settings: Settings):
-    from meetings.meeting_models import Meeting
+    from meetings.planning.models import Meeting
 
     meeting = Meeting(
         id=7,
@@ -252,7 +254,7 @@ async def test_a_missed_reminder_is_sent_before_the_start_and_skipped_after(
 
 
 async def test_the_session_page_shows_the_timeline(client: Any, session_factory: Any):
-    from meetings.models import Role
+    from meetings.accounts.models import Role
     from tests.factories import login, make_user
 
     async with session_factory() as session, session.begin():

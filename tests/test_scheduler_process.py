@@ -22,10 +22,11 @@ import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy import select
 
-from meetings.models import ContactIn, Role
-from meetings.settings import DatabaseSettings
-from meetings.store import create_engine, session_maker, utcnow
-from notify.models import Message, MessageKind
+from meetings.accounts.models import Role
+from meetings.core.settings import DatabaseSettings
+from meetings.core.store import create_engine, session_maker, utcnow
+from meetings.register.models import ContactIn
+from notify.mail.models import Message, MessageKind
 from scheduler.service import stored_jobs
 from tests.conftest import TEST_SECRET
 from tests.factories import bearer, make_site, make_user
@@ -78,7 +79,7 @@ def serve(tmp_path: Path, name: str, url: str, port: int, smtp_port: int) -> sub
     }
     with (tmp_path / f"{name}.log").open("wb") as log:
         return subprocess.Popen(
-            [sys.executable, "-m", "meetings.cli", "serve"],
+            [sys.executable, "-m", "meetings.core.cli", "serve"],
             cwd=tmp_path,
             env=env,
             stdout=log,

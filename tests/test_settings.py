@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from meetings.settings import DEFAULTS, ConfigError, load_settings
+from meetings.core.settings import DEFAULTS, ConfigError, load_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRET = {"GIAOBAN_SECRET_KEY": "a-long-enough-secret-for-tests-0123456789"}
@@ -87,7 +87,7 @@ def test_a_bad_value_names_its_key(tmp_path: Path, text: str, environ: dict, key
 def test_the_command_prints_one_line_not_a_traceback(tmp_path: Path):
     path = write(tmp_path, '[organisation]\ntimezone = "Mars/Olympus"\n')
     result = subprocess.run(
-        [sys.executable, "-m", "meetings.cli", "--config", str(path), "users", "list"],
+        [sys.executable, "-m", "meetings.core.cli", "--config", str(path), "users", "list"],
         capture_output=True,
         text=True,
         timeout=60,
@@ -103,7 +103,14 @@ def test_the_command_prints_one_line_not_a_traceback(tmp_path: Path):
 
 def test_a_missing_config_file_is_named(tmp_path: Path):
     result = subprocess.run(
-        [sys.executable, "-m", "meetings.cli", "--config", str(tmp_path / "nope.toml"), "demo"],
+        [
+            sys.executable,
+            "-m",
+            "meetings.core.cli",
+            "--config",
+            str(tmp_path / "nope.toml"),
+            "demo",
+        ],
         capture_output=True,
         text=True,
         timeout=60,

@@ -7,8 +7,9 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient
 
-from meetings.models import ContactIn, Role
-from notify import tokens
+from meetings.accounts.models import Role
+from meetings.register.models import ContactIn
+from notify.site import tokens
 from tests.conftest import TEST_SECRET
 from tests.factories import bearer, make_site, make_user
 

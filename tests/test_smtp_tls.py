@@ -25,14 +25,14 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from sqlalchemy import select
 
-from meetings import planning
-from meetings.meeting_models import MeetingCreate
-from meetings.models import ContactIn
-from meetings.settings import ConfigError, DatabaseSettings, Settings, load_settings
-from meetings.store import SessionMaker, create_engine, session_maker
-from notify import invitations, outbox
-from notify.models import Message
-from notify.render import make_renderer
+from meetings.core.settings import ConfigError, DatabaseSettings, Settings, load_settings
+from meetings.core.store import SessionMaker, create_engine, session_maker
+from meetings.planning import lifecycle as planning
+from meetings.planning.models import MeetingCreate
+from meetings.register.models import ContactIn
+from notify.mail import invitations, outbox
+from notify.mail.models import Message
+from notify.mail.render import make_renderer
 from tests.conftest import TEST_SECRET
 from tests.factories import make_site
 from tests.test_outbox import free_port

@@ -10,11 +10,11 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlmodel import SQLModel
 
-from meetings import sites
-from meetings.errors import Conflict, Invalid
-from meetings.models import ClusterUpdate, SiteUpdate
-from meetings.settings import DatabaseSettings
-from meetings.store import create_engine, session_maker
+from meetings.core.errors import Conflict, Invalid
+from meetings.core.settings import DatabaseSettings
+from meetings.core.store import create_engine, session_maker
+from meetings.register import sites
+from meetings.register.models import ClusterUpdate, SiteUpdate
 from tests.factories import make_cluster, make_site
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from meetings.errors import NotFound
-from notify import tokens
-from notify.models import SiteToken
+from meetings.core.errors import NotFound
+from notify.mail.models import SiteToken
+from notify.site import tokens
 from tests.factories import make_site
 
 SECRET = "a-secret-key-for-tests-0123456789abcdefghijkl"

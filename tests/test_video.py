@@ -20,14 +20,16 @@ import pytest
 from aiohttp import web
 from yarl import URL
 
-from meetings import attendance, planning, video
-from meetings.attendance import Change
-from meetings.attendance_models import AttendanceStatus, Author, EventKind, SiteAttendance
-from meetings.keys import sessions_key, settings_key
-from meetings.meeting_models import Meeting, MeetingCreate, MeetingStatus
-from meetings.settings import ConfigError, Settings
-from meetings.store import create_engine, session_maker
-from meetings.video_poller import poll_once, present_site_ids, video_poll_context
+from meetings.attendance import tracking as attendance
+from meetings.attendance import video
+from meetings.attendance.models import AttendanceStatus, Author, EventKind, SiteAttendance
+from meetings.attendance.tracking import Change
+from meetings.attendance.video_poller import poll_once, present_site_ids, video_poll_context
+from meetings.core.keys import sessions_key, settings_key
+from meetings.core.settings import ConfigError, Settings
+from meetings.core.store import create_engine, session_maker
+from meetings.planning import lifecycle as planning
+from meetings.planning.models import Meeting, MeetingCreate, MeetingStatus
 from tests.bbb_server import FakeBigBlueButton
 from tests.conftest import TEST_SECRET, make_settings
 from tests.factories import make_site
@@ -360,7 +362,7 @@ async def test_a_failing_server_is_logged_and_the_pass_goes_on(
             site = await make_site(session)
             await _live_meeting(session, [site.id])
             await _live_meeting(session, [site.id])
-        with caplog.at_level(logging.ERROR, logger="meetings.video_poller"):
+        with caplog.at_level(logging.ERROR, logger="meetings.attendance.video_poller"):
             report = await poll_once(maker, settings, http)
         assert (report.meetings, report.errors) == (2, 2)
         assert "checksumError" in caplog.text

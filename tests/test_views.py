@@ -10,8 +10,8 @@ from typing import Any
 from aiohttp import FormData
 from aiohttp.test_utils import TestClient
 
-from meetings import sites
-from meetings.models import Role
+from meetings.accounts.models import Role
+from meetings.register import sites
 from tests.factories import login, make_cluster, make_site, make_user
 
 

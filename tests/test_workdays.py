@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
-from meetings.workdays import (
+from meetings.planning.workdays import (
     conclusions_deadline,
     is_working_day,
     planning_deadlines,

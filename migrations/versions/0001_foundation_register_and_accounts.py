@@ -10,7 +10,7 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-import meetings.store
+import meetings.core.store
 
 revision: str = '0001'
 down_revision: str | None = None
@@ -28,8 +28,8 @@ def upgrade() -> None:
     sa.Column('leader_year', sa.Integer(), nullable=True),
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('version', sa.Integer(), nullable=False),
-    sa.Column('created_at', meetings.store.UTCDateTime(), nullable=False),
-    sa.Column('updated_at', meetings.store.UTCDateTime(), nullable=False),
+    sa.Column('created_at', meetings.core.store.UTCDateTime(), nullable=False),
+    sa.Column('updated_at', meetings.core.store.UTCDateTime(), nullable=False),
     sa.PrimaryKeyConstraint('id')
     )
     with op.batch_alter_table('cluster', schema=None) as batch_op:
@@ -39,7 +39,7 @@ def upgrade() -> None:
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('username', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
     sa.Column('address', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
-    sa.Column('at', meetings.store.UTCDateTime(), nullable=False),
+    sa.Column('at', meetings.core.store.UTCDateTime(), nullable=False),
     sa.PrimaryKeyConstraint('id')
     )
     with op.batch_alter_table('loginattempt', schema=None) as batch_op:
@@ -55,9 +55,9 @@ def upgrade() -> None:
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('version', sa.Integer(), nullable=False),
     sa.Column('password_hash', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
-    sa.Column('created_at', meetings.store.UTCDateTime(), nullable=False),
-    sa.Column('updated_at', meetings.store.UTCDateTime(), nullable=False),
-    sa.Column('last_login_at', meetings.store.UTCDateTime(), nullable=True),
+    sa.Column('created_at', meetings.core.store.UTCDateTime(), nullable=False),
+    sa.Column('updated_at', meetings.core.store.UTCDateTime(), nullable=False),
+    sa.Column('last_login_at', meetings.core.store.UTCDateTime(), nullable=True),
     sa.PrimaryKeyConstraint('id')
     )
     with op.batch_alter_table('user', schema=None) as batch_op:
@@ -68,9 +68,9 @@ def upgrade() -> None:
     sa.Column('user_id', sa.Integer(), nullable=False),
     sa.Column('name', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
     sa.Column('token_hash', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
-    sa.Column('created_at', meetings.store.UTCDateTime(), nullable=False),
-    sa.Column('last_used_at', meetings.store.UTCDateTime(), nullable=True),
-    sa.Column('revoked_at', meetings.store.UTCDateTime(), nullable=True),
+    sa.Column('created_at', meetings.core.store.UTCDateTime(), nullable=False),
+    sa.Column('last_used_at', meetings.core.store.UTCDateTime(), nullable=True),
+    sa.Column('revoked_at', meetings.core.store.UTCDateTime(), nullable=True),
     sa.ForeignKeyConstraint(['user_id'], ['user.id'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id')
     )
@@ -89,8 +89,8 @@ def upgrade() -> None:
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('version', sa.Integer(), nullable=False),
     sa.Column('search_text', sqlmodel.sql.sqltypes.AutoString(length=400), nullable=False),
-    sa.Column('created_at', meetings.store.UTCDateTime(), nullable=False),
-    sa.Column('updated_at', meetings.store.UTCDateTime(), nullable=False),
+    sa.Column('created_at', meetings.core.store.UTCDateTime(), nullable=False),
+    sa.Column('updated_at', meetings.core.store.UTCDateTime(), nullable=False),
     sa.ForeignKeyConstraint(['cluster_id'], ['cluster.id'], ondelete='RESTRICT'),
     sa.PrimaryKeyConstraint('id')
     )

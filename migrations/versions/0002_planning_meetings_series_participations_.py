@@ -10,7 +10,7 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-import meetings.store
+import meetings.core.store
 
 revision: str = '0002'
 down_revision: str | None = '0001'
@@ -23,7 +23,7 @@ def upgrade() -> None:
     op.create_table('series',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('name', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
-    sa.Column('created_at', meetings.store.UTCDateTime(), nullable=False),
+    sa.Column('created_at', meetings.core.store.UTCDateTime(), nullable=False),
     sa.PrimaryKeyConstraint('id')
     )
     op.create_table('meeting',
@@ -38,8 +38,8 @@ def upgrade() -> None:
     sa.Column('is_urgent', sa.Boolean(), nullable=False),
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('uid', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
-    sa.Column('starts_at', meetings.store.UTCDateTime(), nullable=False),
-    sa.Column('ends_at', meetings.store.UTCDateTime(), nullable=False),
+    sa.Column('starts_at', meetings.core.store.UTCDateTime(), nullable=False),
+    sa.Column('ends_at', meetings.core.store.UTCDateTime(), nullable=False),
     sa.Column('status', sa.String(length=16), nullable=False),
     sa.Column('cancel_reason', sqlmodel.sql.sqltypes.AutoString(length=1000), nullable=False),
     sa.Column('sequence', sa.Integer(), nullable=False),
@@ -49,8 +49,8 @@ def upgrade() -> None:
     sa.Column('organiser_id', sa.Integer(), nullable=True),
     sa.Column('version', sa.Integer(), nullable=False),
     sa.Column('search_text', sqlmodel.sql.sqltypes.AutoString(length=700), nullable=False),
-    sa.Column('created_at', meetings.store.UTCDateTime(), nullable=False),
-    sa.Column('updated_at', meetings.store.UTCDateTime(), nullable=False),
+    sa.Column('created_at', meetings.core.store.UTCDateTime(), nullable=False),
+    sa.Column('updated_at', meetings.core.store.UTCDateTime(), nullable=False),
     sa.ForeignKeyConstraint(['host_site_id'], ['site.id'], ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['organiser_id'], ['user.id'], ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['previous_id'], ['meeting.id'], ondelete='SET NULL'),
@@ -72,7 +72,7 @@ def upgrade() -> None:
     sa.Column('presenter', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
     sa.Column('presenter_title', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
     sa.Column('kind', sa.String(length=16), nullable=False),
-    sa.Column('starts_at', meetings.store.UTCDateTime(), nullable=True),
+    sa.Column('starts_at', meetings.core.store.UTCDateTime(), nullable=True),
     sa.Column('duration_minutes', sa.Integer(), nullable=True),
     sa.ForeignKeyConstraint(['meeting_id'], ['meeting.id'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id')
@@ -87,7 +87,7 @@ def upgrade() -> None:
     sa.Column('stored_name', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
     sa.Column('content_type', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
     sa.Column('size', sa.Integer(), nullable=False),
-    sa.Column('uploaded_at', meetings.store.UTCDateTime(), nullable=False),
+    sa.Column('uploaded_at', meetings.core.store.UTCDateTime(), nullable=False),
     sa.Column('uploaded_by', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
     sa.ForeignKeyConstraint(['meeting_id'], ['meeting.id'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id'),
@@ -121,8 +121,8 @@ def upgrade() -> None:
     sa.Column('expected_delegates', sa.Integer(), nullable=True),
     sa.Column('endpoint', sqlmodel.sql.sqltypes.AutoString(length=500), nullable=False),
     sa.Column('version', sa.Integer(), nullable=False),
-    sa.Column('created_at', meetings.store.UTCDateTime(), nullable=False),
-    sa.Column('updated_at', meetings.store.UTCDateTime(), nullable=False),
+    sa.Column('created_at', meetings.core.store.UTCDateTime(), nullable=False),
+    sa.Column('updated_at', meetings.core.store.UTCDateTime(), nullable=False),
     sa.ForeignKeyConstraint(['meeting_id'], ['meeting.id'], ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['site_id'], ['site.id'], ondelete='RESTRICT'),
     sa.PrimaryKeyConstraint('id'),

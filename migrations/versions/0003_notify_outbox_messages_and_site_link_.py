@@ -10,7 +10,7 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-import meetings.store
+import meetings.core.store
 
 revision: str = '0003'
 down_revision: str | None = '0002'
@@ -25,8 +25,8 @@ def upgrade() -> None:
     sa.Column('site_id', sa.Integer(), nullable=False),
     sa.Column('generation', sa.Integer(), nullable=False),
     sa.Column('token_hash', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
-    sa.Column('created_at', meetings.store.UTCDateTime(), nullable=False),
-    sa.Column('revoked_at', meetings.store.UTCDateTime(), nullable=True),
+    sa.Column('created_at', meetings.core.store.UTCDateTime(), nullable=False),
+    sa.Column('revoked_at', meetings.core.store.UTCDateTime(), nullable=True),
     sa.ForeignKeyConstraint(['site_id'], ['site.id'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id')
     )
@@ -45,12 +45,12 @@ def upgrade() -> None:
     sa.Column('sequence', sa.Integer(), nullable=False),
     sa.Column('attempts', sa.Integer(), nullable=False),
     sa.Column('last_error', sa.Text(), nullable=False),
-    sa.Column('send_after', meetings.store.UTCDateTime(), nullable=False),
-    sa.Column('claimed_at', meetings.store.UTCDateTime(), nullable=True),
-    sa.Column('sent_at', meetings.store.UTCDateTime(), nullable=True),
+    sa.Column('send_after', meetings.core.store.UTCDateTime(), nullable=False),
+    sa.Column('claimed_at', meetings.core.store.UTCDateTime(), nullable=True),
+    sa.Column('sent_at', meetings.core.store.UTCDateTime(), nullable=True),
     sa.Column('message_id', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
     sa.Column('dedupe_key', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True),
-    sa.Column('created_at', meetings.store.UTCDateTime(), nullable=False),
+    sa.Column('created_at', meetings.core.store.UTCDateTime(), nullable=False),
     sa.ForeignKeyConstraint(['meeting_id'], ['meeting.id'], ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['site_id'], ['site.id'], ondelete='SET NULL'),
     sa.PrimaryKeyConstraint('id'),

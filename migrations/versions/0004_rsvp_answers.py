@@ -10,7 +10,7 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-import meetings.store
+import meetings.core.store
 
 revision: str = '0004'
 down_revision: str | None = '0003'
@@ -37,7 +37,7 @@ def upgrade() -> None:
             )
         )
         batch_op.add_column(
-            sa.Column('responded_at', meetings.store.UTCDateTime(), nullable=True)
+            sa.Column('responded_at', meetings.core.store.UTCDateTime(), nullable=True)
         )
 
 

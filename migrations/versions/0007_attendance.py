@@ -10,7 +10,7 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-import meetings.store
+import meetings.core.store
 
 revision: str = '0007'
 down_revision: str | None = '0006'
@@ -28,8 +28,8 @@ def upgrade() -> None:
     sa.Column('delegates_present', sa.Integer(), nullable=True),
     sa.Column('officials_present', sa.JSON(), nullable=True),
     sa.Column('note', sqlmodel.sql.sqltypes.AutoString(length=1000), nullable=False),
-    sa.Column('at', meetings.store.UTCDateTime(), nullable=False),
-    sa.Column('recorded_at', meetings.store.UTCDateTime(), nullable=False),
+    sa.Column('at', meetings.core.store.UTCDateTime(), nullable=False),
+    sa.Column('recorded_at', meetings.core.store.UTCDateTime(), nullable=False),
     sa.Column('author_kind', sa.String(length=16), nullable=False),
     sa.Column('author', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
     sa.ForeignKeyConstraint(['meeting_id'], ['meeting.id'], ondelete='CASCADE'),
@@ -42,13 +42,13 @@ def upgrade() -> None:
         )
     with op.batch_alter_table('participation', schema=None) as batch_op:
         batch_op.add_column(sa.Column('attendance_status', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=True))
-        batch_op.add_column(sa.Column('joined_at', meetings.store.UTCDateTime(), nullable=True))
-        batch_op.add_column(sa.Column('left_at', meetings.store.UTCDateTime(), nullable=True))
+        batch_op.add_column(sa.Column('joined_at', meetings.core.store.UTCDateTime(), nullable=True))
+        batch_op.add_column(sa.Column('left_at', meetings.core.store.UTCDateTime(), nullable=True))
         batch_op.add_column(sa.Column('delegates_present', sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column('officials_present', sa.JSON(), nullable=True))
         batch_op.add_column(sa.Column('rehearsal_status', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=True))
         batch_op.add_column(sa.Column('rehearsal_note', sqlmodel.sql.sqltypes.AutoString(length=1000), nullable=False, server_default=''))
-        batch_op.add_column(sa.Column('attendance_changed_at', meetings.store.UTCDateTime(), nullable=True))
+        batch_op.add_column(sa.Column('attendance_changed_at', meetings.core.store.UTCDateTime(), nullable=True))
 
 
 def downgrade() -> None:

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-import meetings.store
+import meetings.core.store
 
 revision: str = '0008'
 down_revision: str | None = '0007'
@@ -25,7 +25,7 @@ def upgrade() -> None:
     sa.Column('section', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
     sa.Column('text', sa.Text(), nullable=False),
     sa.Column('version', sa.Integer(), nullable=False),
-    sa.Column('updated_at', meetings.store.UTCDateTime(), nullable=False),
+    sa.Column('updated_at', meetings.core.store.UTCDateTime(), nullable=False),
     sa.Column('updated_by', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
     sa.ForeignKeyConstraint(['meeting_id'], ['meeting.id'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id'),
@@ -45,7 +45,7 @@ def upgrade() -> None:
     sa.Column('agenda_position', sa.Integer(), nullable=True),
     sa.Column('focus_number', sa.Integer(), nullable=True),
     sa.Column('source', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
-    sa.Column('created_at', meetings.store.UTCDateTime(), nullable=False),
+    sa.Column('created_at', meetings.core.store.UTCDateTime(), nullable=False),
     sa.Column('created_by', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
     sa.Column('version', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['meeting_id'], ['meeting.id'], ondelete='CASCADE'),
@@ -65,9 +65,9 @@ def upgrade() -> None:
     sa.Column('status', sa.String(length=16), nullable=False),
     sa.Column('answer', sa.Text(), nullable=False),
     sa.Column('answered_by', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
-    sa.Column('answered_at', meetings.store.UTCDateTime(), nullable=True),
+    sa.Column('answered_at', meetings.core.store.UTCDateTime(), nullable=True),
     sa.Column('answered_in_id', sa.Integer(), nullable=True),
-    sa.Column('created_at', meetings.store.UTCDateTime(), nullable=False),
+    sa.Column('created_at', meetings.core.store.UTCDateTime(), nullable=False),
     sa.Column('version', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['answered_in_id'], ['meeting.id'], ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['contribution_id'], ['contribution.id'], ondelete='SET NULL'),
@@ -87,7 +87,7 @@ def upgrade() -> None:
     sa.Column('owner_text', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
     sa.Column('due_on', sa.Date(), nullable=True),
     sa.Column('status', sa.String(length=16), nullable=False),
-    sa.Column('created_at', meetings.store.UTCDateTime(), nullable=False),
+    sa.Column('created_at', meetings.core.store.UTCDateTime(), nullable=False),
     sa.Column('version', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['meeting_id'], ['meeting.id'], ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['owner_site_id'], ['site.id'], ondelete='SET NULL'),
@@ -102,9 +102,9 @@ def upgrade() -> None:
     sa.Column('number', sa.Integer(), nullable=False),
     sa.Column('status', sa.String(length=16), nullable=False),
     sa.Column('content', sa.JSON(), nullable=False),
-    sa.Column('approved_at', meetings.store.UTCDateTime(), nullable=False),
+    sa.Column('approved_at', meetings.core.store.UTCDateTime(), nullable=False),
     sa.Column('approved_by', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
-    sa.Column('notice_sent_at', meetings.store.UTCDateTime(), nullable=True),
+    sa.Column('notice_sent_at', meetings.core.store.UTCDateTime(), nullable=True),
     sa.ForeignKeyConstraint(['meeting_id'], ['meeting.id'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('meeting_id', 'number', name='uq_minutes_number')

@@ -1,0 +1,124 @@
+"""JSON API of the record and the minutes (thin: parse, call the domain, answer)."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from aiohttp import web
+from sqlmodel import SQLModel
+
+from agendas.minutes import minutes
+from agendas.record.api import APPROVERS, author
+from meetings.core.access import ANY_ROLE, allow
+from meetings.core.errors import FieldProblem, Invalid
+from meetings.core.keys import settings_key
+from meetings.core.web import db, int_query, items_response, model_response, path_id
+
+#: Who approves the minutes.
+
+
+FORMATS = {
+    "html": "text/html; charset=utf-8",
+    "md": "text/markdown; charset=utf-8",
+    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "pdf": "application/pdf",
+}
+
+
+class MinutesState(SQLModel):
+    version: int
+    status: str
+    approved_by: str = ""
+
+
+@allow(*ANY_ROLE)
+async def build_minutes(request: web.Request) -> web.Response:
+    """(Re)build the draft: which version it is, and its state."""
+    async with db(request) as session:
+        data = await minutes.build(
+            session, path_id(request), request.app[settings_key].organisation
+        )
+    return model_response(MinutesState(version=data.version, status=data.status))
+
+
+@allow(*APPROVERS)
+async def approve_minutes(request: web.Request) -> web.Response:
+    async with db(request) as session:
+        row = await minutes.approve(
+            session,
+            path_id(request),
+            request.app[settings_key].organisation,
+            approver=author(request),
+        )
+        out = MinutesState(version=row.number, status=row.status, approved_by=row.approved_by)
+    return model_response(out, status=201)
+
+
+async def minutes_file(
+    request: web.Request, meeting_id: int, fmt: str, *, version: int | None, locale: str
+) -> web.Response:
+    """One rendering of the draft (version None) or of an approved version."""
+    from agendas.minutes import (
+        render as minutes_render,  # WeasyPrint and python-docx load on first use
+    )
+
+    settings = request.app[settings_key]
+    async with db(request) as session:
+        if version:
+            data = minutes.data_of(await minutes.approved(session, meeting_id, version))
+        else:
+            data = await minutes.build(session, meeting_id, settings.organisation)
+    render = {
+        "html": minutes_render.to_html,
+        "md": minutes_render.to_markdown,
+        "docx": minutes_render.to_docx,
+        "pdf": minutes_render.to_pdf,
+    }[fmt]
+    # An approved version never changes: render it once and keep the file (a national
+    # session's PDF takes most of a minute); the draft is rendered at every request.
+    kept = settings.server.var_dir / "minutes" / f"{meeting_id}-v{data.version}-{locale}.{fmt}"
+    body: str | bytes
+    if data.status == "approved" and kept.is_file():
+        body = await asyncio.to_thread(kept.read_bytes)
+    else:
+        body = await asyncio.to_thread(render, data, locale=locale)
+        if data.status == "approved":
+            await asyncio.to_thread(_keep, kept, body)
+    state = "du-thao" if data.status == "draft" else "da-duyet"
+    filename = f"bien-ban-{meeting_id}-v{data.version}-{state}.{fmt}"
+    disposition = "inline" if fmt == "html" else "attachment"
+    return web.Response(
+        body=body.encode() if isinstance(body, str) else body,
+        headers={
+            "Content-Type": FORMATS[fmt],
+            "Content-Disposition": f'{disposition}; filename="{filename}"',
+            "Cache-Control": "private, no-store",
+        },
+    )
+
+
+def _keep(path: Path, body: str | bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(path.suffix + ".part")
+    partial.write_bytes(body.encode() if isinstance(body, str) else body)
+    partial.replace(path)  # a reader never sees half a file
+
+
+@allow(*ANY_ROLE)
+async def download_minutes(request: web.Request) -> web.Response:
+    fmt = request.match_info["fmt"]
+    settings = request.app[settings_key]
+    lang = request.query.get("lang", settings.organisation.locale)
+    if lang not in ("vi", "en"):
+        raise Invalid("bad language", [FieldProblem("lang", "vi or en")])
+    version = int_query(request, "version", 0, 0, 10_000) or None
+    return await minutes_file(request, path_id(request), fmt, version=version, locale=lang)
+
+
+@allow(*ANY_ROLE)
+async def list_minutes_versions(request: web.Request) -> web.Response:
+    async with db(request) as session:
+        await minutes.get_meeting_row(session, path_id(request))
+        items = await minutes.versions(session, path_id(request))
+    return items_response(items, len(items))

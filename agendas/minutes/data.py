@@ -1,0 +1,138 @@
+"""Everything the minutes show, as one plain structure.
+
+Built from the record and the attendance by `agendas.minutes.minutes` (the database side);
+rendered by `agendas.minutes.render` (HTML, DOCX, PDF, Markdown; Vietnamese or English)
+without touching the database; stored as JSON when the chair approves a version, so an
+approved version renders the same forever.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from pydantic import BaseModel
+
+
+class MinutesOrganisation(BaseModel):
+    name: str
+    governing_body: str = ""
+    short_name: str = ""
+    document_code: str = ""
+    city: str = ""
+    hall: str = ""
+
+
+class MinutesMeeting(BaseModel):
+    id: int
+    title: str
+    kind: str
+    #: Aware times; render them in `timezone`.
+    starts_at: datetime
+    ends_at: datetime
+    timezone: str
+    location: str
+    chair: str = ""
+    secretary: str = ""
+    video_url: str = ""
+
+
+class MinutesSite(BaseModel):
+    code: str
+    name: str
+    cluster: str | None = None
+    #: An AttendanceStatus value, or None when never seen.
+    status: str | None = None
+    present: bool = False
+    delegates: int | None = None
+    joined_at: datetime | None = None
+    left_at: datetime | None = None
+    officials: list[str] = []
+
+
+class MinutesCluster(BaseModel):
+    name: str | None
+    invited: int
+    connected: int
+    delegates: int
+
+
+class MinutesAttendance(BaseModel):
+    """The same numbers as the attendance report (meetings.attendance.report)."""
+
+    invited: int
+    connected: int
+    delegates_present: int
+    clusters: list[MinutesCluster] = []
+    #: Every invited site, in register order (the attached list).
+    sites: list[MinutesSite] = []
+    #: Invited sites not connected at the end, by name.
+    absent: list[MinutesSite] = []
+
+
+class MinutesAgendaItem(BaseModel):
+    position: int
+    title: str
+    presenter: str = ""
+    presenter_title: str = ""
+    kind: str = "other"
+    planned_start: datetime | None = None
+    notes: str = ""
+
+
+class MinutesFocusItem(BaseModel):
+    number: int
+    title: str
+    status: str
+    summary: str = ""
+
+
+class MinutesContribution(BaseModel):
+    #: None: the central hall.
+    site_name: str | None
+    speaker_name: str = ""
+    speaker_title: str = ""
+    kind: str
+    text: str
+    agenda_position: int | None = None
+    focus_number: int | None = None
+
+
+class MinutesRecommendation(BaseModel):
+    site_name: str | None
+    topic: str = ""
+    text: str
+    status: str
+    answer: str = ""
+    answered_by: str = ""
+    #: The session it was raised in (for those carried from earlier sessions).
+    raised_in: str = ""
+
+
+class MinutesAction(BaseModel):
+    text: str
+    owner: str = ""
+    due_on: date | None = None
+    status: str = "open"
+
+
+class MinutesData(BaseModel):
+    organisation: MinutesOrganisation
+    meeting: MinutesMeeting
+    #: The date printed in the header ("Hà Nội, ngày … tháng … năm …").
+    issued_on: date
+    #: 1, 2, … ; the draft is the next number after the last approved one.
+    version: int
+    status: str  # "draft" or "approved"
+    approved_by: str = ""
+    approved_at: datetime | None = None
+    attendance: MinutesAttendance
+    agenda: list[MinutesAgendaItem] = []
+    focus_items: list[MinutesFocusItem] = []
+    contributions: list[MinutesContribution] = []
+    #: Raised in this session.
+    recommendations: list[MinutesRecommendation] = []
+    #: Still open from earlier sessions of the series.
+    open_earlier: list[MinutesRecommendation] = []
+    conclusions: str = ""
+    general_notes: str = ""
+    actions: list[MinutesAction] = []

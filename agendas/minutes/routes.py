@@ -1,0 +1,57 @@
+"""The routes agendas.minutes contributes: its API operations and its pages."""
+
+from __future__ import annotations
+
+from agendas.minutes import api, views
+from agendas.record.models import MinutesVersion
+from meetings.core.routing import Operation, Page, Param, Routes
+
+ROUTES = Routes(
+    api=(
+        Operation(
+            "POST",
+            "/api/v1/meetings/{id}/minutes",
+            api.build_minutes,
+            "(Re)build the draft minutes from the record; returns {version, status}",
+            response=api.MinutesState,
+            tags=("minutes",),
+        ),
+        Operation(
+            "GET",
+            "/api/v1/meetings/{id}/minutes",
+            api.list_minutes_versions,
+            "The approved versions of the minutes, newest first",
+            response=MinutesVersion,
+            is_collection=True,
+            tags=("minutes",),
+        ),
+        Operation(
+            "POST",
+            "/api/v1/meetings/{id}/minutes/approve",
+            api.approve_minutes,
+            "Approve the current draft (chair only; after the session): locks it as a version "
+            "and queues the notice of conclusions to every invited site",
+            response=api.MinutesState,
+            status=201,
+            tags=("minutes",),
+        ),
+        Operation(
+            "GET",
+            "/api/v1/meetings/{id}/minutes.{fmt}",
+            api.download_minutes,
+            "The minutes as html, docx, pdf or md (?lang=vi|en; ?version=N for an approved "
+            "version, else the current draft)",
+            query=(
+                Param("lang", "vi (default) or en"),
+                Param("version", "an approved version; default: the current draft", "integer"),
+            ),
+            response_media="application/octet-stream",
+            tags=("minutes",),
+        ),
+    ),
+    pages=(
+        Page("GET", r"/sessions/{id:\d+}/minutes", views.minutes_page, "session_minutes"),
+        Page("POST", r"/sessions/{id:\d+}/minutes/approve", views.approve, "minutes_approve"),
+        Page("GET", "/chair", views.chair_page, "chair"),
+    ),
+)

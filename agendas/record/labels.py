@@ -1,0 +1,25 @@
+"""HTML forms: from posted fields to the API's models, and from errors back to fields.
+
+The pages validate with the same pydantic models as the API, so a rule lives in one
+place; this module only translates between form fields and those models, and turns
+errors into per-field messages in the page's language.
+"""
+
+from __future__ import annotations
+
+from meetings.core.labels import N_
+
+#: What a site (or the hall) said, as the record and the minutes name it.
+RECOMMENDATION_STATUS_LABELS = {
+    "open": N_("Open"),
+    "answered": N_("Answered"),
+    "closed": N_("Closed"),
+}
+
+
+CONTRIBUTION_KIND_LABELS = {
+    "report": N_("Report"),
+    "opinion": N_("Opinion"),
+    "recommendation": N_("Recommendation"),
+    "question": N_("Question"),
+}

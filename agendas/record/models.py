@@ -1,0 +1,257 @@
+"""Tables and schemas of the record: notes, contributions, recommendations, action items,
+and the minutes' approved versions.
+
+Every editable row has a `version`: a secretary's save names the version it started from,
+and a stale one is refused (409) with the current text, so two secretaries never
+overwrite each other silently.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, Column, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import Text as SAText
+from sqlmodel import Field, SQLModel
+
+from meetings.core.store import UTCDateTime, utcnow
+from meetings.core.types import Line, Text
+
+
+class ContributionKind(StrEnum):
+    report = "report"
+    opinion = "opinion"
+    recommendation = "recommendation"
+    question = "question"
+
+
+class RecommendationStatus(StrEnum):
+    open = "open"
+    answered = "answered"
+    #: Settled without an answer of its own (withdrawn, merged into another).
+    closed = "closed"
+
+
+class ActionStatus(StrEnum):
+    open = "open"
+    done = "done"
+
+
+class MinutesStatus(StrEnum):
+    approved = "approved"
+
+
+def _meeting_fk() -> Any:
+    return Column(Integer, ForeignKey("meeting.id", ondelete="CASCADE"), nullable=False, index=True)
+
+
+def _site_fk() -> Any:
+    return Column(Integer, ForeignKey("site.id", ondelete="SET NULL"), nullable=True)
+
+
+class RecordNote(SQLModel, table=True):
+    """Free text of one part of the record: `agenda:<position>`, `conclusions`, `general`."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    meeting_id: int = Field(sa_column=_meeting_fk())
+    section: str = Field(max_length=40)
+    text: str = Field(default="", sa_type=SAText)
+    version: int = Field(default=1)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_by: str = Field(default="", max_length=100)
+
+    __table_args__ = (UniqueConstraint("meeting_id", "section", name="uq_recordnote_section"),)
+
+
+class Contribution(SQLModel, table=True):
+    """What a site (or the hall) said or asked: a speaker, a kind, the text."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    meeting_id: int = Field(sa_column=_meeting_fk())
+    #: None: the central hall (điểm cầu Trung ương).
+    site_id: int | None = Field(default=None, sa_column=_site_fk())
+    speaker_name: str = Field(default="", max_length=200)
+    speaker_title: str = Field(default="", max_length=200)
+    kind: ContributionKind = Field(sa_type=String(20))
+    text: str = Field(sa_type=SAText)
+    agenda_position: int | None = None
+    focus_number: int | None = None
+    #: "secretary" or "site" (sent through the site's page).
+    source: str = Field(default="secretary", max_length=20)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    created_by: str = Field(default="", max_length=100)
+    version: int = Field(default=1)
+
+
+class Recommendation(SQLModel, table=True):
+    """A kiến nghị: open across sessions until someone answers it."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    #: The session it was raised in.
+    meeting_id: int = Field(sa_column=_meeting_fk())
+    contribution_id: int | None = Field(
+        default=None,
+        sa_column=Column(
+            Integer, ForeignKey("contribution.id", ondelete="SET NULL"), nullable=True
+        ),
+    )
+    site_id: int | None = Field(default=None, sa_column=_site_fk())
+    topic: str = Field(default="", max_length=200)
+    text: str = Field(sa_type=SAText)
+    status: RecommendationStatus = Field(default=RecommendationStatus.open, sa_type=String(16))
+    answer: str = Field(default="", sa_type=SAText)
+    answered_by: str = Field(default="", max_length=200)
+    answered_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    #: The session in which it was answered (a later one of the series, often).
+    answered_in_id: int | None = Field(
+        default=None,
+        sa_column=Column(Integer, ForeignKey("meeting.id", ondelete="SET NULL"), nullable=True),
+    )
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    version: int = Field(default=1)
+
+    __table_args__ = (Index("ix_recommendation_status", "status", "site_id"),)
+
+
+class ActionItem(SQLModel, table=True):
+    """A conclusion that someone must act on by a date."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    meeting_id: int = Field(sa_column=_meeting_fk())
+    text: str = Field(sa_type=SAText)
+    owner_site_id: int | None = Field(default=None, sa_column=_site_fk())
+    #: A department or person when the owner is not a site ("Văn phòng Liên hiệp").
+    owner_text: str = Field(default="", max_length=200)
+    due_on: date | None = None
+    status: ActionStatus = Field(default=ActionStatus.open, sa_type=String(16))
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    version: int = Field(default=1)
+
+
+class Minutes(SQLModel, table=True):
+    """An approved version of a session's minutes: the record as it was, frozen."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    meeting_id: int = Field(sa_column=_meeting_fk())
+    number: int
+    status: MinutesStatus = Field(default=MinutesStatus.approved, sa_type=String(16))
+    #: The MinutesData of this version (agendas.minutes.data), as JSON.
+    content: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    approved_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    approved_by: str = Field(max_length=200)
+    #: When the notice of conclusions with these minutes was queued to the sites.
+    notice_sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+    __table_args__ = (UniqueConstraint("meeting_id", "number", name="uq_minutes_number"),)
+
+
+# --- API schemas -----------------------------------------------------------------------
+
+
+class NotesIn(SQLModel):
+    """PUT /notes: any of the sections; `versions` names what each editor started from
+    (section → version, 0 for a note not saved before); a stale one is refused (409)."""
+
+    agenda: dict[int, Text] = Field(default_factory=dict)
+    conclusions: Text | None = None
+    general: Text | None = None
+    versions: dict[str, int] = Field(default_factory=dict)
+
+
+class NotePublic(SQLModel):
+    section: str
+    text: str
+    version: int
+    updated_at: datetime | None
+    updated_by: str
+
+
+class ContributionIn(SQLModel):
+    site_id: int | None = None
+    speaker: Line = Field(default="", max_length=200)
+    speaker_title: Line = Field(default="", max_length=200)
+    kind: ContributionKind
+    text: Text = Field(min_length=1, max_length=20_000)
+    #: The agenda item's position (1, 2, …) and the focus item's number it speaks to.
+    agenda_item: int | None = Field(default=None, ge=1)
+    focus_item: int | None = Field(default=None, ge=1)
+    #: For a recommendation: its topic, for the register's filter.
+    topic: Line = Field(default="", max_length=200)
+
+
+class SiteContributionIn(SQLModel):
+    """A site's own submission through its page (its site is the link's)."""
+
+    speaker: Line = Field(default="", max_length=200)
+    speaker_title: Line = Field(default="", max_length=200)
+    kind: ContributionKind = ContributionKind.recommendation
+    text: Text = Field(min_length=1, max_length=20_000)
+    topic: Line = Field(default="", max_length=200)
+
+
+class ContributionPublic(SQLModel):
+    id: int
+    site_id: int | None
+    site_name: str | None = None
+    speaker: str
+    speaker_title: str
+    kind: ContributionKind
+    text: str
+    agenda_item: int | None
+    focus_item: int | None
+    source: str
+    created_at: datetime
+    version: int
+
+
+class RecommendationPublic(SQLModel):
+    id: int
+    meeting_id: int
+    meeting_title: str = ""
+    site_id: int | None
+    site_name: str | None = None
+    cluster_name: str | None = None
+    topic: str
+    text: str
+    status: RecommendationStatus
+    answer: str
+    answered_by: str
+    answered_at: datetime | None
+    created_at: datetime
+    version: int
+
+
+class RecommendationUpdate(SQLModel):
+    """PATCH /recommendations/{id}: answer or close it, or open it again."""
+
+    status: RecommendationStatus
+    response: Text = Field(default="", max_length=20_000)
+    answered_by: Line = Field(default="", max_length=200)
+    #: The session it was answered in (the one whose record shows the answer).
+    meeting_id: int | None = None
+    version: int | None = None
+
+
+class ActionItemIn(SQLModel):
+    text: Text = Field(min_length=1, max_length=5000)
+    #: A department or person ("Văn phòng Liên hiệp"); or name a site by `owner_site_id`.
+    owner: Line = Field(default="", max_length=200)
+    owner_site_id: int | None = None
+    due_date: date | None = None
+    status: ActionStatus = ActionStatus.open
+
+
+class ActionItemPublic(ActionItemIn):
+    id: int
+    owner_site_name: str | None = None
+    version: int
+
+
+class MinutesVersion(SQLModel):
+    number: int
+    status: str
+    approved_at: datetime | None
+    approved_by: str
+    notice_sent_at: datetime | None

@@ -1,0 +1,160 @@
+"""The routes agendas.record contributes: its API operations and its pages."""
+
+from __future__ import annotations
+
+from agendas.record import api, views
+from agendas.record.models import (
+    ActionItemIn,
+    ActionItemPublic,
+    ContributionIn,
+    ContributionPublic,
+    NotesIn,
+    RecommendationPublic,
+    RecommendationUpdate,
+)
+from meetings.core.routing import PAGING, Operation, Page, Param, Routes
+
+ROUTES = Routes(
+    api=(
+        Operation(
+            "GET",
+            "/api/v1/meetings/{id}/notes",
+            api.get_notes,
+            "The secretary's notes by section (agenda:<n>, conclusions, general) with versions",
+            tags=("record",),
+        ),
+        Operation(
+            "PUT",
+            "/api/v1/meetings/{id}/notes",
+            api.put_notes,
+            "Save notes: {agenda: {item: text}, conclusions, general, versions: {section: n}}; "
+            "a stale version is refused (409) so no one overwrites another editor",
+            body=NotesIn,
+            tags=("record",),
+        ),
+        Operation(
+            "PUT",
+            "/api/v1/meetings/{id}/focus-items/{focus_id}/outcome",
+            api.put_focus_outcome,
+            "A focus item's outcome in this session (status and one-line summary)",
+            body=api.FocusOutcomeIn,
+            response=api.FocusOutcomeIn,
+            tags=("record",),
+        ),
+        Operation(
+            "GET",
+            "/api/v1/meetings/{id}/contributions",
+            api.list_contributions,
+            "What the sites and the hall said, in order",
+            response=ContributionPublic,
+            is_collection=True,
+            tags=("record",),
+        ),
+        Operation(
+            "POST",
+            "/api/v1/meetings/{id}/contributions",
+            api.create_contribution,
+            "Record a contribution; a recommendation also enters the register",
+            body=ContributionIn,
+            response=ContributionPublic,
+            status=201,
+            tags=("record",),
+        ),
+        Operation(
+            "DELETE",
+            "/api/v1/meetings/{id}/contributions/{contribution_id}",
+            api.delete_contribution,
+            "Remove a contribution (and its recommendation while unanswered)",
+            status=204,
+            tags=("record",),
+        ),
+        Operation(
+            "GET",
+            "/api/v1/recommendations",
+            api.list_recommendations,
+            "The recommendations register across sessions, newest first",
+            response=RecommendationPublic,
+            is_collection=True,
+            query=(
+                Param("status", "open, answered or closed"),
+                Param("site_id", "raised by this site", "integer"),
+                Param("cluster_id", "raised by a site of this cluster", "integer"),
+                Param("topic", "words in the topic or text"),
+                Param("meeting_id", "raised in this session", "integer"),
+                *PAGING,
+            ),
+            tags=("record",),
+        ),
+        Operation(
+            "PATCH",
+            "/api/v1/recommendations/{id}",
+            api.update_recommendation,
+            "Answer, close or reopen a recommendation: {status, response, answered_by}",
+            body=RecommendationUpdate,
+            response=RecommendationPublic,
+            tags=("record",),
+        ),
+        Operation(
+            "GET",
+            "/api/v1/meetings/{id}/actions",
+            api.list_actions,
+            "Action items of the session",
+            response=ActionItemPublic,
+            is_collection=True,
+            tags=("record",),
+        ),
+        Operation(
+            "POST",
+            "/api/v1/meetings/{id}/actions",
+            api.create_action,
+            "Add an action item: {text, owner | owner_site_id, due_date?, status?}",
+            body=ActionItemIn,
+            response=ActionItemPublic,
+            status=201,
+            tags=("record",),
+        ),
+        Operation(
+            "DELETE",
+            "/api/v1/meetings/{id}/actions/{action_id}",
+            api.delete_action,
+            "Remove an action item",
+            status=204,
+            tags=("record",),
+        ),
+    ),
+    pages=(
+        Page("GET", r"/sessions/{id:\d+}/record", views.record_page, "session_record"),
+        Page(
+            "POST",
+            r"/sessions/{id:\d+}/record/contributions",
+            views.record_contribution,
+            "record_contribution",
+        ),
+        Page(
+            "POST",
+            r"/sessions/{id:\d+}/record/contributions/{contribution_id:\d+}/delete",
+            views.delete_contribution,
+            "record_contribution_delete",
+        ),
+        Page("POST", r"/sessions/{id:\d+}/record/actions", views.record_action, "record_action"),
+        Page(
+            "POST",
+            r"/sessions/{id:\d+}/record/actions/{action_id:\d+}/delete",
+            views.delete_action,
+            "record_action_delete",
+        ),
+        Page(
+            "POST",
+            r"/sessions/{id:\d+}/record/focus/{focus_id:\d+}",
+            views.record_focus,
+            "record_focus",
+        ),
+        Page("GET", "/recommendations", views.recommendations_page, "recommendations"),
+        Page(
+            "POST",
+            r"/recommendations/{id:\d+}",
+            views.answer_recommendation,
+            "recommendation_answer",
+        ),
+    ),
+)

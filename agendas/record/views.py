@@ -1,0 +1,220 @@
+"""Pages of the record: the secretary's page, the minutes page, the recommendations
+register and the chair's page."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import aiohttp_jinja2
+from aiohttp import web
+from pydantic import ValidationError
+
+from agendas.minutes.api import APPROVERS
+from agendas.programme import programme
+from agendas.programme.models import FocusStatus
+from agendas.record import record
+from agendas.record.api import RECORD_KEEPERS, author
+from agendas.record.models import (
+    ActionItemIn,
+    ContributionIn,
+    ContributionKind,
+    RecommendationStatus,
+    RecommendationUpdate,
+)
+from meetings.attendance import tracking as attendance
+from meetings.core.access import ANY_ROLE, allow, current_user
+from meetings.core.errors import DomainError
+from meetings.core.forms import optional_int, problems_of, text
+from meetings.core.keys import settings_key
+from meetings.core.pages import _, flash
+from meetings.core.web import db, path_id
+from meetings.planning import lifecycle as planning
+from meetings.register import sites
+
+
+def render(request: web.Request, template: str, context: dict[str, Any]) -> web.Response:
+    return aiohttp_jinja2.render_template(template, request, context)
+
+
+def _may(request: web.Request, roles: tuple[Any, ...]) -> bool:
+    user = current_user(request)
+    return user is not None and (user.role in roles or user.role == "admin")
+
+
+async def _back(request: web.Request, message: str, anchor: str = "") -> web.Response:
+    await flash(request, message)
+    raise web.HTTPSeeOther(f"/sessions/{path_id(request)}/record{anchor}")
+
+
+async def _refused(request: web.Request, exc: Exception, anchor: str = "") -> web.Response:
+    state = problems_of(exc, request["translations"].gettext)
+    details = "; ".join(state.errors.values()) or state.summary
+    return await _back(request, _(request, "Not saved: {details}").format(details=details), anchor)
+
+
+@allow(*ANY_ROLE)
+async def record_page(request: web.Request) -> web.Response:
+    meeting_id = path_id(request)
+    async with db(request) as session:
+        meeting = await planning.get_meeting(session, meeting_id)
+        agenda = await programme.get_agenda(session, meeting_id)
+        focus = await programme.get_focus_items(session, meeting_id)
+        notes = await record.notes(session, meeting_id)
+        said = await record.contributions(session, meeting_id)
+        todo = await record.actions(session, meeting_id)
+        invited = await attendance.sites(session, meeting_id)
+        totals = await attendance.summary(session, meeting_id)
+        earlier = await record.open_from_earlier(session, meeting_id)
+    return render(
+        request,
+        "record/record.html",
+        {
+            "meeting": meeting,
+            "tz": meeting.timezone,
+            "agenda": agenda,
+            "focus": focus,
+            "notes": notes,
+            "contributions": said,
+            "actions": todo,
+            "invited": invited,
+            "summary": totals,
+            "earlier": earlier,
+            "kinds": list(ContributionKind),
+            "focus_statuses": list(FocusStatus),
+            "may_write": _may(request, RECORD_KEEPERS) and meeting.status != "cancelled",
+        },
+    )
+
+
+@allow(*RECORD_KEEPERS)
+async def record_contribution(request: web.Request) -> web.Response:
+    form = await request.post()
+    try:
+        data = ContributionIn(
+            site_id=optional_int(form, "site_id"),
+            speaker=text(form, "speaker"),
+            speaker_title=text(form, "speaker_title"),
+            kind=text(form, "kind") or "opinion",  # type: ignore[arg-type]
+            text=str(form.get("text", "")).strip(),
+            agenda_item=optional_int(form, "agenda_item"),
+            focus_item=optional_int(form, "focus_item"),
+            topic=text(form, "topic"),
+        )
+        async with db(request) as session:
+            await record.add_contribution(
+                session, path_id(request), data, source="secretary", author=author(request)
+            )
+    except (ValidationError, DomainError) as exc:
+        return await _refused(request, exc, "#contributions")
+    return await _back(request, _(request, "The contribution was recorded."), "#contributions")
+
+
+@allow(*RECORD_KEEPERS)
+async def delete_contribution(request: web.Request) -> web.Response:
+    async with db(request) as session:
+        await record.delete_contribution(
+            session, path_id(request), path_id(request, "contribution_id")
+        )
+    return await _back(request, _(request, "The contribution was removed."), "#contributions")
+
+
+@allow(*RECORD_KEEPERS)
+async def record_action(request: web.Request) -> web.Response:
+    form = await request.post()
+    try:
+        due = text(form, "due_date")
+        data = ActionItemIn(
+            text=str(form.get("text", "")).strip(),
+            owner=text(form, "owner"),
+            owner_site_id=optional_int(form, "owner_site_id"),
+            due_date=date.fromisoformat(due) if due else None,
+        )
+        async with db(request) as session:
+            await record.add_action(session, path_id(request), data)
+    except (ValueError, ValidationError, DomainError) as exc:
+        if not isinstance(exc, ValidationError | DomainError):
+            return await _back(request, _(request, "Enter a date"), "#actions")
+        return await _refused(request, exc, "#actions")
+    return await _back(request, _(request, "The action item was recorded."), "#actions")
+
+
+@allow(*RECORD_KEEPERS)
+async def delete_action(request: web.Request) -> web.Response:
+    async with db(request) as session:
+        await record.delete_action(session, path_id(request), path_id(request, "action_id"))
+    return await _back(request, _(request, "The action item was removed."), "#actions")
+
+
+@allow(*RECORD_KEEPERS)
+async def record_focus(request: web.Request) -> web.Response:
+    form = await request.post()
+    try:
+        async with db(request) as session:
+            await record.set_focus_outcome(
+                session,
+                path_id(request),
+                path_id(request, "focus_id"),
+                FocusStatus(text(form, "status") or "ongoing"),
+                text(form, "summary"),
+            )
+    except (ValueError, DomainError) as exc:
+        if isinstance(exc, DomainError):
+            return await _refused(request, exc, "#focus")
+        return await _back(request, str(exc), "#focus")
+    return await _back(request, _(request, "The outcome was saved."), "#focus")
+
+
+@allow(*ANY_ROLE)
+async def recommendations_page(request: web.Request) -> web.Response:
+    raw = request.query.get("status", "open")
+    status = RecommendationStatus(raw) if raw in RecommendationStatus.__members__ else None
+    site_id = optional_int(request.query, "site")
+    cluster_id = optional_int(request.query, "cluster")
+    topic = request.query.get("topic", "").strip()
+    async with db(request) as session:
+        items = await record.recommendations(
+            session, status=status, site_id=site_id, cluster_id=cluster_id, topic=topic or None
+        )
+        clusters = await sites.list_clusters(session)
+        all_sites = await sites.all_sites(session)
+    return render(
+        request,
+        "record/recommendations.html",
+        {
+            "items": items,
+            "status": raw if status else "",
+            "site_id": site_id,
+            "cluster_id": cluster_id,
+            "topic": topic,
+            "clusters": clusters,
+            "sites": all_sites,
+            "statuses": list(RecommendationStatus),
+            "may_answer": _may(request, (*RECORD_KEEPERS, *APPROVERS)),
+            "tz": request.app[settings_key].organisation.timezone,
+            "nav": "recommendations",
+        },
+    )
+
+
+@allow(*RECORD_KEEPERS, *APPROVERS)
+async def answer_recommendation(request: web.Request) -> web.Response:
+    form = await request.post()
+    try:
+        data = RecommendationUpdate(
+            status=RecommendationStatus(text(form, "status") or "answered"),
+            response=str(form.get("response", "")).strip(),
+            answered_by=text(form, "answered_by") or author(request),
+            version=optional_int(form, "version"),
+        )
+        async with db(request) as session:
+            await record.update_recommendation(session, path_id(request), data)
+        await flash(request, _(request, "The recommendation was updated."))
+    except (ValueError, ValidationError, DomainError) as exc:
+        if not isinstance(exc, ValidationError | DomainError):
+            raise web.HTTPBadRequest(text=str(exc)) from None
+        state = problems_of(exc, request["translations"].gettext)
+        details = "; ".join(state.errors.values()) or state.summary
+        await flash(request, _(request, "Not saved: {details}").format(details=details))
+    back = request.headers.get("Referer", "/recommendations")
+    raise web.HTTPSeeOther(back if back.startswith(("/", "http")) else "/recommendations")

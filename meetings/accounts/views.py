@@ -1,0 +1,165 @@
+"""HTML pages: thin handlers that parse the form, call the domain, and render."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import aiohttp_jinja2
+from aiohttp import web
+from aiohttp_session import get_session, new_session
+from pydantic import ValidationError
+
+from meetings.accounts import accounts
+from meetings.accounts.models import Role, UserCreate, UserPublic, UserUpdate
+from meetings.core.access import (
+    ANY_ROLE,
+    CSRF_SESSION_KEY,
+    allow,
+    new_csrf_token,
+    public,
+)
+from meetings.core.errors import DomainError, TooManyAttempts
+from meetings.core.forms import FormState, problems_of, text
+from meetings.core.keys import settings_key
+from meetings.core.pages import _, flash, render, safe_next
+from meetings.core.web import db, path_id
+
+
+@public
+async def login_form(request: web.Request) -> web.Response:
+    return aiohttp_jinja2.render_template(
+        "accounts/login.html",
+        request,
+        {"next": safe_next(request.query.get("next")), "error": None, "username": ""},
+    )
+
+
+@public
+async def login(request: web.Request) -> web.Response:
+    form = await request.post()
+    username = str(form.get("username", "")).strip()
+    password = str(form.get("password", ""))
+    target = safe_next(str(form.get("next", "")))
+    security = request.app[settings_key].security
+    policy = accounts.LoginPolicy(
+        max_failures=security.login_max_failures,
+        max_failures_per_address=security.login_max_failures_per_address,
+        window=timedelta(minutes=security.login_window_minutes),
+    )
+    error = None
+    status = 200
+    try:
+        async with db(request) as session:
+            user = await accounts.authenticate(
+                session,
+                username=username,
+                password=password,
+                address=request.remote or "unknown",
+                policy=policy,
+            )
+    except TooManyAttempts:
+        user = None
+        error = _(request, "Too many failed attempts. Wait a few minutes and try again.")
+        status = 429
+    if user is None:
+        error = error or _(request, "Wrong user name or password.")
+        return aiohttp_jinja2.render_template(
+            "accounts/login.html",
+            request,
+            {"next": target, "error": error, "username": username},
+            status=status if status != 200 else 401,
+        )
+    old = await get_session(request)
+    locale = old.get("locale")
+    session = await new_session(request)  # a fresh session (and CSRF token) at each login
+    session["user_id"] = user.id
+    session[CSRF_SESSION_KEY] = new_csrf_token()
+    if locale:
+        session["locale"] = locale
+    raise web.HTTPSeeOther(target)
+
+
+@allow(*ANY_ROLE)
+async def logout(request: web.Request) -> web.Response:
+    session = await get_session(request)
+    session.invalidate()
+    raise web.HTTPSeeOther("/login")
+
+
+async def _users_page(request: web.Request, state: FormState) -> web.Response:
+    async with db(request) as session:
+        users = await accounts.list_users(session)
+    return render(
+        request,
+        "accounts/users.html",
+        {"users": users, "state": state, "roles": list(Role)},
+        status=state.status,
+    )
+
+
+@allow(Role.admin)
+async def user_list(request: web.Request) -> web.Response:
+    return await _users_page(request, FormState())
+
+
+@allow(Role.admin)
+async def user_create(request: web.Request) -> web.Response:
+    form = await request.post()
+    values = {name: text(form, name) for name in ("username", "full_name", "role", "password")}
+    values["email"] = text(form, "email") or None
+    try:
+        async with db(request) as session:
+            await accounts.create_user(session, UserCreate.model_validate(values))
+    except (ValidationError, DomainError) as exc:
+        state = problems_of(exc, request["translations"].gettext)
+        state.values = {**values, "password": ""}
+        return await _users_page(request, state)
+    await flash(request, _(request, "The account was created."))
+    raise web.HTTPSeeOther("/users")
+
+
+async def _user_form(request: web.Request, user_id: int, state: FormState) -> web.Response:
+    async with db(request) as session:
+        user = await accounts.get_user(session, user_id)
+    values = {**UserPublic.model_validate(user).model_dump(), **state.values}
+    return render(
+        request,
+        "accounts/user_form.html",
+        {
+            "account": user,
+            "values": values,
+            "state": state,
+            "roles": list(Role),
+        },
+        status=state.status,
+    )
+
+
+@allow(Role.admin)
+async def user_edit(request: web.Request) -> web.Response:
+    return await _user_form(request, path_id(request), FormState())
+
+
+@allow(Role.admin)
+async def user_update(request: web.Request) -> web.Response:
+    form = await request.post()
+    values: dict[str, Any] = {
+        "version": text(form, "version"),
+        "full_name": text(form, "full_name"),
+        "email": text(form, "email") or None,
+        "role": text(form, "role"),
+        "is_active": form.get("is_active") == "on",
+    }
+    if text(form, "password"):
+        values["password"] = text(form, "password")
+    user_id = path_id(request)
+    try:
+        async with db(request) as session:
+            await accounts.update_user(session, user_id, UserUpdate.model_validate(values))
+    except (ValidationError, DomainError) as exc:
+        state = problems_of(exc, request["translations"].gettext)
+        state.values = {**values, "password": ""}
+        return await _user_form(request, user_id, state)
+    await flash(request, _(request, "The account was saved."))
+    raise web.HTTPSeeOther("/users")

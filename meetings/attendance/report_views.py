@@ -1,0 +1,66 @@
+"""The attendance report over HTTP: CSV and XLSX downloads and the printable page.
+
+Thin: each handler builds the report (one read of the session's attendance) and hands it
+to a renderer in `meetings.attendance.report`, in the caller's language (`?lang=en`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from functools import partial
+
+from aiohttp import web
+
+from meetings.attendance import report as attendance_report
+from meetings.attendance.report import ABSENCE_LABELS, STATUS_LABELS, AttendanceReport
+from meetings.core.access import ANY_ROLE, allow
+from meetings.core.pages import render
+from meetings.core.web import db, path_id
+
+
+async def _report(request: web.Request) -> AttendanceReport:
+    async with db(request) as session:
+        return await attendance_report.build_report(session, path_id(request))
+
+
+def _download(body: bytes, media_type: str, filename: str) -> web.Response:
+    return web.Response(
+        body=body,
+        headers={
+            "Content-Type": media_type,
+            "Content-Disposition": f'attachment; filename="{filename}"',
+            "Cache-Control": "no-store",  # the figures change while the session runs
+        },
+    )
+
+
+@allow(*ANY_ROLE)
+async def attendance_csv(request: web.Request) -> web.Response:
+    report = await _report(request)
+    body = attendance_report.to_csv(report, request["translations"].gettext)
+    return _download(body, "text/csv; charset=utf-8", f"diem-danh-{report.meeting_id}.csv")
+
+
+@allow(*ANY_ROLE)
+async def attendance_xlsx(request: web.Request) -> web.Response:
+    """Built in an executor: a workbook of thousands of sites takes a while to write."""
+    report = await _report(request)
+    body = await asyncio.get_running_loop().run_in_executor(
+        None, partial(attendance_report.to_xlsx, report, request["translations"].gettext)
+    )
+    return _download(body, attendance_report.XLSX_MEDIA_TYPE, f"diem-danh-{report.meeting_id}.xlsx")
+
+
+@allow(*ANY_ROLE)
+async def attendance_page(request: web.Request) -> web.Response:
+    report = await _report(request)
+    return render(
+        request,
+        "attendance/report.html",
+        {
+            "report": report,
+            "status_labels": STATUS_LABELS,
+            "absence_labels": ABSENCE_LABELS,
+            "tz": report.timezone,
+        },
+    )

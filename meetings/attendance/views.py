@@ -1,0 +1,98 @@
+"""The live board page, and its form for operators without JavaScript."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+from pydantic import ValidationError
+
+from meetings.attendance import tracking as attendance
+from meetings.attendance.labels import ATTENDANCE_LABELS, REHEARSAL_LABELS
+from meetings.attendance.models import AttendanceStatus, Author, EventKind, RehearsalStatus
+from meetings.core.access import ANY_ROLE, ORGANISERS, allow, current_user
+from meetings.core.errors import DomainError
+from meetings.core.forms import optional_int, problems_of, text
+from meetings.core.keys import settings_key
+from meetings.core.pages import _, flash, may_edit, render
+from meetings.core.store import utcnow
+from meetings.core.web import db, path_id
+from meetings.planning import lifecycle as planning
+
+
+@allow(*ANY_ROLE)
+async def board_page(request: web.Request) -> web.Response:
+    meeting_id = path_id(request)
+    async with db(request) as session:
+        meeting = await planning.get_meeting(session, meeting_id)
+        states = await attendance.sites(session, meeting_id)
+        totals = await attendance.summary(session, meeting_id)
+    groups: list[dict[str, Any]] = []
+    for state in states:
+        if not groups or groups[-1]["cluster_id"] != state.cluster_id:
+            groups.append({"cluster_id": state.cluster_id, "name": state.cluster_name, "sites": []})
+        groups[-1]["sites"].append(state)
+    return render(
+        request,
+        "attendance/board.html",
+        {
+            "meeting": meeting,
+            "groups": groups,
+            "summary": totals,
+            "tz": meeting.timezone,
+            "rehearsal": meeting.status in ("draft", "scheduled"),
+            "may_act": may_edit(request) and meeting.status != "cancelled",
+            "statuses": list(AttendanceStatus),
+            "rehearsal_statuses": list(RehearsalStatus),
+            # The script's words, in the page's language.
+            "js_labels": {
+                "status": {k: _(request, v) for k, v in ATTENDANCE_LABELS.items()},
+                "rehearsal": {k: _(request, v) for k, v in REHEARSAL_LABELS.items()},
+                "none": _(request, "Not connected"),
+                "failed": _(request, "Not saved: {details}"),
+            },
+        },
+    )
+
+
+@allow(*ORGANISERS)
+async def board_action(request: web.Request) -> web.Response:
+    """One operator action from the board's form (the page's script uses the JSON API)."""
+    meeting_id = path_id(request)
+    form = await request.post()
+    user = current_user(request)
+    value = text(form, "status")
+    try:
+        if value.startswith("rehearsal:"):
+            change = attendance.rehearsal_change(
+                RehearsalStatus(value.split(":", 1)[1]),
+                text(form, "note"),
+                author=user.username if user else "",
+            )
+        else:
+            change = attendance.Change(
+                kind=EventKind.attendance,
+                status=AttendanceStatus(value),
+                at=utcnow(),
+                author_kind=Author.operator,
+                author=user.username if user else "",
+                delegates_present=optional_int(form, "delegates_present"),
+                note=text(form, "note"),
+            )
+        async with db(request) as session:
+            await attendance.record(
+                session,
+                meeting_id,
+                path_id(request, "site_id"),
+                change,
+                request.app[settings_key].attendance,
+            )
+    except (ValueError, ValidationError, DomainError) as exc:
+        if isinstance(exc, DomainError) and exc.status == 403:
+            raise
+        message = str(exc)
+        if isinstance(exc, DomainError | ValidationError):
+            state = problems_of(exc, request["translations"].gettext)
+            message = "; ".join(state.errors.values()) or state.summary
+        await flash(request, _(request, "Not saved: {details}").format(details=message))
+    raise web.HTTPSeeOther(f"/sessions/{meeting_id}/board#site-{path_id(request, 'site_id')}")

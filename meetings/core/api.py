@@ -1,0 +1,20 @@
+"""The service's own JSON: health and the OpenAPI document of every part's operations."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from meetings.core.access import public
+from meetings.core.openapi import build_document
+from meetings.core.routing import operations_key
+
+
+@public
+async def health(request: web.Request) -> web.Response:
+    return web.json_response({"status": "ok"})
+
+
+@public
+async def openapi_document(request: web.Request) -> web.Response:
+    document = build_document(request.app[operations_key], title="giaoban API", version="1")
+    return web.json_response(document)

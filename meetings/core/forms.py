@@ -1,0 +1,128 @@
+"""HTML forms: from posted fields to the API's models, and from errors back to fields.
+
+The pages validate with the same pydantic models as the API, so a rule lives in one
+place; this module only translates between form fields and those models, and turns
+errors into per-field messages in the page's language.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from multidict import MultiDictProxy
+from pydantic import ValidationError
+
+from meetings.core.errors import Conflict, DomainError, Invalid
+from meetings.core.labels import N_
+
+FormData = MultiDictProxy[Any]
+
+
+Gettext = Callable[[str], str]
+
+
+@dataclass
+class FormState:
+    """What a form page needs to re-render: the values typed and the problems found."""
+
+    values: dict[str, Any] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)
+    summary: str = ""
+    status: int = 200
+    is_stale: bool = False
+
+
+def text(form: FormData, name: str) -> str:
+    value = form.get(name, "")
+    return value.strip() if isinstance(value, str) else ""
+
+
+def optional_int(form: FormData, name: str) -> int | None:
+    raw = text(form, name)
+    return int(raw) if raw.isdigit() else None
+
+
+def rows(
+    form: FormData, prefix: str, names: tuple[str, ...], *, keys: tuple[str, ...]
+) -> list[dict[str, str]]:
+    """Table rows posted as repeated fields (`prefix_name` once per row), in page order;
+    a row whose `keys` are all empty is a blank row and is left out."""
+    columns = {name: form.getall(f"{prefix}_{name}", []) for name in names}
+    found = []
+    for index in range(max((len(values) for values in columns.values()), default=0)):
+        row = {
+            name: str(values[index]).strip() if index < len(values) else ""
+            for name, values in columns.items()
+        }
+        if any(row[key] for key in keys):
+            found.append(row)
+    return found
+
+
+#: pydantic error types → the message shown in the form (translated at render time).
+_MESSAGES = {
+    "missing": N_("Required"),
+    "string_too_short": N_("Required"),
+    # A constrained type (the site code) reports an empty value as `too_short`.
+    "too_short": N_("Required"),
+    "string_too_long": N_("Too long"),
+    "string_pattern_mismatch": N_("Use letters, digits, '-', '_' or '.' only"),
+    "int_parsing": N_("Must be a whole number"),
+    "enum": N_("Choose one of the listed values"),
+    "greater_than_equal": N_("Too small"),
+    "less_than_equal": N_("Too large"),
+}
+
+
+def _pydantic_message(error: dict[str, Any], gettext: Gettext) -> str:
+    kind = error.get("type", "")
+    message = str(error.get("msg", ""))
+    minimum = int(error.get("ctx", {}).get("min_length", 1))
+    if kind in ("string_too_short", "too_short") and minimum > 1:
+        return gettext("At least {minimum} characters").format(minimum=minimum)
+    if kind in _MESSAGES:
+        return gettext(_MESSAGES[kind])
+    if "email" in message:
+        return gettext("Not a valid e-mail address")
+    if "time zone" in message:
+        return gettext("Unknown time zone")
+    if "one line" in message:
+        return gettext("Must be on one line")
+    return message
+
+
+def form_field(location: tuple[Any, ...]) -> str:
+    """`("contacts", 0, "email")` → `contacts.0.email`, the name the template looks up."""
+    return ".".join(str(part) for part in location)
+
+
+def problems_of(exc: Exception, gettext: Gettext) -> FormState:
+    """Errors from validation or the domain as field messages, with the HTTP status."""
+    state = FormState(summary=gettext("Please correct the marked fields."), status=422)
+    if isinstance(exc, ValidationError):
+        for error in exc.errors(include_url=False):
+            state.errors.setdefault(
+                form_field(error["loc"]), _pydantic_message(dict(error), gettext)
+            )
+    elif isinstance(exc, Invalid):
+        for problem in exc.problems:  # known messages have translations; others stay as-is
+            state.errors.setdefault(problem.field, gettext(problem.message))
+    elif isinstance(exc, Conflict):
+        state.status = 409
+        if exc.field == "version":
+            state.is_stale = True
+            state.summary = gettext(
+                "Someone else changed this record while you were editing. Reload it to see "
+                "their change, then apply yours again."
+            )
+        else:
+            state.errors[exc.field or "form"] = gettext("Already used by another record")
+            state.summary = exc.message
+    elif isinstance(exc, DomainError):
+        state.status = exc.status
+        state.summary = exc.message
+    else:
+        raise exc
+    return state

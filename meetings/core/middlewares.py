@@ -1,0 +1,244 @@
+"""Middlewares: errors to the API's error shape, then who is calling and may they."""
+
+from __future__ import annotations
+
+import json
+import logging
+from urllib.parse import quote
+
+import aiohttp_jinja2
+from aiohttp import web
+from aiohttp_session import get_session
+from pydantic import ValidationError
+
+from meetings.accounts import accounts
+from meetings.accounts.models import User
+from meetings.core.access import (
+    AUTH_KIND_KEY,
+    CSRF_FIELD,
+    CSRF_HEADER,
+    CSRF_SESSION_KEY,
+    USER_KEY,
+    Handler,
+    access_of,
+    csrf_matches,
+    new_csrf_token,
+)
+from meetings.core.errors import Conflict, DomainError, FieldProblem, Invalid, TooManyAttempts
+from meetings.core.i18n import pick_locale, translations
+from meetings.core.keys import sessions_key, settings_key
+from meetings.core.labels import N_
+
+log = logging.getLogger(__name__)
+UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+LOCALE_KEY = "locale"
+
+
+HTTP_CODES = {
+    400: "malformed",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "too_large",
+    415: "unsupported_media_type",
+}
+
+
+def _http_message(request: web.Request, exc: web.HTTPException) -> str:
+    """A sentence for the HTML error page, in the page's language."""
+    messages = {
+        403: N_("You may not open this page with your role."),
+        404: N_("This page does not exist."),
+        405: N_("This action is not available here."),
+        413: N_("The file is too large."),
+    }
+    return _translate(request, messages[exc.status]) if exc.status in messages else exc.reason
+
+
+def _translate(request: web.Request, message: str) -> str:
+    return str((request.get("translations") or translations("en")).gettext(message))
+
+
+def is_api(request: web.Request) -> bool:
+    return request.path.startswith("/api/")
+
+
+def error_body(code: str, message: str, details: list[dict[str, object]] | None = None) -> dict:
+    error: dict[str, object] = {"code": code, "message": message}
+    if details is not None:
+        error["details"] = details
+    return {"error": error}
+
+
+def problems_from_validation(exc: ValidationError) -> list[FieldProblem]:
+    """Pydantic's errors as field problems: `contacts.0.email`, not a Python repr."""
+    problems = []
+    for error in exc.errors(include_url=False):
+        field = ".".join(str(part) for part in error["loc"]) or "body"
+        problems.append(FieldProblem(field, error["msg"]))
+    return problems
+
+
+def json_error(status: int, code: str, message: str, details: list | None = None) -> web.Response:
+    return web.json_response(error_body(code, message, details), status=status)
+
+
+async def domain_error_response(request: web.Request, exc: DomainError) -> web.Response:
+    details: list[dict[str, object]] | None = None
+    if isinstance(exc, Invalid):
+        details = [p.as_dict() for p in exc.problems]
+    elif isinstance(exc, Conflict) and exc.field:
+        details = [{"field": exc.field, "message": exc.message}]
+    headers = {}
+    if isinstance(exc, TooManyAttempts):
+        headers["Retry-After"] = str(exc.retry_after_seconds)
+    if is_api(request):
+        response = json_error(exc.status, exc.code, exc.message, details)
+        response.headers.update(headers)
+        return response
+    return await error_page(request, exc.status, exc.message, headers=headers)
+
+
+async def page_context(request: web.Request) -> dict[str, object]:
+    """What every page's layout needs: user, locale, CSRF token, organisation. API calls
+    render no page: they skip it (and must not consume the flash meant for a page)."""
+    if is_api(request):
+        return {}
+    session = await get_session(request)
+    settings = request.app[settings_key]
+    locale = request.get(LOCALE_KEY, settings.organisation.locale)
+    return {
+        "request": request,
+        "user": request.get(USER_KEY),
+        "locale": locale,
+        "translations": request.get("translations") or translations(locale),
+        "csrf_token": session.get(CSRF_SESSION_KEY, ""),
+        "organisation": settings.organisation,
+        "flash": session.pop("flash", None),
+        "nav": request.path.split("/")[1] if request.path != "/" else "",
+    }
+
+
+async def error_page(
+    request: web.Request, status: int, message: str, headers: dict[str, str] | None = None
+) -> web.Response:
+    # Rendered with its own context: the error may come before the context processors ran.
+    context = {**await page_context(request), "status": status, "message": message}
+    response = aiohttp_jinja2.render_template("core/error.html", request, context, status=status)
+    response.headers.update(headers or {})
+    return response
+
+
+@web.middleware
+async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Domain errors and validation errors become 4xx with the documented shape."""
+    try:
+        return await handler(request)
+    except DomainError as exc:
+        return await domain_error_response(request, exc)
+    except ValidationError as exc:
+        problems = problems_from_validation(exc)
+        return await domain_error_response(request, Invalid("the request is not valid", problems))
+    except json.JSONDecodeError as exc:
+        return json_error(400, "malformed", f"the body is not valid JSON: {exc.msg} at {exc.pos}")
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        if not is_api(request):
+            return await error_page(request, exc.status, _http_message(request, exc))
+        response = json_error(exc.status, HTTP_CODES.get(exc.status, "error"), exc.reason)
+        if exc.text and not exc.text.startswith(f"{exc.status}:"):
+            response = json_error(exc.status, HTTP_CODES.get(exc.status, "error"), exc.text)
+        for name in ("Allow", "WWW-Authenticate", "Retry-After"):
+            if name in exc.headers:
+                response.headers[name] = exc.headers[name]
+        return response
+    except Exception:
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        if is_api(request):
+            return json_error(500, "internal_error", "internal error; it has been logged")
+        return await error_page(
+            request, 500, _translate(request, N_("Internal error; it has been logged."))
+        )
+
+
+@web.middleware
+async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Identify the caller (bearer token or session cookie), pick the locale, then enforce
+    the route's declared access and, for cookie-authenticated unsafe requests, CSRF."""
+    settings = request.app[settings_key]
+    session = await get_session(request)
+    user = await _identify(request, session)
+    request[USER_KEY] = user
+    locale = pick_locale(
+        request.query.get("lang"), session.get("locale"), default=settings.organisation.locale
+    )
+    request[LOCALE_KEY] = locale
+    request["translations"] = translations(locale)
+    if (
+        CSRF_SESSION_KEY not in session
+        and request[AUTH_KIND_KEY] != "bearer"
+        and not (is_api(request) and "site_token" in request.match_info)
+    ):
+        # Scripts with a token, and sites' API calls by their link, get no cookie.
+        session[CSRF_SESSION_KEY] = new_csrf_token()
+
+    route = request.match_info.route
+    access = access_of(request.match_info.handler)
+    if route.resource is not None and isinstance(route.resource, web.StaticResource):
+        return await handler(request)
+    if access is None:
+        # No declaration: fail closed. 404/405 routes have no handler of ours either.
+        if request.match_info.http_exception is not None:
+            raise request.match_info.http_exception
+        raise web.HTTPForbidden(text="this route declares no access")
+    if not access.admits(user):
+        if user is None:
+            if is_api(request):
+                raise web.HTTPUnauthorized(
+                    text="log in or send Authorization: Bearer <token>",
+                    headers={"WWW-Authenticate": 'Bearer realm="giaoban"'},
+                )
+            raise web.HTTPSeeOther(f"/login?next={quote(request.path_qs, safe='')}")
+        raise web.HTTPForbidden(text="your role may not use this")
+    if (
+        request.method in UNSAFE_METHODS
+        and request[AUTH_KIND_KEY] != "bearer"
+        and not access.csrf_exempt
+    ):
+        given = request.headers.get(CSRF_HEADER)
+        if given is None and request.content_type in (
+            "application/x-www-form-urlencoded",
+            "multipart/form-data",
+        ):
+            given = (await request.post()).get(CSRF_FIELD)  # type: ignore[assignment]
+        if not csrf_matches(session.get(CSRF_SESSION_KEY), given):
+            raise web.HTTPForbidden(text="missing or wrong CSRF token; reload the page")
+    return await handler(request)
+
+
+async def _identify(request: web.Request, session: dict) -> User | None:
+    request[AUTH_KIND_KEY] = "none"
+    header = request.headers.get("Authorization", "")
+    maker = request.app[sessions_key]
+    if header:
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise web.HTTPUnauthorized(text="Authorization must be 'Bearer <token>'")
+        async with maker() as db, db.begin():
+            user = await accounts.user_for_token(db, token.strip())
+        if user is None:
+            raise web.HTTPUnauthorized(text="unknown or revoked token")
+        request[AUTH_KIND_KEY] = "bearer"
+        return user
+    user_id = session.get("user_id")
+    if user_id is None:
+        return None
+    async with maker() as db:
+        user = await db.get(User, user_id)
+    if user is None or not user.is_active:
+        session.pop("user_id", None)
+        return None
+    request[AUTH_KIND_KEY] = "cookie"
+    return user

@@ -1,0 +1,63 @@
+"""HTML pages: thin handlers that parse the form, call the domain, and render."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import aiohttp_jinja2
+from aiohttp import web
+from aiohttp_session import get_session
+
+from meetings.core.access import (
+    ORGANISERS,
+    current_user,
+)
+from meetings.core.keys import panels_key
+from meetings.core.labels import N_
+
+PAGE_SIZE = 50
+
+
+FLASH_KEY = "flash"
+
+
+#: Messages the domain puts on a form field (it speaks English to the API), listed so
+#: that they are extracted into the catalogs: the form shows them translated.
+FIELD_MESSAGES = (
+    N_("may not be empty"),
+    N_("the last active admin must stay an admin"),
+)
+
+
+def _(request: web.Request, message: str) -> str:
+    """Translate a UI message into the request's language."""
+    return str(request["translations"].gettext(message))
+
+
+async def flash(request: web.Request, message: str) -> None:
+    """A one-time message shown on the next page (after a redirect)."""
+    (await get_session(request))[FLASH_KEY] = message
+
+
+async def panels(request: web.Request, page: str, record_id: int) -> list[dict[str, Any]]:
+    """The panels other packages add to `page` (see meetings.core.keys.panels_key)."""
+    providers = request.app[panels_key].get(page, []) if panels_key in request.app else []
+    return [await provide(request, record_id) for provide in providers]
+
+
+def render(
+    request: web.Request, template: str, context: dict[str, Any], status: int = 200
+) -> web.Response:
+    return aiohttp_jinja2.render_template(template, request, context, status=status)
+
+
+def may_edit(request: web.Request) -> bool:
+    user = current_user(request)
+    return user is not None and user.role in ORGANISERS
+
+
+def safe_next(target: str | None) -> str:
+    """Only same-site paths may be redirected to after login (no open redirect)."""
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return "/"

@@ -1,0 +1,208 @@
+"""JSON API for planning sessions: meetings, invited sites, agenda, focus items, documents."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from agendas.programme import programme
+from agendas.programme.schemas import AgendaIn, AgendaOut, FocusItemsIn, FocusItemsOut
+from meetings.accounts.models import Role
+from meetings.core.access import ANY_ROLE, ORGANISERS, allow, current_user
+from meetings.core.errors import FieldProblem, Invalid
+from meetings.core.keys import settings_key
+from meetings.core.web import db, int_query, items_response, json_body, model_response, path_id
+from meetings.planning import documents
+from meetings.planning import lifecycle as planning
+from meetings.planning.models import (
+    DocumentPublic,
+    MeetingCancel,
+    MeetingCreate,
+    MeetingFollowUp,
+    MeetingUpdate,
+)
+
+#: Who may shape the programme: organisers, and the secretary who records outcomes.
+PROGRAMME_EDITORS = (*ORGANISERS, Role.secretary)
+PERIODS = ("upcoming", "past", "cancelled", "all")
+
+
+def _user_id(request: web.Request) -> int | None:
+    user = current_user(request)
+    return user.id if user else None
+
+
+def _version(request: web.Request) -> int | None:
+    return int_query(request, "version", 0, 0, 2**31) if request.query.get("version") else None
+
+
+@allow(*ANY_ROLE)
+async def list_meetings(request: web.Request) -> web.Response:
+    period = request.query.get("period", "all")
+    if period not in PERIODS:
+        raise Invalid("bad period", [FieldProblem("period", f"one of {', '.join(PERIODS)}")])
+    cluster = request.query.get("cluster_id")
+    async with db(request) as session:
+        page = await planning.list_meetings(
+            session,
+            period=period,  # type: ignore[arg-type]
+            kind=request.query.get("kind") or None,
+            cluster_id=int_query(request, "cluster_id", 0, 1, 2**31) if cluster else None,
+            q=request.query.get("q"),
+            limit=int_query(request, "limit", 50, 1, 500),
+            offset=int_query(request, "offset", 0, 0, 2**31),
+        )
+    return items_response(page.items, page.total)
+
+
+@allow(*ORGANISERS)
+async def create_meeting(request: web.Request) -> web.Response:
+    data = await json_body(request, MeetingCreate)
+    async with db(request) as session:
+        meeting = await planning.create_meeting(
+            session,
+            data,
+            organiser_id=_user_id(request),
+            default_location=request.app[settings_key].organisation.hall,
+        )
+    return model_response(meeting, status=201)
+
+
+@allow(*ANY_ROLE)
+async def get_meeting(request: web.Request) -> web.Response:
+    async with db(request) as session:
+        meeting = await planning.get_meeting(session, path_id(request))
+    return model_response(meeting)
+
+
+@allow(*ORGANISERS)
+async def update_meeting(request: web.Request) -> web.Response:
+    data = await json_body(request, MeetingUpdate)
+    async with db(request) as session:
+        meeting = await planning.update_meeting(session, path_id(request), data)
+    return model_response(meeting)
+
+
+@allow(*ORGANISERS)
+async def cancel_meeting(request: web.Request) -> web.Response:
+    data = await json_body(request, MeetingCancel)
+    async with db(request) as session:
+        meeting = await planning.cancel_meeting(session, path_id(request), reason=data.reason)
+    return model_response(meeting)
+
+
+@allow(*ORGANISERS)
+async def follow_up(request: web.Request) -> web.Response:
+    data = await json_body(request, MeetingFollowUp)
+    async with db(request) as session:
+        meeting = await programme.create_follow_up(
+            session, path_id(request), data, organiser_id=_user_id(request)
+        )
+    return model_response(meeting, status=201)
+
+
+@allow(*ANY_ROLE)
+async def list_participations(request: web.Request) -> web.Response:
+    async with db(request) as session:
+        items = await planning.participations(session, path_id(request))
+    return items_response(items, len(items))
+
+
+@allow(*ANY_ROLE)
+async def get_agenda(request: web.Request) -> web.Response:
+    async with db(request) as session:
+        items = await programme.get_agenda(session, path_id(request))
+    return model_response(AgendaOut(items))
+
+
+@allow(*PROGRAMME_EDITORS)
+async def put_agenda(request: web.Request) -> web.Response:
+    data = await json_body(request, AgendaIn)
+    async with db(request) as session:
+        items = await programme.replace_agenda(
+            session, path_id(request), data.root, version=_version(request)
+        )
+    return model_response(AgendaOut(items))
+
+
+@allow(*ANY_ROLE)
+async def get_focus_items(request: web.Request) -> web.Response:
+    async with db(request) as session:
+        items = await programme.get_focus_items(session, path_id(request))
+    return model_response(FocusItemsOut(items))
+
+
+@allow(*PROGRAMME_EDITORS)
+async def put_focus_items(request: web.Request) -> web.Response:
+    data = await json_body(request, FocusItemsIn)
+    async with db(request) as session:
+        items = await programme.replace_focus_items(
+            session, path_id(request), data.root, version=_version(request)
+        )
+    return model_response(FocusItemsOut(items))
+
+
+@allow(*ANY_ROLE)
+async def list_documents(request: web.Request) -> web.Response:
+    async with db(request) as session:
+        items = await documents.list_documents(session, path_id(request))
+    return items_response(items, len(items))
+
+
+@allow(*ORGANISERS)
+async def upload_document(request: web.Request) -> web.Response:
+    """multipart/form-data with a `file` field (the upload form sends this)."""
+    if request.content_type != "multipart/form-data":
+        raise web.HTTPUnsupportedMediaType(text="send multipart/form-data with a field 'file'")
+    upload = (await request.post()).get("file")
+    if not isinstance(upload, web.FileField):
+        raise Invalid("no file", [FieldProblem("file", "send the file in a field named 'file'")])
+    return model_response(await store_upload(request, upload), status=201)
+
+
+async def store_upload(request: web.Request, upload: web.FileField) -> DocumentPublic:
+    """An uploaded file as a document of the session in the URL (API and page alike)."""
+    settings = request.app[settings_key].documents
+    user = current_user(request)
+    async with db(request) as session:
+        return await documents.add_document(
+            session,
+            path_id(request),
+            filename=upload.filename or "",
+            content=upload.file.read(),
+            folder=settings.dir,
+            max_bytes=settings.max_bytes,
+            uploaded_by=user.username if user else "",
+        )
+
+
+@allow(*ANY_ROLE)
+async def download_document(request: web.Request) -> web.StreamResponse:
+    return await document_response(request, path_id(request), path_id(request, "document_id"))
+
+
+async def document_response(
+    request: web.Request, meeting_id: int, document_id: int
+) -> web.StreamResponse:
+    """The stored file with its name and type (shared by the API and the site page)."""
+    async with db(request) as session:
+        document = await documents.get_document(session, meeting_id, document_id)
+    path = request.app[settings_key].documents.dir / document.stored_name
+    return web.FileResponse(
+        path,
+        headers={
+            "Content-Type": document.content_type,
+            "Content-Disposition": documents.content_disposition(document.filename),
+        },
+    )
+
+
+@allow(*ORGANISERS)
+async def delete_document(request: web.Request) -> web.Response:
+    async with db(request) as session:
+        await documents.delete_document(
+            session,
+            path_id(request),
+            path_id(request, "document_id"),
+            folder=request.app[settings_key].documents.dir,
+        )
+    return web.Response(status=204)

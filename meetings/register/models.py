@@ -1,0 +1,156 @@
+"""Tables and schemas of the register (clusters, sites, contacts) and of accounts.
+
+Each entity is a family: `XBase` (validated fields) → `XCreate` / `XUpdate` → `X`
+(the table) → `XPublic` (what the API returns; never the table itself).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import EmailStr
+from sqlalchemy import Column, ForeignKey, Index, Integer, String
+from sqlmodel import Field, SQLModel
+
+from meetings.core.store import UTCDateTime, utcnow
+from meetings.core.types import Code, Line, SiteLocale, Text, TimeZoneName
+
+
+class ContactRole(StrEnum):
+    head = "head"
+    secretary = "secretary"
+    technical = "technical"
+    other = "other"
+
+
+class ClusterBase(SQLModel):
+    code: Code = Field(max_length=32, unique=True, index=True)
+    name: Line = Field(min_length=1, max_length=200)
+    #: The cluster's leader site (cụm trưởng) and deputy (cụm phó) for `leader_year`.
+    leader_site_id: int | None = Field(
+        default=None,
+        sa_column=Column(
+            Integer,
+            ForeignKey("site.id", ondelete="SET NULL", use_alter=True, name="fk_cluster_leader"),
+            nullable=True,
+        ),
+    )
+    deputy_site_id: int | None = Field(
+        default=None,
+        sa_column=Column(
+            Integer,
+            ForeignKey("site.id", ondelete="SET NULL", use_alter=True, name="fk_cluster_deputy"),
+            nullable=True,
+        ),
+    )
+    leader_year: int | None = Field(default=None, ge=1990, le=2100)
+
+
+class Cluster(ClusterBase, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    version: int = Field(default=1)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class ClusterCreate(ClusterBase):
+    pass
+
+
+class ClusterUpdate(SQLModel):
+    version: int
+    code: Code | None = None
+    name: Line | None = Field(default=None, min_length=1, max_length=200)
+    leader_site_id: int | None = None
+    deputy_site_id: int | None = None
+    leader_year: int | None = Field(default=None, ge=1990, le=2100)
+
+
+class ClusterPublic(ClusterBase):
+    id: int
+    version: int
+    site_count: int = 0
+
+
+class ContactBase(SQLModel):
+    name: Line = Field(min_length=1, max_length=200)
+    title: Line = Field(default="", max_length=200)
+    email: EmailStr = Field(max_length=254)
+    phone: Line = Field(default="", max_length=40)
+    role: ContactRole = Field(default=ContactRole.other, sa_type=String(16))
+
+
+class Contact(ContactBase, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    site_id: int = Field(
+        sa_column=Column(
+            Integer, ForeignKey("site.id", ondelete="CASCADE"), nullable=False, index=True
+        )
+    )
+    #: Order of the contact within its site (0 first), kept so exports round-trip.
+    position: int = Field(default=0)
+
+
+class ContactIn(ContactBase):
+    pass
+
+
+class ContactPublic(ContactBase):
+    id: int
+
+
+class SiteBase(SQLModel):
+    code: Code = Field(max_length=32, unique=True, index=True)
+    name: Line = Field(min_length=1, max_length=200)
+    province: Line = Field(default="", max_length=100)
+    cluster_id: int | None = Field(
+        default=None, foreign_key="cluster.id", index=True, ondelete="RESTRICT"
+    )
+    #: IANA zone of the site; empty means the organisation's zone.
+    timezone: TimeZoneName | None = Field(default=None, max_length=64)
+    address: Text = Field(default="", max_length=500)
+    #: The site's video endpoint (room system address, SIP URI, or dial-in).
+    endpoint: Line = Field(default="", max_length=500)
+    #: Language of the site's e-mails and page; empty means the organisation's.
+    locale: SiteLocale | None = Field(default=None, sa_type=String(8))
+
+
+class Site(SiteBase, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    version: int = Field(default=1)
+    #: Diacritic-free lower-case code, name and province, for search.
+    search_text: str = Field(default="", max_length=400)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+    __table_args__ = (Index("ix_site_cluster_name", "cluster_id", "name"),)
+
+
+class SiteCreate(SiteBase):
+    contacts: list[ContactIn] = Field(default_factory=list, max_length=50)
+
+
+class SiteUpdate(SQLModel):
+    """PATCH body: only the fields sent change; `contacts`, when sent, replaces the list."""
+
+    version: int
+    code: Code | None = None
+    name: Line | None = Field(default=None, min_length=1, max_length=200)
+    province: Line | None = Field(default=None, max_length=100)
+    cluster_id: int | None = None
+    timezone: TimeZoneName | None = None
+    address: Text | None = Field(default=None, max_length=500)
+    endpoint: Line | None = Field(default=None, max_length=500)
+    locale: SiteLocale | None = None
+    contacts: list[ContactIn] | None = Field(default=None, max_length=50)
+
+
+class SitePublic(SiteBase):
+    id: int
+    version: int
+    cluster_code: str | None = None
+    cluster_name: str | None = None
+    contacts: list[ContactPublic] = []
+    created_at: datetime
+    updated_at: datetime

@@ -1,0 +1,184 @@
+"""E-mails as mail clients want them (RFC 6047, iMIP): rendering is pure, no sending here.
+
+Shape: multipart/mixed → multipart/alternative (text/plain, text/html,
+text/calendar; method=…; charset=UTF-8), plus the same calendar as an .ics attachment.
+The calendar is attached as bytes, so its CRLF line endings survive (a str part with
+base64 would arrive with bare LF). Header values are stripped of CR/LF first, so a name
+or title typed by a user cannot add a header.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from email.headerregistry import Address
+from email.message import MIMEPart
+from email.policy import SMTP
+from email.utils import format_datetime, make_msgid
+
+from notify.mail.ical import Method, Person
+from notify.mail.outbox import Outgoing
+
+_BREAKS = re.compile(r"[\r\n\x00-\x1f\x7f]+")
+
+
+def header_text(value: str) -> str:
+    """A value safe for a header: one line, no control characters."""
+    return _BREAKS.sub(" ", value).strip()
+
+
+def mailbox(person: Person) -> Address:
+    local, _, domain = person.email.partition("@")
+    if not local or not domain or _BREAKS.search(person.email) or " " in person.email:
+        raise ValueError(f"not a mailbox: {person.email!r}")
+    return Address(display_name=header_text(person.name), username=local, domain=domain)
+
+
+#: What every header and shared part is encoded with: CRLF, 7-bit, lines of 78.
+MAIL_POLICY = SMTP
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """The human parts of a message, in the recipient's language."""
+
+    subject: str
+    text: str
+    html: str
+
+
+def compose(
+    *,
+    sender: Person,
+    recipient: Person,
+    rendered: Rendered,
+    calendar: bytes | None,
+    method: Method | None,
+    now: datetime,
+    attachments: Sequence[bytes | tuple[str, str, bytes]] = (),
+) -> Outgoing:
+    """One e-mail as the bytes a server receives; `attachments` are parts made by
+    `attachment_part` or (filename, content type, bytes), e.g. the PDF letter.
+
+    The stdlib encodes every header (through MAIL_POLICY) and the shared attachments;
+    the multipart frame around them is written here, because the stdlib's generator,
+    line by line in Python, cost more than everything else of a message together. Every
+    body is 7-bit whatever the server: texts as the stdlib would encode them, the
+    calendar and attachments base64 (CRLF kept); the boundaries are 128 random bits.
+    """
+    source, destination = mailbox(sender), mailbox(recipient)
+    message_id = make_msgid(domain=source.domain)
+    alternative = [
+        _text_part("plain", rendered.text),
+        _text_part("html", rendered.html),
+    ]
+    related: list[bytes] = []
+    if calendar is not None and method is not None:
+        alternative.append(_part(f'text/calendar; method="{method}"; charset="UTF-8"', calendar))
+        related.append(_ICS_HEAD + _base64(calendar))
+    related += [a if isinstance(a, bytes) else attachment_part(*a) for a in attachments]
+    headers = (
+        _header("From", source)
+        + _header("To", destination)
+        + _header("Subject", header_text(rendered.subject))
+        # Ours, ASCII and short: written as they are (the stdlib's parse and fold of
+        # these unique values cost more than the rest of the headers).
+        + f"Date: {format_datetime(now)}\r\n".encode()
+        + _ours("Message-ID", message_id)
+        + b"Auto-Submitted: auto-generated\r\nMIME-Version: 1.0\r\n"
+    )
+    body = _multipart("alternative", alternative)
+    if related:
+        body = _multipart("mixed", [body, *related])
+    data = headers + body
+    return Outgoing(source.addr_spec, destination.addr_spec, message_id, data)
+
+
+def attachment_part(filename: str, content_type: str, content: bytes) -> bytes:
+    """An attachment part, made once and shared by every message that carries it (the
+    letter of a mailing: encoded once, not per recipient)."""
+    maintype, _, subtype = content_type.partition("/")
+    part = MIMEPart(policy=MAIL_POLICY)
+    part.set_content(
+        content, maintype=maintype, subtype=subtype, disposition="attachment", filename=filename
+    )
+    return part.as_bytes()
+
+
+_ICS_HEAD = (
+    b"Content-Type: application/ics\r\n"
+    b'Content-Disposition: attachment; filename="giaoban.ics"\r\n'
+    b"Content-Transfer-Encoding: base64\r\n\r\n"
+)
+
+
+def _header(name: str, value: object) -> bytes:
+    """A header encoded by the stdlib (RFC 2047 words for Vietnamese, folded lines).
+
+    That is most of the cost of a message, and a mailing writes the same From, Subject
+    and part headers thousands of times: a header's encoding depends only on its name
+    and text (its parse tree is built from that text), so each is made once.
+    """
+    key = (name, str(value))
+    folded = _HEADERS.get(key)
+    if folded is None:
+        if len(_HEADERS) >= 4096:  # every recipient's To is new: they would pile up
+            _HEADERS.clear()
+        folded = _HEADERS[key] = MAIL_POLICY.fold_binary(
+            name, MAIL_POLICY.header_factory(name, value)
+        )
+    return folded
+
+
+_HEADERS: dict[tuple[str, str], bytes] = {}
+
+
+def _ours(name: str, value: str) -> bytes:
+    """A header whose value we made: as it is when ASCII on one line, else by the stdlib."""
+    line = f"{name}: {value}\r\n"
+    return line.encode() if len(line) <= 80 and line.isascii() else _header(name, value)
+
+
+def _base64(content: bytes) -> bytes:
+    # An empty body still ends in the line break the next boundary line needs.
+    return (base64.encodebytes(content) or b"\n").replace(b"\n", b"\r\n")
+
+
+def _text_part(subtype: str, text: str) -> bytes:
+    """A text body as the stdlib would encode it for 7-bit transport: as it is when it is
+    ASCII in short lines, else the shorter of quoted-printable and base64 (Vietnamese
+    prose: base64; HTML markup with some Vietnamese: often quoted-printable). Spam
+    filters look askance at text that is base64 without need."""
+    head = f'Content-Type: text/{subtype}; charset="utf-8"\r\nContent-Transfer-Encoding: '
+    lines = text.replace("\r\n", "\n").encode()
+    # The line break before a boundary belongs to the boundary: one more keeps the text's.
+    if lines.isascii() and all(len(line) <= 78 for line in lines.split(b"\n")):
+        body = lines.replace(b"\n", b"\r\n")
+        return f"{head}7bit\r\n\r\n".encode() + body + b"\r\n"
+    quoted = binascii.b2a_qp(lines, istext=True).replace(b"\n", b"\r\n")
+    if len(quoted) <= len(lines) * 4 // 3:
+        return f"{head}quoted-printable\r\n\r\n".encode() + quoted + b"\r\n"
+    return f"{head}base64\r\n\r\n".encode() + _base64(lines)
+
+
+def _part(content_type: str, content: bytes) -> bytes:
+    return (
+        f"Content-Type: {content_type}\r\nContent-Transfer-Encoding: base64\r\n\r\n".encode()
+        + _base64(content)
+    )
+
+
+def _multipart(subtype: str, parts: list[bytes]) -> bytes:
+    """Headers of the frame and its parts, each part its own headers, blank line, body."""
+    boundary = f"giaoban-{secrets.token_hex(16)}"
+    dash = f"--{boundary}\r\n".encode()
+    return (
+        f'Content-Type: multipart/{subtype};\r\n boundary="{boundary}"\r\n\r\n'.encode()
+        + b"".join(dash + part for part in parts)
+        + f"--{boundary}--\r\n".encode()
+    )

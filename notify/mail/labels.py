@@ -1,0 +1,27 @@
+"""HTML forms: from posted fields to the API's models, and from errors back to fields.
+
+The pages validate with the same pydantic models as the API, so a rule lives in one
+place; this module only translates between form fields and those models, and turns
+errors into per-field messages in the page's language.
+"""
+
+from __future__ import annotations
+
+from meetings.core.labels import N_
+
+MESSAGE_KIND_LABELS = {
+    "invitation": N_("Invitation"),
+    "update": N_("Update"),
+    "cancellation": N_("Cancellation"),
+    "reminder": N_("Reminder"),
+    "minutes": N_("Notice of conclusions"),
+}
+
+
+MESSAGE_STATUS_LABELS = {
+    "queued": N_("Queued"),
+    "sending": N_("Sending"),
+    "sent": N_("Sent"),
+    "failed": N_("Failed"),
+    "skipped": N_("Skipped"),
+}

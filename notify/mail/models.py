@@ -1,0 +1,98 @@
+"""Tables of notify/: the outbox (one row per outgoing e-mail) and the sites' link tokens."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import Column, ForeignKey, Index, Integer, String, Text
+from sqlmodel import Field, SQLModel
+
+from meetings.core.store import UTCDateTime, utcnow
+
+
+class MessageKind(StrEnum):
+    invitation = "invitation"
+    update = "update"
+    cancellation = "cancellation"
+    reminder = "reminder"
+    rsvp_chaser = "rsvp_chaser"
+    rehearsal = "rehearsal"
+    minutes = "minutes"
+
+
+class MessageStatus(StrEnum):
+    queued = "queued"
+    sending = "sending"
+    sent = "sent"
+    failed = "failed"
+    skipped = "skipped"
+
+
+class Message(SQLModel, table=True):
+    """One outgoing e-mail: written in the transaction that caused it, then delivered.
+
+    The row is the promise: a worker claims it (status sending), sends, and marks it sent
+    or schedules a retry, so a crash loses nothing and re-sends nothing already marked.
+    The content is rendered at delivery from the session's current data.
+    """
+
+    id: int | None = Field(default=None, primary_key=True)
+    meeting_id: int | None = Field(
+        default=None,
+        sa_column=Column(
+            Integer, ForeignKey("meeting.id", ondelete="CASCADE"), nullable=True, index=True
+        ),
+    )
+    site_id: int | None = Field(
+        default=None,
+        sa_column=Column(Integer, ForeignKey("site.id", ondelete="SET NULL"), nullable=True),
+    )
+    recipient: str = Field(max_length=254)
+    recipient_name: str = Field(default="", max_length=200)
+    kind: MessageKind = Field(sa_type=String(16))
+    status: MessageStatus = Field(default=MessageStatus.queued, sa_type=String(16))
+    #: The calendar SEQUENCE the message carries (the session's, when it was queued).
+    sequence: int = Field(default=0)
+    attempts: int = Field(default=0)
+    last_error: str = Field(default="", sa_type=Text)
+    #: Not before this time (a chosen send time, or the next retry).
+    send_after: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    claimed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    message_id: str = Field(default="", max_length=200)
+    #: Makes a message unique (a reminder per session, site, kind and due time): a second
+    #: scheduler process inserting the same key fails instead of sending twice.
+    dedupe_key: str | None = Field(default=None, max_length=200, unique=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+    __table_args__ = (Index("ix_message_status_send_after", "status", "send_after"),)
+
+
+class MessagePublic(SQLModel):
+    id: int
+    recipient: str
+    recipient_name: str
+    site_id: int | None
+    kind: MessageKind
+    status: MessageStatus
+    sequence: int
+    attempts: int
+    last_error: str
+    send_after: datetime
+    sent_at: datetime | None
+
+
+class SiteToken(SQLModel, table=True):
+    """A site's secret link: only its SHA-256 is kept; revoking raises the generation."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    site_id: int = Field(
+        sa_column=Column(
+            Integer, ForeignKey("site.id", ondelete="CASCADE"), nullable=False, index=True
+        )
+    )
+    generation: int = Field(default=1)
+    token_hash: str = Field(max_length=64, unique=True, index=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

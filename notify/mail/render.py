@@ -1,0 +1,298 @@
+"""The e-mail for an outbox row, rendered at delivery from the session's current data."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
+
+import jinja2
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from agendas.programme.models import AgendaItem
+from agendas.programme.programme import timeline
+from meetings.core.errors import NotFound
+from meetings.core.i18n import document_environment, format_moment, translations
+from meetings.core.labels import N_
+from meetings.core.settings import Settings
+from meetings.core.store import utcnow
+from meetings.planning.models import Document, Meeting, MeetingStatus
+from meetings.register.models import Site
+from notify.mail import letter
+from notify.mail.compose import Rendered, attachment_part, compose
+from notify.mail.ical import CalendarEvent, Method, Person, scheduling
+from notify.mail.models import Message, MessageKind
+from notify.mail.outbox import Outgoing
+from notify.site import tokens
+
+SUBJECT_PREFIX = {
+    MessageKind.invitation: N_("Invitation"),
+    MessageKind.update: N_("Updated"),
+    MessageKind.cancellation: N_("Cancelled"),
+    MessageKind.reminder: N_("Reminder"),
+    MessageKind.rsvp_chaser: N_("Please answer"),
+    MessageKind.rehearsal: N_("Technical rehearsal"),
+    MessageKind.minutes: N_("Notice of conclusions"),
+}
+#: The opening line of each kind (a cancellation says why in the template).
+INTRO = {
+    MessageKind.invitation: N_("You are invited to the following session."),
+    MessageKind.update: N_("The following session has changed; your calendar will be updated."),
+    MessageKind.cancellation: N_("The following session has been cancelled"),
+    MessageKind.reminder: N_("Reminder: the following session starts soon."),
+    MessageKind.rsvp_chaser: N_(
+        "We have not received your answer yet. Please say on your site's page whether you "
+        "attend and with how many delegates."
+    ),
+    MessageKind.rehearsal: N_(
+        "Technical rehearsal: please connect your room now and check picture and sound "
+        "before the session starts."
+    ),
+    MessageKind.minutes: N_(
+        "The chair has approved the minutes of the following session. The conclusions "
+        "and the tasks for your bridge point are in the attached minutes."
+    ),
+}
+#: Kinds that carry a calendar object; reminders and notices are plain messages, since a
+#: REQUEST with an unchanged SEQUENCE only confuses calendars.
+CALENDAR_KINDS = frozenset({MessageKind.invitation, MessageKind.update, MessageKind.cancellation})
+#: Messages that carry the formal letter (giấy mời) as a PDF attachment.
+LETTER_KINDS = frozenset({MessageKind.invitation, MessageKind.update})
+
+
+def environment() -> jinja2.Environment:
+    """The one template environment of notify/ (e-mails and letters), with gettext."""
+    return document_environment()
+
+
+@dataclass(frozen=True)
+class _Programme:
+    """A session's shared parts, loaded once per version for all its recipients."""
+
+    agenda: list[AgendaItem]
+    documents: list[Document]
+
+
+def make_renderer(settings: Settings) -> MessageRenderer:
+    return MessageRenderer(settings)
+
+
+class MessageRenderer:
+    """Renders outbox rows from the sessions' current data, a batch at a time.
+
+    `prepare` loads what a batch needs in a few queries (its sessions and their
+    programmes, its sites and their links) and the attachments it shares (the letter,
+    the minutes: one PDF per session version and language, one MIME part for every
+    recipient); the function it returns then renders one row with no I/O. The bodies of
+    a site are rendered once for all its contacts.
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.env = environment()
+        self.text_template = self.env.get_template("mail/message.txt")
+        self.html_template = self.env.get_template("mail/message.html")
+        self.sender = Person(settings.mail.from_name, settings.mail.from_address)
+        self._letters = letter.LetterCache()
+        #: Approved minutes as attachment parts, by session, version and language.
+        self._minutes: dict[tuple[int, int, str], bytes] = {}
+
+    async def render_one(self, session: AsyncSession, message: Message) -> Outgoing:
+        """One row (the delivery renders batches; this is for a single message)."""
+        return (await self.prepare(session, [message]))(message)
+
+    async def prepare(
+        self, session: AsyncSession, rows: Sequence[Message]
+    ) -> Callable[[Message], Outgoing]:
+        meeting_ids = {row.meeting_id for row in rows if row.meeting_id}
+        site_ids = {row.site_id for row in rows if row.site_id}
+        meetings = {
+            m.id: m
+            for m in (
+                await session.scalars(select(Meeting).where(Meeting.id.in_(meeting_ids)))  # type: ignore[union-attr]
+            ).all()
+        }
+        sites = {
+            s.id: s
+            for s in (await session.scalars(select(Site).where(Site.id.in_(site_ids)))).all()  # type: ignore[union-attr]
+        }
+        links = await tokens.site_tokens(
+            session, set(sites), secret_key=self.settings.security.secret_key
+        )
+        batch = _Batch(self, meetings, sites, links)
+        for row in rows:
+            meeting = meetings.get(row.meeting_id)
+            if meeting is None or row.site_id not in sites:
+                continue  # rendering it says so; the rest of the batch goes
+            locale = sites[row.site_id].locale or self.settings.organisation.locale
+            if meeting.id not in batch.programmes:
+                batch.programmes[meeting.id or 0] = await self._programme(session, meeting)
+            await batch.add_attachments(session, meeting, MessageKind(row.kind), locale)
+        return batch.render
+
+    async def _programme(self, session: AsyncSession, meeting: Meeting) -> _Programme:
+        """Loaded for every batch: two small queries, and never older than the batch."""
+        agenda = await session.scalars(
+            select(AgendaItem)
+            .where(AgendaItem.meeting_id == meeting.id)
+            .order_by(AgendaItem.position)
+        )
+        documents = await session.scalars(
+            select(Document).where(Document.meeting_id == meeting.id).order_by(Document.uploaded_at)
+        )
+        return _Programme(list(agenda.all()), list(documents.all()))
+
+    async def letter_part(
+        self, session: AsyncSession, meeting: Meeting, programme: _Programme, locale: str
+    ) -> bytes:
+        """The letter to all the invited sites, one PDF for all of them; one per site
+        (~250 ms) would make 10,000 sites take 40 min. The site-addressed letter is a
+        download (its page, the API). Its HTML is made for every batch (milliseconds) and
+        keys the PDF, so a new document or invited site shows in the next batch's letter
+        even where the session's version did not change."""
+        issued = letter.issue_date(utcnow(), self.settings.organisation)
+        html = letter.letter_html(
+            self.env,
+            letter.Letter(
+                meeting,
+                timeline(meeting, programme.agenda),
+                [d.filename for d in programme.documents],
+                issued,
+                bridge_point_count=await letter.bridge_point_count(session, meeting.id or 0),
+            ),
+            organisation=self.settings.organisation,
+            locale=locale,
+        )
+        # The PDF is kept by its HTML (LetterCache); its encoding, once a batch, is cheap.
+        name = letter.letter_filename(meeting.id or 0)
+        return attachment_part(name, letter.PDF_TYPE, await self._letters.pdf(html))
+
+    async def minutes_part(self, session: AsyncSession, meeting_id: int, locale: str) -> bytes:
+        """The latest approved minutes as PDF, rendered once per version and language."""
+        from agendas.minutes import minutes
+        from agendas.minutes import render as minutes_render
+
+        row = await minutes.approved(session, meeting_id)
+        key = (meeting_id, row.number, locale)
+        if key not in self._minutes:
+            pdf = await asyncio.to_thread(
+                minutes_render.to_pdf, minutes.data_of(row), locale=locale
+            )
+            name = f"bien-ban-{meeting_id}-v{row.number}.pdf"
+            if len(self._minutes) > 16:
+                self._minutes.clear()
+            self._minutes[key] = attachment_part(name, "application/pdf", pdf)
+        return self._minutes[key]
+
+
+@dataclass
+class _Batch:
+    """What `MessageRenderer.prepare` loaded for one batch, and its pure `render`."""
+
+    renderer: MessageRenderer
+    meetings: dict[int | None, Meeting]
+    sites: dict[int | None, Site]
+    links: dict[int, str]
+    programmes: dict[int, _Programme] = field(default_factory=dict)
+    #: The attachments of each (session, kind, language).
+    attachments: dict[tuple[int, MessageKind, str], tuple[bytes, ...]] = field(default_factory=dict)
+    #: The bodies of each (session, site, kind): the same for all the site's contacts.
+    bodies: dict[tuple[int, int, MessageKind], tuple[str, str]] = field(default_factory=dict)
+    #: Why the messages of a (session, kind, language) cannot be made, if they cannot.
+    unavailable: dict[tuple[int, MessageKind, str], str] = field(default_factory=dict)
+
+    async def add_attachments(
+        self, session: AsyncSession, meeting: Meeting, kind: MessageKind, locale: str
+    ) -> None:
+        key = (meeting.id or 0, kind, locale)
+        if key in self.attachments:
+            return
+        parts: tuple[bytes, ...] = ()
+        # The letter goes with what invites; a cancellation or a reminder has none.
+        if kind in LETTER_KINDS and not _cancelled(meeting, kind):
+            programme = self.programmes[meeting.id or 0]
+            parts = (await self.renderer.letter_part(session, meeting, programme, locale),)
+        if kind == MessageKind.minutes:
+            try:
+                parts = (await self.renderer.minutes_part(session, meeting.id or 0, locale),)
+            except NotFound as exc:
+                self.unavailable[key] = str(exc)  # its rows fail; the rest of the batch goes
+        self.attachments[key] = parts
+
+    def render(self, message: Message) -> Outgoing:
+        meeting = self.meetings.get(message.meeting_id)
+        site = self.sites.get(message.site_id)
+        if meeting is None or site is None:
+            raise LookupError(f"message {message.id} has no session or site any more")
+        settings = self.renderer.settings
+        locale = site.locale or settings.organisation.locale  # Vietnamese by default
+        kind = MessageKind(message.kind)
+        if reason := self.unavailable.get((meeting.id or 0, kind, locale)):
+            raise LookupError(reason)
+        site_url = f"{settings.server.public_url}/s/{self.links[site.id or 0]}"
+        site_zone = site.timezone or meeting.timezone
+        body_key = (meeting.id or 0, site.id or 0, kind)
+        if body_key not in self.bodies:
+            context = {
+                "kind": kind.value,
+                "intro": translations(locale).gettext(INTRO[kind]),
+                "meeting": meeting,
+                "site": site,
+                "site_url": site_url,
+                "agenda": self.programmes[meeting.id or 0].agenda,
+                "documents": self.programmes[meeting.id or 0].documents,
+                "locale": locale,
+                "organisation": settings.organisation,
+                "translations": translations(locale),
+                "starts": format_moment(meeting.starts_at, locale, meeting.timezone),
+                "ends": format_moment(meeting.ends_at, locale, meeting.timezone),
+                "site_timezone": site_zone,
+                "local_starts": format_moment(meeting.starts_at, locale, site_zone)
+                if site_zone != meeting.timezone
+                else "",
+            }
+            self.bodies[body_key] = (
+                self.renderer.text_template.render(context),
+                self.renderer.html_template.render(context),
+            )
+        text, html = self.bodies[body_key]
+        gettext = translations(locale).gettext
+        day = meeting.starts_at.astimezone(ZoneInfo(meeting.timezone)).strftime("%d/%m/%Y")
+        subject = f"[{gettext(SUBJECT_PREFIX[kind])}] {meeting.title} — {day}"
+        method: Method = "CANCEL" if _cancelled(meeting, kind) else "REQUEST"
+        sender = self.renderer.sender
+        recipient = Person(message.recipient_name, message.recipient)
+        now = utcnow()
+        calendar = None
+        if kind in CALENDAR_KINDS:
+            event = CalendarEvent(
+                uid=meeting.uid,
+                sequence=max(meeting.sequence, message.sequence),
+                summary=meeting.title,
+                starts_at=meeting.starts_at,
+                ends_at=meeting.ends_at,
+                timezone=meeting.timezone,
+                organizer=sender,
+                location="; ".join(
+                    p for p in (site.address, site.endpoint, meeting.video_url) if p
+                ),
+                description=text,
+                url=site_url,
+                is_cancelled=method == "CANCEL",
+            )
+            calendar = scheduling(event, [recipient], method=method, now=now)
+        return compose(
+            sender=sender,
+            recipient=recipient,
+            rendered=Rendered(subject, text, html),
+            calendar=calendar,
+            method=method if calendar is not None else None,
+            now=now,
+            attachments=self.attachments[(meeting.id or 0, kind, locale)],
+        )
+
+
+def _cancelled(meeting: Meeting, kind: MessageKind) -> bool:
+    return kind == MessageKind.cancellation or meeting.status == MeetingStatus.cancelled

@@ -1,0 +1,82 @@
+"""The delivery worker inside `giaoban serve`: sends what is due, wakes when work arrives.
+
+This loop drains the outbox: it releases rows a killed process left claimed, delivers
+what is due, then sleeps until woken — by newly queued messages, by the scheduler when a
+timed mailing or a reminder comes due (the scheduler's retry job also releases stale
+rows), or by its own tick.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from datetime import timedelta
+
+from aiohttp import web
+
+from meetings.core.keys import sessions_key, settings_key
+from meetings.core.store import utcnow
+from notify.mail import outbox
+from notify.mail.keys import delivered_key, wake_key
+from notify.mail.render import make_renderer
+
+log = logging.getLogger(__name__)
+TICK_SECONDS = 30.0
+STOP_GRACE_SECONDS = 30.0
+
+
+async def _wait(event: asyncio.Event, seconds: float) -> None:
+    """Sleep until woken (new messages) or until the next tick, whichever is first."""
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(event.wait(), timeout=seconds)
+    event.clear()
+
+
+async def run(app: web.Application, stopping: asyncio.Event) -> None:
+    settings = app[settings_key]
+    maker = app[sessions_key]
+    transport = outbox.transport_for(settings.mail)
+    render = make_renderer(settings)
+    stale_after = timedelta(seconds=settings.mail.stale_after_seconds)
+    while not stopping.is_set():
+        try:
+            released = await outbox.release_stale(maker, now=utcnow(), stale_after=stale_after)
+            if released:
+                log.info("outbox: %s messages left by a stopped process are queued again", released)
+            report = await outbox.deliver_due(
+                maker, transport, render, connections=settings.mail.max_connections
+            )
+            if report.sent or report.retried or report.failed:
+                log.info(
+                    "outbox: %s sent, %s retried, %s failed",
+                    report.sent,
+                    report.retried,
+                    report.failed,
+                )
+        except Exception:
+            log.exception("outbox delivery failed; trying again at the next tick")
+        app[delivered_key].set()
+        await _wait(app[wake_key], TICK_SECONDS)
+
+
+async def delivery_context(app: web.Application) -> AsyncIterator[None]:
+    app[wake_key] = asyncio.Event()
+    app[delivered_key] = asyncio.Event()
+    if not app[settings_key].mail.worker:
+        yield
+        return
+    stopping = asyncio.Event()
+    task = asyncio.create_task(run(app, stopping), name="outbox-delivery")
+    yield
+    # Let the current pass finish (a task cancelled mid-query leaves its connection
+    # behind); cancel only if it does not end in time.
+    stopping.set()
+    app[wake_key].set()
+    try:
+        await asyncio.wait_for(asyncio.shield(task), timeout=STOP_GRACE_SECONDS)
+    except TimeoutError:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task

@@ -1,0 +1,161 @@
+"""Site links: a secret per site (256 bits), derived, stored only as a hash, revocable.
+
+A token is HMAC-SHA256(secret key, "site:<id>:<generation>"), so an invitation can carry
+the link without the plain token being stored anywhere; the table keeps its SHA-256 for
+the look-up. Revoking raises the generation: the old link stops working and a new one is
+issued. Changing the service's secret key re-issues every link (old ones stop working).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+
+from sqlalchemy import func, insert, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from meetings.core.errors import NotFound
+from meetings.core.store import utcnow
+from meetings.register.models import Site
+from notify.mail.models import SiteToken
+
+
+def _derive(secret_key: str, site_id: int, generation: int) -> str:
+    digest = hmac.new(
+        secret_key.encode(), f"site:{site_id}:{generation}".encode(), hashlib.sha256
+    ).digest()
+    return base64.urlsafe_b64encode(digest).decode().rstrip("=")
+
+
+def token_hash(token: str) -> str:
+    """What the table keeps of a token (its SHA-256), for look-ups."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+async def _current(session: AsyncSession, site_id: int) -> SiteToken | None:
+    return await session.scalar(
+        select(SiteToken)
+        .where(SiteToken.site_id == site_id, SiteToken.revoked_at.is_(None))  # type: ignore[union-attr]
+        .order_by(SiteToken.generation.desc())  # type: ignore[attr-defined]
+    )
+
+
+async def site_token(session: AsyncSession, site_id: int, *, secret_key: str) -> str:
+    """The site's current link token, issuing the first one when it has none."""
+    current = await _current(session, site_id)
+    if current is None:
+        previous = await session.scalar(
+            select(SiteToken.generation)
+            .where(SiteToken.site_id == site_id)
+            .order_by(SiteToken.generation.desc())  # type: ignore[attr-defined]
+        )
+        generation = (previous or 0) + 1
+        token = _derive(secret_key, site_id, generation)
+        try:
+            async with session.begin_nested():  # another worker may issue it at once
+                session.add(
+                    SiteToken(site_id=site_id, generation=generation, token_hash=_hash(token))
+                )
+        except IntegrityError:
+            pass  # the same token, issued by the other worker: it is derived, not random
+        return token
+    return _derive(secret_key, site_id, current.generation)
+
+
+async def issue_tokens(session: AsyncSession, site_ids: set[int], *, secret_key: str) -> None:
+    """Make sure each site has a link before messages that carry it are queued."""
+    have = set(
+        (
+            await session.scalars(
+                select(SiteToken.site_id).where(
+                    SiteToken.site_id.in_(site_ids),  # type: ignore[attr-defined]
+                    SiteToken.revoked_at.is_(None),  # type: ignore[union-attr]
+                )
+            )
+        ).all()
+    )
+    missing = sorted(site_ids - have)
+    if not missing:
+        return
+    # In bulk (10,000 sites in one statement per thousand, not 20,000 round trips); if
+    # another worker issues some at the same moment, fall back to one site at a time.
+    last = dict(
+        (
+            await session.execute(
+                select(SiteToken.site_id, func.max(SiteToken.generation))
+                .where(SiteToken.site_id.in_(missing))  # type: ignore[attr-defined]
+                .group_by(SiteToken.site_id)
+            )
+        ).all()
+    )
+    rows = [
+        {
+            "site_id": site_id,
+            "generation": (last.get(site_id) or 0) + 1,
+            "token_hash": _hash(_derive(secret_key, site_id, (last.get(site_id) or 0) + 1)),
+            "created_at": utcnow(),
+        }
+        for site_id in missing
+    ]
+    try:
+        async with session.begin_nested():
+            for start in range(0, len(rows), 1000):
+                await session.execute(insert(SiteToken), rows[start : start + 1000])
+    except IntegrityError:
+        for site_id in missing:
+            await site_token(session, site_id, secret_key=secret_key)
+
+
+async def site_tokens(
+    session: AsyncSession, site_ids: set[int], *, secret_key: str
+) -> dict[int, str]:
+    """The current link token of each site (issuing any missing), in two queries at most:
+    the delivery of a batch needs all of them, and one query per site made it slow."""
+
+    async def current() -> dict[int, int]:
+        found = await session.execute(
+            select(SiteToken.site_id, func.max(SiteToken.generation))
+            .where(
+                SiteToken.site_id.in_(site_ids),  # type: ignore[attr-defined]
+                SiteToken.revoked_at.is_(None),  # type: ignore[union-attr]
+            )
+            .group_by(SiteToken.site_id)
+        )
+        return dict(found.all())
+
+    generations = await current()
+    if len(generations) < len(site_ids):
+        await issue_tokens(session, site_ids - set(generations), secret_key=secret_key)
+        generations = await current()
+    return {site_id: _derive(secret_key, site_id, g) for site_id, g in generations.items()}
+
+
+async def revoke(session: AsyncSession, site_id: int, *, secret_key: str) -> str:
+    """End the site's current link and issue a new one (returned)."""
+    if await session.get(Site, site_id) is None:
+        raise NotFound(f"no site with id {site_id}")
+    current = await _current(session, site_id)
+    if current is not None:
+        current.revoked_at = utcnow()
+        await session.flush()
+    return await site_token(session, site_id, secret_key=secret_key)
+
+
+async def site_for_token(session: AsyncSession, token: str) -> Site:
+    """The site a link belongs to; an unknown or revoked token is simply not found."""
+    row = await session.scalar(
+        select(SiteToken).where(
+            SiteToken.token_hash == _hash(token),
+            SiteToken.revoked_at.is_(None),  # type: ignore[union-attr]
+        )
+    )
+    site = await session.get(Site, row.site_id) if row else None
+    if site is None:
+        raise NotFound("no such site link")
+    return site
