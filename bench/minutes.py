@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from agendas.minutes import render as minutes_render  # noqa: E402
 from agendas.minutes.data import MinutesData  # noqa: E402
-from tests.test_minutes_render import reference_minutes  # noqa: E402
+from tests.agendas.minutes.test_minutes_render import reference_minutes  # noqa: E402
 
 #: Targets for the reference session (52 bridge points), in milliseconds.
 TARGETS_MS = {"HTML": 100.0, "DOCX": 500.0, "PDF": 3000.0}

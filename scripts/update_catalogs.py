@@ -3,7 +3,7 @@
     .venv/bin/python scripts/update_catalogs.py
 
 Existing translations are kept. A new msgid gets an empty Vietnamese translation, which
-tests/test_i18n.py reports until someone translates it.
+tests/meetings/core/test_i18n.py reports until someone translates it.
 """
 
 from __future__ import annotations

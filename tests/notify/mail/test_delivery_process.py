@@ -35,7 +35,7 @@ from notify.mail import invitations
 from notify.mail.models import Message
 from tests.conftest import TEST_SECRET
 from tests.factories import make_site
-from tests.test_outbox import free_port
+from tests.notify.mail.test_outbox import free_port
 
 HANOI = ZoneInfo("Asia/Ho_Chi_Minh")
 SITES = 100

@@ -30,9 +30,9 @@ from meetings.core.settings import ConfigError, Settings
 from meetings.core.store import create_engine, session_maker
 from meetings.planning import lifecycle as planning
 from meetings.planning.models import Meeting, MeetingCreate, MeetingStatus
-from tests.bbb_server import FakeBigBlueButton
 from tests.conftest import TEST_SECRET, make_settings
 from tests.factories import make_site
+from tests.meetings.attendance.bbb_server import FakeBigBlueButton
 
 
 def _meeting(title: str = "Giao ban quý II", **fields) -> Meeting:

@@ -30,7 +30,7 @@ from notify.mail.models import Message, MessageKind
 from scheduler.service import stored_jobs
 from tests.conftest import TEST_SECRET
 from tests.factories import bearer, make_site, make_user
-from tests.test_outbox import free_port
+from tests.notify.mail.test_outbox import free_port
 
 TIMEOUT = 120.0
 LEAD = timedelta(seconds=5)

@@ -9,7 +9,7 @@ from icalendar import Calendar
 
 from notify.mail.compose import Rendered, compose
 from notify.mail.ical import Person, scheduling
-from tests.test_ical import EVENT, NOW, ORGANIZER, SITES
+from tests.notify.mail.test_ical import EVENT, NOW, ORGANIZER, SITES
 
 SENDER = ORGANIZER
 RENDERED = Rendered(

@@ -17,7 +17,7 @@ from notify.mail.ical import CalendarEvent, Person, feed, scheduling
 
 HANOI = ZoneInfo("Asia/Ho_Chi_Minh")
 NOW = datetime(2030, 4, 1, 3, 0, tzinfo=UTC)
-JS_DIR = Path(__file__).parent / "js"
+JS_DIR = Path(__file__).resolve().parents[3] / "tests" / "js"
 ORGANIZER = Person("Văn phòng Liên hiệp, Hà Nội", "giaoban@example.org")
 EVENT = CalendarEvent(
     uid="0b9c@giaoban",

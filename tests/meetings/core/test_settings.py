@@ -11,7 +11,7 @@ import pytest
 
 from meetings.core.settings import DEFAULTS, ConfigError, load_settings
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[3]
 SECRET = {"GIAOBAN_SECRET_KEY": "a-long-enough-secret-for-tests-0123456789"}
 
 
