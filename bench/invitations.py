@@ -67,7 +67,7 @@ from meetings.planning import lifecycle as planning
 from meetings.planning.models import MeetingCreate
 from meetings.register import imports, sites
 from meetings.register.models import ClusterCreate
-from notify.mail import invitations, outbox
+from notify.mail import invitations, outbox, transports
 from notify.mail.models import Message
 from notify.mail.render import make_renderer
 
@@ -301,7 +301,7 @@ async def scenario(
         sink.count = 0
         with timed() as deliver_timing:
             report = await outbox.deliver_due(
-                maker, outbox.SmtpTransport(settings.mail), render, connections=connections
+                maker, transports.SmtpTransport(settings.mail), render, connections=connections
             )
         if report.sent != expected or sink.count != expected:
             raise SystemExit(f"sent {report.sent}, sink received {sink.count} of {expected}")

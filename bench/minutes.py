@@ -24,18 +24,21 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from agendas.minutes import render as minutes_render  # noqa: E402
 from agendas.minutes.data import MinutesData  # noqa: E402
+from agendas.minutes.docx import to_docx  # noqa: E402
+from agendas.minutes.html import to_html  # noqa: E402
+from agendas.minutes.markdown import to_markdown  # noqa: E402
+from agendas.minutes.pdf import to_pdf  # noqa: E402
 from tests.agendas.minutes.test_minutes_render import reference_minutes  # noqa: E402
 
 #: Targets for the reference session (52 bridge points), in milliseconds.
 TARGETS_MS = {"HTML": 100.0, "DOCX": 500.0, "PDF": 3000.0}
 Render = Callable[..., "str | bytes"]
 FORMATS: tuple[tuple[str, Render], ...] = (
-    ("HTML", minutes_render.to_html),
-    ("DOCX", minutes_render.to_docx),
-    ("PDF", minutes_render.to_pdf),
-    ("Markdown", minutes_render.to_markdown),
+    ("HTML", to_html),
+    ("DOCX", to_docx),
+    ("PDF", to_pdf),
+    ("Markdown", to_markdown),
 )
 
 

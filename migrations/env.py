@@ -28,7 +28,8 @@ def _configure(connection: Connection) -> None:
 
 async def _run_online() -> None:
     url = config.get_main_option("sqlalchemy.url")
-    assert url is not None
+    if url is None:
+        raise RuntimeError("alembic has no sqlalchemy.url: the service sets it from its settings")
     engine = create_async_engine(url)
     async with engine.connect() as connection:
         await connection.run_sync(_configure)

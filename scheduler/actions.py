@@ -9,12 +9,14 @@ job that runs twice, queue each message once.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from meetings.core import signals
 from meetings.core.settings import SchedulerSettings
@@ -50,13 +52,38 @@ async def load_plan(
     if meeting is None:
         return None, []
     dispatch_at = await session.scalar(
-        select(func.min(Message.send_after)).where(
-            Message.meeting_id == meeting_id,
-            Message.status == MessageStatus.queued,
-            Message.send_after > now,
+        select(func.min(col(Message.send_after))).where(
+            col(Message.meeting_id) == meeting_id,
+            col(Message.status) == MessageStatus.queued,
+            col(Message.send_after) > now,
         )
     )
     return meeting, plan(meeting, config, dispatch_at=dispatch_at)
+
+
+@dataclass(frozen=True)
+class Sending:
+    """One sending of the scheduler's (a reminder, a chaser, a rehearsal notice)."""
+
+    kind: MessageKind
+    #: When it was due.
+    at: datetime
+    #: Its messages by status.
+    counts: dict[str, int]
+
+
+async def sendings(session: AsyncSession, meeting_id: int) -> list[Sending]:
+    """What the scheduler queued for the session and how it went, oldest first."""
+    rows = await session.execute(
+        select(col(Message.kind), col(Message.send_after), col(Message.status), func.count())
+        .where(col(Message.meeting_id) == meeting_id, col(Message.kind).in_(KINDS.values()))
+        .group_by(col(Message.kind), col(Message.send_after), col(Message.status))
+        .order_by(col(Message.send_after))
+    )
+    counts: dict[tuple[MessageKind, datetime], dict[str, int]] = {}
+    for kind, at, status, count in rows.all():
+        counts.setdefault((MessageKind(kind), at), {})[status] = count
+    return [Sending(kind, at, by_status) for (kind, at), by_status in counts.items()]
 
 
 async def still_planned(
@@ -97,7 +124,7 @@ async def run(
             await planning.change_status(session, due.meeting_id, MeetingStatus.live)
         await planning.change_status(session, due.meeting_id, MeetingStatus.ended)
         # The hook for the minutes (#7): their draft is announced to the secretary and chair.
-        await signals.minutes_due.send(session, due.meeting_id)
+        await signals.of(session).minutes_due.send(session, due.meeting_id)
         return "ended"
     return "wake"  # dispatch: the delivery worker sends what came due
 
@@ -108,14 +135,14 @@ async def _recipients(
     """(site id, name, address) of the contacts this action speaks to."""
     rows = (
         await session.execute(
-            select(Contact.site_id, Contact.name, Contact.email, Contact.role)
-            .join(Participation, Participation.site_id == Contact.site_id)  # type: ignore[arg-type]
+            select(col(Contact.site_id), col(Contact.name), col(Contact.email), col(Contact.role))
+            .join(Participation, col(Participation.site_id) == col(Contact.site_id))
             .where(
-                Participation.meeting_id == meeting_id,
-                Participation.rsvp.in_(AUDIENCE[action]),  # type: ignore[attr-defined]
-                Contact.email != "",
+                col(Participation.meeting_id) == meeting_id,
+                col(Participation.rsvp).in_(AUDIENCE[action]),
+                col(Contact.email) != "",
             )
-            .order_by(Contact.site_id, Contact.position)
+            .order_by(col(Contact.site_id), col(Contact.position))
         )
     ).all()
     by_site: dict[int, list[tuple[str, str, str]]] = {}
@@ -166,14 +193,14 @@ async def queue_site_messages(
     ]
     if not rows:
         return 0, 0
-    insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     inserted = 0
     for start in range(0, len(rows), 1000):
         result = await session.execute(
             insert(Message)
             .values(rows[start : start + 1000])
             .on_conflict_do_nothing(index_elements=["dedupe_key"])
-            .returning(Message.id)
+            .returning(col(Message.id))
         )
         inserted += len(result.all())
     if late:

@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from meetings.core.keys import sessions_key, settings_key
+from meetings.core.keys import sessions_key, settings_key, signals_key
 from notify.mail.keys import wake_key
 from scheduler.keys import scheduler_key
 from scheduler.service import SchedulerService
@@ -17,7 +17,9 @@ async def scheduler_context(app: web.Application) -> AsyncIterator[None]:
     if not app[settings_key].scheduler.enabled:
         yield
         return
-    service = SchedulerService(app[sessions_key], app[settings_key], wake=app[wake_key].set)
+    service = SchedulerService(
+        app[sessions_key], app[settings_key], wake=app[wake_key].set, signals=app[signals_key]
+    )
     await service.start()
     app[scheduler_key] = service
     yield

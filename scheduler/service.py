@@ -13,19 +13,24 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
+from contextvars import ContextVar
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
+from apscheduler.executors.asyncio import AsyncIOExecutor
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from meetings.core.errors import Conflict
 from meetings.core.settings import Settings
-from meetings.core.store import SessionMaker, after_commit, utcnow
+from meetings.core.signals import Signals
+from meetings.core.store import SessionMaker, after_commit, key_col, utcnow
 from meetings.planning.models import Meeting, MeetingStatus
-from notify.mail import outbox
+from notify.mail import claims
 from notify.mail.models import Message, MessageStatus
 from scheduler import actions
 from scheduler.plan import MESSAGES, Action, Due, job_prefix
@@ -36,28 +41,45 @@ TABLE = "apscheduler_jobs"
 RECONCILE_EVERY = timedelta(minutes=10)
 Clock = Callable[[], datetime]
 
-#: The service of this process: jobs are stored as a function name and plain arguments,
-#: so the running job finds its database and settings here.
-_current: SchedulerService | None = None
+#: The service whose scheduler runs the current job: jobs are stored as a function name
+#: and plain arguments, so the running job finds its database and settings here (set by
+#: that service's executor for the job's task alone; two services never mix).
+_running: ContextVar[SchedulerService | None] = ContextVar("scheduler_service", default=None)
+
+
+class _Executor(AsyncIOExecutor):
+    """APScheduler's asyncio executor, running each job with its own service in context."""
+
+    def __init__(self, service: SchedulerService) -> None:
+        super().__init__()
+        self.service = service
+
+    def _do_submit_job(self, job: Any, run_times: list[datetime]) -> Any:
+        token = _running.set(self.service)
+        try:  # the job's task copies the context as it is created, here
+            return super()._do_submit_job(job, run_times)
+        finally:
+            _running.reset(token)
 
 
 async def run_job(meeting_id: int, action: str, at: str, lead_seconds: float | None) -> None:
     """The one job function APScheduler stores (picklable: a name and plain values)."""
-    if _current is None:
+    service = _running.get()
+    if service is None:
         log.warning("a job for session %s ran with no scheduler service", meeting_id)
         return
     lead = timedelta(seconds=lead_seconds) if lead_seconds is not None else None
-    await _current.execute(Due(datetime.fromisoformat(at), Action(action), meeting_id, lead))
+    await service.execute(Due(datetime.fromisoformat(at), Action(action), meeting_id, lead))
 
 
 async def retry_outbox() -> None:
-    if _current is not None:
-        await _current.retry_outbox()
+    if (service := _running.get()) is not None:
+        await service.retry_outbox()
 
 
 async def reconcile_all() -> None:
-    if _current is not None:
-        await _current.reconcile()
+    if (service := _running.get()) is not None:
+        await service.reconcile()
 
 
 class SchedulerService:
@@ -68,8 +90,10 @@ class SchedulerService:
         *,
         wake: Callable[[], None] = lambda: None,
         clock: Clock = utcnow,
+        signals: Signals | None = None,
     ) -> None:
         self.maker = maker
+        self.signals = signals
         self.settings = settings
         self.config = settings.scheduler
         self.wake = wake
@@ -81,6 +105,7 @@ class SchedulerService:
         self.store = SQLAlchemyJobStore(url=self.config.jobstore_url, tablename=TABLE)
         self.scheduler = AsyncIOScheduler(
             jobstores={"default": self.store},
+            executors={"default": _Executor(self)},
             timezone=UTC,
             # Late jobs still run (the action decides what lateness means); a job store
             # entry is never silently dropped for being late.
@@ -93,8 +118,8 @@ class SchedulerService:
 
     async def start(self) -> None:
         """Start with the running loop (APScheduler needs it), then rebuild every plan."""
-        global _current
-        _current = self
+        if self.signals is not None:  # the app's changes re-plan their sessions
+            self.signals.meeting_changed.connect(self.meeting_changed)
         self.scheduler.start()
         self.scheduler.add_job(
             "scheduler.service:retry_outbox",
@@ -113,15 +138,18 @@ class SchedulerService:
         await self.reconcile()
 
     async def stop(self) -> None:
-        global _current
+        if self.signals is not None:
+            self.signals.meeting_changed.disconnect(self.meeting_changed)
         if self._sync_task is not None:
             await asyncio.gather(self._sync_task, return_exceptions=True)
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
-        if _current is self:
-            _current = None
 
     # --- planning -----------------------------------------------------------------------
+
+    async def meeting_changed(self, session: AsyncSession, meeting_id: int) -> None:
+        """The receiver of the app's `meeting_changed` while this service runs."""
+        self.note_change(session, meeting_id)
 
     def note_change(self, session: AsyncSession, meeting_id: int) -> None:
         """Re-plan `meeting_id` once the caller's transaction commits."""
@@ -150,14 +178,14 @@ class SchedulerService:
             ids = set(
                 (
                     await session.scalars(
-                        select(Meeting.id).where(
+                        select(key_col(Meeting.id)).where(
                             or_(
-                                Meeting.status.in_(  # type: ignore[attr-defined]
+                                col(Meeting.status).in_(
                                     (MeetingStatus.scheduled, MeetingStatus.live)
                                 ),
-                                Meeting.id.in_(  # type: ignore[union-attr]
-                                    select(Message.meeting_id).where(
-                                        Message.status == MessageStatus.queued
+                                col(Meeting.id).in_(
+                                    select(col(Message.meeting_id)).where(
+                                        col(Message.status) == MessageStatus.queued
                                     )
                                 ),
                             )
@@ -250,7 +278,7 @@ class SchedulerService:
 
     async def retry_outbox(self) -> None:
         stale_after = timedelta(seconds=self.settings.mail.stale_after_seconds)
-        released = await outbox.release_stale(self.maker, now=self.clock(), stale_after=stale_after)
+        released = await claims.release_stale(self.maker, now=self.clock(), stale_after=stale_after)
         if released:
             log.info("scheduler: %s interrupted deliveries queued again", released)
         self.wake()
@@ -265,18 +293,12 @@ class SchedulerService:
         return {j.id: j.next_run_time for j in self.store.get_all_jobs()}
 
 
-async def meeting_changed(session: AsyncSession, meeting_id: int) -> None:
-    """The receiver of `signals.meeting_changed` (connected in the composition root)."""
-    if _current is not None:
-        _current.note_change(session, meeting_id)
-
-
 def stored_jobs(url: str) -> list[tuple[str, str, datetime | None]]:
     """(id, name, next run) of the stored jobs, for `giaoban jobs` (no scheduler needed)."""
     if url.startswith("sqlite:///") and not Path(url[len("sqlite:///") :]).exists():
         return []  # no scheduler has run here yet
     store = SQLAlchemyJobStore(url=url, tablename=TABLE)
-    store.start(None, "default")  # type: ignore[arg-type]
+    store.start(None, "default")
     try:
         rows = [(j.id, j.name, j.next_run_time) for j in store.get_all_jobs()]
     finally:

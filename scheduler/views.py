@@ -5,13 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from aiohttp import web
-from sqlalchemy import func, select
 
 from meetings.core.keys import settings_key
 from meetings.core.labels import N_
 from meetings.core.store import utcnow
 from meetings.core.web import db
-from notify.mail.models import Message, MessageKind
+from notify.mail.models import MessageKind
 from scheduler import actions
 from scheduler.keys import scheduler_key
 from scheduler.plan import Action
@@ -24,7 +23,6 @@ ACTION_LABELS = {
     Action.go_live: N_("The session goes live"),
     Action.end: N_("The session ends; draft minutes are announced"),
 }
-SENT_KINDS = (MessageKind.reminder, MessageKind.rsvp_chaser, MessageKind.rehearsal)
 KIND_LABELS = {
     MessageKind.reminder: ACTION_LABELS[Action.reminder],
     MessageKind.rsvp_chaser: ACTION_LABELS[Action.rsvp_chaser],
@@ -37,20 +35,7 @@ async def timeline_panel(request: web.Request, meeting_id: int) -> dict[str, Any
     now = utcnow()
     async with db(request) as session:
         meeting, dues = await actions.load_plan(session, meeting_id, settings.scheduler, now=now)
-        rows = (
-            await session.execute(
-                select(Message.kind, Message.send_after, Message.status, func.count())
-                .where(
-                    Message.meeting_id == meeting_id,
-                    Message.kind.in_(SENT_KINDS),  # type: ignore[attr-defined]
-                )
-                .group_by(Message.kind, Message.send_after, Message.status)
-                .order_by(Message.send_after)
-            )
-        ).all()
-    done: dict[tuple[str, Any], dict[str, int]] = {}
-    for kind, at, status, count in rows:
-        done.setdefault((kind, at), {})[status] = count
+        sent = await actions.sendings(session, meeting_id)
     return {
         "template": "scheduler/timeline_panel.html",
         "upcoming": [
@@ -58,10 +43,7 @@ async def timeline_panel(request: web.Request, meeting_id: int) -> dict[str, Any
             for d in dues
             if d.at > now
         ],
-        "done": [
-            {"at": at, "label": KIND_LABELS[MessageKind(kind)], "counts": counts}
-            for (kind, at), counts in done.items()
-        ],
+        "done": [{"at": s.at, "label": KIND_LABELS[s.kind], "counts": s.counts} for s in sent],
         "running": scheduler_key in request.app,
         "has_meeting": meeting is not None,
     }

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs everything the test suite needs, then runs all of it (lint + pytest).
+# Installs everything the test suite needs, then runs all of it (lint + types + pytest).
 #   bash scripts/test.sh            # the whole suite
 #   bash scripts/test.sh -k import  # extra arguments go to pytest
 # PostgreSQL tests use GIAOBAN_TEST_POSTGRES_URL
@@ -33,4 +33,6 @@ fi
 npm install --prefix tests/js --no-audit --no-fund --no-package-lock --loglevel=error
 .venv/bin/ruff check .
 .venv/bin/ruff format --check meetings agendas notify scheduler tests bench
+# Types: the packages and settings are in pyproject.toml ([tool.mypy]).
+.venv/bin/mypy
 exec .venv/bin/python -m pytest "$@"

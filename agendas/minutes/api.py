@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from pathlib import Path
 
 from aiohttp import web
@@ -59,9 +60,11 @@ async def minutes_file(
     request: web.Request, meeting_id: int, fmt: str, *, version: int | None, locale: str
 ) -> web.Response:
     """One rendering of the draft (version None) or of an approved version."""
-    from agendas.minutes import (
-        render as minutes_render,  # WeasyPrint and python-docx load on first use
-    )
+    # The formats load on first use (WeasyPrint and python-docx within them on theirs).
+    from agendas.minutes.docx import to_docx
+    from agendas.minutes.html import to_html
+    from agendas.minutes.markdown import to_markdown
+    from agendas.minutes.pdf import to_pdf
 
     settings = request.app[settings_key]
     async with db(request) as session:
@@ -69,12 +72,13 @@ async def minutes_file(
             data = minutes.data_of(await minutes.approved(session, meeting_id, version))
         else:
             data = await minutes.build(session, meeting_id, settings.organisation)
-    render = {
-        "html": minutes_render.to_html,
-        "md": minutes_render.to_markdown,
-        "docx": minutes_render.to_docx,
-        "pdf": minutes_render.to_pdf,
-    }[fmt]
+    renderings: dict[str, Callable[..., str | bytes]] = {
+        "html": to_html,
+        "md": to_markdown,
+        "docx": to_docx,
+        "pdf": to_pdf,
+    }
+    render = renderings[fmt]
     # An approved version never changes: render it once and keep the file (a national
     # session's PDF takes most of a minute); the draft is rendered at every request.
     kept = settings.server.var_dir / "minutes" / f"{meeting_id}-v{data.version}-{locale}.{fmt}"

@@ -1,9 +1,9 @@
 """Everything the minutes show, as one plain structure.
 
 Built from the record and the attendance by `agendas.minutes.minutes` (the database side);
-rendered by `agendas.minutes.render` (HTML, DOCX, PDF, Markdown; Vietnamese or English)
-without touching the database; stored as JSON when the chair approves a version, so an
-approved version renders the same forever.
+worded once by `agendas.minutes.view` and rendered by each format's module (html, docx, pdf,
+markdown; Vietnamese or English) without touching the database; stored as JSON when the
+chair approves a version, so an approved version renders the same forever.
 """
 
 from __future__ import annotations

@@ -8,11 +8,13 @@ attendance figures come from the attendance report, so the two always agree.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from agendas.minutes.data import (
     MinutesAction,
@@ -28,16 +30,24 @@ from agendas.minutes.data import (
     MinutesSite,
 )
 from agendas.programme import programme
-from agendas.record import record
-from agendas.record.models import Minutes, MinutesVersion, RecommendationPublic
-from meetings.attendance.report import build_report
+from agendas.programme.models import AgendaItemPublic
+from agendas.record import notes as record_notes
+from agendas.record import recommendations, record
+from agendas.record.models import (
+    ContributionPublic,
+    Minutes,
+    MinutesVersion,
+    NotePublic,
+    RecommendationPublic,
+)
+from meetings.attendance.report import AttendanceReport, build_report
 from meetings.core import signals
 from meetings.core.errors import FieldProblem, Invalid, NotFound
 from meetings.core.labels import N_
 from meetings.core.settings import OrganisationSettings
-from meetings.core.store import utcnow
+from meetings.core.store import id_of, utcnow
 from meetings.planning.lifecycle import get_meeting_row
-from meetings.planning.models import MeetingStatus
+from meetings.planning.models import Meeting, MeetingStatus
 from meetings.planning.workdays import Deadline, conclusions_deadline
 
 
@@ -55,7 +65,7 @@ def _recommendation(item: RecommendationPublic) -> MinutesRecommendation:
 
 async def last_number(session: AsyncSession, meeting_id: int) -> int:
     found = await session.scalar(
-        select(func.max(Minutes.number)).where(Minutes.meeting_id == meeting_id)
+        select(func.max(col(Minutes.number))).where(col(Minutes.meeting_id) == meeting_id)
     )
     return int(found or 0)
 
@@ -72,6 +82,70 @@ async def build(
     meeting = await get_meeting_row(session, meeting_id)
     zone = ZoneInfo(meeting.timezone)
     report = await build_report(session, meeting_id, now=now)
+    notes = await record_notes.notes(session, meeting_id)
+    agenda = await programme.get_agenda(session, meeting_id)
+    focus = await programme.get_focus_items(session, meeting_id)
+    said = await record.contributions(session, meeting_id)
+    raised = await recommendations.recommendations(session, meeting_id=meeting_id, limit=10_000)
+    earlier = await recommendations.open_from_earlier(session, meeting_id)
+    todo = await record.actions(session, meeting_id)
+    return MinutesData(
+        organisation=_organisation(organisation),
+        meeting=_meeting(meeting, zone),
+        issued_on=now.astimezone(zone).date(),
+        version=await last_number(session, meeting_id) + 1,
+        status="draft",
+        attendance=_attendance(report),
+        agenda=[_agenda_item(item, notes, zone) for item in agenda],
+        focus_items=[
+            MinutesFocusItem(number=f.number, title=f.title, status=f.status, summary=f.summary)
+            for f in focus
+        ],
+        contributions=[_contribution(c) for c in said],
+        recommendations=[_recommendation(r) for r in reversed(raised)],
+        open_earlier=[_recommendation(r) for r in reversed(earlier)],
+        conclusions=notes["conclusions"].text if "conclusions" in notes else "",
+        general_notes=notes["general"].text if "general" in notes else "",
+        actions=[
+            MinutesAction(
+                text=a.text,
+                owner=a.owner_site_name or a.owner,
+                due_on=a.due_date,
+                status=a.status,
+            )
+            for a in todo
+        ],
+    )
+
+
+def _organisation(organisation: OrganisationSettings) -> MinutesOrganisation:
+    return MinutesOrganisation(
+        name=organisation.name,
+        governing_body=organisation.governing_body,
+        short_name=organisation.short_name,
+        document_code=organisation.document_code,
+        city=organisation.city,
+        hall=organisation.hall,
+    )
+
+
+def _meeting(meeting: Meeting, zone: ZoneInfo) -> MinutesMeeting:
+    return MinutesMeeting(
+        id=meeting.id or 0,
+        title=meeting.title,
+        kind=meeting.kind,
+        starts_at=meeting.starts_at.astimezone(zone),
+        ends_at=meeting.ends_at.astimezone(zone),
+        timezone=meeting.timezone,
+        location=meeting.location,
+        chair=meeting.chair,
+        secretary=meeting.secretary,
+        video_url=meeting.video_url,
+    )
+
+
+def _attendance(report: AttendanceReport) -> MinutesAttendance:
+    """The attendance report's figures, so the minutes and the report always agree."""
     sites = [
         MinutesSite(
             code=row.site_code,
@@ -86,96 +160,48 @@ async def build(
         )
         for row in report.rows
     ]
-    notes = await record.notes(session, meeting_id)
-    agenda = await programme.get_agenda(session, meeting_id)
-    focus = await programme.get_focus_items(session, meeting_id)
-    said = await record.contributions(session, meeting_id)
-    raised = await record.recommendations(session, meeting_id=meeting_id, limit=10_000)
-    earlier = await record.open_from_earlier(session, meeting_id)
-    todo = await record.actions(session, meeting_id)
-    return MinutesData(
-        organisation=MinutesOrganisation(
-            name=organisation.name,
-            governing_body=organisation.governing_body,
-            short_name=organisation.short_name,
-            document_code=organisation.document_code,
-            city=organisation.city,
-            hall=organisation.hall,
-        ),
-        meeting=MinutesMeeting(
-            id=meeting.id or 0,
-            title=meeting.title,
-            kind=meeting.kind,
-            starts_at=meeting.starts_at.astimezone(zone),
-            ends_at=meeting.ends_at.astimezone(zone),
-            timezone=meeting.timezone,
-            location=meeting.location,
-            chair=meeting.chair,
-            secretary=meeting.secretary,
-            video_url=meeting.video_url,
-        ),
-        issued_on=now.astimezone(zone).date(),
-        version=await last_number(session, meeting_id) + 1,
-        status="draft",
-        attendance=MinutesAttendance(
-            invited=report.totals.invited,
-            connected=report.totals.connected,
-            delegates_present=report.totals.delegates_present,
-            clusters=[
-                MinutesCluster(
-                    name=group.name,
-                    invited=group.subtotal.invited,
-                    connected=group.subtotal.connected,
-                    delegates=group.subtotal.delegates_present,
-                )
-                for group in report.clusters
-            ],
-            sites=sites,
-            absent=[s for s in sites if not s.present],
-        ),
-        agenda=[
-            MinutesAgendaItem(
-                position=item.position,
-                title=item.title,
-                presenter=item.presenter,
-                presenter_title=item.presenter_title,
-                kind=item.kind,
-                planned_start=item.planned_start.astimezone(zone) if item.planned_start else None,
-                notes=notes[f"agenda:{item.position}"].text
-                if f"agenda:{item.position}" in notes
-                else "",
+    return MinutesAttendance(
+        invited=report.totals.invited,
+        connected=report.totals.connected,
+        delegates_present=report.totals.delegates_present,
+        clusters=[
+            MinutesCluster(
+                name=group.name,
+                invited=group.subtotal.invited,
+                connected=group.subtotal.connected,
+                delegates=group.subtotal.delegates_present,
             )
-            for item in agenda
+            for group in report.clusters
         ],
-        focus_items=[
-            MinutesFocusItem(number=f.number, title=f.title, status=f.status, summary=f.summary)
-            for f in focus
-        ],
-        contributions=[
-            MinutesContribution(
-                site_name=c.site_name,
-                speaker_name=c.speaker,
-                speaker_title=c.speaker_title,
-                kind=c.kind,
-                text=c.text,
-                agenda_position=c.agenda_item,
-                focus_number=c.focus_item,
-            )
-            for c in said
-        ],
-        recommendations=[_recommendation(r) for r in reversed(raised)],
-        open_earlier=[_recommendation(r) for r in reversed(earlier)],
-        conclusions=notes["conclusions"].text if "conclusions" in notes else "",
-        general_notes=notes["general"].text if "general" in notes else "",
-        actions=[
-            MinutesAction(
-                text=a.text,
-                owner=a.owner_site_name or a.owner,
-                due_on=a.due_date,
-                status=a.status,
-            )
-            for a in todo
-        ],
+        sites=sites,
+        absent=[s for s in sites if not s.present],
+    )
+
+
+def _agenda_item(
+    item: AgendaItemPublic, notes: dict[str, NotePublic], zone: ZoneInfo
+) -> MinutesAgendaItem:
+    """An agenda item with the secretary's notes on it."""
+    return MinutesAgendaItem(
+        position=item.position,
+        title=item.title,
+        presenter=item.presenter,
+        presenter_title=item.presenter_title,
+        kind=item.kind,
+        planned_start=item.planned_start.astimezone(zone) if item.planned_start else None,
+        notes=notes[f"agenda:{item.position}"].text if f"agenda:{item.position}" in notes else "",
+    )
+
+
+def _contribution(c: ContributionPublic) -> MinutesContribution:
+    return MinutesContribution(
+        site_name=c.site_name,
+        speaker_name=c.speaker,
+        speaker_title=c.speaker_title,
+        kind=c.kind,
+        text=c.text,
+        agenda_position=c.agenda_item,
+        focus_number=c.focus_item,
     )
 
 
@@ -206,13 +232,15 @@ async def approve(
     )
     session.add(row)
     await session.flush()
-    await signals.minutes_approved.send(session, meeting_id)
+    await signals.of(session).minutes_approved.send(session, meeting_id)
     return row
 
 
 async def versions(session: AsyncSession, meeting_id: int) -> list[MinutesVersion]:
     rows = await session.scalars(
-        select(Minutes).where(Minutes.meeting_id == meeting_id).order_by(Minutes.number.desc())  # type: ignore[attr-defined]
+        select(Minutes)
+        .where(col(Minutes.meeting_id) == meeting_id)
+        .order_by(col(Minutes.number).desc())
     )
     return [
         MinutesVersion(
@@ -228,9 +256,9 @@ async def versions(session: AsyncSession, meeting_id: int) -> list[MinutesVersio
 
 async def approved(session: AsyncSession, meeting_id: int, number: int | None = None) -> Minutes:
     """An approved version (the latest when `number` is None)."""
-    query = select(Minutes).where(Minutes.meeting_id == meeting_id)
-    query = query.where(Minutes.number == number) if number else query
-    row = await session.scalar(query.order_by(Minutes.number.desc()))  # type: ignore[attr-defined]
+    query = select(Minutes).where(col(Minutes.meeting_id) == meeting_id)
+    query = query.where(col(Minutes.number) == number) if number else query
+    row = await session.scalar(query.order_by(col(Minutes.number).desc()))
     if row is None:
         raise NotFound(f"no approved minutes for session {meeting_id}")
     return row
@@ -243,3 +271,43 @@ def data_of(row: Minutes) -> MinutesData:
 def notice_deadline(ends_at: datetime, timezone: str, *, now: datetime | None = None) -> Deadline:
     """5 working days after the session (Vietnamese holidays counted)."""
     return conclusions_deadline(ends_at=ends_at, timezone=timezone, now=now)
+
+
+@dataclass(frozen=True)
+class EndedSession:
+    """An ended session as the chair follows it up."""
+
+    meeting: Meeting
+    #: Its latest approved minutes; None while they await approval.
+    approved: Minutes | None
+    #: When its notice of conclusions is due.
+    deadline: Deadline
+
+
+async def ended_sessions(
+    session: AsyncSession, *, now: datetime, limit: int = 50
+) -> list[EndedSession]:
+    """The latest ended sessions, with their latest approved minutes, latest first."""
+    ended = (
+        await session.scalars(
+            select(Meeting)
+            .where(col(Meeting.status) == MeetingStatus.ended)
+            .order_by(col(Meeting.ends_at).desc())
+            .limit(limit)
+        )
+    ).all()
+    latest: dict[int, Minutes] = {}
+    for row in await session.scalars(
+        select(Minutes)
+        .where(col(Minutes.meeting_id).in_([m.id for m in ended]))
+        .order_by(col(Minutes.number))
+    ):
+        latest[row.meeting_id] = row
+    return [
+        EndedSession(
+            meeting=meeting,
+            approved=latest.get(id_of(meeting)),
+            deadline=notice_deadline(meeting.ends_at, meeting.timezone, now=now),
+        )
+        for meeting in ended
+    ]

@@ -15,6 +15,7 @@ ROUTES = Routes(
             "(Re)build the draft minutes from the record; returns {version, status}",
             response=api.MinutesState,
             tags=("minutes",),
+            name="api_build_minutes",
         ),
         Operation(
             "GET",
@@ -24,6 +25,7 @@ ROUTES = Routes(
             response=MinutesVersion,
             is_collection=True,
             tags=("minutes",),
+            name="api_list_minutes_versions",
         ),
         Operation(
             "POST",
@@ -34,6 +36,7 @@ ROUTES = Routes(
             response=api.MinutesState,
             status=201,
             tags=("minutes",),
+            name="api_approve_minutes",
         ),
         Operation(
             "GET",
@@ -47,6 +50,7 @@ ROUTES = Routes(
             ),
             response_media="application/octet-stream",
             tags=("minutes",),
+            name="api_download_minutes",
         ),
     ),
     pages=(

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from agendas.programme.models import (
     AgendaItem,
@@ -18,21 +19,34 @@ from agendas.programme.models import (
     FocusItemPublic,
 )
 from meetings.core.errors import FieldProblem, Invalid
-from meetings.core.store import bump_version
+from meetings.core.store import bump_version, id_of
 from meetings.planning import lifecycle as planning
 from meetings.planning.models import Meeting, MeetingFollowUp, MeetingPublic
+from meetings.planning.series import follow_up
+
+
+async def agendas_of(
+    session: AsyncSession, *, meeting_ids: Collection[int]
+) -> dict[int, list[AgendaItem]]:
+    """The agenda of each session, in order, in one query (a page or a mail batch shows many)."""
+    agendas: dict[int, list[AgendaItem]] = {}
+    for item in await session.scalars(
+        select(AgendaItem)
+        .where(col(AgendaItem.meeting_id).in_(meeting_ids))
+        .order_by(col(AgendaItem.meeting_id), col(AgendaItem.position))
+    ):
+        agendas.setdefault(item.meeting_id, []).append(item)
+    return agendas
+
+
+async def agenda_items(session: AsyncSession, *, meeting_id: int) -> list[AgendaItem]:
+    """The session's agenda items in order (the list is the order)."""
+    return (await agendas_of(session, meeting_ids=[meeting_id])).get(meeting_id, [])
 
 
 async def get_agenda(session: AsyncSession, meeting_id: int) -> list[AgendaItemPublic]:
     meeting = await planning.get_meeting_row(session, meeting_id)
-    items = (
-        await session.scalars(
-            select(AgendaItem)
-            .where(AgendaItem.meeting_id == meeting_id)
-            .order_by(AgendaItem.position)
-        )
-    ).all()
-    return timeline(meeting, items)
+    return timeline(meeting, await agenda_items(session, meeting_id=meeting_id))
 
 
 def timeline(meeting: Meeting, items: Sequence[AgendaItem]) -> list[AgendaItemPublic]:
@@ -77,7 +91,7 @@ async def replace_agenda(
     ]
     if problems:
         raise Invalid("agenda item outside the session", problems)
-    await session.execute(delete(AgendaItem).where(AgendaItem.meeting_id == meeting_id))  # type: ignore[arg-type]
+    await session.execute(delete(AgendaItem).where(col(AgendaItem.meeting_id) == meeting_id))
     session.add_all(
         AgendaItem(
             meeting_id=meeting_id,
@@ -95,7 +109,9 @@ async def get_focus_items(session: AsyncSession, meeting_id: int) -> list[FocusI
     await planning.get_meeting_row(session, meeting_id)
     items = (
         await session.scalars(
-            select(FocusItem).where(FocusItem.meeting_id == meeting_id).order_by(FocusItem.number)
+            select(FocusItem)
+            .where(col(FocusItem.meeting_id) == meeting_id)
+            .order_by(col(FocusItem.number))
         )
     ).all()
     histories = await _histories(session, items)
@@ -110,7 +126,7 @@ async def _histories(
 ) -> dict[int, list[FocusHistoryEntry]]:
     """Each item's earlier states, newest first, one query per step back in the series."""
     histories: dict[int, list[FocusHistoryEntry]] = {}
-    frontier = {item.id: item.carried_from_id for item in items if item.carried_from_id}
+    frontier = {id_of(item): item.carried_from_id for item in items if item.carried_from_id}
     seen: set[int] = set()
     while frontier:
         wanted = {previous for previous in frontier.values() if previous not in seen}
@@ -118,8 +134,8 @@ async def _histories(
         rows = (
             await session.execute(
                 select(FocusItem, Meeting)
-                .join(Meeting, Meeting.id == FocusItem.meeting_id)  # type: ignore[arg-type]
-                .where(FocusItem.id.in_(wanted))  # type: ignore[union-attr]
+                .join(Meeting, col(Meeting.id) == col(FocusItem.meeting_id))
+                .where(col(FocusItem.id).in_(wanted))
             )
         ).all()
         found = {focus.id: (focus, meeting) for focus, meeting in rows}
@@ -130,7 +146,7 @@ async def _histories(
             focus, meeting = found[previous]
             histories.setdefault(origin, []).append(
                 FocusHistoryEntry(
-                    meeting_id=meeting.id,
+                    meeting_id=id_of(meeting),
                     meeting_title=meeting.title,
                     starts_at=meeting.starts_at,
                     status=focus.status,
@@ -164,7 +180,7 @@ async def replace_focus_items(
     existing = {
         f.number: f
         for f in (
-            await session.scalars(select(FocusItem).where(FocusItem.meeting_id == meeting_id))
+            await session.scalars(select(FocusItem).where(col(FocusItem.meeting_id) == meeting_id))
         ).all()
     }
     for number, focus in existing.items():
@@ -172,12 +188,12 @@ async def replace_focus_items(
             await session.delete(focus)
     await session.flush()
     for item in items:
-        focus = existing.get(item.number)
-        if focus is None:
+        kept = existing.get(item.number)
+        if kept is None:
             session.add(FocusItem(meeting_id=meeting_id, **item.model_dump()))
         else:
             for key, value in item.model_dump().items():
-                setattr(focus, key, value)
+                setattr(kept, key, value)
     await session.flush()
     return await get_focus_items(session, meeting_id)
 
@@ -194,13 +210,7 @@ async def _editable(session: AsyncSession, meeting_id: int, version: int | None)
 
 async def copy_programme(session: AsyncSession, *, source_id: int, target_id: int) -> None:
     """Agenda skeleton (no fixed times) and focus items with their status, linked back."""
-    agenda = (
-        await session.scalars(
-            select(AgendaItem)
-            .where(AgendaItem.meeting_id == source_id)
-            .order_by(AgendaItem.position)
-        )
-    ).all()
+    agenda = await agenda_items(session, meeting_id=source_id)
     session.add_all(
         AgendaItem(
             meeting_id=target_id,
@@ -215,7 +225,9 @@ async def copy_programme(session: AsyncSession, *, source_id: int, target_id: in
     )
     focus_items = (
         await session.scalars(
-            select(FocusItem).where(FocusItem.meeting_id == source_id).order_by(FocusItem.number)
+            select(FocusItem)
+            .where(col(FocusItem.meeting_id) == source_id)
+            .order_by(col(FocusItem.number))
         )
     ).all()
     session.add_all(
@@ -236,6 +248,6 @@ async def create_follow_up(
     session: AsyncSession, meeting_id: int, data: MeetingFollowUp, *, organiser_id: int | None
 ) -> MeetingPublic:
     """The next session of a series, made from this one, programme included."""
-    meeting = await planning.follow_up(session, meeting_id, data, organiser_id=organiser_id)
+    meeting = await follow_up(session, meeting_id, data, organiser_id=organiser_id)
     await copy_programme(session, source_id=meeting_id, target_id=meeting.id)
     return meeting

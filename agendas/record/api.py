@@ -7,19 +7,30 @@ from sqlmodel import SQLModel
 
 from agendas.minutes import minutes
 from agendas.programme.models import FocusStatus
-from agendas.record import record
+from agendas.record import notes as record_notes
+from agendas.record import recommendations, record
 from agendas.record.models import (
     ActionItemIn,
     ContributionIn,
     NotesIn,
     RecommendationStatus,
     RecommendationUpdate,
+    SiteContributionIn,
 )
 from meetings.accounts.models import Role
-from meetings.core.access import ANY_ROLE, ORGANISERS, allow, current_user
+from meetings.core.access import ANY_ROLE, ORGANISERS, allow, current_user, public_token
 from meetings.core.errors import FieldProblem, Invalid
 from meetings.core.types import Line
-from meetings.core.web import db, int_query, items_response, json_body, model_response, path_id
+from meetings.core.web import (
+    db,
+    int_query,
+    items_response,
+    json_body,
+    link_site,
+    model_response,
+    path_id,
+    private,
+)
 
 #: Who keeps the record: the secretary, with the organisers (and admins).
 APPROVERS = (Role.chair,)
@@ -34,7 +45,7 @@ def author(request: web.Request) -> str:
 @allow(*ANY_ROLE)
 async def get_notes(request: web.Request) -> web.Response:
     async with db(request) as session:
-        found = await record.notes(session, path_id(request))
+        found = await record_notes.notes(session, path_id(request))
     return web.json_response({k: v.model_dump(mode="json") for k, v in found.items()})
 
 
@@ -42,7 +53,9 @@ async def get_notes(request: web.Request) -> web.Response:
 async def put_notes(request: web.Request) -> web.Response:
     data = await json_body(request, NotesIn)
     async with db(request) as session:
-        saved = await record.save_notes(session, path_id(request), data, author=author(request))
+        saved = await record_notes.save_notes(
+            session, path_id(request), data, author=author(request)
+        )
     return web.json_response({k: v.model_dump(mode="json") for k, v in saved.items()})
 
 
@@ -55,7 +68,7 @@ class FocusOutcomeIn(SQLModel):
 async def put_focus_outcome(request: web.Request) -> web.Response:
     data = await json_body(request, FocusOutcomeIn)
     async with db(request) as session:
-        item = await record.set_focus_outcome(
+        item = await record_notes.set_focus_outcome(
             session, path_id(request), path_id(request, "focus_id"), data.status, data.summary
         )
         out = FocusOutcomeIn(status=item.status, summary=item.summary)
@@ -95,7 +108,7 @@ async def list_recommendations(request: web.Request) -> web.Response:
     if raw is not None and raw not in RecommendationStatus.__members__:
         raise Invalid("bad status", [FieldProblem("status", "open, answered or closed")])
     async with db(request) as session:
-        items = await record.recommendations(
+        items = await recommendations.recommendations(
             session,
             status=RecommendationStatus(raw) if raw else None,
             site_id=int_query(request, "site_id", 0, 0, 2**31) or None,
@@ -114,7 +127,7 @@ async def update_recommendation(request: web.Request) -> web.Response:
     if not data.answered_by:
         data.answered_by = author(request)
     async with db(request) as session:
-        item = await record.update_recommendation(session, path_id(request), data)
+        item = await recommendations.update_recommendation(session, path_id(request), data)
     return model_response(item)
 
 
@@ -139,3 +152,17 @@ async def delete_action(request: web.Request) -> web.Response:
     async with db(request) as session:
         await record.delete_action(session, path_id(request), path_id(request, "action_id"))
     return web.Response(status=204)
+
+
+# --- a site's own contribution, through its link -----------------------------------------
+
+
+@public_token
+async def post_site_contribution(request: web.Request) -> web.StreamResponse:
+    async with db(request) as session:
+        await link_site(request, session)  # a wrong link is 404 whatever the body
+    data = await json_body(request, SiteContributionIn)
+    async with db(request) as session:
+        site = await link_site(request, session)
+        item = await record.add_site_contribution(session, path_id(request), data, site=site)
+    return private(model_response(item, status=201))

@@ -1,21 +1,20 @@
-"""The record of a session: notes, focus outcomes, contributions, recommendations, actions.
+"""The record of a session: what the sites said (contributions) and what was decided (actions).
 
-Editing follows one rule: the caller names the version it started from; a stale version
-is refused with `Conflict` (409), and the current text goes back with it so the editor
-can merge. A recommendation is created with its contribution and lives on its own
-afterwards: it stays open across sessions until someone answers or closes it.
+A contribution of the kind "recommendation" also opens a recommendation, which then lives
+on its own in agendas.record.recommendations; the notes and focus outcomes are in
+agendas.record.notes. A site named here must be invited to the session.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
 
-from sqlalchemy import delete, or_, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
-from agendas.programme.models import AgendaItem, FocusItem, FocusStatus
+from agendas.programme.models import FocusItem
+from agendas.programme.programme import agenda_items
 from agendas.record.models import (
     ActionItem,
     ActionItemIn,
@@ -24,25 +23,20 @@ from agendas.record.models import (
     ContributionIn,
     ContributionKind,
     ContributionPublic,
-    NotePublic,
-    NotesIn,
     Recommendation,
-    RecommendationPublic,
     RecommendationStatus,
-    RecommendationUpdate,
-    RecordNote,
+    SiteContributionIn,
 )
-from meetings.core.errors import Conflict, FieldProblem, Invalid, NotFound
+from meetings.core.errors import FieldProblem, Invalid, NotFound
 from meetings.core.labels import N_
-from meetings.core.store import bump_version, utcnow
+from meetings.planning.invited import invitation
 from meetings.planning.lifecycle import get_meeting_row
-from meetings.planning.models import Meeting, MeetingStatus, Participation
-from meetings.register.models import Cluster, Site
-
-SECTIONS_FIXED = ("conclusions", "general")
+from meetings.planning.models import Meeting, MeetingStatus
+from meetings.register.models import Site
 
 
-async def _recordable(session: AsyncSession, meeting_id: int) -> Meeting:
+async def recordable(session: AsyncSession, meeting_id: int) -> Meeting:
+    """The session, if it may have a record (a cancelled one has none)."""
     meeting = await get_meeting_row(session, meeting_id)
     if meeting.status == MeetingStatus.cancelled:
         raise Invalid(
@@ -51,136 +45,18 @@ async def _recordable(session: AsyncSession, meeting_id: int) -> Meeting:
     return meeting
 
 
-# --- notes -----------------------------------------------------------------------------
-
-
-def _public(note: RecordNote | None, section: str) -> NotePublic:
-    if note is None:
-        return NotePublic(section=section, text="", version=0, updated_at=None, updated_by="")
-    return NotePublic(
-        section=section,
-        text=note.text,
-        version=note.version,
-        updated_at=note.updated_at,
-        updated_by=note.updated_by,
-    )
-
-
-async def notes(session: AsyncSession, meeting_id: int) -> dict[str, NotePublic]:
-    await get_meeting_row(session, meeting_id)
-    rows = await session.scalars(select(RecordNote).where(RecordNote.meeting_id == meeting_id))
-    return {row.section: _public(row, row.section) for row in rows}
-
-
-async def _positions(session: AsyncSession, meeting_id: int) -> set[int]:
-    return set(
-        (
-            await session.scalars(
-                select(AgendaItem.position).where(AgendaItem.meeting_id == meeting_id)
-            )
-        ).all()
-    )
-
-
-async def save_notes(
-    session: AsyncSession, meeting_id: int, data: NotesIn, *, author: str
-) -> dict[str, NotePublic]:
-    """Save the sections sent; all or nothing (one stale section refuses the whole PUT)."""
-    await _recordable(session, meeting_id)
-    positions = await _positions(session, meeting_id)
-    texts: dict[str, str] = {}
-    for position, text in data.agenda.items():
-        if position not in positions:
-            raise Invalid(
-                "no such agenda item",
-                [FieldProblem(f"agenda.{position}", N_("No agenda item at this position"))],
-            )
-        texts[f"agenda:{position}"] = text
-    if data.conclusions is not None:
-        texts["conclusions"] = data.conclusions
-    if data.general is not None:
-        texts["general"] = data.general
-    current = {
-        row.section: row
-        for row in await session.scalars(
-            select(RecordNote).where(
-                RecordNote.meeting_id == meeting_id,
-                RecordNote.section.in_(texts),  # type: ignore[attr-defined]
-            )
-        )
-    }
-    saved = {}
-    for section, text in texts.items():
-        row = current.get(section)
-        expected = data.versions.get(section)
-        if row is None:
-            if expected not in (None, 0):
-                raise _stale(section, None)
-            row = RecordNote(meeting_id=meeting_id, section=section, text=text, updated_by=author)
-            try:
-                async with session.begin_nested():
-                    session.add(row)
-            except IntegrityError:  # another editor created it in the meantime
-                raise _stale(section, None) from None
-        else:
-            if row.text == text:
-                saved[section] = _public(row, section)
-                continue
-            try:
-                await bump_version(session, row, row.version if expected is None else expected)
-            except Conflict:
-                raise _stale(section, row) from None
-            row.text = text
-            row.updated_by = author
-            row.updated_at = utcnow()
-        await session.flush()
-        saved[section] = _public(row, section)
-    return saved
-
-
-def _stale(section: str, row: RecordNote | None) -> Conflict:
-    who = f" by {row.updated_by}" if row is not None and row.updated_by else ""
-    return Conflict(
-        f"'{section}' was changed{who} since you opened it; compare with the current text "
-        "and save again",
-        field=f"notes.{section}",
-    )
-
-
-# --- focus outcomes --------------------------------------------------------------------
-
-
-async def set_focus_outcome(
-    session: AsyncSession, meeting_id: int, number: int, status: FocusStatus, summary: str
-) -> FocusItem:
-    await _recordable(session, meeting_id)
-    item = await session.scalar(
-        select(FocusItem).where(FocusItem.meeting_id == meeting_id, FocusItem.number == number)
-    )
-    if item is None:
-        raise NotFound(f"no focus item {number} in session {meeting_id}")
-    item.status = status
-    item.summary = summary
-    await session.flush()
-    return item
+async def agenda_positions(session: AsyncSession, meeting_id: int) -> set[int]:
+    """The positions a note or a contribution may refer to."""
+    return {item.position for item in await agenda_items(session, meeting_id=meeting_id)}
 
 
 # --- contributions ---------------------------------------------------------------------
 
 
 async def _check_site(session: AsyncSession, meeting_id: int, site_id: int | None) -> None:
-    if site_id is None:
-        return
-    invited = await session.scalar(
-        select(Participation.id).where(
-            Participation.meeting_id == meeting_id, Participation.site_id == site_id
-        )
-    )
-    if invited is None:
-        raise Invalid(
-            "site not invited",
-            [FieldProblem("site_id", N_("This site is not invited to the session"))],
-        )
+    """A site named on the record is one invited to the session (none: the host speaks)."""
+    if site_id is not None:
+        await invitation(session, meeting_id=meeting_id, site_id=site_id)
 
 
 async def add_contribution(
@@ -191,17 +67,17 @@ async def add_contribution(
     source: str,
     author: str,
 ) -> ContributionPublic:
-    await _recordable(session, meeting_id)
+    await recordable(session, meeting_id)
     await _check_site(session, meeting_id, data.site_id)
     problems = []
-    if data.agenda_item is not None and data.agenda_item not in await _positions(
+    if data.agenda_item is not None and data.agenda_item not in await agenda_positions(
         session, meeting_id
     ):
         problems.append(FieldProblem("agenda_item", N_("No agenda item at this position")))
     if data.focus_item is not None:
         found = await session.scalar(
-            select(FocusItem.id).where(
-                FocusItem.meeting_id == meeting_id, FocusItem.number == data.focus_item
+            select(col(FocusItem.id)).where(
+                col(FocusItem.meeting_id) == meeting_id, col(FocusItem.number) == data.focus_item
             )
         )
         if found is None:
@@ -236,17 +112,38 @@ async def add_contribution(
     return (await contributions(session, meeting_id, only_id=row.id))[0]
 
 
+async def add_site_contribution(
+    session: AsyncSession, meeting_id: int, data: SiteContributionIn, *, site: Site
+) -> ContributionPublic:
+    """A site's own contribution through its link: to a session it is invited to, and
+    only before and during it (the secretary records the rest)."""
+    await invitation(session, meeting_id=meeting_id, site_id=site.id or 0)
+    meeting = await get_meeting_row(session, meeting_id)
+    if meeting.status not in (MeetingStatus.scheduled, MeetingStatus.live):
+        raise Invalid(
+            "closed",
+            [FieldProblem("text", N_("Contributions are taken before and during the session"))],
+        )
+    return await add_contribution(
+        session,
+        meeting_id,
+        ContributionIn(site_id=site.id, **data.model_dump()),
+        source="site",
+        author=site.code,
+    )
+
+
 async def contributions(
     session: AsyncSession, meeting_id: int, *, only_id: int | None = None
 ) -> list[ContributionPublic]:
     query = (
-        select(Contribution, Site.name)
-        .outerjoin(Site, Site.id == Contribution.site_id)  # type: ignore[arg-type]
-        .where(Contribution.meeting_id == meeting_id)
-        .order_by(Contribution.id)
+        select(Contribution, col(Site.name))
+        .outerjoin(Site, col(Site.id) == col(Contribution.site_id))
+        .where(col(Contribution.meeting_id) == meeting_id)
+        .order_by(col(Contribution.id))
     )
     if only_id is not None:
-        query = query.where(Contribution.id == only_id)
+        query = query.where(col(Contribution.id) == only_id)
     return [
         ContributionPublic(
             id=row.id or 0,
@@ -267,123 +164,19 @@ async def contributions(
 
 
 async def delete_contribution(session: AsyncSession, meeting_id: int, contribution_id: int) -> None:
-    await _recordable(session, meeting_id)
+    await recordable(session, meeting_id)
     row = await session.get(Contribution, contribution_id)
     if row is None or row.meeting_id != meeting_id:
         raise NotFound(f"no contribution {contribution_id} in session {meeting_id}")
     # Its recommendation goes too, unless someone has answered it already.
     await session.execute(
         delete(Recommendation).where(
-            Recommendation.contribution_id == contribution_id,  # type: ignore[arg-type]
-            Recommendation.status == RecommendationStatus.open,
+            col(Recommendation.contribution_id) == contribution_id,
+            col(Recommendation.status) == RecommendationStatus.open,
         )
     )
     await session.delete(row)
     await session.flush()
-
-
-# --- recommendations -------------------------------------------------------------------
-
-
-async def recommendations(
-    session: AsyncSession,
-    *,
-    status: RecommendationStatus | None = None,
-    site_id: int | None = None,
-    cluster_id: int | None = None,
-    topic: str | None = None,
-    meeting_id: int | None = None,
-    before: datetime | None = None,
-    series_id: int | None = None,
-    limit: int = 500,
-    offset: int = 0,
-) -> list[RecommendationPublic]:
-    """The register, newest first; `before`+`series_id` give the ones carried into a
-    later session of the series."""
-    query = (
-        select(Recommendation, Meeting.title, Site.name, Cluster.name)
-        .join(Meeting, Meeting.id == Recommendation.meeting_id)  # type: ignore[arg-type]
-        .outerjoin(Site, Site.id == Recommendation.site_id)  # type: ignore[arg-type]
-        .outerjoin(Cluster, Cluster.id == Site.cluster_id)  # type: ignore[arg-type]
-    )
-    if status is not None:
-        query = query.where(Recommendation.status == status)
-    if site_id is not None:
-        query = query.where(Recommendation.site_id == site_id)
-    if cluster_id is not None:
-        query = query.where(Site.cluster_id == cluster_id)
-    if topic:
-        like = f"%{topic.strip()}%"
-        query = query.where(
-            or_(Recommendation.topic.ilike(like), Recommendation.text.ilike(like))  # type: ignore[attr-defined]
-        )
-    if meeting_id is not None:
-        query = query.where(Recommendation.meeting_id == meeting_id)
-    if before is not None:
-        query = query.where(Meeting.starts_at < before)
-    if series_id is not None:
-        query = query.where(Meeting.series_id == series_id)
-    rows = await session.execute(
-        query.order_by(Recommendation.created_at.desc(), Recommendation.id.desc())  # type: ignore[attr-defined]
-        .limit(limit)
-        .offset(offset)
-    )
-    return [
-        RecommendationPublic(
-            id=rec.id or 0,
-            meeting_id=rec.meeting_id,
-            meeting_title=title,
-            site_id=rec.site_id,
-            site_name=site_name,
-            cluster_name=cluster_name,
-            topic=rec.topic,
-            text=rec.text,
-            status=rec.status,
-            answer=rec.answer,
-            answered_by=rec.answered_by,
-            answered_at=rec.answered_at,
-            created_at=rec.created_at,
-            version=rec.version,
-        )
-        for rec, title, site_name, cluster_name in rows.all()
-    ]
-
-
-async def open_from_earlier(session: AsyncSession, meeting_id: int) -> list[RecommendationPublic]:
-    """Open recommendations raised in earlier sessions of this session's series."""
-    meeting = await get_meeting_row(session, meeting_id)
-    if meeting.series_id is None:
-        return []
-    return await recommendations(
-        session,
-        status=RecommendationStatus.open,
-        series_id=meeting.series_id,
-        before=meeting.starts_at,
-    )
-
-
-async def update_recommendation(
-    session: AsyncSession, recommendation_id: int, data: RecommendationUpdate
-) -> RecommendationPublic:
-    row = await session.get(Recommendation, recommendation_id)
-    if row is None:
-        raise NotFound(f"no recommendation {recommendation_id}")
-    if data.status == RecommendationStatus.answered and not data.response.strip():
-        raise Invalid("no answer", [FieldProblem("response", N_("Write the answer"))])
-    await bump_version(session, row, row.version if data.version is None else data.version)
-    row.status = data.status
-    if data.status == RecommendationStatus.open:
-        row.answer, row.answered_by, row.answered_at, row.answered_in_id = "", "", None, None
-    else:
-        row.answer = data.response
-        row.answered_by = data.answered_by
-        row.answered_at = utcnow()
-        row.answered_in_id = data.meeting_id
-    await session.flush()
-    (found,) = [
-        r for r in await recommendations(session, meeting_id=row.meeting_id) if r.id == row.id
-    ]
-    return found
 
 
 # --- action items ----------------------------------------------------------------------
@@ -391,10 +184,10 @@ async def update_recommendation(
 
 async def actions(session: AsyncSession, meeting_id: int) -> list[ActionItemPublic]:
     rows = await session.execute(
-        select(ActionItem, Site.name)
-        .outerjoin(Site, Site.id == ActionItem.owner_site_id)  # type: ignore[arg-type]
-        .where(ActionItem.meeting_id == meeting_id)
-        .order_by(ActionItem.id)
+        select(ActionItem, col(Site.name))
+        .outerjoin(Site, col(Site.id) == col(ActionItem.owner_site_id))
+        .where(col(ActionItem.meeting_id) == meeting_id)
+        .order_by(col(ActionItem.id))
     )
     return [
         ActionItemPublic(
@@ -414,7 +207,7 @@ async def actions(session: AsyncSession, meeting_id: int) -> list[ActionItemPubl
 async def add_action(
     session: AsyncSession, meeting_id: int, data: ActionItemIn
 ) -> ActionItemPublic:
-    meeting = await _recordable(session, meeting_id)
+    meeting = await recordable(session, meeting_id)
     await _check_site(session, meeting_id, data.owner_site_id)
     if data.due_date is not None and data.due_date < meeting.starts_at.date():
         raise Invalid(
@@ -435,7 +228,7 @@ async def add_action(
 
 
 async def delete_action(session: AsyncSession, meeting_id: int, action_id: int) -> None:
-    await _recordable(session, meeting_id)
+    await recordable(session, meeting_id)
     row = await session.get(ActionItem, action_id)
     if row is None or row.meeting_id != meeting_id:
         raise NotFound(f"no action item {action_id} in session {meeting_id}")

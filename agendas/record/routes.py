@@ -11,6 +11,7 @@ from agendas.record.models import (
     NotesIn,
     RecommendationPublic,
     RecommendationUpdate,
+    SiteContributionIn,
 )
 from meetings.core.routing import PAGING, Operation, Page, Param, Routes
 
@@ -22,6 +23,7 @@ ROUTES = Routes(
             api.get_notes,
             "The secretary's notes by section (agenda:<n>, conclusions, general) with versions",
             tags=("record",),
+            name="api_get_notes",
         ),
         Operation(
             "PUT",
@@ -31,6 +33,7 @@ ROUTES = Routes(
             "a stale version is refused (409) so no one overwrites another editor",
             body=NotesIn,
             tags=("record",),
+            name="api_put_notes",
         ),
         Operation(
             "PUT",
@@ -40,6 +43,7 @@ ROUTES = Routes(
             body=api.FocusOutcomeIn,
             response=api.FocusOutcomeIn,
             tags=("record",),
+            name="api_put_focus_outcome",
         ),
         Operation(
             "GET",
@@ -49,6 +53,7 @@ ROUTES = Routes(
             response=ContributionPublic,
             is_collection=True,
             tags=("record",),
+            name="api_list_contributions",
         ),
         Operation(
             "POST",
@@ -59,6 +64,7 @@ ROUTES = Routes(
             response=ContributionPublic,
             status=201,
             tags=("record",),
+            name="api_create_contribution",
         ),
         Operation(
             "DELETE",
@@ -67,6 +73,7 @@ ROUTES = Routes(
             "Remove a contribution (and its recommendation while unanswered)",
             status=204,
             tags=("record",),
+            name="api_delete_contribution",
         ),
         Operation(
             "GET",
@@ -84,6 +91,7 @@ ROUTES = Routes(
                 *PAGING,
             ),
             tags=("record",),
+            name="api_list_recommendations",
         ),
         Operation(
             "PATCH",
@@ -93,6 +101,7 @@ ROUTES = Routes(
             body=RecommendationUpdate,
             response=RecommendationPublic,
             tags=("record",),
+            name="api_update_recommendation",
         ),
         Operation(
             "GET",
@@ -102,6 +111,7 @@ ROUTES = Routes(
             response=ActionItemPublic,
             is_collection=True,
             tags=("record",),
+            name="api_list_actions",
         ),
         Operation(
             "POST",
@@ -112,6 +122,7 @@ ROUTES = Routes(
             response=ActionItemPublic,
             status=201,
             tags=("record",),
+            name="api_create_action",
         ),
         Operation(
             "DELETE",
@@ -120,6 +131,18 @@ ROUTES = Routes(
             "Remove an action item",
             status=204,
             tags=("record",),
+            name="api_delete_action",
+        ),
+        Operation(
+            "POST",
+            "/api/v1/site/{site_token}/meetings/{id}/contributions",
+            api.post_site_contribution,
+            "A site submits its own contribution or recommendation (site link)",
+            body=SiteContributionIn,
+            response=ContributionPublic,
+            status=201,
+            tags=("sites",),
+            name="api_post_site_contribution",
         ),
     ),
     pages=(
@@ -155,6 +178,12 @@ ROUTES = Routes(
             r"/recommendations/{id:\d+}",
             views.answer_recommendation,
             "recommendation_answer",
+        ),
+        Page(
+            "POST",
+            r"/s/{site_token}/meetings/{id:\d+}/contributions",
+            views.site_contribution_submit,
+            "site_contribution",
         ),
     ),
 )

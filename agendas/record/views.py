@@ -6,14 +6,14 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-import aiohttp_jinja2
 from aiohttp import web
 from pydantic import ValidationError
 
 from agendas.minutes.api import APPROVERS
 from agendas.programme import programme
 from agendas.programme.models import FocusStatus
-from agendas.record import record
+from agendas.record import notes as record_notes
+from agendas.record import recommendations, record
 from agendas.record.api import RECORD_KEEPERS, author
 from agendas.record.models import (
     ActionItemIn,
@@ -21,20 +21,23 @@ from agendas.record.models import (
     ContributionKind,
     RecommendationStatus,
     RecommendationUpdate,
+    SiteContributionIn,
 )
 from meetings.attendance import tracking as attendance
-from meetings.core.access import ANY_ROLE, allow, current_user
+from meetings.core.access import ANY_ROLE, allow, current_user, public_token
 from meetings.core.errors import DomainError
 from meetings.core.forms import optional_int, problems_of, text
-from meetings.core.keys import settings_key
-from meetings.core.pages import _, flash
-from meetings.core.web import db, path_id
+from meetings.core.keys import settings_key, translations_key
+from meetings.core.pages import _, flash, refused_site_form, render
+from meetings.core.web import (
+    back_to_site_page,
+    db,
+    link_site,
+    path_id,
+    url,
+)
 from meetings.planning import lifecycle as planning
 from meetings.register import sites
-
-
-def render(request: web.Request, template: str, context: dict[str, Any]) -> web.Response:
-    return aiohttp_jinja2.render_template(template, request, context)
 
 
 def _may(request: web.Request, roles: tuple[Any, ...]) -> bool:
@@ -44,11 +47,12 @@ def _may(request: web.Request, roles: tuple[Any, ...]) -> bool:
 
 async def _back(request: web.Request, message: str, anchor: str = "") -> web.Response:
     await flash(request, message)
-    raise web.HTTPSeeOther(f"/sessions/{path_id(request)}/record{anchor}")
+    fragment = anchor.lstrip("#")
+    raise web.HTTPSeeOther(url(request, "session_record", id=path_id(request), fragment=fragment))
 
 
 async def _refused(request: web.Request, exc: Exception, anchor: str = "") -> web.Response:
-    state = problems_of(exc, request["translations"].gettext)
+    state = problems_of(exc, request[translations_key].gettext)
     details = "; ".join(state.errors.values()) or state.summary
     return await _back(request, _(request, "Not saved: {details}").format(details=details), anchor)
 
@@ -60,12 +64,12 @@ async def record_page(request: web.Request) -> web.Response:
         meeting = await planning.get_meeting(session, meeting_id)
         agenda = await programme.get_agenda(session, meeting_id)
         focus = await programme.get_focus_items(session, meeting_id)
-        notes = await record.notes(session, meeting_id)
+        notes = await record_notes.notes(session, meeting_id)
         said = await record.contributions(session, meeting_id)
         todo = await record.actions(session, meeting_id)
         invited = await attendance.sites(session, meeting_id)
         totals = await attendance.summary(session, meeting_id)
-        earlier = await record.open_from_earlier(session, meeting_id)
+        earlier = await recommendations.open_from_earlier(session, meeting_id)
     return render(
         request,
         "record/record.html",
@@ -91,15 +95,17 @@ async def record_page(request: web.Request) -> web.Response:
 async def record_contribution(request: web.Request) -> web.Response:
     form = await request.post()
     try:
-        data = ContributionIn(
-            site_id=optional_int(form, "site_id"),
-            speaker=text(form, "speaker"),
-            speaker_title=text(form, "speaker_title"),
-            kind=text(form, "kind") or "opinion",  # type: ignore[arg-type]
-            text=str(form.get("text", "")).strip(),
-            agenda_item=optional_int(form, "agenda_item"),
-            focus_item=optional_int(form, "focus_item"),
-            topic=text(form, "topic"),
+        data = ContributionIn.model_validate(
+            {
+                "site_id": optional_int(form, "site_id"),
+                "speaker": text(form, "speaker"),
+                "speaker_title": text(form, "speaker_title"),
+                "kind": text(form, "kind") or "opinion",
+                "text": str(form.get("text", "")).strip(),
+                "agenda_item": optional_int(form, "agenda_item"),
+                "focus_item": optional_int(form, "focus_item"),
+                "topic": text(form, "topic"),
+            }
         )
         async with db(request) as session:
             await record.add_contribution(
@@ -151,7 +157,7 @@ async def record_focus(request: web.Request) -> web.Response:
     form = await request.post()
     try:
         async with db(request) as session:
-            await record.set_focus_outcome(
+            await record_notes.set_focus_outcome(
                 session,
                 path_id(request),
                 path_id(request, "focus_id"),
@@ -173,7 +179,7 @@ async def recommendations_page(request: web.Request) -> web.Response:
     cluster_id = optional_int(request.query, "cluster")
     topic = request.query.get("topic", "").strip()
     async with db(request) as session:
-        items = await record.recommendations(
+        items = await recommendations.recommendations(
             session, status=status, site_id=site_id, cluster_id=cluster_id, topic=topic or None
         )
         clusters = await sites.list_clusters(session)
@@ -208,13 +214,41 @@ async def answer_recommendation(request: web.Request) -> web.Response:
             version=optional_int(form, "version"),
         )
         async with db(request) as session:
-            await record.update_recommendation(session, path_id(request), data)
+            await recommendations.update_recommendation(session, path_id(request), data)
         await flash(request, _(request, "The recommendation was updated."))
     except (ValueError, ValidationError, DomainError) as exc:
         if not isinstance(exc, ValidationError | DomainError):
             raise web.HTTPBadRequest(text=str(exc)) from None
-        state = problems_of(exc, request["translations"].gettext)
+        state = problems_of(exc, request[translations_key].gettext)
         details = "; ".join(state.errors.values()) or state.summary
         await flash(request, _(request, "Not saved: {details}").format(details=details))
-    back = request.headers.get("Referer", "/recommendations")
-    raise web.HTTPSeeOther(back if back.startswith(("/", "http")) else "/recommendations")
+    back = request.headers.get("Referer", "")
+    raise web.HTTPSeeOther(
+        back if back.startswith(("/", "http")) else url(request, "recommendations")
+    )
+
+
+# --- a site's own contribution, from its page ------------------------------------------
+
+
+@public_token
+async def site_contribution_submit(request: web.Request) -> web.StreamResponse:
+    meeting_id = path_id(request)
+    form = await request.post()
+    values = {
+        "speaker": text(form, "speaker"),
+        "speaker_title": text(form, "speaker_title"),
+        "kind": text(form, "kind") or "recommendation",
+        "text": str(form.get("text", "")).strip(),
+        "topic": text(form, "topic"),
+    }
+    try:
+        data = SiteContributionIn.model_validate(values)
+        async with db(request) as session:
+            site = await link_site(request, session)
+            await record.add_site_contribution(session, meeting_id, data, site=site)
+    except (ValidationError, DomainError) as exc:
+        if isinstance(exc, DomainError) and exc.status in (403, 404):
+            raise
+        return await refused_site_form(request, exc, form="contribution", typed=values)
+    raise back_to_site_page(request, meeting_id, "sent")

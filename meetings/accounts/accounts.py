@@ -13,6 +13,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from meetings.accounts.models import (
     ApiToken,
@@ -24,7 +25,7 @@ from meetings.accounts.models import (
     UserUpdate,
 )
 from meetings.core.errors import Conflict, FieldProblem, Invalid, NotFound, TooManyAttempts
-from meetings.core.store import bump_version, utcnow
+from meetings.core.store import bump_version, id_of, utcnow
 
 _hasher = PasswordHasher()
 TOKEN_PREFIX = "gb_"  # noqa: S105 (a visible prefix, so leaked tokens are recognisable)
@@ -59,7 +60,10 @@ async def _verify(password_hash: str, password: str) -> bool:
 
 
 async def create_user(session: AsyncSession, data: UserCreate) -> UserPublic:
-    if await session.scalar(select(User.id).where(User.username == data.username)) is not None:
+    if (
+        await session.scalar(select(col(User.id)).where(col(User.username) == data.username))
+        is not None
+    ):
         raise Conflict(f"user {data.username!r} already exists", field="username")
     user = User.model_validate(
         data.model_dump(exclude={"password"}),
@@ -71,7 +75,7 @@ async def create_user(session: AsyncSession, data: UserCreate) -> UserPublic:
 
 
 async def list_users(session: AsyncSession) -> list[UserPublic]:
-    users = await session.scalars(select(User).order_by(User.username))
+    users = await session.scalars(select(User).order_by(col(User.username)))
     return [UserPublic.model_validate(u) for u in users]
 
 
@@ -83,7 +87,7 @@ async def get_user(session: AsyncSession, user_id: int) -> User:
 
 
 async def user_by_name(session: AsyncSession, username: str) -> User:
-    user = await session.scalar(select(User).where(User.username == username))
+    user = await session.scalar(select(User).where(col(User.username) == username))
     if user is None:
         raise NotFound(f"no user named {username!r}")
     return user
@@ -108,7 +112,7 @@ async def _keep_one_admin(session: AsyncSession, user: User) -> None:
     if user.role != Role.admin or not user.is_active:
         return
     admins = await session.scalar(
-        select(func.count()).where(User.role == Role.admin, User.is_active.is_(True))  # type: ignore[attr-defined]
+        select(func.count()).where(col(User.role) == Role.admin, col(User.is_active).is_(True))
     )
     if (admins or 0) <= 1:
         raise Invalid(
@@ -125,10 +129,14 @@ async def authenticate(
     """
     since = utcnow() - policy.window
     by_name = await session.scalar(
-        select(func.count()).where(LoginAttempt.username == username, LoginAttempt.at >= since)
+        select(func.count()).where(
+            col(LoginAttempt.username) == username, col(LoginAttempt.at) >= since
+        )
     )
     by_address = await session.scalar(
-        select(func.count()).where(LoginAttempt.address == address, LoginAttempt.at >= since)
+        select(func.count()).where(
+            col(LoginAttempt.address) == address, col(LoginAttempt.at) >= since
+        )
     )
     if (by_name or 0) >= policy.max_failures or (
         by_address or 0
@@ -137,14 +145,12 @@ async def authenticate(
             "too many failed logins; wait before trying again",
             retry_after_seconds=int(policy.window.total_seconds()),
         )
-    user = await session.scalar(select(User).where(User.username == username))
+    user = await session.scalar(select(User).where(col(User.username) == username))
     ok = await _verify(user.password_hash if user else _dummy_hash(), password)
     if not ok or user is None or not user.is_active:
         session.add(LoginAttempt(username=username[:64], address=address[:64]))
         return None
-    await session.execute(
-        delete(LoginAttempt).where(LoginAttempt.username == username)  # type: ignore[arg-type]
-    )
+    await session.execute(delete(LoginAttempt).where(col(LoginAttempt.username) == username))
     user.last_login_at = utcnow()
     return user
 
@@ -158,7 +164,7 @@ async def create_token(session: AsyncSession, *, username: str, name: str = "") 
     """A new bearer token for the user; the plain value is shown once and never stored."""
     user = await user_by_name(session, username)
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    session.add(ApiToken(user_id=user.id, name=name[:100], token_hash=_token_hash(token)))
+    session.add(ApiToken(user_id=id_of(user), name=name[:100], token_hash=_token_hash(token)))
     await session.flush()
     return token
 
@@ -166,8 +172,8 @@ async def create_token(session: AsyncSession, *, username: str, name: str = "") 
 async def user_for_token(session: AsyncSession, token: str) -> User | None:
     row = await session.scalar(
         select(ApiToken).where(
-            ApiToken.token_hash == _token_hash(token),
-            ApiToken.revoked_at.is_(None),  # type: ignore[union-attr]
+            col(ApiToken.token_hash) == _token_hash(token),
+            col(ApiToken.revoked_at).is_(None),
         )
     )
     if row is None:
@@ -183,7 +189,9 @@ async def revoke_tokens(session: AsyncSession, *, username: str) -> int:
     user = await user_by_name(session, username)
     rows = (
         await session.scalars(
-            select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))  # type: ignore[union-attr]
+            select(ApiToken).where(
+                col(ApiToken.user_id) == user.id, col(ApiToken.revoked_at).is_(None)
+            )
         )
     ).all()
     for row in rows:

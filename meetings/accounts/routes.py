@@ -9,7 +9,13 @@ from meetings.core.routing import Operation, Page, Routes
 ROUTES = Routes(
     api=(
         Operation(
-            "GET", "/api/v1/me", api.me, "The calling user", response=UserPublic, tags=("accounts",)
+            "GET",
+            "/api/v1/me",
+            api.me,
+            "The calling user",
+            response=UserPublic,
+            tags=("accounts",),
+            name="api_me",
         ),
         Operation(
             "GET",
@@ -19,6 +25,7 @@ ROUTES = Routes(
             response=UserPublic,
             is_collection=True,
             tags=("accounts",),
+            name="api_list_users",
         ),
         Operation(
             "POST",
@@ -29,6 +36,7 @@ ROUTES = Routes(
             response=UserPublic,
             status=201,
             tags=("accounts",),
+            name="api_create_user",
         ),
         Operation(
             "PATCH",
@@ -38,6 +46,7 @@ ROUTES = Routes(
             body=UserUpdate,
             response=UserPublic,
             tags=("accounts",),
+            name="api_update_user",
         ),
     ),
     pages=(

@@ -21,9 +21,9 @@ from meetings.core.access import (
 )
 from meetings.core.errors import DomainError, TooManyAttempts
 from meetings.core.forms import FormState, problems_of, text
-from meetings.core.keys import settings_key
+from meetings.core.keys import settings_key, translations_key
 from meetings.core.pages import _, flash, render, safe_next
-from meetings.core.web import db, path_id
+from meetings.core.web import db, path_id, url
 
 
 @public
@@ -31,7 +31,7 @@ async def login_form(request: web.Request) -> web.Response:
     return aiohttp_jinja2.render_template(
         "accounts/login.html",
         request,
-        {"next": safe_next(request.query.get("next")), "error": None, "username": ""},
+        {"next": safe_next(request, request.query.get("next")), "error": None, "username": ""},
     )
 
 
@@ -40,7 +40,7 @@ async def login(request: web.Request) -> web.Response:
     form = await request.post()
     username = str(form.get("username", "")).strip()
     password = str(form.get("password", ""))
-    target = safe_next(str(form.get("next", "")))
+    target = safe_next(request, str(form.get("next", "")))
     security = request.app[settings_key].security
     policy = accounts.LoginPolicy(
         max_failures=security.login_max_failures,
@@ -72,11 +72,11 @@ async def login(request: web.Request) -> web.Response:
         )
     old = await get_session(request)
     locale = old.get("locale")
-    session = await new_session(request)  # a fresh session (and CSRF token) at each login
-    session["user_id"] = user.id
-    session[CSRF_SESSION_KEY] = new_csrf_token()
+    cookie = await new_session(request)  # a fresh session (and CSRF token) at each login
+    cookie["user_id"] = user.id
+    cookie[CSRF_SESSION_KEY] = new_csrf_token()
     if locale:
-        session["locale"] = locale
+        cookie["locale"] = locale
     raise web.HTTPSeeOther(target)
 
 
@@ -84,7 +84,7 @@ async def login(request: web.Request) -> web.Response:
 async def logout(request: web.Request) -> web.Response:
     session = await get_session(request)
     session.invalidate()
-    raise web.HTTPSeeOther("/login")
+    raise web.HTTPSeeOther(url(request, "login"))
 
 
 async def _users_page(request: web.Request, state: FormState) -> web.Response:
@@ -106,17 +106,19 @@ async def user_list(request: web.Request) -> web.Response:
 @allow(Role.admin)
 async def user_create(request: web.Request) -> web.Response:
     form = await request.post()
-    values = {name: text(form, name) for name in ("username", "full_name", "role", "password")}
+    values: dict[str, str | None] = {
+        name: text(form, name) for name in ("username", "full_name", "role", "password")
+    }
     values["email"] = text(form, "email") or None
     try:
         async with db(request) as session:
             await accounts.create_user(session, UserCreate.model_validate(values))
     except (ValidationError, DomainError) as exc:
-        state = problems_of(exc, request["translations"].gettext)
+        state = problems_of(exc, request[translations_key].gettext)
         state.values = {**values, "password": ""}
         return await _users_page(request, state)
     await flash(request, _(request, "The account was created."))
-    raise web.HTTPSeeOther("/users")
+    raise web.HTTPSeeOther(url(request, "users"))
 
 
 async def _user_form(request: web.Request, user_id: int, state: FormState) -> web.Response:
@@ -158,8 +160,8 @@ async def user_update(request: web.Request) -> web.Response:
         async with db(request) as session:
             await accounts.update_user(session, user_id, UserUpdate.model_validate(values))
     except (ValidationError, DomainError) as exc:
-        state = problems_of(exc, request["translations"].gettext)
+        state = problems_of(exc, request[translations_key].gettext)
         state.values = {**values, "password": ""}
         return await _user_form(request, user_id, state)
     await flash(request, _(request, "The account was saved."))
-    raise web.HTTPSeeOther("/users")
+    raise web.HTTPSeeOther(url(request, "users"))

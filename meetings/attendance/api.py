@@ -1,18 +1,37 @@
-"""Attendance over HTTP: operators' events, the rehearsal, the board's data and stream."""
+"""Attendance over HTTP: operators' events, the rehearsal, the board's data and stream,
+and a site's check-in through its link."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from aiohttp import web
+from pydantic import ValidationError
 
 from meetings.attendance import live
 from meetings.attendance import tracking as attendance
-from meetings.attendance.models import AttendanceBoard, AttendanceIn, Author, EventKind, RehearsalIn
-from meetings.core.access import ANY_ROLE, ORGANISERS, allow, current_user
+from meetings.attendance.keys import checkin_key, hub_key
+from meetings.attendance.models import (
+    AttendanceBoard,
+    AttendanceIn,
+    Author,
+    CheckIn,
+    EventKind,
+    RehearsalIn,
+    SiteAttendance,
+)
+from meetings.core.access import ANY_ROLE, ORGANISERS, allow, current_user, public_token
 from meetings.core.keys import settings_key
 from meetings.core.store import utcnow
-from meetings.core.web import db, json_body, model_response, path_id
+from meetings.core.web import (
+    db,
+    json_body,
+    link_site,
+    model_response,
+    path_id,
+    private,
+    site_token,
+)
 from meetings.planning.lifecycle import get_meeting_row
 
 
@@ -88,4 +107,26 @@ async def live_stream(request: web.Request) -> web.StreamResponse:
         board = await board_data(request, meeting_id, events=0)
         return board.model_dump(mode="json", exclude={"events"})
 
-    return await live.stream(request, meeting_id, snapshot)
+    return await live.stream(request, request.app[hub_key], meeting_id, snapshot)
+
+
+# --- a site checks itself in, through its link -------------------------------------------
+
+
+async def check_in(request: web.Request, data: CheckIn) -> SiteAttendance:
+    """The check-in joins the session's next group commit (attendance.checkin): the link, the
+    invitation and the values are checked there, for this request alone."""
+    batcher = request.app[checkin_key]
+    return await batcher.submit(path_id(request), site_token(request), data, at=utcnow())
+
+
+@public_token
+async def post_site_check_in(request: web.Request) -> web.StreamResponse:
+    """The site says it is connected, with its delegates; pressing twice changes nothing."""
+    try:
+        data = await json_body(request, CheckIn)
+    except (web.HTTPException, ValidationError):
+        async with db(request) as session:
+            await link_site(request, session)  # a wrong link is 404 whatever the body
+        raise
+    return private(model_response(await check_in(request, data)))

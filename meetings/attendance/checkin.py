@@ -12,20 +12,19 @@ alone.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from meetings.attendance import tracking as attendance
 from meetings.attendance.models import CheckIn, SiteAttendance
 from meetings.core.errors import DomainError, NotFound
 from meetings.core.settings import AttendanceSettings
-from meetings.core.store import SessionMaker
+from meetings.core.store import SessionMaker, id_of
 from meetings.planning.lifecycle import get_meeting_row
 from meetings.register.models import Site
-from notify.mail.models import SiteToken
-from notify.site import tokens
 
 GATHER_SECONDS = 0.005
 
@@ -38,10 +37,23 @@ class _Pending:
     future: asyncio.Future[SiteAttendance]
 
 
+#: Sites' links → their sites, those known and not revoked (notify.site.tokens, passed in
+#: by the composition root: meetings/ does not import notify).
+LinkResolver = Callable[[AsyncSession, Collection[str]], Awaitable[dict[str, Site]]]
+
+
 class CheckInBatcher:
-    def __init__(self, maker: SessionMaker, config: AttendanceSettings, *, size: int = 500):
+    def __init__(
+        self,
+        maker: SessionMaker,
+        config: AttendanceSettings,
+        *,
+        sites_for_links: LinkResolver,
+        size: int = 500,
+    ):
         self.maker = maker
         self.config = config
+        self.sites_for_links = sites_for_links
         self.size = size
         self._queues: dict[int, list[_Pending]] = {}
         self._writers: dict[int, asyncio.Task[None]] = {}
@@ -78,39 +90,25 @@ class CheckInBatcher:
     async def _apply(
         self, meeting_id: int, batch: list[_Pending]
     ) -> list[SiteAttendance | BaseException]:
-        hashes = {tokens.token_hash(p.token) for p in batch}
         async with self.maker() as session, session.begin():
-            sites = {
-                token_hash: (site_id, code)
-                for token_hash, site_id, code in (
-                    await session.execute(
-                        select(SiteToken.token_hash, Site.id, Site.code)
-                        .join(Site, Site.id == SiteToken.site_id)  # type: ignore[arg-type]
-                        .where(
-                            SiteToken.token_hash.in_(hashes),  # type: ignore[attr-defined]
-                            SiteToken.revoked_at.is_(None),  # type: ignore[union-attr]
-                        )
-                    )
-                ).all()
-            }
+            sites = await self.sites_for_links(session, {p.token for p in batch})
             meeting = await get_meeting_row(session, meeting_id)
             items: list[tuple[int, attendance.Change]] = []
             slots: list[int | DomainError] = []
             for pending in batch:
-                found = sites.get(tokens.token_hash(pending.token))
-                if found is None:
+                site = sites.get(pending.token)
+                if site is None:
                     slots.append(NotFound("no such site link"))
                     continue
-                site_id, code = found
                 slots.append(len(items))
                 items.append(
                     (
-                        site_id,
+                        id_of(site),
                         attendance.check_in_change(
                             meeting,
                             delegates=pending.data.delegates_present,
                             officials=pending.data.officials_present,
-                            site_code=code,
+                            site_code=site.code,
                             now=pending.at,
                             config=self.config,
                         ),

@@ -1,11 +1,11 @@
 """The live board's stream: Server-Sent Events fed by committed attendance changes.
 
-One hub per process. Each open board has a queue; a change puts the site's new state and
-the session's totals on every queue of that session. A board's writer drains its whole
-queue before it writes, so a burst of 5,000 check-ins reaches a board as a few messages
-(latest state per site), not 5,000. A slow board only ever holds the latest state per
-site. EventSource reconnects by itself; each connection starts with a full snapshot, so
-a board that was away misses nothing.
+One hub per app (`keys.hub_key`). Each open board has a queue; a change puts the site's
+new state and the session's totals on every queue of that session. A board's writer
+drains its whole queue before it writes, so a burst of 5,000 check-ins reaches a board
+as a few messages (latest state per site), not 5,000. A slow board only ever holds the
+latest state per site. EventSource reconnects by itself; each connection starts with a
+full snapshot, so a board that was away misses nothing.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import asyncio
 import contextlib
 import json
 from collections import defaultdict
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
 from aiohttp import web
@@ -57,6 +57,9 @@ class Hub:
                 board.closing = True
                 board.changed.set()
 
+    async def on_shutdown(self, _app: web.Application) -> None:
+        self.close_all()
+
     def publish(self, meeting_id: int, state: SiteAttendance, summary: AttendanceSummary) -> None:
         boards = self.boards.get(meeting_id)
         if not boards:
@@ -66,7 +69,7 @@ class Hub:
             board.put(state.site_id, state_json, summary_json)
 
     @contextlib.contextmanager
-    def open(self, meeting_id: int):  # type: ignore[no-untyped-def]
+    def open(self, meeting_id: int) -> Iterator[Board]:
         board = Board()
         self.boards[meeting_id].add(board)
         try:
@@ -77,9 +80,6 @@ class Hub:
                 del self.boards[meeting_id]
 
 
-HUB = Hub()
-
-
 def _event(name: str, data: dict[str, Any] | str) -> bytes:
     text = data if isinstance(data, str) else json.dumps(data, ensure_ascii=False)
     return f"event: {name}\ndata: {text}\n\n".encode()
@@ -87,6 +87,7 @@ def _event(name: str, data: dict[str, Any] | str) -> bytes:
 
 async def stream(
     request: web.Request,
+    hub: Hub,
     meeting_id: int,
     snapshot: Callable[[], Awaitable[dict[str, Any]]],
 ) -> web.StreamResponse:
@@ -100,7 +101,7 @@ async def stream(
         }
     )
     await response.prepare(request)
-    with HUB.open(meeting_id) as board:
+    with hub.open(meeting_id) as board:
         await response.write(b"retry: 1000\n" + _event("snapshot", await snapshot()))
         try:
             while True:
@@ -115,7 +116,3 @@ async def stream(
         except (ConnectionResetError, asyncio.CancelledError):
             pass
     return response
-
-
-async def on_shutdown(app: web.Application) -> None:
-    HUB.close_all()

@@ -1,7 +1,7 @@
 """The attendance report over HTTP: CSV and XLSX downloads and the printable page.
 
 Thin: each handler builds the report (one read of the session's attendance) and hands it
-to a renderer in `meetings.attendance.report`, in the caller's language (`?lang=en`).
+to a renderer in `meetings.attendance.report_files`, in the caller's language (`?lang=en`).
 """
 
 from __future__ import annotations
@@ -12,8 +12,10 @@ from functools import partial
 from aiohttp import web
 
 from meetings.attendance import report as attendance_report
+from meetings.attendance import report_files
 from meetings.attendance.report import ABSENCE_LABELS, STATUS_LABELS, AttendanceReport
 from meetings.core.access import ANY_ROLE, allow
+from meetings.core.keys import translations_key
 from meetings.core.pages import render
 from meetings.core.web import db, path_id
 
@@ -37,7 +39,7 @@ def _download(body: bytes, media_type: str, filename: str) -> web.Response:
 @allow(*ANY_ROLE)
 async def attendance_csv(request: web.Request) -> web.Response:
     report = await _report(request)
-    body = attendance_report.to_csv(report, request["translations"].gettext)
+    body = report_files.to_csv(report, request[translations_key].gettext)
     return _download(body, "text/csv; charset=utf-8", f"diem-danh-{report.meeting_id}.csv")
 
 
@@ -46,9 +48,9 @@ async def attendance_xlsx(request: web.Request) -> web.Response:
     """Built in an executor: a workbook of thousands of sites takes a while to write."""
     report = await _report(request)
     body = await asyncio.get_running_loop().run_in_executor(
-        None, partial(attendance_report.to_xlsx, report, request["translations"].gettext)
+        None, partial(report_files.to_xlsx, report, request[translations_key].gettext)
     )
-    return _download(body, attendance_report.XLSX_MEDIA_TYPE, f"diem-danh-{report.meeting_id}.xlsx")
+    return _download(body, report_files.XLSX_MEDIA_TYPE, f"diem-danh-{report.meeting_id}.xlsx")
 
 
 @allow(*ANY_ROLE)

@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 from meetings.attendance import api, report_views, views
-from meetings.attendance.models import AttendanceBoard, AttendanceIn, RehearsalIn, SiteAttendance
+from meetings.attendance.models import (
+    AttendanceBoard,
+    AttendanceIn,
+    CheckIn,
+    RehearsalIn,
+    SiteAttendance,
+)
 from meetings.core.routing import Operation, Page, Param, Routes
 
 ROUTES = Routes(
@@ -17,6 +23,7 @@ ROUTES = Routes(
             query=(Param("lang", "vi or en: the headers' language (default: the organisation's)"),),
             response_media="text/csv",
             tags=("attendance",),
+            name="api_attendance_csv",
         ),
         Operation(
             "GET",
@@ -27,6 +34,7 @@ ROUTES = Routes(
             query=(Param("lang", "vi or en: the headers' language (default: the organisation's)"),),
             response_media="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
             tags=("attendance",),
+            name="api_attendance_xlsx",
         ),
         Operation(
             "POST",
@@ -36,6 +44,7 @@ ROUTES = Routes(
             body=AttendanceIn,
             response=SiteAttendance,
             tags=("attendance",),
+            name="api_record_attendance",
         ),
         Operation(
             "GET",
@@ -44,6 +53,7 @@ ROUTES = Routes(
             "Attendance now: totals, each site's state, the latest events",
             response=AttendanceBoard,
             tags=("attendance",),
+            name="api_get_attendance",
         ),
         Operation(
             "POST",
@@ -53,6 +63,7 @@ ROUTES = Routes(
             body=RehearsalIn,
             response=SiteAttendance,
             tags=("attendance",),
+            name="api_record_rehearsal",
         ),
         Operation(
             "GET",
@@ -62,6 +73,17 @@ ROUTES = Routes(
             "the totals",
             response_media="text/event-stream",
             tags=("attendance",),
+            name="api_live_stream",
+        ),
+        Operation(
+            "POST",
+            "/api/v1/site/{site_token}/meetings/{id}/check-in",
+            api.post_site_check_in,
+            "The site checks itself in with its delegates (site link; repeats change nothing)",
+            body=CheckIn,
+            response=SiteAttendance,
+            tags=("sites",),
+            name="api_post_site_check_in",
         ),
     ),
     pages=(
@@ -77,6 +99,12 @@ ROUTES = Routes(
             r"/sessions/{id:\d+}/board/{site_id:\d+}",
             views.board_action,
             "session_board_action",
+        ),
+        Page(
+            "POST",
+            r"/s/{site_token}/meetings/{id:\d+}/check-in",
+            views.site_check_in_submit,
+            "site_check_in",
         ),
     ),
 )

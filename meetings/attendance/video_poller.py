@@ -21,6 +21,7 @@ import aiohttp
 from aiohttp import web
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from meetings.attendance import tracking as attendance
 from meetings.attendance import video
@@ -33,11 +34,12 @@ from meetings.attendance.models import (
     SiteAttendance,
 )
 from meetings.attendance.tracking import Change
-from meetings.core.errors import Forbidden, Invalid
+from meetings.core.errors import Invalid
 from meetings.core.keys import sessions_key, settings_key
 from meetings.core.settings import Settings
 from meetings.core.store import SessionMaker, utcnow
 from meetings.core.types import search_key
+from meetings.planning.invited import NotInvited
 from meetings.planning.models import Meeting, MeetingStatus
 
 log = logging.getLogger(__name__)
@@ -90,7 +92,9 @@ async def poll_once(
     async with maker() as session:
         live = (
             await session.scalars(
-                select(Meeting).where(Meeting.status == MeetingStatus.live).order_by(Meeting.id)
+                select(Meeting)
+                .where(col(Meeting.status) == MeetingStatus.live)
+                .order_by(col(Meeting.id))
             )
         ).all()
     for meeting in live:
@@ -114,19 +118,19 @@ async def poll_once(
 async def _platform_connected(session: AsyncSession, meeting_id: int) -> set[int]:
     """Sites whose latest attendance event is this platform saying "connected"."""
     latest = (
-        select(func.max(AttendanceEvent.id))
+        select(func.max(col(AttendanceEvent.id)))
         .where(
-            AttendanceEvent.meeting_id == meeting_id,
-            AttendanceEvent.kind == EventKind.attendance,
+            col(AttendanceEvent.meeting_id) == meeting_id,
+            col(AttendanceEvent.kind) == EventKind.attendance,
         )
-        .group_by(AttendanceEvent.site_id)
+        .group_by(col(AttendanceEvent.site_id))
     )
     rows = await session.scalars(
-        select(AttendanceEvent.site_id).where(
-            AttendanceEvent.id.in_(latest),  # type: ignore[union-attr]
-            AttendanceEvent.author_kind == Author.platform,
-            AttendanceEvent.author == PLATFORM,
-            AttendanceEvent.status == AttendanceStatus.connected,
+        select(col(AttendanceEvent.site_id)).where(
+            col(AttendanceEvent.id).in_(latest),
+            col(AttendanceEvent.author_kind) == Author.platform,
+            col(AttendanceEvent.author) == PLATFORM,
+            col(AttendanceEvent.status) == AttendanceStatus.connected,
         )
     )
     return set(rows.all())
@@ -164,7 +168,7 @@ async def _apply(
                 await attendance.record(
                     session, meeting_id, state.site_id, change, settings.attendance
                 )
-            except (Invalid, Forbidden) as error:
+            except (Invalid, NotInvited) as error:
                 # Uninvited in the meantime, or the session ran far over: skip the site.
                 log.warning("video: site %s not updated: %s", state.site_id, error)
                 continue

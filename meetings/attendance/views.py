@@ -1,23 +1,30 @@
-"""The live board page, and its form for operators without JavaScript."""
+"""The live board page, its form for operators without JavaScript, and the check-in form
+on a site's page."""
 
 from __future__ import annotations
-
-from typing import Any
 
 from aiohttp import web
 from pydantic import ValidationError
 
 from meetings.attendance import tracking as attendance
+from meetings.attendance.api import check_in
 from meetings.attendance.labels import ATTENDANCE_LABELS, REHEARSAL_LABELS
-from meetings.attendance.models import AttendanceStatus, Author, EventKind, RehearsalStatus
-from meetings.core.access import ANY_ROLE, ORGANISERS, allow, current_user
+from meetings.attendance.models import (
+    AttendanceStatus,
+    Author,
+    CheckIn,
+    EventKind,
+    RehearsalStatus,
+)
+from meetings.core.access import ANY_ROLE, ORGANISERS, allow, current_user, public_token
 from meetings.core.errors import DomainError
 from meetings.core.forms import optional_int, problems_of, text
-from meetings.core.keys import settings_key
-from meetings.core.pages import _, flash, may_edit, render
+from meetings.core.keys import settings_key, translations_key
+from meetings.core.pages import _, flash, may_edit, refused_site_form, render
 from meetings.core.store import utcnow
-from meetings.core.web import db, path_id
+from meetings.core.web import back_to_site_page, db, path_id, url
 from meetings.planning import lifecycle as planning
+from meetings.register.groups import by_cluster
 
 
 @allow(*ANY_ROLE)
@@ -27,17 +34,12 @@ async def board_page(request: web.Request) -> web.Response:
         meeting = await planning.get_meeting(session, meeting_id)
         states = await attendance.sites(session, meeting_id)
         totals = await attendance.summary(session, meeting_id)
-    groups: list[dict[str, Any]] = []
-    for state in states:
-        if not groups or groups[-1]["cluster_id"] != state.cluster_id:
-            groups.append({"cluster_id": state.cluster_id, "name": state.cluster_name, "sites": []})
-        groups[-1]["sites"].append(state)
     return render(
         request,
         "attendance/board.html",
         {
             "meeting": meeting,
-            "groups": groups,
+            "groups": by_cluster(states),
             "summary": totals,
             "tz": meeting.timezone,
             "rehearsal": meeting.status in ("draft", "scheduled"),
@@ -92,7 +94,31 @@ async def board_action(request: web.Request) -> web.Response:
             raise
         message = str(exc)
         if isinstance(exc, DomainError | ValidationError):
-            state = problems_of(exc, request["translations"].gettext)
+            state = problems_of(exc, request[translations_key].gettext)
             message = "; ".join(state.errors.values()) or state.summary
         await flash(request, _(request, "Not saved: {details}").format(details=message))
-    raise web.HTTPSeeOther(f"/sessions/{meeting_id}/board#site-{path_id(request, 'site_id')}")
+    site = path_id(request, "site_id")
+    raise web.HTTPSeeOther(url(request, "session_board", id=meeting_id, fragment=f"site-{site}"))
+
+
+@public_token
+async def site_check_in_submit(request: web.Request) -> web.StreamResponse:
+    meeting_id = path_id(request)
+    form = await request.post()
+    values = {
+        "delegates_present": text(form, "delegates_present") or None,
+        "officials_present": [
+            line.strip()
+            for line in str(form.get("officials_present", "")).splitlines()
+            if line.strip()
+        ]
+        or None,
+    }
+    try:
+        await check_in(request, CheckIn.model_validate(values))
+    except (ValidationError, DomainError) as exc:
+        if isinstance(exc, DomainError) and exc.status in (403, 404):
+            raise
+        typed = {"delegates_present": str(values["delegates_present"] or "")}
+        return await refused_site_form(request, exc, form="checkin", typed=typed)
+    raise back_to_site_page(request, meeting_id, "checked")

@@ -14,13 +14,12 @@ from typing import Any, TypeVar
 from aiohttp import web
 
 from meetings.accounts.models import Role, User
+from meetings.core.keys import user_key
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 H = TypeVar("H", bound=Callable[..., Any])
 
 ACCESS_ATTR = "__giaoban_access__"
-USER_KEY = "user"
-AUTH_KIND_KEY = "auth_kind"
 CSRF_SESSION_KEY = "csrf"
 CSRF_HEADER = "X-CSRF-Token"
 CSRF_FIELD = "_csrf"
@@ -75,7 +74,7 @@ def access_of(handler: object) -> Access | None:
 
 
 def current_user(request: web.Request) -> User | None:
-    return request.get(USER_KEY)
+    return request.get(user_key)
 
 
 def require_user(request: web.Request) -> User:

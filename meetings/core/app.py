@@ -13,6 +13,8 @@ from aiohttp_session import setup as setup_session
 from aiohttp_session.cookie_storage import EncryptedCookieStorage
 
 from agendas.minutes import routes as minutes_routes
+from agendas.programme import routes as programme_routes
+from agendas.programme import views as programme_views
 from agendas.programme.labels import AGENDA_KIND_LABELS, FOCUS_STATUS_LABELS
 from agendas.record import routes as record_routes
 from agendas.record.labels import CONTRIBUTION_KIND_LABELS, RECOMMENDATION_STATUS_LABELS
@@ -20,16 +22,26 @@ from meetings.accounts import routes as accounts_routes
 from meetings.accounts.labels import ROLE_LABELS
 from meetings.attendance import live
 from meetings.attendance import routes as attendance_routes
-from meetings.attendance import tracking as attendance
 from meetings.attendance.checkin import CheckInBatcher
+from meetings.attendance.keys import checkin_key, hub_key
 from meetings.attendance.labels import ATTENDANCE_LABELS, REHEARSAL_LABELS
 from meetings.attendance.video_poller import video_poll_context
-from meetings.core import i18n, signals
+from meetings.core import i18n
 from meetings.core import routes as core_routes
-from meetings.core.keys import checkin_key, engine_key, panels_key, sessions_key, settings_key
+from meetings.core.keys import (
+    PanelProvider,
+    engine_key,
+    panels_key,
+    sessions_key,
+    settings_key,
+    signals_key,
+    site_form_page_key,
+    site_resolver_key,
+)
 from meetings.core.middlewares import auth_middleware, error_middleware, page_context
 from meetings.core.routing import mount
 from meetings.core.settings import Settings
+from meetings.core.signals import Signals
 from meetings.core.store import create_engine, session_maker
 from meetings.planning import routes as planning_routes
 from meetings.planning.labels import DEADLINE_LABELS, KIND_LABELS, RSVP_LABELS, STATUS_LABELS
@@ -41,7 +53,8 @@ from notify.mail import views as notify_views
 from notify.mail.labels import MESSAGE_KIND_LABELS, MESSAGE_STATUS_LABELS
 from notify.mail.worker import delivery_context
 from notify.site import routes as site_routes
-from scheduler import service as scheduler_service
+from notify.site import tokens
+from notify.site import views as site_views
 from scheduler import views as scheduler_views
 from scheduler.context import scheduler_context
 
@@ -52,6 +65,7 @@ PARTS = (
     accounts_routes.ROUTES,
     register_routes.ROUTES,
     planning_routes.ROUTES,
+    programme_routes.ROUTES,
     attendance_routes.ROUTES,
     record_routes.ROUTES,
     minutes_routes.ROUTES,
@@ -65,10 +79,62 @@ MAX_BODY = 30 * 1024 * 1024
 async def database_context(app: web.Application) -> AsyncIterator[None]:
     engine = create_engine(app[settings_key].database)
     app[engine_key] = engine
-    app[sessions_key] = session_maker(engine)
-    app[checkin_key] = CheckInBatcher(app[sessions_key], app[settings_key].attendance)
+    app[sessions_key] = session_maker(engine, signals=app[signals_key])
+    app[checkin_key] = CheckInBatcher(
+        app[sessions_key], app[settings_key].attendance, sites_for_links=tokens.sites_for_tokens
+    )
     yield
     await engine.dispose()
+
+
+def receivers() -> Signals:
+    """Signals with every package's receivers: an app's, or a command-line run's (so a
+    session cancelled from the command line still queues its cancellations)."""
+    signals = Signals()
+    signals.meeting_cancelled.connect(invitations.queue_cancellations)
+    signals.minutes_approved.connect(invitations.queue_minutes_notice)
+    return signals
+
+
+def _own_state(app: web.Application) -> None:
+    """What belongs to this app alone: its receivers, and its live boards fed by the
+    attendance changes its sessions commit (the scheduler connects itself when it runs)."""
+    app[signals_key] = receivers()
+    app[hub_key] = live.Hub()
+    app[signals_key].attendance_changed.append(app[hub_key].publish)
+    app.on_shutdown.append(app[hub_key].on_shutdown)
+
+
+def _templates(app: web.Application) -> None:
+    """The Jinja environment: every part's templates, gettext, the filters and labels."""
+    env = aiohttp_jinja2.setup(
+        app,
+        loader=i18n.template_loader(),
+        autoescape=jinja2.select_autoescape(default=True),
+        extensions=["jinja2.ext.i18n"],
+        undefined=jinja2.StrictUndefined,
+        context_processors=[page_context],
+    )
+    i18n.install_gettext(env)
+    env.filters["day"] = i18n.format_day
+    env.filters["moment"] = i18n.format_moment
+    env.filters["count"] = i18n.format_count
+    env.globals["role_labels"] = ROLE_LABELS
+    env.globals["contact_role_labels"] = CONTACT_ROLE_LABELS
+    env.globals["labels"] = {
+        "kind": KIND_LABELS,
+        "status": STATUS_LABELS,
+        "agenda_kind": AGENDA_KIND_LABELS,
+        "focus_status": FOCUS_STATUS_LABELS,
+        "rsvp": RSVP_LABELS,
+        "message_kind": MESSAGE_KIND_LABELS,
+        "attendance": ATTENDANCE_LABELS,
+        "rehearsal": REHEARSAL_LABELS,
+        "contribution_kind": CONTRIBUTION_KIND_LABELS,
+        "recommendation_status": RECOMMENDATION_STATUS_LABELS,
+        "message_status": MESSAGE_STATUS_LABELS,
+        "deadline": DEADLINE_LABELS,
+    }
 
 
 def create_app(settings: Settings) -> web.Application:
@@ -90,50 +156,24 @@ def create_app(settings: Settings) -> web.Application:
         ),
     )
     app.middlewares.append(auth_middleware)
-    env = aiohttp_jinja2.setup(
-        app,
-        loader=i18n.template_loader(),
-        autoescape=jinja2.select_autoescape(default=True),
-        extensions=["jinja2.ext.i18n"],
-        undefined=jinja2.StrictUndefined,
-        context_processors=[page_context],
-    )
-    env.install_gettext_callables(  # type: ignore[attr-defined]
-        i18n.ctx_gettext, i18n.ctx_ngettext, newstyle=True
-    )
-    env.filters["day"] = i18n.format_day
-    env.filters["moment"] = i18n.format_moment
-    env.filters["count"] = i18n.format_count
-    env.globals["role_labels"] = ROLE_LABELS
-    env.globals["contact_role_labels"] = CONTACT_ROLE_LABELS
-    env.globals["labels"] = {
-        "kind": KIND_LABELS,
-        "status": STATUS_LABELS,
-        "agenda_kind": AGENDA_KIND_LABELS,
-        "focus_status": FOCUS_STATUS_LABELS,
-        "rsvp": RSVP_LABELS,
-        "message_kind": MESSAGE_KIND_LABELS,
-        "attendance": ATTENDANCE_LABELS,
-        "rehearsal": REHEARSAL_LABELS,
-        "contribution_kind": CONTRIBUTION_KIND_LABELS,
-        "recommendation_status": RECOMMENDATION_STATUS_LABELS,
-        "message_status": MESSAGE_STATUS_LABELS,
-        "deadline": DEADLINE_LABELS,
-    }
+    _templates(app)
+    _own_state(app)
     app.cleanup_ctx.append(database_context)
     app.cleanup_ctx.append(delivery_context)
     app.cleanup_ctx.append(scheduler_context)
     app.cleanup_ctx.append(video_poll_context)
-    # The composition root is the one place that knows every package: wire them here.
-    signals.meeting_cancelled.connect(invitations.queue_cancellations)
-    signals.minutes_approved.connect(invitations.queue_minutes_notice)
-    signals.meeting_changed.connect(scheduler_service.meeting_changed)
-    attendance.subscribe(live.HUB.publish)  # committed changes reach the open boards
-    app.on_shutdown.append(live.on_shutdown)
-    app[panels_key] = {
-        "session": [notify_views.invitations_panel, scheduler_views.timeline_panel],
+    panels: dict[str, list[PanelProvider]] = {
+        "session": [
+            notify_views.invitations_panel,
+            scheduler_views.timeline_panel,
+            programme_views.programme_panel,
+        ],
         "site": [notify_views.site_link_panel],
     }
+    app[panels_key] = panels
+    # Only notify.site knows sites' links; the parts with forms under a link use these.
+    app[site_resolver_key] = tokens.site_for_token
+    app[site_form_page_key] = site_views.refused_form_page
     mount(app, PARTS)
     app.router.add_static("/static", str(STATIC_DIR), name="static", append_version=True)
     return app

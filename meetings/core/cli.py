@@ -15,7 +15,8 @@ from typing import TypeVar
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from meetings.core.settings import ConfigError, Settings, default_config_path, load_settings
+from meetings.core.config import ConfigError, default_config_path
+from meetings.core.settings import Settings, load_settings
 
 T = TypeVar("T")
 
@@ -166,13 +167,15 @@ def _serve(settings: Settings, *, host: str | None, port: int | None) -> int:
 
 
 def run_with_session(settings: Settings, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
-    """Run `work` in one transaction against the configured database, then dispose."""
+    """Run `work` in one transaction against the configured database, then dispose; the
+    packages react to its events as they would in the app (a cancellation is queued)."""
+    from meetings.core.app import receivers
     from meetings.core.store import create_engine, session_maker
 
     async def go() -> T:
         engine = create_engine(settings.database)
         try:
-            async with session_maker(engine)() as session, session.begin():
+            async with session_maker(engine, signals=receivers())() as session, session.begin():
                 return await work(session)
         finally:
             await engine.dispose()
@@ -252,10 +255,10 @@ def _tokens(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _sites(args: argparse.Namespace, settings: Settings) -> int:
-    from meetings.register import imports
+    from meetings.register import export, files, imports
 
     if args.sites_command == "export":
-        data = run_with_session(settings, _domain_guard(imports.export_sites_csv))
+        data = run_with_session(settings, _domain_guard(export.export_sites_csv))
         if args.file == "-":
             sys.stdout.buffer.write(data)
         else:
@@ -264,7 +267,7 @@ def _sites(args: argparse.Namespace, settings: Settings) -> int:
     path: Path = args.file
     if not path.is_file():
         raise CommandError(f"no such file: {path}")
-    kind = imports.kind_from_name(path.name)
+    kind = files.kind_from_name(path.name)
     report = run_with_session(
         settings,
         _domain_guard(
@@ -282,13 +285,13 @@ def _sites(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _demo(settings: Settings) -> int:
-    from meetings.core import demo
+    from meetings.core import demo, demo_sessions
 
     async def load(session: AsyncSession) -> tuple[int, list[str], list[demo.DemoAccount]]:
         from meetings.core.store import utcnow
 
         created = await demo.load_demo(session)
-        sessions = await demo.load_reference_sessions(
+        sessions = await demo_sessions.load_reference_sessions(
             session, hall=settings.organisation.hall, now=utcnow()
         )
         return created, sessions, await demo.demo_accounts(session)

@@ -7,20 +7,20 @@ errors into per-field messages in the page's language.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from multidict import MultiDictProxy
+from multidict import MultiMapping
 from pydantic import ValidationError
 
-from meetings.core.errors import Conflict, DomainError, Invalid
+from meetings.core.errors import Conflict, DomainError, FieldProblem, Invalid
+from meetings.core.i18n import Gettext
 from meetings.core.labels import N_
 
-FormData = MultiDictProxy[Any]
-
-
-Gettext = Callable[[str], str]
+#: A posted form or a query string: fields by name, a name possibly repeated.
+FormData = MultiMapping[Any]
 
 
 @dataclass
@@ -42,6 +42,15 @@ def text(form: FormData, name: str) -> str:
 def optional_int(form: FormData, name: str) -> int | None:
     raw = text(form, name)
     return int(raw) if raw.isdigit() else None
+
+
+def local_moment(value: str, zone: str, field: str) -> datetime:
+    """An <input type="datetime-local"> value read in the time zone `zone`."""
+    try:
+        naive = datetime.fromisoformat(value)
+    except ValueError:
+        raise Invalid("bad time", [FieldProblem(field, N_("Enter a date and time"))]) from None
+    return naive.replace(tzinfo=ZoneInfo(zone))
 
 
 def rows(

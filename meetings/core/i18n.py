@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from datetime import date, datetime
 from functools import cache
 from pathlib import Path
@@ -20,6 +21,8 @@ from jinja2.runtime import Context
 
 from meetings.core.settings import LOCALES
 
+#: A translation function: an English msgid in, the text in the reader's language out.
+Gettext = Callable[[str], str]
 LOCALE_DIR = Path(__file__).resolve().parent.parent / "locale"
 DOMAIN = "messages"
 #: Packages whose templates and code carry UI or e-mail text.
@@ -31,6 +34,7 @@ TEMPLATE_PACKAGES = (
     "meetings.register",
     "meetings.planning",
     "meetings.attendance",
+    "agendas.programme",
     "agendas.record",
     "agendas.minutes",
     "notify.mail",
@@ -130,6 +134,11 @@ def template_loader() -> jinja2.BaseLoader:
     return jinja2.ChoiceLoader([jinja2.PackageLoader(p, "templates") for p in TEMPLATE_PACKAGES])
 
 
+def install_gettext(env: jinja2.Environment) -> None:
+    """Gettext per render; the i18n extension adds this method at run time, unseen by mypy."""
+    env.install_gettext_callables(ctx_gettext, ctx_ngettext, newstyle=True)  # type: ignore[attr-defined]
+
+
 @cache
 def document_environment() -> jinja2.Environment:
     """Templates of documents and e-mails (not pages): gettext per render
@@ -142,5 +151,5 @@ def document_environment() -> jinja2.Environment:
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
     )
-    env.install_gettext_callables(ctx_gettext, ctx_ngettext, newstyle=True)  # type: ignore[attr-defined]
+    install_gettext(env)
     return env

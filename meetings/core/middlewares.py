@@ -4,21 +4,18 @@ from __future__ import annotations
 
 import json
 import logging
-from urllib.parse import quote
 
 import aiohttp_jinja2
 from aiohttp import web
-from aiohttp_session import get_session
+from aiohttp_session import Session, get_session
 from pydantic import ValidationError
 
 from meetings.accounts import accounts
 from meetings.accounts.models import User
 from meetings.core.access import (
-    AUTH_KIND_KEY,
     CSRF_FIELD,
     CSRF_HEADER,
     CSRF_SESSION_KEY,
-    USER_KEY,
     Handler,
     access_of,
     csrf_matches,
@@ -26,12 +23,19 @@ from meetings.core.access import (
 )
 from meetings.core.errors import Conflict, DomainError, FieldProblem, Invalid, TooManyAttempts
 from meetings.core.i18n import pick_locale, translations
-from meetings.core.keys import sessions_key, settings_key
+from meetings.core.keys import (
+    auth_kind_key,
+    locale_key,
+    sessions_key,
+    settings_key,
+    translations_key,
+    user_key,
+)
 from meetings.core.labels import N_
+from meetings.core.web import url
 
 log = logging.getLogger(__name__)
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-LOCALE_KEY = "locale"
 
 
 HTTP_CODES = {
@@ -57,7 +61,7 @@ def _http_message(request: web.Request, exc: web.HTTPException) -> str:
 
 
 def _translate(request: web.Request, message: str) -> str:
-    return str((request.get("translations") or translations("en")).gettext(message))
+    return str((request.get(translations_key) or translations("en")).gettext(message))
 
 
 def is_api(request: web.Request) -> bool:
@@ -107,12 +111,12 @@ async def page_context(request: web.Request) -> dict[str, object]:
         return {}
     session = await get_session(request)
     settings = request.app[settings_key]
-    locale = request.get(LOCALE_KEY, settings.organisation.locale)
+    locale = request.get(locale_key, settings.organisation.locale)
     return {
         "request": request,
-        "user": request.get(USER_KEY),
+        "user": request.get(user_key),
         "locale": locale,
-        "translations": request.get("translations") or translations(locale),
+        "translations": request.get(translations_key) or translations(locale),
         "csrf_token": session.get(CSRF_SESSION_KEY, ""),
         "organisation": settings.organisation,
         "flash": session.pop("flash", None),
@@ -170,15 +174,15 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
     settings = request.app[settings_key]
     session = await get_session(request)
     user = await _identify(request, session)
-    request[USER_KEY] = user
+    request[user_key] = user
     locale = pick_locale(
         request.query.get("lang"), session.get("locale"), default=settings.organisation.locale
     )
-    request[LOCALE_KEY] = locale
-    request["translations"] = translations(locale)
+    request[locale_key] = locale
+    request[translations_key] = translations(locale)
     if (
         CSRF_SESSION_KEY not in session
-        and request[AUTH_KIND_KEY] != "bearer"
+        and request[auth_kind_key] != "bearer"
         and not (is_api(request) and "site_token" in request.match_info)
     ):
         # Scripts with a token, and sites' API calls by their link, get no cookie.
@@ -200,11 +204,11 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
                     text="log in or send Authorization: Bearer <token>",
                     headers={"WWW-Authenticate": 'Bearer realm="giaoban"'},
                 )
-            raise web.HTTPSeeOther(f"/login?next={quote(request.path_qs, safe='')}")
+            raise web.HTTPSeeOther(url(request, "login", query={"next": request.path_qs}))
         raise web.HTTPForbidden(text="your role may not use this")
     if (
         request.method in UNSAFE_METHODS
-        and request[AUTH_KIND_KEY] != "bearer"
+        and request[auth_kind_key] != "bearer"
         and not access.csrf_exempt
     ):
         given = request.headers.get(CSRF_HEADER)
@@ -212,14 +216,15 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
             "application/x-www-form-urlencoded",
             "multipart/form-data",
         ):
-            given = (await request.post()).get(CSRF_FIELD)  # type: ignore[assignment]
+            posted = (await request.post()).get(CSRF_FIELD)
+            given = posted if isinstance(posted, str) else None
         if not csrf_matches(session.get(CSRF_SESSION_KEY), given):
             raise web.HTTPForbidden(text="missing or wrong CSRF token; reload the page")
     return await handler(request)
 
 
-async def _identify(request: web.Request, session: dict) -> User | None:
-    request[AUTH_KIND_KEY] = "none"
+async def _identify(request: web.Request, session: Session) -> User | None:
+    request[auth_kind_key] = "none"
     header = request.headers.get("Authorization", "")
     maker = request.app[sessions_key]
     if header:
@@ -230,7 +235,7 @@ async def _identify(request: web.Request, session: dict) -> User | None:
             user = await accounts.user_for_token(db, token.strip())
         if user is None:
             raise web.HTTPUnauthorized(text="unknown or revoked token")
-        request[AUTH_KIND_KEY] = "bearer"
+        request[auth_kind_key] = "bearer"
         return user
     user_id = session.get("user_id")
     if user_id is None:
@@ -240,5 +245,5 @@ async def _identify(request: web.Request, session: dict) -> User | None:
     if user is None or not user.is_active:
         session.pop("user_id", None)
         return None
-    request[AUTH_KIND_KEY] = "cookie"
+    request[auth_kind_key] = "cookie"
     return user

@@ -6,7 +6,7 @@ import re
 from typing import Any
 
 from pydantic import BaseModel
-from pydantic.json_schema import models_json_schema
+from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
 from meetings.core.routing import Operation
 
@@ -41,7 +41,7 @@ ERROR_SCHEMA = {
 def build_document(
     operations: tuple[Operation, ...], *, title: str, version: str
 ) -> dict[str, Any]:
-    models: set[tuple[type[BaseModel], str]] = set()
+    models: set[tuple[type[BaseModel], JsonSchemaMode]] = set()
     for op in operations:
         if op.body is not None:
             models.add((op.body, "validation"))
@@ -73,6 +73,17 @@ def build_document(
 
 def _operation(op: Operation, keyed: dict[Any, Any]) -> dict[str, Any]:
     name = re.sub(r"[^a-z0-9]+", "_", f"{op.method} {op.path}".lower()).strip("_")
+    found: dict[str, Any] = {"operationId": name, "summary": op.summary, "tags": list(op.tags)}
+    if parameters := _parameters(op):
+        found["parameters"] = parameters
+    if body := _request_body(op, keyed):
+        found["requestBody"] = body
+    found["responses"] = _responses(op, keyed)
+    return found
+
+
+def _parameters(op: Operation) -> list[dict[str, Any]]:
+    """The path's {placeholders} (integers when they end in "id"), then the query."""
     parameters: list[dict[str, Any]] = [
         {
             "name": p,
@@ -92,21 +103,28 @@ def _operation(op: Operation, keyed: dict[Any, Any]) -> dict[str, Any]:
         }
         for q in op.query
     ]
-    found: dict[str, Any] = {"operationId": name, "summary": op.summary, "tags": list(op.tags)}
-    if parameters:
-        found["parameters"] = parameters
+    return parameters
+
+
+def _request_body(op: Operation, keyed: dict[Any, Any]) -> dict[str, Any] | None:
+    """A JSON body by its model, or an upload in one of the operation's media types."""
     if op.body is not None:
-        found["requestBody"] = {
+        return {
             "required": True,
             "content": {"application/json": {"schema": keyed[(op.body, "validation")]}},
         }
-    elif op.body_media:
-        found["requestBody"] = {
+    if op.body_media:
+        return {
             "required": True,
             "content": {
                 m: {"schema": {"type": "string", "format": "binary"}} for m in op.body_media
             },
         }
+    return None
+
+
+def _responses(op: Operation, keyed: dict[Any, Any]) -> dict[str, Any]:
+    """The success (a model, a page of items, a file or nothing) and the errors' shape."""
     responses: dict[str, Any] = {}
     if op.response is not None:
         item = keyed[(op.response, "serialization")]
@@ -142,5 +160,4 @@ def _operation(op: Operation, keyed: dict[Any, Any]) -> dict[str, Any]:
         ("422", "Validation error"),
     ):
         responses[status] = {"description": text, **error}
-    found["responses"] = responses
-    return found
+    return responses

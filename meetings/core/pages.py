@@ -12,8 +12,15 @@ from meetings.core.access import (
     ORGANISERS,
     current_user,
 )
-from meetings.core.keys import panels_key
+from meetings.core.forms import problems_of
+from meetings.core.keys import (
+    RefusedSiteForm,
+    panels_key,
+    site_form_page_key,
+    translations_key,
+)
 from meetings.core.labels import N_
+from meetings.core.web import url
 
 PAGE_SIZE = 50
 
@@ -31,12 +38,29 @@ FIELD_MESSAGES = (
 
 def _(request: web.Request, message: str) -> str:
     """Translate a UI message into the request's language."""
-    return str(request["translations"].gettext(message))
+    return str(request[translations_key].gettext(message))
 
 
 async def flash(request: web.Request, message: str) -> None:
     """A one-time message shown on the next page (after a redirect)."""
     (await get_session(request))[FLASH_KEY] = message
+
+
+def not_saved(request: web.Request, exc: Exception) -> str:
+    """A refused form's flash message: what was wrong, in the request's language."""
+    state = problems_of(exc, request[translations_key].gettext)
+    details = "; ".join(state.errors.values()) or state.summary
+    return _(request, "Not saved: {details}").format(details=details)
+
+
+async def refused_site_form(
+    request: web.Request, exc: Exception, *, form: str, typed: dict[str, Any]
+) -> web.StreamResponse:
+    """The site's page again, with the form's problems beside its fields and what was
+    typed (422); the session is the one in the URL (see keys.site_form_page_key)."""
+    state = problems_of(exc, request[translations_key].gettext)
+    refused = RefusedSiteForm(int(request.match_info["id"]), form, state.errors, typed)
+    return await request.app[site_form_page_key](request, refused)
 
 
 async def panels(request: web.Request, page: str, record_id: int) -> list[dict[str, Any]]:
@@ -56,8 +80,8 @@ def may_edit(request: web.Request) -> bool:
     return user is not None and user.role in ORGANISERS
 
 
-def safe_next(target: str | None) -> str:
+def safe_next(request: web.Request, target: str | None) -> str:
     """Only same-site paths may be redirected to after login (no open redirect)."""
     if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
         return target
-    return "/"
+    return url(request, "dashboard")

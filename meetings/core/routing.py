@@ -43,6 +43,8 @@ class Operation:
     body_media: tuple[str, ...] = ()
     response_media: str | None = None
     tags: tuple[str, ...] = field(default=())
+    #: The route's name, unique in the app (`api_` + the handler's name), for `url_for`.
+    name: str = field(kw_only=True)
 
 
 @dataclass(frozen=True)
@@ -84,7 +86,7 @@ def mount(app: web.Application, parts: Iterable[Routes]) -> None:
     operations: list[Operation] = []
     for part in parts:
         for op in part.api:
-            app.router.add_route(op.method, _aiohttp_path(op.path), op.handler)
+            app.router.add_route(op.method, _aiohttp_path(op.path), op.handler, name=op.name)
             operations.append(op)
         for page in part.pages:
             app.router.add_route(page.method, page.path, page.handler, name=page.name)

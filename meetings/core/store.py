@@ -4,22 +4,24 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol, cast
 
-from sqlalchemy import DateTime, event, update
-from sqlalchemy.engine import Dialect
+import sqlalchemy
+from sqlalchemy import DateTime, Table, event, update
+from sqlalchemy.engine import CursorResult, Dialect
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
     create_async_engine,
 )
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Mapped, Session
 from sqlalchemy.types import TypeDecorator
-from sqlmodel import SQLModel
+from sqlmodel import col
 
 from meetings.core.errors import Conflict
 from meetings.core.settings import DatabaseSettings
+from meetings.core.signals import INFO_KEY, Signals
 
 SessionMaker = async_sessionmaker[AsyncSession]
 
@@ -66,35 +68,70 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def session_maker(engine: AsyncEngine) -> SessionMaker:
-    return async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
+def session_maker(engine: AsyncEngine, *, signals: Signals | None = None) -> SessionMaker:
+    """Sessions on `engine`; each carries `signals` (its app's receivers) in its `info`."""
+    info = {INFO_KEY: signals} if signals is not None else None
+    return async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False, info=info)
 
 
-async def bump_version(session: AsyncSession, row: SQLModel, expected: int) -> None:
+def table_of(model: type[Any]) -> Table:
+    """The table a model maps to (SQLModel's `__table__`, which type checkers cannot see)."""
+    table = sqlalchemy.inspect(model).local_table
+    if not isinstance(table, Table):
+        raise TypeError(f"{model.__name__} is not a table model")
+    return table
+
+
+def key_col(column: int | None) -> Mapped[int]:
+    """A primary key to select, typed as read back: never NULL (SQLModel types it optional)."""
+    return cast("Mapped[int]", col(column))
+
+
+class Stored(Protocol):
+    """A row with a primary key, which it has once it is flushed."""
+
+    @property
+    def id(self) -> int | None: ...
+
+
+def id_of(row: Stored) -> int:
+    """The key of a stored row; a row never flushed has none, which is a bug in the caller."""
+    if row.id is None:
+        raise RuntimeError(f"{type(row).__name__} has no id yet: flush it first")
+    return row.id
+
+
+class Versioned(Stored, Protocol):
+    """A row written under optimistic locking: its key and the version writers compare."""
+
+    version: int
+
+
+async def bump_version(session: AsyncSession, row: Versioned, expected: int) -> None:
     """Claim the next version of `row` only if it is still at `expected`, else `Conflict`.
 
     The conditional UPDATE is what makes the check race-free: of two writers that read
     the same version, the database lets exactly one move it on.
     """
     model = type(row)
-    table_id = row.id  # type: ignore[attr-defined]
+    columns = table_of(model).c
     result = await session.execute(
         update(model)
-        .where(model.id == table_id, model.version == expected)  # type: ignore[attr-defined]
+        .where(columns.id == row.id, columns.version == expected)
         .values(
             version=expected + 1,
-            **({"updated_at": utcnow()} if "updated_at" in model.model_fields else {}),  # type: ignore[attr-defined]
+            **({"updated_at": utcnow()} if "updated_at" in columns else {}),
         )
         .execution_options(synchronize_session=False)
     )
-    if result.rowcount != 1:  # type: ignore[attr-defined]
+    if cast(CursorResult[Any], result).rowcount != 1:
         current = getattr(row, "version", "?")
         raise Conflict(
             f"this record was changed by someone else (your version {expected}, now {current}); "
             "reload and apply your change again",
             field="version",
         )
-    row.version = expected + 1  # type: ignore[attr-defined]
+    row.version = expected + 1
 
 
 async def transaction(maker: SessionMaker) -> AsyncIterator[AsyncSession]:

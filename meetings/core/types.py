@@ -11,6 +11,7 @@ from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, BeforeValidator, StringConstraints
+from sqlalchemy import ColumnElement, SQLColumnExpression
 
 
 def nfc(value: Any) -> Any:
@@ -63,9 +64,11 @@ def search_key(*parts: str | None) -> str:
     return "".join(c for c in decomposed if not unicodedata.combining(c)).lower()
 
 
-def word_conditions(column: Any, query: str | None) -> list[Any]:
+def word_conditions(
+    column: SQLColumnExpression[str], query: str | None
+) -> list[ColumnElement[bool]]:
     """One LIKE per word of `query` against a `search_key` column: every word must match."""
-    conditions = []
+    conditions: list[ColumnElement[bool]] = []
     for word in search_key(query or "").split():
         escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         conditions.append(column.like(f"%{escaped}%", escape="\\"))

@@ -17,7 +17,7 @@ from meetings.core.keys import settings_key
 from meetings.core.pages import render, safe_next
 from meetings.core.settings import LOCALES
 from meetings.core.web import db
-from meetings.planning import lifecycle as planning
+from meetings.planning import listing
 from meetings.register import sites
 
 
@@ -28,7 +28,7 @@ async def choose_language(request: web.Request) -> web.Response:
         raise web.HTTPNotFound()
     session = await get_session(request)
     session["locale"] = locale
-    raise web.HTTPSeeOther(safe_next(request.query.get("next")))
+    raise web.HTTPSeeOther(safe_next(request, request.query.get("next")))
 
 
 @allow(*ANY_ROLE)
@@ -36,8 +36,8 @@ async def dashboard(request: web.Request) -> web.Response:
     async with db(request) as session:
         site_count = await sites.count_sites(session)
         clusters = await sites.list_clusters(session)
-        upcoming = await planning.list_meetings(session, period="upcoming", limit=5)
-        recent = await planning.list_meetings(session, period="past", limit=5)
+        upcoming = await listing.list_meetings(session, period="upcoming", limit=5)
+        recent = await listing.list_meetings(session, period="past", limit=5)
     return render(
         request,
         "core/dashboard.html",

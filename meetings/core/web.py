@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
@@ -11,9 +11,11 @@ from aiohttp import web
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from meetings.core.keys import sessions_key
+from meetings.core.keys import sessions_key, site_resolver_key
+from meetings.register.models import Site
 
 M = TypeVar("M", bound=BaseModel)
+R = TypeVar("R", bound=web.StreamResponse)
 
 
 @asynccontextmanager
@@ -46,6 +48,21 @@ def int_query(request: web.Request, name: str, default: int, low: int, high: int
     return value
 
 
+def url(
+    request: web.Request,
+    name: str,
+    *,
+    query: Mapping[str, str | int] | None = None,
+    fragment: str = "",
+    **parts: str | int,
+) -> str:
+    """The path of the route called `name`, so no handler spells out a URL of ours."""
+    location = request.app.router[name].url_for(**{key: str(value) for key, value in parts.items()})
+    if query:
+        location = location.with_query(query)
+    return str(location.with_fragment(fragment or None))
+
+
 def path_id(request: web.Request, name: str = "id") -> int:
     return int(request.match_info[name])
 
@@ -59,3 +76,40 @@ def model_response(model: BaseModel, status: int = 200) -> web.Response:
 def items_response(items: list[Any], total: int) -> web.Response:
     body = '{"items":[' + ",".join(i.model_dump_json() for i in items) + f'],"total":{total}}}'
     return web.Response(body=body, content_type="application/json")
+
+
+# --- under a site's link (`/s/{site_token}/…`, `/api/v1/site/{site_token}/…`) ----------
+
+#: On every response to a site's link: a click on the video link must not hand the token
+#: to the video platform, and a link pasted somewhere public is not crawled.
+PRIVATE_HEADERS = {
+    "Referrer-Policy": "no-referrer",
+    "X-Robots-Tag": "noindex, nofollow",
+    "Cache-Control": "private, no-store",
+}
+
+
+def site_token(request: web.Request) -> str:
+    return request.match_info["site_token"]
+
+
+async def link_site(request: web.Request, session: AsyncSession) -> Site:
+    """The site whose link is in the URL; an unknown or revoked link is not found (404)."""
+    return await request.app[site_resolver_key](session, site_token(request))
+
+
+def private(response: R) -> R:
+    response.headers.update(PRIVATE_HEADERS)
+    return response
+
+
+def back_to_site_page(request: web.Request, meeting_id: int, done: str) -> web.HTTPSeeOther:
+    """To the site's page at the session, saying what was done there (`?saved=<id>`)."""
+    page = url(
+        request,
+        "site_page",
+        site_token=site_token(request),
+        query={done: meeting_id},
+        fragment=f"m{meeting_id}",
+    )
+    return web.HTTPSeeOther(page, headers=PRIVATE_HEADERS)

@@ -1,29 +1,31 @@
-"""JSON API for planning sessions: meetings, invited sites, agenda, focus items, documents."""
+"""JSON API for planning sessions: meetings, invited sites, documents, and a site's answer
+through its link (RSVP)."""
 
 from __future__ import annotations
 
 from aiohttp import web
 
-from agendas.programme import programme
-from agendas.programme.schemas import AgendaIn, AgendaOut, FocusItemsIn, FocusItemsOut
-from meetings.accounts.models import Role
-from meetings.core.access import ANY_ROLE, ORGANISERS, allow, current_user
+from meetings.core.access import ANY_ROLE, ORGANISERS, allow, current_user, public_token
 from meetings.core.errors import FieldProblem, Invalid
 from meetings.core.keys import settings_key
-from meetings.core.web import db, int_query, items_response, json_body, model_response, path_id
-from meetings.planning import documents
+from meetings.core.web import (
+    db,
+    int_query,
+    items_response,
+    json_body,
+    link_site,
+    model_response,
+    path_id,
+    private,
+)
+from meetings.planning import documents, listing, rsvp
 from meetings.planning import lifecycle as planning
 from meetings.planning.models import (
     DocumentPublic,
     MeetingCancel,
     MeetingCreate,
-    MeetingFollowUp,
     MeetingUpdate,
 )
-
-#: Who may shape the programme: organisers, and the secretary who records outcomes.
-PROGRAMME_EDITORS = (*ORGANISERS, Role.secretary)
-PERIODS = ("upcoming", "past", "cancelled", "all")
 
 
 def _user_id(request: web.Request) -> int | None:
@@ -31,20 +33,18 @@ def _user_id(request: web.Request) -> int | None:
     return user.id if user else None
 
 
-def _version(request: web.Request) -> int | None:
-    return int_query(request, "version", 0, 0, 2**31) if request.query.get("version") else None
-
-
 @allow(*ANY_ROLE)
 async def list_meetings(request: web.Request) -> web.Response:
-    period = request.query.get("period", "all")
-    if period not in PERIODS:
-        raise Invalid("bad period", [FieldProblem("period", f"one of {', '.join(PERIODS)}")])
+    period = listing.as_period(request.query.get("period", "all"))
+    if period is None:
+        raise Invalid(
+            "bad period", [FieldProblem("period", f"one of {', '.join(listing.PERIODS)}")]
+        )
     cluster = request.query.get("cluster_id")
     async with db(request) as session:
-        page = await planning.list_meetings(
+        page = await listing.list_meetings(
             session,
-            period=period,  # type: ignore[arg-type]
+            period=period,
             kind=request.query.get("kind") or None,
             cluster_id=int_query(request, "cluster_id", 0, 1, 2**31) if cluster else None,
             q=request.query.get("q"),
@@ -90,55 +90,11 @@ async def cancel_meeting(request: web.Request) -> web.Response:
     return model_response(meeting)
 
 
-@allow(*ORGANISERS)
-async def follow_up(request: web.Request) -> web.Response:
-    data = await json_body(request, MeetingFollowUp)
-    async with db(request) as session:
-        meeting = await programme.create_follow_up(
-            session, path_id(request), data, organiser_id=_user_id(request)
-        )
-    return model_response(meeting, status=201)
-
-
 @allow(*ANY_ROLE)
 async def list_participations(request: web.Request) -> web.Response:
     async with db(request) as session:
-        items = await planning.participations(session, path_id(request))
+        items = await listing.participations(session, path_id(request))
     return items_response(items, len(items))
-
-
-@allow(*ANY_ROLE)
-async def get_agenda(request: web.Request) -> web.Response:
-    async with db(request) as session:
-        items = await programme.get_agenda(session, path_id(request))
-    return model_response(AgendaOut(items))
-
-
-@allow(*PROGRAMME_EDITORS)
-async def put_agenda(request: web.Request) -> web.Response:
-    data = await json_body(request, AgendaIn)
-    async with db(request) as session:
-        items = await programme.replace_agenda(
-            session, path_id(request), data.root, version=_version(request)
-        )
-    return model_response(AgendaOut(items))
-
-
-@allow(*ANY_ROLE)
-async def get_focus_items(request: web.Request) -> web.Response:
-    async with db(request) as session:
-        items = await programme.get_focus_items(session, path_id(request))
-    return model_response(FocusItemsOut(items))
-
-
-@allow(*PROGRAMME_EDITORS)
-async def put_focus_items(request: web.Request) -> web.Response:
-    data = await json_body(request, FocusItemsIn)
-    async with db(request) as session:
-        items = await programme.replace_focus_items(
-            session, path_id(request), data.root, version=_version(request)
-        )
-    return model_response(FocusItemsOut(items))
 
 
 @allow(*ANY_ROLE)
@@ -206,3 +162,24 @@ async def delete_document(request: web.Request) -> web.Response:
             folder=request.app[settings_key].documents.dir,
         )
     return web.Response(status=204)
+
+
+# --- a site's answer, through its link ---------------------------------------------------
+
+
+@public_token
+async def get_site_rsvp(request: web.Request) -> web.StreamResponse:
+    async with db(request) as session:
+        site = await link_site(request, session)
+        found = await rsvp.get_answer(session, path_id(request), site.id or 0)
+    return private(model_response(found))
+
+
+@public_token
+async def post_site_rsvp(request: web.Request) -> web.StreamResponse:
+    async with db(request) as session:
+        site = await link_site(request, session)  # a wrong link is 404 whatever the body
+    data = await json_body(request, rsvp.RsvpIn)
+    async with db(request) as session:
+        found = await rsvp.answer(session, path_id(request), site.id or 0, data)
+    return private(model_response(found))

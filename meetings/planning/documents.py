@@ -14,13 +14,14 @@ import re
 import secrets
 import unicodedata
 import zipfile
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Collection
 from contextlib import asynccontextmanager
 from pathlib import Path, PurePosixPath, PureWindowsPath
 from urllib.parse import quote, unquote
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from meetings.core.errors import FieldProblem, Invalid, NotFound, TooLarge
 from meetings.planning.lifecycle import get_meeting_row
@@ -129,11 +130,29 @@ async def add_document(
     return DocumentPublic.model_validate(document)
 
 
+async def documents_of(
+    session: AsyncSession, *, meeting_ids: Collection[int]
+) -> dict[int, list[Document]]:
+    """The documents of each session, oldest first, in one query (a page or a mail batch
+    shows many sessions)."""
+    documents: dict[int, list[Document]] = {}
+    for document in await session.scalars(
+        select(Document)
+        .where(col(Document.meeting_id).in_(meeting_ids))
+        .order_by(col(Document.meeting_id), col(Document.uploaded_at))
+    ):
+        documents.setdefault(document.meeting_id, []).append(document)
+    return documents
+
+
+async def session_documents(session: AsyncSession, *, meeting_id: int) -> list[Document]:
+    """The documents shared with the sites of one session, oldest first."""
+    return (await documents_of(session, meeting_ids=[meeting_id])).get(meeting_id, [])
+
+
 async def list_documents(session: AsyncSession, meeting_id: int) -> list[DocumentPublic]:
     await get_meeting_row(session, meeting_id)
-    rows = await session.scalars(
-        select(Document).where(Document.meeting_id == meeting_id).order_by(Document.uploaded_at)
-    )
+    rows = await session_documents(session, meeting_id=meeting_id)
     return [DocumentPublic.model_validate(d) for d in rows]
 
 

@@ -1,42 +1,38 @@
-"""Planning sessions: create and change meetings, invite sites, follow the lifecycle.
+"""Planning sessions: create and change meetings, follow the lifecycle.
 
-Rules that calendars and people rely on live here: only legal status changes, the
-calendar `sequence` rises with every change of time, place or link (and on cancel), a
-session is scheduled only with invited sites, and overlapping invitations are warned
-about (not blocked).
+Rules that calendars and people rely on live here: only legal status changes
+(`TRANSITIONS`, asked through `next_statuses`), the calendar `sequence` rises with every
+change of time, place or link (and on cancel), a session is scheduled only with invited
+sites, and overlapping invitations are warned about (not blocked). Who is invited is
+meetings.planning.invited; the lists are meetings.planning.listing.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Any, Literal
-from zoneinfo import ZoneInfo
+from datetime import UTC
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
+from sqlmodel import col
 
 from meetings.core import signals
 from meetings.core.errors import FieldProblem, Invalid, NotFound
-from meetings.core.store import bump_version, utcnow
-from meetings.core.types import word_conditions
+from meetings.core.store import bump_version, id_of
+from meetings.planning.invited import add_participant, resolve_selection, set_participants
 from meetings.planning.models import (
     Meeting,
-    MeetingBase,
     MeetingCreate,
-    MeetingFollowUp,
     MeetingPublic,
     MeetingStatus,
     MeetingUpdate,
     Participation,
-    ParticipationPublic,
     Series,
     SiteSelection,
     Warning,
     check_times,
 )
-from meetings.register.models import Cluster, Site
+from meetings.register.models import Site
 
 #: The status changes a person (or the scheduler) may make.
 TRANSITIONS: dict[MeetingStatus, frozenset[MeetingStatus]] = {
@@ -51,13 +47,18 @@ TRANSITIONS: dict[MeetingStatus, frozenset[MeetingStatus]] = {
 #: A change of any of these is a change calendars must apply (SEQUENCE + 1).
 CALENDAR_FIELDS = ("starts_at", "ends_at", "timezone", "location", "video_url", "host_site_id")
 SELECTION_FIELDS = ("all_sites", "cluster_ids", "site_ids", "exclude_site_ids")
-Period = Literal["upcoming", "past", "cancelled", "all"]
 
 
-@dataclass(frozen=True)
-class MeetingPage:
-    items: list[MeetingPublic]
-    total: int
+def next_statuses(status: MeetingStatus | str) -> frozenset[MeetingStatus]:
+    """The statuses a session in `status` may move to (the one place that says so)."""
+    return TRANSITIONS[MeetingStatus(status)]
+
+
+def next_step(status: MeetingStatus | str) -> MeetingStatus | None:
+    """The forward step a session page offers as its button: the allowed change other
+    than cancelling (its own form) or going back to draft; None once over."""
+    ahead = next_statuses(status) - {MeetingStatus.cancelled, MeetingStatus.draft}
+    return next(iter(ahead), None)
 
 
 async def get_meeting_row(session: AsyncSession, meeting_id: int) -> Meeting:
@@ -65,81 +66,6 @@ async def get_meeting_row(session: AsyncSession, meeting_id: int) -> Meeting:
     if meeting is None:
         raise NotFound(f"no session with id {meeting_id}")
     return meeting
-
-
-async def resolve_selection(session: AsyncSession, selection: SiteSelection) -> set[int]:
-    """The site ids a selection means; unknown clusters or sites are named, not ignored."""
-    chosen: set[int] = set()
-    if selection.all_sites:
-        chosen.update((await session.scalars(select(Site.id))).all())  # type: ignore[arg-type]
-    if selection.cluster_ids:
-        wanted = set(selection.cluster_ids)
-        known = set(
-            (await session.scalars(select(Cluster.id).where(Cluster.id.in_(wanted)))).all()  # type: ignore[union-attr]
-        )
-        if missing := sorted(wanted - known):
-            raise Invalid("unknown cluster", [FieldProblem("cluster_ids", f"no cluster {missing}")])
-        chosen.update(
-            (
-                await session.scalars(select(Site.id).where(Site.cluster_id.in_(wanted)))  # type: ignore[union-attr]
-            ).all()
-        )
-    if selection.site_ids:
-        wanted = set(selection.site_ids)
-        known = await _existing_site_ids(session, wanted)
-        if missing := sorted(wanted - known):
-            shown = ", ".join(str(i) for i in missing[:10])
-            raise Invalid("unknown site", [FieldProblem("site_ids", f"no site with id {shown}")])
-        chosen.update(wanted)
-    return chosen - set(selection.exclude_site_ids)
-
-
-async def _existing_site_ids(session: AsyncSession, ids: set[int]) -> set[int]:
-    found: set[int] = set()
-    ordered = sorted(ids)
-    for start in range(0, len(ordered), 1000):
-        chunk = ordered[start : start + 1000]
-        found.update((await session.scalars(select(Site.id).where(Site.id.in_(chunk)))).all())  # type: ignore[union-attr]
-    return found
-
-
-async def _set_participants(session: AsyncSession, meeting_id: int, site_ids: set[int]) -> None:
-    """Make the invited sites exactly `site_ids`, keeping the rows (and RSVPs) of those kept."""
-    current = set(
-        (
-            await session.scalars(
-                select(Participation.site_id).where(Participation.meeting_id == meeting_id)
-            )
-        ).all()
-    )
-    removed = current - site_ids
-    if removed:
-        for start in range(0, len(removed), 1000):
-            chunk = sorted(removed)[start : start + 1000]
-            await session.execute(
-                delete(Participation).where(
-                    Participation.meeting_id == meeting_id,  # type: ignore[arg-type]
-                    Participation.site_id.in_(chunk),  # type: ignore[attr-defined]
-                )
-            )
-    added = sorted(site_ids - current)
-    now = utcnow()
-    for start in range(0, len(added), 1000):
-        await session.execute(
-            insert(Participation),
-            [
-                {
-                    "meeting_id": meeting_id,
-                    "site_id": site_id,
-                    "rsvp": "needs_action",
-                    "endpoint": "",
-                    "version": 1,
-                    "created_at": now,
-                    "updated_at": now,
-                }
-                for site_id in added[start : start + 1000]
-            ],
-        )
 
 
 async def _check_host(session: AsyncSession, host_site_id: int | None) -> None:
@@ -186,10 +112,10 @@ async def create_meeting(
     meeting.refresh_search_text()
     session.add(meeting)
     await session.flush()
-    assert meeting.id is not None
-    await _set_participants(session, meeting.id, site_ids)
-    await signals.meeting_changed.send(session, meeting.id)
-    return await get_meeting(session, meeting.id)
+    meeting_id = id_of(meeting)
+    await set_participants(session, meeting_id=meeting_id, site_ids=site_ids)
+    await signals.of(session).meeting_changed.send(session, meeting_id)
+    return await get_meeting(session, meeting_id)
 
 
 async def update_meeting(
@@ -234,9 +160,9 @@ async def update_meeting(
         host = changes.get("host_site_id", meeting.host_site_id)
         if host is not None:
             site_ids.add(host)
-        await _set_participants(session, meeting_id, site_ids)
+        await set_participants(session, meeting_id=meeting_id, site_ids=site_ids)
     elif changes.get("host_site_id") is not None:
-        await _add_participant(session, meeting_id, changes["host_site_id"])
+        await add_participant(session, meeting_id=meeting_id, site_id=changes["host_site_id"])
 
     if any(key in changes and changes[key] != getattr(meeting, key) for key in CALENDAR_FIELDS):
         meeting.sequence += 1
@@ -246,24 +172,14 @@ async def update_meeting(
     if new_status is not None and new_status != meeting.status:
         await _change_status(session, meeting, MeetingStatus(new_status))
     await session.flush()
-    await signals.meeting_changed.send(session, meeting_id)
+    await signals.of(session).meeting_changed.send(session, meeting_id)
     return await get_meeting(session, meeting_id)
-
-
-async def _add_participant(session: AsyncSession, meeting_id: int, site_id: int) -> None:
-    exists = await session.scalar(
-        select(Participation.id).where(
-            Participation.meeting_id == meeting_id, Participation.site_id == site_id
-        )
-    )
-    if exists is None:
-        session.add(Participation(meeting_id=meeting_id, site_id=site_id))
 
 
 async def _change_status(session: AsyncSession, meeting: Meeting, target: MeetingStatus) -> None:
     current = MeetingStatus(meeting.status)
-    if target not in TRANSITIONS[current]:
-        allowed = ", ".join(sorted(TRANSITIONS[current])) or "none"
+    if target not in next_statuses(current):
+        allowed = ", ".join(sorted(next_statuses(current))) or "none"
         raise Invalid(
             "illegal status change",
             [
@@ -274,7 +190,7 @@ async def _change_status(session: AsyncSession, meeting: Meeting, target: Meetin
         )
     if target == MeetingStatus.scheduled:
         invited = await session.scalar(
-            select(func.count()).where(Participation.meeting_id == meeting.id)
+            select(func.count()).where(col(Participation.meeting_id) == meeting.id)
         )
         if not invited:
             raise Invalid(
@@ -286,7 +202,7 @@ async def _change_status(session: AsyncSession, meeting: Meeting, target: Meetin
     meeting.status = target
     if target == MeetingStatus.cancelled:
         await session.flush()
-        await signals.meeting_cancelled.send(session, meeting.id or 0)
+        await signals.of(session).meeting_cancelled.send(session, meeting.id or 0)
 
 
 async def change_status(
@@ -297,7 +213,7 @@ async def change_status(
     await bump_version(session, meeting, meeting.version if version is None else version)
     await _change_status(session, meeting, target)
     await session.flush()
-    await signals.meeting_changed.send(session, meeting_id)
+    await signals.of(session).meeting_changed.send(session, meeting_id)
     return await get_meeting(session, meeting_id)
 
 
@@ -307,16 +223,16 @@ async def cancel_meeting(session: AsyncSession, meeting_id: int, *, reason: str)
     await _change_status(session, meeting, MeetingStatus.cancelled)
     meeting.cancel_reason = reason
     await session.flush()
-    await signals.meeting_changed.send(session, meeting_id)
+    await signals.of(session).meeting_changed.send(session, meeting_id)
     return await get_meeting(session, meeting_id)
 
 
 async def get_meeting(session: AsyncSession, meeting_id: int) -> MeetingPublic:
     meeting = await get_meeting_row(session, meeting_id)
-    return (await _publish(session, [meeting], with_warnings=True))[0]
+    return (await publish(session, [meeting], with_warnings=True))[0]
 
 
-async def _publish(
+async def publish(
     session: AsyncSession, meetings: list[Meeting], *, with_warnings: bool = False
 ) -> list[MeetingPublic]:
     """Meetings with their site and cluster counts, in one grouped query for the lot."""
@@ -326,13 +242,13 @@ async def _publish(
     counts = (
         await session.execute(
             select(
-                Participation.meeting_id,
+                col(Participation.meeting_id),
                 func.count(),
-                func.count(func.distinct(Site.cluster_id)),
+                func.count(func.distinct(col(Site.cluster_id))),
             )
-            .join(Site, Site.id == Participation.site_id)  # type: ignore[arg-type]
-            .where(Participation.meeting_id.in_(ids))  # type: ignore[attr-defined]
-            .group_by(Participation.meeting_id)
+            .join(Site, col(Site.id) == col(Participation.site_id))
+            .where(col(Participation.meeting_id).in_(ids))
+            .group_by(col(Participation.meeting_id))
         )
     ).all()
     by_meeting = {row[0]: (row[1], row[2]) for row in counts}
@@ -340,14 +256,14 @@ async def _publish(
     series = (
         {
             s.id: s.name
-            for s in await session.scalars(select(Series).where(Series.id.in_(series_ids)))
-        }  # type: ignore[union-attr]
+            for s in await session.scalars(select(Series).where(col(Series.id).in_(series_ids)))
+        }
         if series_ids
         else {}
     )
     published = []
     for meeting in meetings:
-        site_count, cluster_count = by_meeting.get(meeting.id, (0, 0))
+        site_count, cluster_count = by_meeting.get(id_of(meeting), (0, 0))
         warnings = await overlap_warnings(session, meeting) if with_warnings else []
         published.append(
             MeetingPublic.model_validate(
@@ -371,19 +287,19 @@ async def overlap_warnings(session: AsyncSession, meeting: Meeting) -> list[Warn
     theirs = aliased(Participation)
     rows = (
         await session.execute(
-            select(Meeting.id, Meeting.title, func.count())
+            select(col(Meeting.id), col(Meeting.title), func.count())
             .select_from(mine)
-            .join(theirs, theirs.site_id == mine.site_id)
-            .join(Meeting, Meeting.id == theirs.meeting_id)  # type: ignore[arg-type]
+            .join(theirs, col(theirs.site_id) == col(mine.site_id))
+            .join(Meeting, col(Meeting.id) == col(theirs.meeting_id))
             .where(
-                mine.meeting_id == meeting.id,
-                Meeting.id != meeting.id,
-                Meeting.status != MeetingStatus.cancelled,
-                Meeting.starts_at < meeting.ends_at,
-                Meeting.ends_at > meeting.starts_at,
+                col(mine.meeting_id) == meeting.id,
+                col(Meeting.id) != meeting.id,
+                col(Meeting.status) != MeetingStatus.cancelled,
+                col(Meeting.starts_at) < meeting.ends_at,
+                col(Meeting.ends_at) > meeting.starts_at,
             )
-            .group_by(Meeting.id, Meeting.title)
-            .order_by(Meeting.id)
+            .group_by(col(Meeting.id), col(Meeting.title))
+            .order_by(col(Meeting.id))
         )
     ).all()
     return [
@@ -394,136 +310,3 @@ async def overlap_warnings(session: AsyncSession, meeting: Meeting) -> list[Warn
         )
         for other_id, title, shared in rows
     ]
-
-
-async def list_meetings(
-    session: AsyncSession,
-    *,
-    period: Period = "all",
-    kind: str | None = None,
-    cluster_id: int | None = None,
-    q: str | None = None,
-    now: datetime | None = None,
-    limit: int = 50,
-    offset: int = 0,
-) -> MeetingPage:
-    """Sessions for lists: upcoming soonest first, past and cancelled latest first."""
-    now = now or utcnow()
-    conditions: list[Any] = []
-    order: Any = Meeting.starts_at
-    if period == "upcoming":
-        conditions += [Meeting.ends_at >= now, Meeting.status != MeetingStatus.cancelled]
-    elif period == "past":
-        conditions += [Meeting.ends_at < now, Meeting.status != MeetingStatus.cancelled]
-        order = Meeting.starts_at.desc()  # type: ignore[attr-defined]
-    elif period == "cancelled":
-        conditions.append(Meeting.status == MeetingStatus.cancelled)
-        order = Meeting.starts_at.desc()  # type: ignore[attr-defined]
-    if kind:
-        conditions.append(Meeting.kind == kind)
-    if cluster_id is not None:
-        conditions.append(
-            Meeting.id.in_(  # type: ignore[union-attr]
-                select(Participation.meeting_id)
-                .join(Site, Site.id == Participation.site_id)  # type: ignore[arg-type]
-                .where(Site.cluster_id == cluster_id)
-            )
-        )
-    conditions.extend(word_conditions(Meeting.search_text, q))
-    total = await session.scalar(select(func.count()).select_from(Meeting).where(*conditions)) or 0
-    rows = (
-        await session.scalars(
-            select(Meeting)
-            .where(*conditions)
-            .order_by(order, Meeting.id)
-            .limit(limit)
-            .offset(offset)
-        )
-    ).all()
-    return MeetingPage(items=await _publish(session, list(rows)), total=total)
-
-
-async def participations(session: AsyncSession, meeting_id: int) -> list[ParticipationPublic]:
-    """Every invited site of a session in register order, with its local start time."""
-    meeting = await get_meeting_row(session, meeting_id)
-    rows = (
-        await session.execute(
-            select(Participation, Site, Cluster)
-            .join(Site, Site.id == Participation.site_id)  # type: ignore[arg-type]
-            .outerjoin(Cluster, Cluster.id == Site.cluster_id)  # type: ignore[arg-type]
-            .where(Participation.meeting_id == meeting_id)
-            .order_by(Cluster.code.nulls_first(), Site.search_text, Site.id)  # type: ignore[attr-defined]
-        )
-    ).all()
-    leaders = {c.leader_site_id for _, _, c in rows if c is not None}
-    return [
-        ParticipationPublic(
-            site_id=site.id,
-            site_code=site.code,
-            site_name=site.name,
-            cluster_id=site.cluster_id,
-            cluster_name=cluster.name if cluster else None,
-            is_host=site.id == meeting.host_site_id,
-            is_cluster_leader=site.id in leaders,
-            rsvp=participation.rsvp,
-            expected_delegates=participation.expected_delegates,
-            technical_contact=participation.technical_contact,
-            rsvp_note=participation.rsvp_note,
-            responded_at=participation.responded_at,
-            endpoint=participation.endpoint or site.endpoint,
-            timezone=site.timezone or meeting.timezone,
-            local_starts_at=local_time(meeting.starts_at, site.timezone or meeting.timezone),
-            local_ends_at=local_time(meeting.ends_at, site.timezone or meeting.timezone),
-        )
-        for participation, site, cluster in rows
-    ]
-
-
-def local_time(moment: datetime, zone: str) -> str:
-    """ISO 8601 with the zone's offset at that moment (DST included)."""
-    return moment.astimezone(ZoneInfo(zone)).isoformat()
-
-
-async def follow_up(
-    session: AsyncSession, meeting_id: int, data: MeetingFollowUp, *, organiser_id: int | None
-) -> MeetingPublic:
-    """The next session of the series with the same sites (agendas.programme.programme adds the
-    agenda skeleton and the focus items)."""
-    previous = await get_meeting_row(session, meeting_id)
-    if previous.series_id is None:
-        series = Series(name=previous.title)
-        session.add(series)
-        await session.flush()
-        previous.series_id = series.id
-    fields = MeetingCreate.model_validate(
-        {
-            **{name: getattr(previous, name) for name in MeetingBase.model_fields},
-            "host_site_id": previous.host_site_id,
-            "title": data.title or previous.title,
-            "starts_at": data.starts_at,
-            "ends_at": data.ends_at,
-        }
-    )
-    meeting = Meeting(
-        **fields.model_dump(
-            exclude={*SELECTION_FIELDS, "series_name", "series_id", "starts_at", "ends_at"}
-        ),
-        starts_at=data.starts_at.astimezone(UTC),
-        ends_at=data.ends_at.astimezone(UTC),
-        series_id=previous.series_id,
-        previous_id=previous.id,
-        organiser_id=organiser_id,
-    )
-    meeting.refresh_search_text()
-    session.add(meeting)
-    await session.flush()
-    assert meeting.id is not None
-    sites = set(
-        (
-            await session.scalars(
-                select(Participation.site_id).where(Participation.meeting_id == previous.id)
-            )
-        ).all()
-    )
-    await _set_participants(session, meeting.id, sites)
-    return await get_meeting(session, meeting.id)

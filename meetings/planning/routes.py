@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-from agendas.programme.schemas import AgendaIn, AgendaOut, FocusItemsIn, FocusItemsOut
 from meetings.core.routing import PAGING, Operation, Page, Param, Routes
 from meetings.planning import api, views
 from meetings.planning.models import (
     DocumentPublic,
     MeetingCancel,
     MeetingCreate,
-    MeetingFollowUp,
     MeetingPublic,
     MeetingUpdate,
     ParticipationPublic,
 )
+from meetings.planning.rsvp import RsvpIn, RsvpOut
 
 ROUTES = Routes(
     api=(
@@ -32,6 +31,7 @@ ROUTES = Routes(
                 *PAGING,
             ),
             tags=("sessions",),
+            name="api_list_meetings",
         ),
         Operation(
             "POST",
@@ -42,6 +42,7 @@ ROUTES = Routes(
             response=MeetingPublic,
             status=201,
             tags=("sessions",),
+            name="api_create_meeting",
         ),
         Operation(
             "GET",
@@ -50,6 +51,7 @@ ROUTES = Routes(
             "One session, with warnings (overlapping invitations)",
             response=MeetingPublic,
             tags=("sessions",),
+            name="api_get_meeting",
         ),
         Operation(
             "PATCH",
@@ -60,6 +62,7 @@ ROUTES = Routes(
             body=MeetingUpdate,
             response=MeetingPublic,
             tags=("sessions",),
+            name="api_update_meeting",
         ),
         Operation(
             "POST",
@@ -69,16 +72,7 @@ ROUTES = Routes(
             body=MeetingCancel,
             response=MeetingPublic,
             tags=("sessions",),
-        ),
-        Operation(
-            "POST",
-            "/api/v1/meetings/{id}/next",
-            api.follow_up,
-            "Create the next session of the series from this one",
-            body=MeetingFollowUp,
-            response=MeetingPublic,
-            status=201,
-            tags=("sessions",),
+            name="api_cancel_meeting",
         ),
         Operation(
             "GET",
@@ -88,46 +82,7 @@ ROUTES = Routes(
             response=ParticipationPublic,
             is_collection=True,
             tags=("sessions",),
-        ),
-        Operation(
-            "GET",
-            "/api/v1/meetings/{id}/agenda",
-            api.get_agenda,
-            "The agenda with its running timeline",
-            response=AgendaOut,
-            tags=("programme",),
-        ),
-        Operation(
-            "PUT",
-            "/api/v1/meetings/{id}/agenda",
-            api.put_agenda,
-            "Replace the agenda (the array's order is the order)",
-            body=AgendaIn,
-            response=AgendaOut,
-            query=(
-                Param("version", "refuse (409) unless the session is at this version", "integer"),
-            ),
-            tags=("programme",),
-        ),
-        Operation(
-            "GET",
-            "/api/v1/meetings/{id}/focus-items",
-            api.get_focus_items,
-            "Focus items (trọng tâm) with their history in the series",
-            response=FocusItemsOut,
-            tags=("programme",),
-        ),
-        Operation(
-            "PUT",
-            "/api/v1/meetings/{id}/focus-items",
-            api.put_focus_items,
-            "Replace the focus items (numbers must be unique)",
-            body=FocusItemsIn,
-            response=FocusItemsOut,
-            query=(
-                Param("version", "refuse (409) unless the session is at this version", "integer"),
-            ),
-            tags=("programme",),
+            name="api_list_participations",
         ),
         Operation(
             "GET",
@@ -137,6 +92,7 @@ ROUTES = Routes(
             response=DocumentPublic,
             is_collection=True,
             tags=("sessions",),
+            name="api_list_documents",
         ),
         Operation(
             "POST",
@@ -148,6 +104,7 @@ ROUTES = Routes(
             status=201,
             body_media=("multipart/form-data",),
             tags=("sessions",),
+            name="api_upload_document",
         ),
         Operation(
             "GET",
@@ -156,6 +113,7 @@ ROUTES = Routes(
             "Download a document",
             response_media="application/octet-stream",
             tags=("sessions",),
+            name="api_download_document",
         ),
         Operation(
             "DELETE",
@@ -164,6 +122,27 @@ ROUTES = Routes(
             "Remove a document",
             status=204,
             tags=("sessions",),
+            name="api_delete_document",
+        ),
+        Operation(
+            "GET",
+            "/api/v1/site/{site_token}/meetings/{id}/rsvp",
+            api.get_site_rsvp,
+            "The site's answer to a session's invitation (site link)",
+            response=RsvpOut,
+            tags=("sites",),
+            name="api_get_site_rsvp",
+        ),
+        Operation(
+            "POST",
+            "/api/v1/site/{site_token}/meetings/{id}/rsvp",
+            api.post_site_rsvp,
+            "Answer a session's invitation: accepted (with expected delegates), tentative or "
+            "declined; the last answer counts (site link)",
+            body=RsvpIn,
+            response=RsvpOut,
+            tags=("sites",),
+            name="api_post_site_rsvp",
         ),
     ),
     pages=(
@@ -175,15 +154,18 @@ ROUTES = Routes(
         Page("POST", r"/sessions/{id:\d+}/edit", views.session_update, "session_update"),
         Page("POST", r"/sessions/{id:\d+}/status", views.session_status, "session_status"),
         Page("POST", r"/sessions/{id:\d+}/cancel", views.session_cancel, "session_cancel"),
-        Page("POST", r"/sessions/{id:\d+}/next", views.session_next, "session_next"),
-        Page("POST", r"/sessions/{id:\d+}/agenda", views.session_agenda, "session_agenda"),
-        Page("POST", r"/sessions/{id:\d+}/focus-items", views.session_focus, "session_focus"),
         Page("POST", r"/sessions/{id:\d+}/documents", views.session_upload, "session_upload"),
         Page(
             "POST",
             r"/sessions/{id:\d+}/documents/{document_id:\d+}/delete",
             views.session_document_delete,
             "session_document_delete",
+        ),
+        Page(
+            "POST",
+            r"/s/{site_token}/meetings/{id:\d+}/rsvp",
+            views.site_rsvp_submit,
+            "site_rsvp",
         ),
     ),
 )

@@ -1,99 +1,54 @@
-"""HTML pages for planning sessions: the list, the form, and the session page."""
+"""HTML pages for planning sessions: the list, the form, the session page, and the RSVP
+form on a site's page."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from aiohttp import web
 from pydantic import ValidationError
 
-from agendas.programme import programme
-from agendas.programme.models import AgendaItemIn, AgendaKind, FocusItemIn, FocusStatus
-from meetings.core.access import ANY_ROLE, ORGANISERS, allow, current_user
+from meetings.core.access import ANY_ROLE, ORGANISERS, allow, current_user, public_token
 from meetings.core.errors import DomainError, FieldProblem, Invalid
-from meetings.core.forms import FormData, FormState, optional_int, problems_of, rows, text
-from meetings.core.keys import settings_key
-from meetings.core.labels import N_
-from meetings.core.pages import _, flash, may_edit, panels, render
+from meetings.core.forms import (
+    FormState,
+    optional_int,
+    problems_of,
+    text,
+)
+from meetings.core.keys import settings_key, translations_key
+from meetings.core.pages import (
+    _,
+    flash,
+    may_edit,
+    not_saved,
+    panels,
+    refused_site_form,
+    render,
+)
 from meetings.core.store import utcnow
-from meetings.core.web import db, int_query, path_id
-from meetings.planning import documents
+from meetings.core.web import (
+    back_to_site_page,
+    db,
+    int_query,
+    link_site,
+    path_id,
+    url,
+)
+from meetings.planning import documents, listing, overview, rsvp
 from meetings.planning import lifecycle as planning
-from meetings.planning.api import PROGRAMME_EDITORS, store_upload
+from meetings.planning.api import store_upload
+from meetings.planning.forms import COMMON_ZONES, form_values, meeting_values, rsvp_values
 from meetings.planning.models import (
     MeetingCreate,
-    MeetingFollowUp,
     MeetingKind,
     MeetingStatus,
     MeetingUpdate,
 )
-from meetings.planning.workdays import planning_deadlines
 from meetings.register import sites
 
 PERIODS = ("upcoming", "past", "cancelled")
-COMMON_ZONES = (
-    "Asia/Ho_Chi_Minh",
-    "Asia/Bangkok",
-    "Asia/Tokyo",
-    "Europe/Berlin",
-    "Europe/Paris",
-    "Europe/Moscow",
-    "America/New_York",
-    "UTC",
-)
-
-
-def _local_input(moment: datetime | None, zone: str) -> str:
-    """A UTC time as the value of an <input type="datetime-local"> in `zone`."""
-    return moment.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%dT%H:%M") if moment else ""
-
-
-def _aware(value: str, zone: str, field: str) -> datetime:
-    try:
-        naive = datetime.fromisoformat(value)
-    except ValueError:
-        raise Invalid("bad time", [FieldProblem(field, N_("Enter a date and time"))]) from None
-    return naive.replace(tzinfo=ZoneInfo(zone))
-
-
-def meeting_values(form: FormData) -> dict[str, Any]:
-    """The session form as the API's body (times read in the chosen time zone)."""
-    zone = text(form, "timezone") or "Asia/Ho_Chi_Minh"
-    try:
-        ZoneInfo(zone)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise Invalid("bad zone", [FieldProblem("timezone", N_("Unknown time zone"))]) from None
-    values: dict[str, Any] = {
-        name: text(form, name)
-        for name in (
-            "title",
-            "kind",
-            "description",
-            "location",
-            "chair",
-            "secretary",
-            "video_url",
-            "timezone",
-        )
-    }
-    values["timezone"] = zone
-    values["description"] = str(form.get("description", "")).strip()
-    values["is_urgent"] = form.get("is_urgent") == "on"
-    values["rehearsal_minutes"] = text(form, "rehearsal_minutes") or None
-    values["host_site_id"] = optional_int(form, "host_site_id")
-    values["site_ids"] = sorted({int(v) for v in form.getall("site_ids", []) if str(v).isdigit()})
-    problems = []
-    for field in ("starts_at", "ends_at"):
-        try:
-            values[field] = _aware(text(form, field), zone, field)
-        except Invalid as exc:
-            problems.extend(exc.problems)
-    if problems:
-        raise Invalid("bad times", problems)
-    return values
 
 
 async def _register(request: web.Request) -> tuple[list[Any], list[Any]]:
@@ -107,14 +62,15 @@ async def _register(request: web.Request) -> tuple[list[Any], list[Any]]:
 
 @allow(*ANY_ROLE)
 async def session_list(request: web.Request) -> web.Response:
-    period = request.query.get("period", "upcoming")
-    period = period if period in PERIODS else "upcoming"
+    period = listing.as_period(request.query.get("period", "upcoming"))
+    if period is None or period not in PERIODS:
+        period = "upcoming"
     kind = request.query.get("kind") or None
     cluster_id = optional_int(request.query, "cluster")
     q = request.query.get("q", "").strip()
     page_number = int_query(request, "page", 1, 1, 10**6)
     async with db(request) as session:
-        page = await planning.list_meetings(
+        page = await listing.list_meetings(
             session,
             period=period,
             kind=kind if kind in MeetingKind.__members__ else None,
@@ -191,16 +147,6 @@ async def _form_page(
     )
 
 
-def _form_values(values: Mapping[str, Any]) -> dict[str, Any]:
-    """Values to re-show in the form: times back in the form's local notation."""
-    shown = dict(values)
-    zone = shown.get("timezone") or "Asia/Ho_Chi_Minh"
-    for field in ("starts_at", "ends_at"):
-        if isinstance(shown.get(field), datetime):
-            shown[field] = _local_input(shown[field], zone)
-    return shown
-
-
 @allow(*ORGANISERS)
 async def session_new(request: web.Request) -> web.Response:
     cluster = optional_int(request.query, "cluster")
@@ -213,8 +159,8 @@ async def session_new(request: web.Request) -> web.Response:
 
 
 def _failed(request: web.Request, exc: Exception, values: Mapping[str, Any]) -> FormState:
-    state = problems_of(exc, request["translations"].gettext)
-    state.values = _form_values(values)
+    state = problems_of(exc, request[translations_key].gettext)
+    state.values = form_values(values)
     return state
 
 
@@ -222,7 +168,9 @@ def _failed(request: web.Request, exc: Exception, values: Mapping[str, Any]) -> 
 async def session_create(request: web.Request) -> web.Response:
     form = await request.post()
     values: dict[str, Any] = {k: str(v) for k, v in form.items() if k != "_csrf"}
-    values["site_ids"] = [int(v) for v in form.getall("site_ids", []) if str(v).isdigit()]
+    values["site_ids"] = [
+        int(v) for v in form.getall("site_ids", []) if isinstance(v, str) and v.isdigit()
+    ]
     try:
         values = meeting_values(form)
         user = current_user(request)
@@ -236,15 +184,15 @@ async def session_create(request: web.Request) -> web.Response:
     except (ValidationError, DomainError) as exc:
         return await _form_page(request, _failed(request, exc, values))
     await flash(request, _(request, "The session was saved."))
-    raise web.HTTPSeeOther(f"/sessions/{meeting.id}")
+    raise web.HTTPSeeOther(url(request, "session", id=meeting.id))
 
 
 @allow(*ORGANISERS)
 async def session_edit(request: web.Request) -> web.Response:
     async with db(request) as session:
         meeting = await planning.get_meeting(session, path_id(request))
-        invited = await planning.participations(session, meeting.id)
-    values = _form_values(meeting.model_dump())
+        invited = await listing.participations(session, meeting.id)
+    values = form_values(meeting.model_dump())
     values["site_ids"] = [p.site_id for p in invited]
     return await _form_page(request, FormState(values=values), meeting_id=meeting.id)
 
@@ -254,7 +202,9 @@ async def session_update(request: web.Request) -> web.Response:
     form = await request.post()
     meeting_id = path_id(request)
     values: dict[str, Any] = {k: str(v) for k, v in form.items() if k != "_csrf"}
-    values["site_ids"] = [int(v) for v in form.getall("site_ids", []) if str(v).isdigit()]
+    values["site_ids"] = [
+        int(v) for v in form.getall("site_ids", []) if isinstance(v, str) and v.isdigit()
+    ]
     try:
         values = {**meeting_values(form), "version": text(form, "version")}
         async with db(request) as session:
@@ -262,7 +212,7 @@ async def session_update(request: web.Request) -> web.Response:
     except (ValidationError, DomainError) as exc:
         return await _form_page(request, _failed(request, exc, values), meeting_id=meeting_id)
     await flash(request, _(request, "The session was saved."))
-    raise web.HTTPSeeOther(f"/sessions/{meeting_id}")
+    raise web.HTTPSeeOther(url(request, "session", id=meeting_id))
 
 
 # --- the session page ------------------------------------------------------------------
@@ -271,102 +221,36 @@ async def session_update(request: web.Request) -> web.Response:
 @allow(*ANY_ROLE)
 async def session_page(request: web.Request) -> web.Response:
     meeting_id = path_id(request)
-    settings = request.app[settings_key]
     async with db(request) as session:
-        meeting = await planning.get_meeting(session, meeting_id)
-        invited = await planning.participations(session, meeting_id)
-        agenda = await programme.get_agenda(session, meeting_id)
-        focus = await programme.get_focus_items(session, meeting_id)
-        files = await documents.list_documents(session, meeting_id)
-    groups: list[dict[str, Any]] = []
-    for participation in invited:
-        if not groups or groups[-1]["cluster_id"] != participation.cluster_id:
-            groups.append(
-                {
-                    "cluster_id": participation.cluster_id,
-                    "name": participation.cluster_name,
-                    "sites": [],
-                }
-            )
-        groups[-1]["sites"].append(participation)
-    for group in groups:
-        group["accepted"] = sum(1 for p in group["sites"] if p.rsvp == "accepted")
-        group["delegates"] = sum(
-            p.expected_delegates or 0 for p in group["sites"] if p.rsvp != "declined"
-        )
-    counts = dict.fromkeys(("accepted", "tentative", "declined", "needs_action"), 0)
-    for participation in invited:
-        counts[participation.rsvp] += 1
-    answers = {"counts": counts, "delegates": sum(g["delegates"] for g in groups)}
-    user = current_user(request)
-    first_upload = min((d.uploaded_at for d in files), default=None)
-    deadlines = (
-        planning_deadlines(
-            starts_at=meeting.starts_at,
-            timezone=meeting.timezone,
-            now=utcnow(),
-            is_urgent=meeting.is_urgent,
-        )
-        if meeting.status in ("draft", "scheduled")
-        else []
-    )
-    # Documents count as sent once uploaded (sites see them through their link); the
-    # invitations deadline is judged once sending is recorded (#invitations).
-    deadlines = [d.met_by(first_upload) if d.kind == "documents" else d for d in deadlines]
+        found = await overview.session_overview(session, meeting_id, now=utcnow())
+    meeting = found.meeting
     return render(
         request,
         "planning/session.html",
         {
             "meeting": meeting,
-            "groups": groups,
-            "invited": invited,
-            "answers": answers,
+            "groups": found.answers.clusters,
+            "invited": found.invited,
+            "answers": found.answers,
             "panels": await panels(request, "session", meeting_id),
-            "agenda": agenda,
-            "focus": focus,
-            "documents": files,
-            "deadlines": deadlines,
-            "overruns": any(item.overruns for item in agenda),
+            "documents": found.documents,
+            "deadlines": found.deadlines,
             "may_edit": may_edit(request) and meeting.status not in ("ended", "cancelled"),
-            "may_edit_programme": user is not None
-            and user.role in PROGRAMME_EDITORS
-            and meeting.status != "cancelled",
-            "agenda_kinds": list(AgendaKind),
-            "focus_statuses": list(FocusStatus),
-            "max_document_mb": settings.documents.max_size_mb,
-            "next_status": {"draft": "scheduled", "scheduled": "live", "live": "ended"}.get(
-                meeting.status
-            ),
+            "max_document_mb": request.app[settings_key].documents.max_size_mb,
+            "next_status": planning.next_step(meeting.status),
+            "may_cancel": MeetingStatus.cancelled in planning.next_statuses(meeting.status),
             "tz": meeting.timezone,
-            # The empty row at the end of each editor, for a new entry.
-            "blank_agenda": {
-                "title": "",
-                "presenter": "",
-                "kind": "other",
-                "duration_minutes": None,
-                "planned_start": None,
-                "overruns": False,
-            },
-            "blank_focus": {
-                "number": None,
-                "title": "",
-                "status": "new",
-                "detail": "",
-                "history": [],
-            },
         },
     )
 
 
 async def _back(request: web.Request, message: str) -> web.Response:
     await flash(request, message)
-    raise web.HTTPSeeOther(f"/sessions/{path_id(request)}")
+    raise web.HTTPSeeOther(url(request, "session", id=path_id(request)))
 
 
 async def _refused(request: web.Request, exc: Exception) -> web.Response:
-    state = problems_of(exc, request["translations"].gettext)
-    details = "; ".join(f"{v}" for v in state.errors.values()) or state.summary
-    return await _back(request, _(request, "Not saved: {details}").format(details=details))
+    return await _back(request, not_saved(request, exc))
 
 
 @allow(*ORGANISERS)
@@ -399,79 +283,6 @@ async def session_cancel(request: web.Request) -> web.Response:
 
 
 @allow(*ORGANISERS)
-async def session_next(request: web.Request) -> web.Response:
-    form = await request.post()
-    meeting_id = path_id(request)
-    try:
-        async with db(request) as session:
-            previous = await planning.get_meeting_row(session, meeting_id)
-            data = MeetingFollowUp(
-                starts_at=_aware(text(form, "starts_at"), previous.timezone, "starts_at"),
-                ends_at=_aware(text(form, "ends_at"), previous.timezone, "ends_at"),
-                title=text(form, "title") or None,
-            )
-            user = current_user(request)
-            meeting = await programme.create_follow_up(
-                session, meeting_id, data, organiser_id=user.id if user else None
-            )
-    except (ValidationError, DomainError) as exc:
-        return await _refused(request, exc)
-    await flash(request, _(request, "The next session of the series was created."))
-    raise web.HTTPSeeOther(f"/sessions/{meeting.id}")
-
-
-@allow(*PROGRAMME_EDITORS)
-async def session_agenda(request: web.Request) -> web.Response:
-    """The agenda rows as posted, in their order on the page."""
-    form = await request.post()
-    try:
-        items = [
-            AgendaItemIn(
-                title=row["title"],
-                presenter=row["presenter"],
-                kind=row["kind"] or "other",
-                duration_minutes=int(row["duration"]) if _is_int(row["duration"]) else None,
-            )
-            for row in rows(
-                form, "agenda", ("title", "presenter", "kind", "duration"), keys=("title",)
-            )
-        ]
-        async with db(request) as session:
-            await programme.replace_agenda(
-                session, path_id(request), items, version=optional_int(form, "version")
-            )
-    except (ValidationError, DomainError) as exc:
-        return await _refused(request, exc)
-    return await _back(request, _(request, "The agenda was saved."))
-
-
-@allow(*PROGRAMME_EDITORS)
-async def session_focus(request: web.Request) -> web.Response:
-    form = await request.post()
-    try:
-        items = [
-            FocusItemIn(
-                number=int(row["number"]) if _is_int(row["number"]) else 0,
-                title=row["title"],
-                status=row["status"] or "new",
-                detail=row["detail"],
-            )
-            for row in rows(form, "focus", ("number", "title", "status", "detail"), keys=("title",))
-        ]
-        async with db(request) as session:
-            await programme.replace_focus_items(
-                session, path_id(request), items, version=optional_int(form, "version")
-            )
-    except (ValidationError, DomainError) as exc:
-        return await _refused(request, exc)
-    return await _back(request, _(request, "The focus items were saved."))
-
-
-def _is_int(value: str) -> bool:
-    return value.lstrip("-").isdigit()
-
-
-@allow(*ORGANISERS)
 async def session_upload(request: web.Request) -> web.Response:
     upload = (await request.post()).get("file")
     if not isinstance(upload, web.FileField) or not upload.filename:
@@ -493,3 +304,25 @@ async def session_document_delete(request: web.Request) -> web.Response:
             folder=request.app[settings_key].documents.dir,
         )
     return await _back(request, _(request, "The document was removed."))
+
+
+# --- a site's answer, from its page ----------------------------------------------------
+
+
+@public_token
+async def site_rsvp_submit(request: web.Request) -> web.StreamResponse:
+    """The RSVP form: saved → back to the page at that session; refused → the page again
+    with the problems beside the fields and what was typed."""
+    meeting_id = path_id(request)
+    values = rsvp_values(await request.post())
+    try:
+        data = rsvp.RsvpIn.model_validate(values)
+        async with db(request) as session:
+            site = await link_site(request, session)
+            await rsvp.answer(session, meeting_id, site.id or 0, data)
+    except (ValidationError, DomainError) as exc:
+        if isinstance(exc, DomainError) and exc.status == 404:
+            raise
+        typed = {k: str(v) if v is not None else "" for k, v in values.items()}
+        return await refused_site_form(request, exc, form="rsvp", typed=typed)
+    raise back_to_site_page(request, meeting_id, "saved")

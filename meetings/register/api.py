@@ -7,7 +7,7 @@ from aiohttp import web
 from meetings.core.access import ANY_ROLE, ORGANISERS, allow
 from meetings.core.errors import FieldProblem, Invalid
 from meetings.core.web import db, int_query, items_response, json_body, model_response, path_id
-from meetings.register import imports, sites
+from meetings.register import export, files, imports, sites
 from meetings.register.models import ClusterCreate, ClusterUpdate, SiteCreate, SiteUpdate
 
 
@@ -103,7 +103,7 @@ async def delete_site(request: web.Request) -> web.Response:
 
 @allow(*ORGANISERS)
 async def import_sites(request: web.Request) -> web.Response:
-    kinds: dict[str, imports.FileKind] = {
+    kinds: dict[str, files.FileKind] = {
         "text/csv": "csv",
         "application/csv": "csv",
         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": "xlsx",
@@ -119,7 +119,7 @@ async def import_sites(request: web.Request) -> web.Response:
                 "no file", [FieldProblem("file", "send the file in a form field named 'file'")]
             )
         if upload.filename or upload.content_type not in kinds:
-            kind = imports.kind_from_name(upload.filename or "")
+            kind = files.kind_from_name(upload.filename or "")
         else:
             kind = kinds[upload.content_type]
         content = upload.file.read()
@@ -136,7 +136,7 @@ async def import_sites(request: web.Request) -> web.Response:
 @allow(*ANY_ROLE)
 async def export_sites(request: web.Request) -> web.Response:
     async with db(request) as session:
-        data = await imports.export_sites_csv(session)
+        data = await export.export_sites_csv(session)
     return web.Response(
         body=data,
         headers={

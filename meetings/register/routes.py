@@ -24,6 +24,7 @@ ROUTES = Routes(
             response=ClusterPublic,
             is_collection=True,
             tags=("register",),
+            name="api_list_clusters",
         ),
         Operation(
             "POST",
@@ -34,6 +35,7 @@ ROUTES = Routes(
             response=ClusterPublic,
             status=201,
             tags=("register",),
+            name="api_create_cluster",
         ),
         Operation(
             "GET",
@@ -42,6 +44,7 @@ ROUTES = Routes(
             "One cluster",
             response=ClusterPublic,
             tags=("register",),
+            name="api_get_cluster",
         ),
         Operation(
             "PATCH",
@@ -51,6 +54,7 @@ ROUTES = Routes(
             body=ClusterUpdate,
             response=ClusterPublic,
             tags=("register",),
+            name="api_update_cluster",
         ),
         Operation(
             "DELETE",
@@ -59,6 +63,7 @@ ROUTES = Routes(
             "Delete an empty cluster",
             status=204,
             tags=("register",),
+            name="api_delete_cluster",
         ),
         Operation(
             "GET",
@@ -73,6 +78,7 @@ ROUTES = Routes(
                 *PAGING,
             ),
             tags=("register",),
+            name="api_list_sites",
         ),
         Operation(
             "POST",
@@ -83,6 +89,7 @@ ROUTES = Routes(
             response=SitePublic,
             status=201,
             tags=("register",),
+            name="api_create_site",
         ),
         Operation(
             "POST",
@@ -96,6 +103,7 @@ ROUTES = Routes(
                 "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
             ),
             tags=("register",),
+            name="api_import_sites",
         ),
         Operation(
             "GET",
@@ -104,6 +112,7 @@ ROUTES = Routes(
             "All sites as CSV, in the format import reads",
             response_media="text/csv",
             tags=("register",),
+            name="api_export_sites",
         ),
         Operation(
             "GET",
@@ -112,6 +121,7 @@ ROUTES = Routes(
             "One site",
             response=SitePublic,
             tags=("register",),
+            name="api_get_site",
         ),
         Operation(
             "PATCH",
@@ -121,6 +131,7 @@ ROUTES = Routes(
             body=SiteUpdate,
             response=SitePublic,
             tags=("register",),
+            name="api_update_site",
         ),
         Operation(
             "DELETE",
@@ -130,6 +141,7 @@ ROUTES = Routes(
             status=204,
             query=(Param("version", "refuse (409) unless the site is at this version", "integer"),),
             tags=("register",),
+            name="api_delete_site",
         ),
     ),
     pages=(

@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import ColumnElement, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from meetings.core.errors import Conflict, FieldProblem, Invalid, NotFound
-from meetings.core.store import bump_version
+from meetings.core.store import bump_version, id_of, key_col
 from meetings.core.types import search_key, word_conditions
 from meetings.planning.models import Participation
 from meetings.register.models import (
@@ -45,10 +46,12 @@ class SitePage:
 async def list_clusters(session: AsyncSession) -> list[ClusterPublic]:
     counts = dict(
         (
-            await session.execute(select(Site.cluster_id, func.count()).group_by(Site.cluster_id))
+            await session.execute(
+                select(col(Site.cluster_id), func.count()).group_by(col(Site.cluster_id))
+            )
         ).all()
     )
-    clusters = (await session.scalars(select(Cluster).order_by(Cluster.code))).all()
+    clusters = (await session.scalars(select(Cluster).order_by(col(Cluster.code)))).all()
     return [
         ClusterPublic.model_validate(c, update={"site_count": counts.get(c.id, 0)})
         for c in clusters
@@ -87,20 +90,20 @@ async def update_cluster(
     for key, value in changes.items():
         setattr(cluster, key, value)
     await session.flush()
-    count = await session.scalar(select(func.count()).where(Site.cluster_id == cluster.id))
+    count = await session.scalar(select(func.count()).where(col(Site.cluster_id) == cluster.id))
     return ClusterPublic.model_validate(cluster, update={"site_count": count or 0})
 
 
 async def delete_cluster(session: AsyncSession, cluster_id: int) -> None:
     cluster = await get_cluster(session, cluster_id)
-    members = await session.scalar(select(func.count()).where(Site.cluster_id == cluster_id))
+    members = await session.scalar(select(func.count()).where(col(Site.cluster_id) == cluster_id))
     if members:
         raise Conflict(f"cluster {cluster.code} still has {members} sites; move them first")
     await session.delete(cluster)
 
 
 async def _check_cluster_code_free(session: AsyncSession, code: str) -> None:
-    if await session.scalar(select(Cluster.id).where(Cluster.code == code)) is not None:
+    if await session.scalar(select(col(Cluster.id)).where(col(Cluster.code) == code)) is not None:
         raise Conflict(f"a cluster with code {code!r} already exists", field="code")
 
 
@@ -113,11 +116,11 @@ async def _check_sites_exist(session: AsyncSession, *site_ids: int | None) -> No
 # --- sites -----------------------------------------------------------------------------
 
 
-def _site_filter(q: str | None, cluster_id: int | None) -> list[object]:
-    conditions: list[object] = []
+def _site_filter(q: str | None, cluster_id: int | None) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = []
     if cluster_id is not None:
-        conditions.append(Site.cluster_id == cluster_id)
-    conditions.extend(word_conditions(Site.search_text, q))
+        conditions.append(col(Site.cluster_id) == cluster_id)
+    conditions.extend(word_conditions(col(Site.search_text), q))
     return conditions
 
 
@@ -137,12 +140,12 @@ async def list_sites(
     rows = (
         await session.scalars(
             select(Site)
-            .outerjoin(Cluster, Site.cluster_id == Cluster.id)  # type: ignore[arg-type]
+            .outerjoin(Cluster, col(Site.cluster_id) == col(Cluster.id))
             .where(*conditions)
             .order_by(
-                Cluster.code.nulls_first(),  # type: ignore[attr-defined]
-                Site.search_text,
-                Site.id,
+                col(Cluster.code).nulls_first(),
+                col(Site.search_text),
+                col(Site.id),
             )
             .limit(limit)
             .offset(offset)
@@ -181,9 +184,9 @@ async def create_site(session: AsyncSession, data: SiteCreate) -> SitePublic:
     site.search_text = search_key(site.name, site.province, site.code)
     session.add(site)
     await session.flush()
-    assert site.id is not None
-    await _replace_contacts(session, site.id, data.contacts)
-    return await get_site(session, site.id)
+    site_id = id_of(site)
+    await _replace_contacts(session, site_id, data.contacts)
+    return await get_site(session, site_id)
 
 
 async def update_site(session: AsyncSession, site_id: int, data: SiteUpdate) -> SitePublic:
@@ -210,7 +213,9 @@ async def delete_site(session: AsyncSession, site_id: int, *, version: int | Non
     site = await _get_site_row(session, site_id)
     if version is not None and version != site.version:
         raise Conflict(f"site changed meanwhile (version {site.version})", field="version")
-    sessions = await session.scalar(select(func.count()).where(Participation.site_id == site_id))
+    sessions = await session.scalar(
+        select(func.count()).where(col(Participation.site_id) == site_id)
+    )
     if sessions:
         raise Conflict(
             f"site {site.code} was invited to {sessions} session(s); its record stays. "
@@ -221,7 +226,7 @@ async def delete_site(session: AsyncSession, site_id: int, *, version: int | Non
 
 
 async def _check_site_code_free(session: AsyncSession, code: str) -> None:
-    if await session.scalar(select(Site.id).where(Site.code == code)) is not None:
+    if await session.scalar(select(col(Site.id)).where(col(Site.code) == code)) is not None:
         raise Conflict(f"a site with code {code!r} already exists", field="code")
 
 
@@ -235,7 +240,7 @@ async def _check_cluster_exists(session: AsyncSession, cluster_id: int | None) -
 async def _replace_contacts(
     session: AsyncSession, site_id: int, contacts: Sequence[ContactIn]
 ) -> None:
-    await session.execute(delete(Contact).where(Contact.site_id == site_id))  # type: ignore[arg-type]
+    await session.execute(delete(Contact).where(col(Contact.site_id) == site_id))
     session.add_all(
         Contact(site_id=site_id, position=index, **contact.model_dump())
         for index, contact in enumerate(contacts)
@@ -253,14 +258,17 @@ async def _publish(session: AsyncSession, sites: Sequence[Site]) -> list[SitePub
         chunk = ids[chunk_start : chunk_start + 500]
         rows = await session.scalars(
             select(Contact)
-            .where(Contact.site_id.in_(chunk))  # type: ignore[attr-defined]
-            .order_by(Contact.site_id, Contact.position)
+            .where(col(Contact.site_id).in_(chunk))
+            .order_by(col(Contact.site_id), col(Contact.position))
         )
         for contact in rows:
             contacts.setdefault(contact.site_id, []).append(ContactPublic.model_validate(contact))
     cluster_ids = {s.cluster_id for s in sites if s.cluster_id is not None}
     clusters = (
-        {c.id: c for c in await session.scalars(select(Cluster).where(Cluster.id.in_(cluster_ids)))}  # type: ignore[union-attr]
+        {
+            c.id: c
+            for c in await session.scalars(select(Cluster).where(col(Cluster.id).in_(cluster_ids)))
+        }
         if cluster_ids
         else {}
     )
@@ -284,8 +292,10 @@ async def site_names(session: AsyncSession, site_ids: set[int]) -> dict[int, str
     """Names of the given sites only (cluster leaders, say), without their contacts."""
     if not site_ids:
         return {}
-    rows = await session.execute(select(Site.id, Site.name).where(Site.id.in_(site_ids)))  # type: ignore[union-attr]
-    return dict(rows.all())  # type: ignore[arg-type]
+    rows = await session.execute(
+        select(key_col(Site.id), col(Site.name)).where(col(Site.id).in_(site_ids))
+    )
+    return dict(rows.all())
 
 
 async def count_sites(session: AsyncSession) -> int:

@@ -7,7 +7,6 @@ import re
 import secrets
 import time
 from pathlib import Path
-from typing import Any
 
 from aiohttp import web
 from pydantic import ValidationError
@@ -19,11 +18,12 @@ from meetings.core.access import (
 )
 from meetings.core.errors import Conflict, DomainError
 from meetings.core.forms import FormState, optional_int, problems_of, text
-from meetings.core.keys import settings_key
+from meetings.core.keys import settings_key, translations_key
 from meetings.core.pages import PAGE_SIZE, _, flash, may_edit, panels, render
-from meetings.core.web import db, int_query, path_id
-from meetings.register import imports, sites
+from meetings.core.web import db, int_query, path_id, url
+from meetings.register import files, imports, sites
 from meetings.register.forms import SITE_FIELDS, site_values
+from meetings.register.groups import by_cluster, cluster_sizes
 from meetings.register.models import (
     ClusterCreate,
     ClusterUpdate,
@@ -49,22 +49,8 @@ async def site_list(request: web.Request) -> web.Response:
         )
         clusters = await sites.list_clusters(session)
         register_size = await sites.count_sites(session)
-    groups: list[dict[str, Any]] = []
     # A group's heading counts the whole cluster, not only this page's part of it.
-    counts: dict[int | None, int] = {c.id: c.site_count for c in clusters}
-    counts[None] = register_size - sum(c.site_count for c in clusters)
-    for site in page.items:
-        if not groups or groups[-1]["cluster_id"] != site.cluster_id:
-            groups.append(
-                {
-                    "cluster_id": site.cluster_id,
-                    "code": site.cluster_code,
-                    "name": site.cluster_name,
-                    "count": counts.get(site.cluster_id, 0),
-                    "sites": [],
-                }
-            )
-        groups[-1]["sites"].append(site)
+    groups = by_cluster(page.items, sizes=cluster_sizes(clusters, register_size))
     return render(
         request,
         "register/sites.html",
@@ -132,11 +118,11 @@ async def site_create(request: web.Request) -> web.Response:
         async with db(request) as session:
             site = await sites.create_site(session, SiteCreate.model_validate(values))
     except (ValidationError, DomainError) as exc:
-        state = problems_of(exc, request["translations"].gettext)
+        state = problems_of(exc, request[translations_key].gettext)
         state.values = values
         return await _site_form(request, state)
     await flash(request, _(request, "The site was saved."))
-    raise web.HTTPSeeOther(f"/sites/{site.id}")
+    raise web.HTTPSeeOther(url(request, "site", id=site.id))
 
 
 @allow(*ORGANISERS)
@@ -157,11 +143,11 @@ async def site_update(request: web.Request) -> web.Response:
         async with db(request) as session:
             await sites.update_site(session, site_id, update)
     except (ValidationError, DomainError) as exc:
-        state = problems_of(exc, request["translations"].gettext)
+        state = problems_of(exc, request[translations_key].gettext)
         state.values = {**values, "version": text(form, "version")}
         return await _site_form(request, state, site_id=site_id)
     await flash(request, _(request, "The site was saved."))
-    raise web.HTTPSeeOther(f"/sites/{site_id}")
+    raise web.HTTPSeeOther(url(request, "site", id=site_id))
 
 
 @allow(*ORGANISERS)
@@ -196,7 +182,7 @@ async def site_delete(request: web.Request) -> web.Response:
             status=409,
         )
     await flash(request, _(request, "The site was deleted."))
-    raise web.HTTPSeeOther("/sites")
+    raise web.HTTPSeeOther(url(request, "sites"))
 
 
 UPLOAD_LIFETIME_SECONDS = 24 * 3600
@@ -262,7 +248,7 @@ async def import_preview(request: web.Request) -> web.Response:
         )
     content = upload.file.read()
     try:
-        kind = imports.kind_from_name(upload.filename)
+        kind = files.kind_from_name(upload.filename)
         async with db(request) as session:
             report = await imports.import_sites(session, content=content, kind=kind, dry_run=True)
     except DomainError as exc:
@@ -293,14 +279,14 @@ async def import_confirm(request: web.Request) -> web.Response:
     matches = [p for p in _upload_dir(request).glob(f"{token}.*") if p.suffix in (".csv", ".xlsx")]
     if not matches:
         await flash(request, _(request, "That upload has expired; choose the file again."))
-        raise web.HTTPSeeOther("/sites/import")
+        raise web.HTTPSeeOther(url(request, "site_import"))
     path = matches[0]
     try:
         async with db(request) as session:
             report = await imports.import_sites(
                 session,
                 content=path.read_bytes(),
-                kind=imports.kind_from_name(path.name),
+                kind=files.kind_from_name(path.name),
                 dry_run=False,
             )
     except DomainError as exc:  # the register changed since the preview
@@ -313,7 +299,7 @@ async def import_confirm(request: web.Request) -> web.Response:
             created=report.created, updated=report.updated, unchanged=report.unchanged
         ),
     )
-    raise web.HTTPSeeOther("/sites")
+    raise web.HTTPSeeOther(url(request, "sites"))
 
 
 async def _clusters_page(request: web.Request, state: FormState) -> web.Response:
@@ -347,11 +333,11 @@ async def cluster_create(request: web.Request) -> web.Response:
         async with db(request) as session:
             await sites.create_cluster(session, ClusterCreate.model_validate(values))
     except (ValidationError, DomainError) as exc:
-        state = problems_of(exc, request["translations"].gettext)
+        state = problems_of(exc, request[translations_key].gettext)
         state.values = values
         return await _clusters_page(request, state)
     await flash(request, _(request, "The cluster was saved."))
-    raise web.HTTPSeeOther("/clusters")
+    raise web.HTTPSeeOther(url(request, "clusters"))
 
 
 async def _cluster_form(request: web.Request, cluster_id: int, state: FormState) -> web.Response:
@@ -393,8 +379,8 @@ async def cluster_update(request: web.Request) -> web.Response:
         async with db(request) as session:
             await sites.update_cluster(session, cluster_id, ClusterUpdate.model_validate(values))
     except (ValidationError, DomainError) as exc:
-        state = problems_of(exc, request["translations"].gettext)
+        state = problems_of(exc, request[translations_key].gettext)
         state.values = values
         return await _cluster_form(request, cluster_id, state)
     await flash(request, _(request, "The cluster was saved."))
-    raise web.HTTPSeeOther("/clusters")
+    raise web.HTTPSeeOther(url(request, "clusters"))

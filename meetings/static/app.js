@@ -234,10 +234,9 @@ for (const board of document.querySelectorAll("[data-board]")) {
   if (!dialog) continue;
   const form = dialog.querySelector("[data-action-form]");
   const csrf = document.querySelector('meta[name="csrf-token"]').content;
-  const meeting = board.dataset.meeting;
   const send = async (siteId, status, extra = {}) => {
     const rehearsalStep = status.startsWith("rehearsal:");
-    const url = `/api/v1/meetings/${meeting}/${rehearsalStep ? "rehearsal" : "attendance"}`;
+    const url = rehearsalStep ? board.dataset.rehearsalUrl : board.dataset.attendanceUrl;
     const body = rehearsalStep
       ? { site_id: Number(siteId), status: status.slice(10), note: extra.note || "" }
       : { site_id: Number(siteId), status, ...extra };
@@ -255,7 +254,7 @@ for (const board of document.querySelectorAll("[data-board]")) {
   };
   const keys = { c: "connected", p: "present", l: "late", r: "left", a: "absent", t: "technical_issue" };
   const open = (tile) => {
-    form.action = `/sessions/${meeting}/board/${tile.dataset.site}`;
+    form.action = tile.dataset.action;
     form.dataset.site = tile.dataset.site;
     dialog.querySelector("[data-dialog-title]").textContent = tile.querySelector(".tile-name").textContent;
     form.elements.delegates_present.value = tile.querySelector("[data-delegates]").textContent;
@@ -294,10 +293,9 @@ for (const board of document.querySelectorAll("[data-board]")) {
 // and the page shows their text beside yours to choose, instead of overwriting either.
 for (const area of document.querySelectorAll("[data-record]")) {
   if (area.dataset.mayWrite !== "1") continue;
-  const meeting = area.dataset.record;
   const csrf = document.querySelector('meta[name="csrf-token"]').content;
   const words = document.querySelector("[data-saved-label]").dataset;
-  const url = `/api/v1/meetings/${meeting}/notes`;
+  const url = area.dataset.notesUrl;
   const body = (section, text, version) => {
     const payload = { versions: { [section]: Number(version) } };
     if (section.startsWith("agenda:")) payload.agenda = { [section.slice(7)]: text };

@@ -6,7 +6,6 @@ import dataclasses
 
 from aiohttp import web
 from pydantic import AwareDatetime
-from sqlalchemy import func, select
 from sqlmodel import SQLModel
 
 from meetings.core.access import ANY_ROLE, ORGANISERS, allow, public_token
@@ -15,12 +14,13 @@ from meetings.core.keys import settings_key
 from meetings.core.store import utcnow
 from meetings.core.web import db, int_query, items_response, json_body, model_response, path_id
 from meetings.planning.lifecycle import get_meeting_row
-from meetings.planning.models import Meeting, Participation
-from notify.mail import calendars, invitations, letter
+from notify.mail import calendars, invitations, letter, messages
 from notify.mail.keys import wake_key
-from notify.mail.models import Message, MessageKind, MessagePublic
+from notify.mail.models import MessageKind, MessagePublic
 from notify.mail.render import environment
 from notify.site import tokens
+from notify.site.links import site_page_url
+from notify.site.sessions import feed_sessions
 
 
 class InvitationsRequest(SQLModel):
@@ -67,17 +67,8 @@ async def list_messages(request: web.Request) -> web.Response:
     limit = int_query(request, "limit", 500, 1, 10_000)
     offset = int_query(request, "offset", 0, 0, 2**31)
     async with db(request) as session:
-        await get_meeting_row(session, meeting_id)
-        total = await session.scalar(select(func.count()).where(Message.meeting_id == meeting_id))
-        rows = await session.scalars(
-            select(Message)
-            .where(Message.meeting_id == meeting_id)
-            .order_by(Message.id)
-            .limit(limit)
-            .offset(offset)
-        )
-        items = [MessagePublic.model_validate(m) for m in rows]
-    return items_response(items, total or 0)
+        items, total = await messages.messages_page(session, meeting_id, limit=limit, offset=offset)
+    return items_response(items, total)
 
 
 @allow(*ANY_ROLE)
@@ -130,15 +121,9 @@ async def site_feed(request: web.Request) -> web.Response:
     settings = request.app[settings_key]
     async with db(request) as session:
         site = await tokens.site_for_token(session, request.match_info["site_token"])
-        meetings = (
-            await session.scalars(
-                select(Meeting)
-                .join(Participation, Participation.meeting_id == Meeting.id)  # type: ignore[arg-type]
-                .where(Participation.site_id == site.id)
-                .order_by(Meeting.starts_at)
-            )
-        ).all()
-        data = calendars.site_feed(site, list(meetings), settings=settings, now=utcnow())
+        shown = await feed_sessions(session, site_id=site.id or 0)
+        meetings = [s.meeting for s in shown]
+        data = calendars.site_feed(site, meetings, settings=settings, now=utcnow())
     return _ics(data, f"giaoban-{site.code}.ics", attachment=False)
 
 
@@ -211,5 +196,5 @@ async def revoke_site_link(request: web.Request) -> web.Response:
             session, path_id(request), secret_key=settings.security.secret_key
         )
     return model_response(
-        SiteLinkOut(site_id=path_id(request), url=f"{settings.server.public_url}/s/{token}")
+        SiteLinkOut(site_id=path_id(request), url=site_page_url(settings.server.public_url, token))
     )

@@ -30,7 +30,7 @@ def meeting_download(meeting: Meeting, *, settings: Settings, now: datetime) -> 
 
 
 def site_feed(site: Site, meetings: list[Meeting], *, settings: Settings, now: datetime) -> bytes:
-    """All of a site's sessions, cancelled ones included (as cancelled)."""
+    """The sessions a site may see (notify.site.sessions), cancelled ones as cancelled."""
     room = "; ".join(p for p in (site.address, site.endpoint) if p)
     return feed(
         [event_for(m, settings=settings, location=room) for m in meetings],

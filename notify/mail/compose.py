@@ -22,7 +22,7 @@ from email.policy import SMTP
 from email.utils import format_datetime, make_msgid
 
 from notify.mail.ical import Method, Person
-from notify.mail.outbox import Outgoing
+from notify.mail.transports import Outgoing
 
 _BREAKS = re.compile(r"[\r\n\x00-\x1f\x7f]+")
 

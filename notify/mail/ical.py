@@ -153,7 +153,7 @@ def _transitions(zone: ZoneInfo, start: datetime, end: datetime) -> tuple[dateti
     return tuple(found)
 
 
-def _onset(local: datetime, offset_from: timedelta | None) -> TimezoneStandard:
+def _onset(local: datetime, offset_from: timedelta | None) -> TimezoneStandard | TimezoneDaylight:
     """One STANDARD or DAYLIGHT onset; DTSTART is the wall clock in the old offset."""
     kind = TimezoneDaylight if local.dst() else TimezoneStandard
     onset = kind()

@@ -7,19 +7,22 @@ what was sent before; a recipient whose site is no longer invited gets a cancell
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from meetings.core import signals
-from meetings.core.errors import FieldProblem, Invalid, NotFound
+from meetings.core.errors import FieldProblem, Invalid
 from meetings.core.labels import N_
 from meetings.core.store import utcnow
 from meetings.planning.lifecycle import get_meeting_row
 from meetings.planning.models import MeetingStatus, Participation
 from meetings.register.models import Contact
+from notify.mail.messages import get_message
 from notify.mail.models import Message, MessageKind, MessageStatus
 from notify.site import tokens
 
@@ -40,10 +43,10 @@ class QueueReport:
 async def _recipients(session: AsyncSession, meeting_id: int) -> dict[str, tuple[int, str]]:
     """Every contact e-mail of every invited site: address → (site id, name)."""
     rows = await session.execute(
-        select(Contact.email, Contact.site_id, Contact.name)
-        .join(Participation, Participation.site_id == Contact.site_id)  # type: ignore[arg-type]
-        .where(Participation.meeting_id == meeting_id)
-        .order_by(Contact.site_id, Contact.position)
+        select(col(Contact.email), col(Contact.site_id), col(Contact.name))
+        .join(Participation, col(Participation.site_id) == col(Contact.site_id))
+        .where(col(Participation.meeting_id) == meeting_id)
+        .order_by(col(Contact.site_id), col(Contact.position))
     )
     found: dict[str, tuple[int, str]] = {}
     for email, site_id, name in rows.all():
@@ -55,21 +58,21 @@ async def _invited_before(session: AsyncSession, meeting_id: int) -> dict[str, M
     rows = await session.scalars(
         select(Message)
         .where(
-            Message.meeting_id == meeting_id,
-            Message.kind.in_(INVITING),  # type: ignore[attr-defined]
-            Message.status != MessageStatus.failed,
+            col(Message.meeting_id) == meeting_id,
+            col(Message.kind).in_(INVITING),
+            col(Message.status) != MessageStatus.failed,
         )
-        .order_by(Message.id)
+        .order_by(col(Message.id))
     )
     return {m.recipient.lower(): m for m in rows}
 
 
 async def _cancelled_at(session: AsyncSession, meeting_id: int, sequence: int) -> set[str]:
     rows = await session.scalars(
-        select(Message.recipient).where(
-            Message.meeting_id == meeting_id,
-            Message.kind == MessageKind.cancellation,
-            Message.sequence >= sequence,
+        select(col(Message.recipient)).where(
+            col(Message.meeting_id) == meeting_id,
+            col(Message.kind) == MessageKind.cancellation,
+            col(Message.sequence) >= sequence,
         )
     )
     return {r.lower() for r in rows}
@@ -118,6 +121,14 @@ async def plan_invitations(session: AsyncSession, meeting_id: int) -> list[Plann
     return planned
 
 
+def by_kind(plan: Sequence[Planned]) -> dict[str, list[Planned]]:
+    """The planned messages grouped by kind (invitation, update, cancellation)."""
+    grouped: dict[str, list[Planned]] = {}
+    for planned in plan:
+        grouped.setdefault(planned.kind, []).append(planned)
+    return grouped
+
+
 async def queue_invitations(
     session: AsyncSession,
     meeting_id: int,
@@ -146,7 +157,7 @@ async def queue_invitations(
     ]
     await _insert(session, rows)
     if send_after is not None:
-        await signals.meeting_changed.send(session, meeting_id)  # a dispatch to plan
+        await signals.of(session).meeting_changed.send(session, meeting_id)  # a dispatch to plan
     return _report(planned)
 
 
@@ -162,9 +173,7 @@ def _report(planned: list[Planned]) -> QueueReport:
 async def resend(session: AsyncSession, meeting_id: int, message_id: int) -> Message:
     """Send one recipient's message again: a failed row goes back to the queue as it is;
     otherwise a new row of the same kind is queued (the earlier one stays as history)."""
-    row = await session.get(Message, message_id)
-    if row is None or row.meeting_id != meeting_id:
-        raise NotFound(f"no message {message_id} in session {meeting_id}")
+    row = await get_message(session, meeting_id, message_id)
     meeting = await get_meeting_row(session, meeting_id)
     if row.status in (MessageStatus.queued, MessageStatus.sending):
         raise Invalid(
@@ -265,9 +274,9 @@ async def delivery_summary(
 ) -> DeliverySummary:
     counts: dict[str, int] = {}
     rows = await session.execute(
-        select(Message.status, Message.send_after > now, func.count())
-        .where(Message.meeting_id == meeting_id)
-        .group_by(Message.status, Message.send_after > now)
+        select(col(Message.status), col(Message.send_after) > now, func.count())
+        .where(col(Message.meeting_id) == meeting_id)
+        .group_by(col(Message.status), col(Message.send_after) > now)
     )
     waiting = 0
     for status, is_later, count in rows.all():
@@ -290,7 +299,9 @@ async def queue_minutes_notice(session: AsyncSession, meeting_id: int) -> QueueR
     from agendas.record.models import Minutes  # the record's table; notify only reads it
 
     minutes = await session.scalar(
-        select(Minutes).where(Minutes.meeting_id == meeting_id).order_by(Minutes.number.desc())  # type: ignore[attr-defined]
+        select(Minutes)
+        .where(col(Minutes.meeting_id) == meeting_id)
+        .order_by(col(Minutes.number).desc())
     )
     if minutes is None:
         return QueueReport()

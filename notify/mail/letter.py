@@ -22,18 +22,21 @@ import jinja2
 from markupsafe import Markup
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
-from agendas.programme.models import AgendaItem, AgendaItemPublic
-from agendas.programme.programme import timeline
+from agendas.programme.models import AgendaItemPublic
+from agendas.programme.programme import agenda_items, timeline
 from meetings.core.admin_format import clock_in_words, date_in_words, html_to_pdf, moment_in_words
-from meetings.core.errors import NotFound
 from meetings.core.i18n import translations
 from meetings.core.settings import OrganisationSettings, Settings
+from meetings.planning.documents import session_documents
+from meetings.planning.invited import invitation
 from meetings.planning.lifecycle import get_meeting_row
-from meetings.planning.models import Document, Meeting, Participation
+from meetings.planning.models import Meeting, Participation
 from meetings.planning.workdays import working_days_before
 from meetings.register.models import Site
 from notify.site import tokens
+from notify.site.links import site_page_url
 
 PDF_TYPE = "application/pdf"
 #: The document type in the number, fixed by Decree 30 (Appendix III): GM = giấy mời.
@@ -149,18 +152,15 @@ class LetterCache:
 
 async def bridge_point_count(session: AsyncSession, meeting_id: int) -> int:
     """How many sites the letter to all of them speaks of."""
-    count = await session.scalar(select(func.count()).where(Participation.meeting_id == meeting_id))
+    count = await session.scalar(
+        select(func.count()).where(col(Participation.meeting_id) == meeting_id)
+    )
     return count or 0
 
 
-async def site_place(session: AsyncSession, meeting_id: int, site: Site) -> str:
+def site_place(site: Site, participation: Participation) -> str:
     """The site's address and its room or dial-in for this session (else its register one)."""
-    endpoint = await session.scalar(
-        select(Participation.endpoint).where(
-            Participation.meeting_id == meeting_id, Participation.site_id == site.id
-        )
-    )
-    return "; ".join(p for p in (site.address, endpoint or site.endpoint) if p)
+    return "; ".join(p for p in (site.address, participation.endpoint or site.endpoint) if p)
 
 
 async def load_letter(
@@ -173,27 +173,14 @@ async def load_letter(
 ) -> Letter:
     """The letter of a session, addressed to one invited site or to all of them."""
     meeting = await get_meeting_row(session, meeting_id)
-    items = await session.scalars(
-        select(AgendaItem).where(AgendaItem.meeting_id == meeting_id).order_by(AgendaItem.position)
-    )
-    names = await session.scalars(
-        select(Document.filename)
-        .where(Document.meeting_id == meeting_id)
-        .order_by(Document.uploaded_at)
-    )
-    agenda = timeline(meeting, items.all())
-    document_names = list(names.all())
+    agenda = timeline(meeting, await agenda_items(session, meeting_id=meeting_id))
+    documents = await session_documents(session, meeting_id=meeting_id)
+    document_names = [document.filename for document in documents]
     if site_id is None:
         count = await bridge_point_count(session, meeting_id)
         return Letter(meeting, agenda, document_names, issued_on, bridge_point_count=count)
-    site = await session.get(Site, site_id)
-    invited = await session.scalar(
-        select(Participation.id).where(
-            Participation.meeting_id == meeting_id, Participation.site_id == site_id
-        )
-    )
-    if site is None or invited is None:
-        raise NotFound(f"site {site_id} is not invited to session {meeting_id}")
+    participation = await invitation(session, meeting_id=meeting_id, site_id=site_id)
+    site = await session.get_one(Site, site_id)  # an invited site exists (its foreign key)
     token = await tokens.site_token(session, site_id, secret_key=settings.security.secret_key)
     return Letter(
         meeting,
@@ -201,6 +188,6 @@ async def load_letter(
         document_names,
         issued_on,
         site=site,
-        site_place=await site_place(session, meeting_id, site),
-        site_url=f"{settings.server.public_url}/s/{token}",
+        site_place=site_place(site, participation),
+        site_url=site_page_url(settings.server.public_url, token),
     )

@@ -16,55 +16,33 @@ the rows it claimed wait with the reason, their attempt not counted.
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
 import random
-import ssl
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any, Protocol
 
-import aiosmtplib
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
-from meetings.core.settings import MailSettings
 from meetings.core.store import SessionMaker, utcnow
+from notify.mail.claims import Ledger, claim
 from notify.mail.models import Message, MessageStatus
+from notify.mail.transports import (
+    Connection,
+    Outgoing,
+    PermanentFailure,
+    TemporaryFailure,
+    Transport,
+    Unreachable,
+)
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 8
 BACKOFF_BASE = timedelta(seconds=30)
 BACKOFF_CAP = timedelta(hours=2)
-
-
-class TemporaryFailure(Exception):
-    """Try again later (4xx, no connection, timeout)."""
-
-
-class PermanentFailure(Exception):
-    """The server refused for good (5xx); the text is its reply."""
-
-
-class Unreachable(TemporaryFailure):
-    """No session with the server: it does not answer, or refuses our TLS or our login.
-
-    Nothing to do with any one message, so a delivery pass stops at the first: a wrong
-    password tried once per message would fail thousands of logins in a minute (relays
-    lock accounts for less), and a relay that is down need not be asked again at once.
-    """
-
-
-@dataclass(frozen=True)
-class Outgoing:
-    """An e-mail ready for the wire: its envelope and its bytes (CRLF line endings)."""
-
-    sender: str
-    recipient: str
-    message_id: str
-    data: bytes
 
 
 class Renderer(Protocol):
@@ -80,234 +58,10 @@ class Renderer(Protocol):
     ) -> Callable[[Message], Outgoing]: ...
 
 
-class Connection(Protocol):
-    async def send(self, message: Outgoing) -> None: ...
-
-    async def close(self) -> None: ...
-
-
-class Transport(Protocol):
-    async def connect(self) -> Connection: ...
-
-
-@dataclass(frozen=True)
-class SmtpTransport:
-    settings: MailSettings
-    timeout: float = 30.0
-
-    @functools.cached_property
-    def tls_context(self) -> ssl.SSLContext | None:
-        """Built once per transport: loading the trust store costs more than a message.
-
-        Certificates are always verified; `smtp_cafile` replaces the system's authorities
-        with the given ones (a relay with a private CA), it never turns verification off.
-        """
-        mail = self.settings
-        if mail.smtp_tls == "none":
-            return None
-        cafile = str(mail.smtp_cafile) if mail.smtp_cafile else None
-        return ssl.create_default_context(cafile=cafile)
-
-    async def connect(self) -> Connection:
-        mail = self.settings
-        client = aiosmtplib.SMTP(
-            hostname=mail.smtp_host,
-            port=mail.smtp_port,
-            use_tls=mail.smtp_tls == "tls",
-            start_tls=mail.smtp_tls == "starttls",
-            timeout=self.timeout,
-            tls_context=self.tls_context,
-        )
-        try:
-            await client.connect()
-            if mail.smtp_user:
-                await client.login(mail.smtp_user, mail.smtp_password)
-        except aiosmtplib.SMTPAuthenticationError as exc:
-            client.close()
-            raise Unreachable(
-                f"cannot log in to {mail.smtp_host}:{mail.smtp_port} as {mail.smtp_user}: "
-                f"{exc.code} {exc.message}"
-            ) from exc
-        except aiosmtplib.SMTPResponseException as exc:
-            client.close()
-            raise Unreachable(
-                f"{mail.smtp_host}:{mail.smtp_port} refuses a session: {exc.code} {exc.message}"
-            ) from exc
-        except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
-            client.close()
-            raise Unreachable(
-                f"cannot connect to {mail.smtp_host}:{mail.smtp_port}: {exc}"
-            ) from exc
-        return _SmtpConnection(client)
-
-
-def _classify(exc: aiosmtplib.SMTPResponseException) -> Exception:
-    reply = f"{exc.code} {exc.message}"
-    return PermanentFailure(reply) if exc.code >= 500 else TemporaryFailure(reply)
-
-
-@dataclass
-class _SmtpConnection:
-    client: aiosmtplib.SMTP
-
-    async def send(self, message: Outgoing) -> None:
-        try:
-            await self.client.sendmail(message.sender, [message.recipient], message.data)
-        except aiosmtplib.SMTPRecipientsRefused as exc:
-            first = exc.recipients[0]
-            raise _classify(first) from exc
-        except aiosmtplib.SMTPResponseException as exc:
-            raise _classify(exc) from exc
-        except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
-            raise TemporaryFailure(str(exc) or type(exc).__name__) from exc
-
-    async def close(self) -> None:
-        try:
-            await self.client.quit()
-        except (aiosmtplib.SMTPException, OSError, TimeoutError):
-            self.client.close()
-
-
-def eml_name(message_id: str) -> str:
-    """The mail drop's file for a Message-ID (the UI finds a sent message by it)."""
-    return message_id.strip().strip("<>").replace("@", "_at_").replace("/", "_") + ".eml"
-
-
-@dataclass(frozen=True)
-class DropTransport:
-    """The embedded default: each message becomes an .eml file the UI can show."""
-
-    folder: Path
-
-    async def connect(self) -> Connection:
-        await asyncio.to_thread(self.folder.mkdir, parents=True, exist_ok=True)
-        return _DropConnection(self.folder)
-
-
-@dataclass
-class _DropConnection:
-    folder: Path
-
-    async def send(self, message: Outgoing) -> None:
-        path = self.folder / eml_name(message.message_id)
-        await asyncio.to_thread(path.write_bytes, message.data)
-
-    async def close(self) -> None:
-        return None
-
-
-def transport_for(mail: MailSettings) -> Transport:
-    return DropTransport(mail.drop_dir) if mail.mode == "drop" else SmtpTransport(mail)
-
-
 def backoff(attempts: int, *, rng: random.Random | None = None) -> timedelta:
     """30 s, 1 min, 2 min, … capped at 2 h, with ±25 % jitter so retries spread out."""
     base = min(BACKOFF_BASE * (2 ** max(0, attempts - 1)), BACKOFF_CAP)
     return base * (0.75 + 0.5 * (rng or random).random())
-
-
-async def claim(maker: SessionMaker, *, limit: int, now: datetime) -> list[int]:
-    """Take up to `limit` due messages for this worker (queued → sending), atomically."""
-    due = (
-        select(Message.id)
-        .where(Message.status == MessageStatus.queued, Message.send_after <= now)
-        .order_by(Message.send_after, Message.id)
-        .limit(limit)
-    )
-    take = update(Message).values(
-        status=MessageStatus.sending, claimed_at=now, attempts=Message.attempts + 1
-    )
-    async with maker() as session, session.begin():
-        if session.bind.dialect.name == "postgresql":
-            # Lock exactly these rows; a LIMIT inside UPDATE … IN (…) may be re-run by the
-            # planner and take more rows than asked, so select first, then update.
-            ids = list((await session.scalars(due.with_for_update(skip_locked=True))).all())
-            if not ids:
-                return []
-            chosen = Message.id.in_(ids)  # type: ignore[union-attr]
-        else:
-            # SQLite runs one statement at a time under its write lock: choosing inside
-            # the UPDATE lets a second worker that waited for the lock take the next rows
-            # (a SELECT first would see the first worker's rows still queued, and get none).
-            chosen = Message.id.in_(due.scalar_subquery())  # type: ignore[union-attr]
-        claimed = await session.scalars(
-            take.where(chosen, Message.status == MessageStatus.queued).returning(Message.id)
-        )
-        return sorted(claimed.all())
-
-
-async def release_stale(maker: SessionMaker, *, now: datetime, stale_after: timedelta) -> int:
-    """Rows a killed worker left in `sending` go back to the queue."""
-    async with maker() as session, session.begin():
-        result = await session.execute(
-            update(Message)
-            .where(
-                Message.status == MessageStatus.sending,
-                Message.claimed_at < now - stale_after,  # type: ignore[operator]
-            )
-            .values(status=MessageStatus.queued)
-        )
-        return int(result.rowcount)  # type: ignore[attr-defined]
-
-
-class _Ledger:
-    """Writes outcomes in group commits: one transaction for all the marks waiting.
-
-    A transaction per message costs a session, BEGIN/UPDATE/COMMIT round trips and, on
-    PostgreSQL, a WAL flush. Each lane still awaits `record` before it sends anything
-    else, so the window in which a kill can repeat a message stays one message per
-    connection; only the commit is shared with the lanes that finished meanwhile.
-    Entries keep their order: `_written` counts those committed, so an entry numbered at
-    most that is in the database.
-    """
-
-    def __init__(self, maker: SessionMaker) -> None:
-        self._maker = maker
-        self._pending: list[dict[str, Any]] = []
-        self._queued = 0
-        self._written = 0
-        self._lock = asyncio.Lock()
-
-    async def record(self, values: dict[str, Any]) -> None:
-        self._pending.append(values)
-        self._queued += 1
-        mine = self._queued
-        async with self._lock:
-            if self._written >= mine:
-                return  # committed by the sender that held the lock
-            entries, self._pending = self._pending, []
-            try:
-                async with self._maker() as session, session.begin():
-                    for statement, parameters in _updates(entries):
-                        await session.execute(statement, parameters)
-            except BaseException:
-                self._pending[:0] = entries  # the next sender tries them again, or fails too
-                raise
-            self._written += len(entries)
-
-
-def _updates(entries: list[dict[str, Any]]) -> Iterator[tuple[Any, list[dict[str, Any]]]]:
-    """One UPDATE by primary key per shape of entry, each run as one executemany.
-
-    Core statements on the table: the ORM's bulk UPDATE costs more in Python per row
-    than the database takes to write it.
-    """
-    table = Message.__table__  # type: ignore[attr-defined]
-    shapes: dict[tuple[str, ...], list[dict[str, Any]]] = {}
-    for entry in entries:
-        shapes.setdefault(tuple(sorted(entry)), []).append(entry)
-    for keys, group in shapes.items():
-        columns = [key for key in keys if key != "id"]
-        statement = (
-            update(table)
-            .where(table.c.id == bindparam("row_id"))
-            .values({key: bindparam(f"new_{key}", type_=table.c[key].type) for key in columns})
-        )
-        parameters = [
-            {"row_id": entry["id"], **{f"new_{key}": entry[key] for key in columns}}
-            for entry in group
-        ]
-        yield statement, parameters
 
 
 def _outcome(
@@ -369,7 +123,7 @@ async def _prepare(
         rows = list(
             (
                 await session.scalars(
-                    select(Message).where(Message.id.in_(ids)).order_by(Message.id)  # type: ignore[union-attr,arg-type]
+                    select(Message).where(col(Message.id).in_(ids)).order_by(col(Message.id))
                 )
             ).all()
         )
@@ -396,7 +150,7 @@ async def deliver_due(
     """
     report = DeliveryReport()
     lanes = [_Lane(transport) for _ in range(max(1, connections))]
-    context = _Delivery(report, _Ledger(maker), now, max_attempts)
+    context = _Delivery(report, Ledger(maker), now, max_attempts)
     ready: asyncio.Queue[_Ready | None] = asyncio.Queue(maxsize=2 * len(lanes))
     producer = asyncio.ensure_future(
         _render_ahead(maker, renderer, ready, context, batch=batch, lanes=len(lanes))
@@ -459,7 +213,7 @@ class _Delivery:
     """What every lane of one `deliver_due` shares."""
 
     report: DeliveryReport
-    ledger: _Ledger
+    ledger: Ledger
     now: Callable[[], datetime]
     max_attempts: int
     #: Set when the server cannot be reached: the pass stops claiming, and the messages

@@ -10,22 +10,25 @@ from zoneinfo import ZoneInfo
 import jinja2
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from agendas.programme.models import AgendaItem
-from agendas.programme.programme import timeline
+from agendas.programme.programme import agendas_of, timeline
 from meetings.core.errors import NotFound
 from meetings.core.i18n import document_environment, format_moment, translations
 from meetings.core.labels import N_
 from meetings.core.settings import Settings
-from meetings.core.store import utcnow
+from meetings.core.store import id_of, utcnow
+from meetings.planning.documents import documents_of
 from meetings.planning.models import Document, Meeting, MeetingStatus
 from meetings.register.models import Site
 from notify.mail import letter
 from notify.mail.compose import Rendered, attachment_part, compose
 from notify.mail.ical import CalendarEvent, Method, Person, scheduling
 from notify.mail.models import Message, MessageKind
-from notify.mail.outbox import Outgoing
+from notify.mail.transports import Outgoing
 from notify.site import tokens
+from notify.site.links import site_page_url
 
 SUBJECT_PREFIX = {
     MessageKind.invitation: N_("Invitation"),
@@ -111,38 +114,33 @@ class MessageRenderer:
         meetings = {
             m.id: m
             for m in (
-                await session.scalars(select(Meeting).where(Meeting.id.in_(meeting_ids)))  # type: ignore[union-attr]
+                await session.scalars(select(Meeting).where(col(Meeting.id).in_(meeting_ids)))
             ).all()
         }
         sites = {
             s.id: s
-            for s in (await session.scalars(select(Site).where(Site.id.in_(site_ids)))).all()  # type: ignore[union-attr]
+            for s in (await session.scalars(select(Site).where(col(Site.id).in_(site_ids)))).all()
         }
         links = await tokens.site_tokens(
-            session, set(sites), secret_key=self.settings.security.secret_key
+            session,
+            {id_of(s) for s in sites.values()},
+            secret_key=self.settings.security.secret_key,
         )
-        batch = _Batch(self, meetings, sites, links)
+        # Loaded for every batch (two queries for all its sessions): never older than it.
+        agendas = await agendas_of(session, meeting_ids=meeting_ids)
+        documents = await documents_of(session, meeting_ids=meeting_ids)
+        programmes = {
+            meeting_id: _Programme(agendas.get(meeting_id, []), documents.get(meeting_id, []))
+            for meeting_id in meeting_ids
+        }
+        batch = _Batch(self, meetings, sites, links, programmes)
         for row in rows:
             meeting = meetings.get(row.meeting_id)
             if meeting is None or row.site_id not in sites:
                 continue  # rendering it says so; the rest of the batch goes
             locale = sites[row.site_id].locale or self.settings.organisation.locale
-            if meeting.id not in batch.programmes:
-                batch.programmes[meeting.id or 0] = await self._programme(session, meeting)
             await batch.add_attachments(session, meeting, MessageKind(row.kind), locale)
         return batch.render
-
-    async def _programme(self, session: AsyncSession, meeting: Meeting) -> _Programme:
-        """Loaded for every batch: two small queries, and never older than the batch."""
-        agenda = await session.scalars(
-            select(AgendaItem)
-            .where(AgendaItem.meeting_id == meeting.id)
-            .order_by(AgendaItem.position)
-        )
-        documents = await session.scalars(
-            select(Document).where(Document.meeting_id == meeting.id).order_by(Document.uploaded_at)
-        )
-        return _Programme(list(agenda.all()), list(documents.all()))
 
     async def letter_part(
         self, session: AsyncSession, meeting: Meeting, programme: _Programme, locale: str
@@ -172,14 +170,12 @@ class MessageRenderer:
     async def minutes_part(self, session: AsyncSession, meeting_id: int, locale: str) -> bytes:
         """The latest approved minutes as PDF, rendered once per version and language."""
         from agendas.minutes import minutes
-        from agendas.minutes import render as minutes_render
+        from agendas.minutes.pdf import to_pdf
 
         row = await minutes.approved(session, meeting_id)
         key = (meeting_id, row.number, locale)
         if key not in self._minutes:
-            pdf = await asyncio.to_thread(
-                minutes_render.to_pdf, minutes.data_of(row), locale=locale
-            )
+            pdf = await asyncio.to_thread(to_pdf, minutes.data_of(row), locale=locale)
             name = f"bien-ban-{meeting_id}-v{row.number}.pdf"
             if len(self._minutes) > 16:
                 self._minutes.clear()
@@ -221,6 +217,37 @@ class _Batch:
                 self.unavailable[key] = str(exc)  # its rows fail; the rest of the batch goes
         self.attachments[key] = parts
 
+    def _bodies(
+        self, meeting: Meeting, site: Site, kind: MessageKind, locale: str, site_url: str
+    ) -> tuple[str, str]:
+        """The text and HTML bodies, made once for all the contacts of a site."""
+        key = (meeting.id or 0, site.id or 0, kind)
+        if key not in self.bodies:
+            site_zone = site.timezone or meeting.timezone
+            context = {
+                "kind": kind.value,
+                "intro": translations(locale).gettext(INTRO[kind]),
+                "meeting": meeting,
+                "site": site,
+                "site_url": site_url,
+                "agenda": self.programmes[meeting.id or 0].agenda,
+                "documents": self.programmes[meeting.id or 0].documents,
+                "locale": locale,
+                "organisation": self.renderer.settings.organisation,
+                "translations": translations(locale),
+                "starts": format_moment(meeting.starts_at, locale, meeting.timezone),
+                "ends": format_moment(meeting.ends_at, locale, meeting.timezone),
+                "site_timezone": site_zone,
+                "local_starts": format_moment(meeting.starts_at, locale, site_zone)
+                if site_zone != meeting.timezone
+                else "",
+            }
+            self.bodies[key] = (
+                self.renderer.text_template.render(context),
+                self.renderer.html_template.render(context),
+            )
+        return self.bodies[key]
+
     def render(self, message: Message) -> Outgoing:
         meeting = self.meetings.get(message.meeting_id)
         site = self.sites.get(message.site_id)
@@ -231,67 +258,49 @@ class _Batch:
         kind = MessageKind(message.kind)
         if reason := self.unavailable.get((meeting.id or 0, kind, locale)):
             raise LookupError(reason)
-        site_url = f"{settings.server.public_url}/s/{self.links[site.id or 0]}"
-        site_zone = site.timezone or meeting.timezone
-        body_key = (meeting.id or 0, site.id or 0, kind)
-        if body_key not in self.bodies:
-            context = {
-                "kind": kind.value,
-                "intro": translations(locale).gettext(INTRO[kind]),
-                "meeting": meeting,
-                "site": site,
-                "site_url": site_url,
-                "agenda": self.programmes[meeting.id or 0].agenda,
-                "documents": self.programmes[meeting.id or 0].documents,
-                "locale": locale,
-                "organisation": settings.organisation,
-                "translations": translations(locale),
-                "starts": format_moment(meeting.starts_at, locale, meeting.timezone),
-                "ends": format_moment(meeting.ends_at, locale, meeting.timezone),
-                "site_timezone": site_zone,
-                "local_starts": format_moment(meeting.starts_at, locale, site_zone)
-                if site_zone != meeting.timezone
-                else "",
-            }
-            self.bodies[body_key] = (
-                self.renderer.text_template.render(context),
-                self.renderer.html_template.render(context),
-            )
-        text, html = self.bodies[body_key]
-        gettext = translations(locale).gettext
-        day = meeting.starts_at.astimezone(ZoneInfo(meeting.timezone)).strftime("%d/%m/%Y")
-        subject = f"[{gettext(SUBJECT_PREFIX[kind])}] {meeting.title} — {day}"
+        site_url = site_page_url(settings.server.public_url, self.links[site.id or 0])
+        text, html = self._bodies(meeting, site, kind, locale, site_url)
         method: Method = "CANCEL" if _cancelled(meeting, kind) else "REQUEST"
-        sender = self.renderer.sender
         recipient = Person(message.recipient_name, message.recipient)
         now = utcnow()
         calendar = None
         if kind in CALENDAR_KINDS:
-            event = CalendarEvent(
-                uid=meeting.uid,
-                sequence=max(meeting.sequence, message.sequence),
-                summary=meeting.title,
-                starts_at=meeting.starts_at,
-                ends_at=meeting.ends_at,
-                timezone=meeting.timezone,
-                organizer=sender,
-                location="; ".join(
-                    p for p in (site.address, site.endpoint, meeting.video_url) if p
-                ),
-                description=text,
-                url=site_url,
-                is_cancelled=method == "CANCEL",
-            )
+            event = self._event(meeting, site, message, description=text, site_url=site_url)
             calendar = scheduling(event, [recipient], method=method, now=now)
         return compose(
-            sender=sender,
+            sender=self.renderer.sender,
             recipient=recipient,
-            rendered=Rendered(subject, text, html),
+            rendered=Rendered(_subject(meeting, kind, locale), text, html),
             calendar=calendar,
             method=method if calendar is not None else None,
             now=now,
             attachments=self.attachments[(meeting.id or 0, kind, locale)],
         )
+
+    def _event(
+        self, meeting: Meeting, site: Site, message: Message, *, description: str, site_url: str
+    ) -> CalendarEvent:
+        """The session as the site's calendar entry: its room and video link as the place."""
+        return CalendarEvent(
+            uid=meeting.uid,
+            sequence=max(meeting.sequence, message.sequence),
+            summary=meeting.title,
+            starts_at=meeting.starts_at,
+            ends_at=meeting.ends_at,
+            timezone=meeting.timezone,
+            organizer=self.renderer.sender,
+            location="; ".join(p for p in (site.address, site.endpoint, meeting.video_url) if p),
+            description=description,
+            url=site_url,
+            is_cancelled=_cancelled(meeting, MessageKind(message.kind)),
+        )
+
+
+def _subject(meeting: Meeting, kind: MessageKind, locale: str) -> str:
+    """The subject, "[Giấy mời] <title> — 19/04/2024": the day in the session's zone."""
+    gettext = translations(locale).gettext
+    day = meeting.starts_at.astimezone(ZoneInfo(meeting.timezone)).strftime("%d/%m/%Y")
+    return f"[{gettext(SUBJECT_PREFIX[kind])}] {meeting.title} — {day}"
 
 
 def _cancelled(meeting: Meeting, kind: MessageKind) -> bool:

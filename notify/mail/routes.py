@@ -5,6 +5,7 @@ from __future__ import annotations
 from meetings.core.routing import PAGING, Operation, Page, Param, Routes
 from notify.mail import api, views
 from notify.mail.models import MessagePublic
+from notify.site.links import SITE_FEED
 
 ROUTES = Routes(
     api=(
@@ -18,6 +19,7 @@ ROUTES = Routes(
             response=api.InvitationsQueued,
             status=202,
             tags=("invitations",),
+            name="api_queue_invitations",
         ),
         Operation(
             "GET",
@@ -28,6 +30,7 @@ ROUTES = Routes(
             is_collection=True,
             query=PAGING,
             tags=("invitations",),
+            name="api_list_messages",
         ),
         Operation(
             "GET",
@@ -36,6 +39,7 @@ ROUTES = Routes(
             "How far sending has got: counts by status (the progress bar polls this)",
             response=api.DeliverySummaryOut,
             tags=("invitations",),
+            name="api_delivery_summary",
         ),
         Operation(
             "POST",
@@ -45,6 +49,7 @@ ROUTES = Routes(
             response=MessagePublic,
             status=202,
             tags=("invitations",),
+            name="api_resend_message",
         ),
         Operation(
             "GET",
@@ -54,6 +59,7 @@ ROUTES = Routes(
             response=api.PlannedOut,
             is_collection=True,
             tags=("invitations",),
+            name="api_preview_invitations",
         ),
         Operation(
             "POST",
@@ -62,6 +68,7 @@ ROUTES = Routes(
             "Revoke the site's personal link and issue a new one",
             response=api.SiteLinkOut,
             tags=("register",),
+            name="api_revoke_site_link",
         ),
         Operation(
             "GET",
@@ -70,6 +77,7 @@ ROUTES = Routes(
             "The session as iCalendar (METHOD:PUBLISH)",
             response_media="text/calendar",
             tags=("invitations",),
+            name="api_meeting_calendar",
         ),
         Operation(
             "GET",
@@ -83,15 +91,17 @@ ROUTES = Routes(
                 Param("locale", "vi or en (default: the organisation's)"),
             ),
             tags=("invitations",),
+            name="api_meeting_letter",
         ),
         Operation(
             "GET",
-            "/api/v1/site/{site_token}/calendar.ics",
+            SITE_FEED,
             api.site_feed,
             "A site's subscription feed: all its sessions, cancelled ones as cancelled "
             "(authorised by the site's secret link alone)",
             response_media="text/calendar",
             tags=("sites",),
+            name="api_site_feed",
         ),
     ),
     pages=(

@@ -17,25 +17,21 @@ from zoneinfo import ZoneInfo
 
 import aiohttp_jinja2
 from aiohttp import web
-from sqlalchemy import case, select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from meetings.core.access import ANY_ROLE, ORGANISERS, allow, current_user
 from meetings.core.errors import DomainError, FieldProblem, Invalid, NotFound
 from meetings.core.forms import problems_of, text
-from meetings.core.keys import settings_key
+from meetings.core.keys import settings_key, translations_key
 from meetings.core.labels import N_
 from meetings.core.pages import _, flash
 from meetings.core.store import utcnow
-from meetings.core.web import db, path_id
+from meetings.core.web import db, path_id, url
 from meetings.planning.lifecycle import get_meeting_row
-from meetings.planning.models import Participation
-from meetings.register.models import Contact, Site
-from notify.mail import invitations
+from notify.mail import invitations, messages
 from notify.mail.keys import wake_key
-from notify.mail.models import Message, MessageStatus
-from notify.mail.outbox import eml_name
+from notify.mail.transports import eml_name
 from notify.site import tokens
+from notify.site.links import site_page_url
 
 #: Rows listed on the session page; the API pages through all of them.
 LISTED = 200
@@ -55,27 +51,15 @@ async def invitations_panel(request: web.Request, meeting_id: int) -> dict[str, 
         except DomainError:
             plan = []  # an ended or cancelled session sends nothing more
         summary = await invitations.delivery_summary(session, meeting_id, now=utcnow())
-        problems_first = case((Message.status == MessageStatus.failed, 0), else_=1)
-        rows = (
-            await session.execute(
-                select(Message, Site.name)
-                .outerjoin(Site, Site.id == Message.site_id)  # type: ignore[arg-type]
-                .where(Message.meeting_id == meeting_id)
-                .order_by(problems_first, Message.id.desc())  # type: ignore[union-attr]
-                .limit(LISTED)
-            )
-        ).all()
-        sites_without_mail = await _sites_without_mail(session, meeting_id)
-    by_kind: dict[str, list[invitations.Planned]] = {}
-    for planned in plan:
-        by_kind.setdefault(planned.kind, []).append(planned)
+        listed = await messages.problems_first(session, meeting_id, limit=LISTED)
+        sites_without_mail = await messages.sites_without_mail(session, meeting_id)
     return {
         "template": "mail/invitations_panel.html",
         "meeting_id": meeting_id,
         "open": meeting.status in ("draft", "scheduled"),
-        "plan": by_kind,
+        "plan": invitations.by_kind(plan),
         "summary": summary,
-        "messages": [{"row": row, "site_name": name} for row, name in rows],
+        "messages": listed,
         "listed_all": summary.total <= LISTED,
         "is_drop": request.app[settings_key].mail.mode == "drop",
         "may_send": _may_send(request),
@@ -83,26 +67,8 @@ async def invitations_panel(request: web.Request, meeting_id: int) -> dict[str, 
     }
 
 
-async def _sites_without_mail(session: AsyncSession, meeting_id: int) -> list[str]:
-    """Invited sites nobody can be mailed at: the organiser must phone them."""
-    has_mail = select(Contact.site_id).where(Contact.email != "")
-    return list(
-        (
-            await session.scalars(
-                select(Site.name)
-                .join(Participation, Participation.site_id == Site.id)  # type: ignore[arg-type]
-                .where(
-                    Participation.meeting_id == meeting_id,
-                    Site.id.not_in(has_mail),  # type: ignore[union-attr]
-                )
-                .order_by(Site.name)
-            )
-        ).all()
-    )
-
-
-def _back(meeting_id: int) -> web.HTTPSeeOther:
-    return web.HTTPSeeOther(f"/sessions/{meeting_id}#invitations")
+def _back(request: web.Request, meeting_id: int) -> web.HTTPSeeOther:
+    return web.HTTPSeeOther(url(request, "session", id=meeting_id, fragment="invitations"))
 
 
 @allow(*ORGANISERS)
@@ -123,10 +89,10 @@ async def send_invitations(request: web.Request) -> web.Response:
                 send_after=send_after,
             )
     except DomainError as exc:
-        state = problems_of(exc, request["translations"].gettext)
+        state = problems_of(exc, request[translations_key].gettext)
         details = "; ".join(state.errors.values()) or state.summary
         await flash(request, _(request, "Not sent: {details}").format(details=details))
-        raise _back(meeting_id) from None
+        raise _back(request, meeting_id) from None
     request.app[wake_key].set()
     message = _(
         request,
@@ -137,7 +103,7 @@ async def send_invitations(request: web.Request) -> web.Response:
         cancellations=report.cancellations,
     )
     await flash(request, message)
-    raise _back(meeting_id)
+    raise _back(request, meeting_id)
 
 
 def _send_time(value: str, zone: str) -> datetime:
@@ -158,12 +124,12 @@ async def resend_message(request: web.Request) -> web.Response:
             row = await invitations.resend(session, meeting_id, path_id(request, "message_id"))
             recipient = row.recipient
     except Invalid as exc:
-        state = problems_of(exc, request["translations"].gettext)
+        state = problems_of(exc, request[translations_key].gettext)
         await flash(request, "; ".join(state.errors.values()))
-        raise _back(meeting_id) from None
+        raise _back(request, meeting_id) from None
     request.app[wake_key].set()
     await flash(request, _(request, "Queued again for {recipient}.").format(recipient=recipient))
-    raise _back(meeting_id)
+    raise _back(request, meeting_id)
 
 
 # --- the mail drop ---------------------------------------------------------------------
@@ -194,9 +160,7 @@ async def view_message(request: web.Request) -> web.StreamResponse:
     meeting_id = path_id(request)
     settings = request.app[settings_key]
     async with db(request) as session:
-        row = await session.get(Message, path_id(request, "message_id"))
-        if row is None or row.meeting_id != meeting_id:
-            raise NotFound("no such message")
+        row = await messages.get_message(session, meeting_id, path_id(request, "message_id"))
     path = settings.mail.drop_dir / eml_name(row.message_id) if row.message_id else None
     if settings.mail.mode != "drop" or path is None or not path.is_file():
         raise NotFound(_(request, "Only messages delivered to the mail drop can be shown here."))
@@ -209,7 +173,7 @@ async def view_message(request: web.Request) -> web.StreamResponse:
                 "Content-Disposition": f'attachment; filename="{path.name}"',
             },
         )
-    parsed = cast(EmailMessage, BytesParser(policy=policy.default).parsebytes(data))
+    parsed = BytesParser(policy=policy.default).parsebytes(data)
     return aiohttp_jinja2.render_template(
         "mail/message_view.html",
         request,
@@ -223,14 +187,14 @@ async def view_message(request: web.Request) -> web.StreamResponse:
 async def site_link_panel(request: web.Request, site_id: int) -> dict[str, Any]:
     settings = request.app[settings_key]
     may = _may_send(request)
-    url = ""
+    link = ""
     if may:  # only organisers see the secret (to pass it on by phone or chat)
         async with db(request) as session:
             token = await tokens.site_token(
                 session, site_id, secret_key=settings.security.secret_key
             )
-        url = f"{settings.server.public_url}/s/{token}"
-    return {"template": "site/link_panel.html", "site_id": site_id, "url": url, "may": may}
+        link = site_page_url(settings.server.public_url, token)
+    return {"template": "site/link_panel.html", "site_id": site_id, "url": link, "may": may}
 
 
 @allow(*ORGANISERS)
@@ -241,4 +205,4 @@ async def revoke_site_link(request: web.Request) -> web.Response:
             session, site_id, secret_key=request.app[settings_key].security.secret_key
         )
     await flash(request, _(request, "The old link no longer works. Send the new link to the site."))
-    raise web.HTTPSeeOther(f"/sites/{site_id}#site-link")
+    raise web.HTTPSeeOther(url(request, "site", id=site_id, fragment="site-link"))

@@ -18,7 +18,7 @@ from aiohttp import web
 
 from meetings.core.keys import sessions_key, settings_key
 from meetings.core.store import utcnow
-from notify.mail import outbox
+from notify.mail import claims, outbox, transports
 from notify.mail.keys import delivered_key, wake_key
 from notify.mail.render import make_renderer
 
@@ -37,12 +37,12 @@ async def _wait(event: asyncio.Event, seconds: float) -> None:
 async def run(app: web.Application, stopping: asyncio.Event) -> None:
     settings = app[settings_key]
     maker = app[sessions_key]
-    transport = outbox.transport_for(settings.mail)
+    transport = transports.transport_for(settings.mail)
     render = make_renderer(settings)
     stale_after = timedelta(seconds=settings.mail.stale_after_seconds)
     while not stopping.is_set():
         try:
-            released = await outbox.release_stale(maker, now=utcnow(), stale_after=stale_after)
+            released = await claims.release_stale(maker, now=utcnow(), stale_after=stale_after)
             if released:
                 log.info("outbox: %s messages left by a stopped process are queued again", released)
             report = await outbox.deliver_due(

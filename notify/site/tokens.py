@@ -11,10 +11,12 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+from collections.abc import Collection
 
 from sqlalchemy import func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from meetings.core.errors import NotFound
 from meetings.core.store import utcnow
@@ -29,11 +31,6 @@ def _derive(secret_key: str, site_id: int, generation: int) -> str:
     return base64.urlsafe_b64encode(digest).decode().rstrip("=")
 
 
-def token_hash(token: str) -> str:
-    """What the table keeps of a token (its SHA-256), for look-ups."""
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
 def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
@@ -41,8 +38,8 @@ def _hash(token: str) -> str:
 async def _current(session: AsyncSession, site_id: int) -> SiteToken | None:
     return await session.scalar(
         select(SiteToken)
-        .where(SiteToken.site_id == site_id, SiteToken.revoked_at.is_(None))  # type: ignore[union-attr]
-        .order_by(SiteToken.generation.desc())  # type: ignore[attr-defined]
+        .where(col(SiteToken.site_id) == site_id, col(SiteToken.revoked_at).is_(None))
+        .order_by(col(SiteToken.generation).desc())
     )
 
 
@@ -51,9 +48,9 @@ async def site_token(session: AsyncSession, site_id: int, *, secret_key: str) ->
     current = await _current(session, site_id)
     if current is None:
         previous = await session.scalar(
-            select(SiteToken.generation)
-            .where(SiteToken.site_id == site_id)
-            .order_by(SiteToken.generation.desc())  # type: ignore[attr-defined]
+            select(col(SiteToken.generation))
+            .where(col(SiteToken.site_id) == site_id)
+            .order_by(col(SiteToken.generation).desc())
         )
         generation = (previous or 0) + 1
         token = _derive(secret_key, site_id, generation)
@@ -73,9 +70,9 @@ async def issue_tokens(session: AsyncSession, site_ids: set[int], *, secret_key:
     have = set(
         (
             await session.scalars(
-                select(SiteToken.site_id).where(
-                    SiteToken.site_id.in_(site_ids),  # type: ignore[attr-defined]
-                    SiteToken.revoked_at.is_(None),  # type: ignore[union-attr]
+                select(col(SiteToken.site_id)).where(
+                    col(SiteToken.site_id).in_(site_ids),
+                    col(SiteToken.revoked_at).is_(None),
                 )
             )
         ).all()
@@ -88,9 +85,9 @@ async def issue_tokens(session: AsyncSession, site_ids: set[int], *, secret_key:
     last = dict(
         (
             await session.execute(
-                select(SiteToken.site_id, func.max(SiteToken.generation))
-                .where(SiteToken.site_id.in_(missing))  # type: ignore[attr-defined]
-                .group_by(SiteToken.site_id)
+                select(col(SiteToken.site_id), func.max(col(SiteToken.generation)))
+                .where(col(SiteToken.site_id).in_(missing))
+                .group_by(col(SiteToken.site_id))
             )
         ).all()
     )
@@ -120,12 +117,12 @@ async def site_tokens(
 
     async def current() -> dict[int, int]:
         found = await session.execute(
-            select(SiteToken.site_id, func.max(SiteToken.generation))
+            select(col(SiteToken.site_id), func.max(col(SiteToken.generation)))
             .where(
-                SiteToken.site_id.in_(site_ids),  # type: ignore[attr-defined]
-                SiteToken.revoked_at.is_(None),  # type: ignore[union-attr]
+                col(SiteToken.site_id).in_(site_ids),
+                col(SiteToken.revoked_at).is_(None),
             )
-            .group_by(SiteToken.site_id)
+            .group_by(col(SiteToken.site_id))
         )
         return dict(found.all())
 
@@ -147,15 +144,21 @@ async def revoke(session: AsyncSession, site_id: int, *, secret_key: str) -> str
     return await site_token(session, site_id, secret_key=secret_key)
 
 
+async def sites_for_tokens(session: AsyncSession, links: Collection[str]) -> dict[str, Site]:
+    """The site of each link in `links` that is known and not revoked, in one query (a
+    burst of check-ins resolves its links together); the others are left out."""
+    by_hash = {_hash(link): link for link in links}
+    rows = await session.execute(
+        select(col(SiteToken.token_hash), Site)
+        .join(Site, col(Site.id) == col(SiteToken.site_id))
+        .where(col(SiteToken.token_hash).in_(by_hash), col(SiteToken.revoked_at).is_(None))
+    )
+    return {by_hash[token_hash]: site for token_hash, site in rows.all()}
+
+
 async def site_for_token(session: AsyncSession, token: str) -> Site:
     """The site a link belongs to; an unknown or revoked token is simply not found."""
-    row = await session.scalar(
-        select(SiteToken).where(
-            SiteToken.token_hash == _hash(token),
-            SiteToken.revoked_at.is_(None),  # type: ignore[union-attr]
-        )
-    )
-    site = await session.get(Site, row.site_id) if row else None
+    site = (await sites_for_tokens(session, [token])).get(token)
     if site is None:
         raise NotFound("no such site link")
     return site

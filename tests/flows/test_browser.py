@@ -227,7 +227,7 @@ async def test_sending_invitations_shows_progress_until_all_are_sent(
 
     from meetings.planning import lifecycle as planning
     from meetings.planning.models import MeetingCreate
-    from notify.mail import outbox
+    from notify.mail import outbox, transports
     from notify.mail.render import make_renderer
 
     async with session_factory() as session, session.begin():
@@ -259,7 +259,7 @@ async def test_sending_invitations_shows_progress_until_all_are_sent(
     await expect(panel.get_by_test_id("delivery")).to_contain_text("Đã gửi: 0 / 3")
     # The page polls while the worker sends; here the test is the worker.
     report = await outbox.deliver_due(
-        session_factory, outbox.DropTransport(settings.mail.drop_dir), make_renderer(settings)
+        session_factory, transports.DropTransport(settings.mail.drop_dir), make_renderer(settings)
     )
     assert report.sent == 3
     await expect(panel.get_by_test_id("delivery")).to_contain_text("Đã gửi: 3 / 3")

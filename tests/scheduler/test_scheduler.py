@@ -4,6 +4,7 @@ queued once, missed ones are sent before the start and skipped after it."""
 from __future__ import annotations
 
 import asyncio
+import shutil
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -12,9 +13,9 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from meetings.core import signals
 from meetings.core.settings import Settings
-from meetings.core.store import create_engine, session_maker
+from meetings.core.signals import Signals
+from meetings.core.store import create_engine, session_maker, utcnow
 from meetings.planning import lifecycle as planning
 from meetings.planning import rsvp
 from meetings.planning.models import MeetingCreate, MeetingStatus, MeetingUpdate
@@ -43,16 +44,21 @@ def scheduler_settings(tmp_path: Path, database_url: str) -> Settings:
 
 
 @pytest.fixture
-async def maker(scheduler_settings: Settings) -> AsyncIterator[Any]:
+def app_signals() -> Signals:
+    """The receivers the sessions below carry, as an app's would (a service joins them)."""
+    return Signals()
+
+
+@pytest.fixture
+async def maker(scheduler_settings: Settings, app_signals: Signals) -> AsyncIterator[Any]:
     engine = create_engine(scheduler_settings.database)
-    yield session_maker(engine)
+    yield session_maker(engine, signals=app_signals)
     await engine.dispose()
 
 
 @pytest.fixture
 async def world(maker: Any) -> dict[str, Any]:
     """Three sites: one accepts, one declines, one does not answer; a scheduled session."""
-    signals.meeting_changed.connect(scheduler_service.meeting_changed)
     async with maker() as session, session.begin():
         sites = [
             await make_site(
@@ -88,8 +94,10 @@ async def world(maker: Any) -> dict[str, Any]:
     return {"sites": sites, "meeting_id": meeting.id}
 
 
-async def started(maker: Any, settings: Settings, clock: Clock) -> SchedulerService:
-    service = SchedulerService(maker, settings, clock=clock)
+async def started(
+    maker: Any, settings: Settings, clock: Clock, signals: Signals | None = None
+) -> SchedulerService:
+    service = SchedulerService(maker, settings, clock=clock, signals=signals)
     await service.start()
     return service
 
@@ -136,10 +144,10 @@ def test_the_plan_follows_the_configuration(scheduler_settings: Settings):
 
 
 async def test_jobs_move_with_the_session_and_vanish_when_cancelled(
-    maker: Any, scheduler_settings: Settings, world: dict[str, Any]
+    maker: Any, scheduler_settings: Settings, world: dict[str, Any], app_signals: Signals
 ):
     clock = Clock(START - timedelta(days=10))
-    service = await started(maker, scheduler_settings, clock)
+    service = await started(maker, scheduler_settings, clock, app_signals)
     try:
         mid = world["meeting_id"]
         stored = meeting_jobs(service, mid)
@@ -280,3 +288,56 @@ async def test_the_session_page_shows_the_timeline(client: Any, session_factory:
     assert actions == ["rsvp_chaser", "reminder", "reminder", "rehearsal", "go_live", "end"]
     assert "07:15" in timeline  # the rehearsal 45 minutes before 08:00 (this session's own)
     assert "Thông báo chạy thử kỹ thuật tới cán bộ kỹ thuật" in timeline
+
+
+async def test_two_services_in_one_process_each_run_their_own_jobs(
+    tmp_path: Path, sqlite_template: Path
+):
+    """Each app's scheduler runs the jobs it planned against its own database."""
+    services, engines = [], []
+    for name in ("a", "b"):
+        (tmp_path / name).mkdir()
+        database = tmp_path / name / "giaoban.sqlite3"
+        shutil.copy(sqlite_template, database)
+        settings = make_settings(
+            tmp_path / name, f"sqlite+aiosqlite:///{database}", scheduler={"enabled": True}
+        )
+        engines.append(create_engine(settings.database))
+        maker = session_maker(engines[-1])
+        start = utcnow() + timedelta(seconds=1)
+        async with maker() as session, session.begin():
+            site = await make_site(session)
+            meeting = await planning.create_meeting(
+                session,
+                MeetingCreate(
+                    title="Giao ban",
+                    starts_at=start,
+                    ends_at=start + timedelta(hours=1),
+                    site_ids=[site.id],
+                ),
+                organiser_id=None,
+                default_location="Hội trường",
+            )
+            await planning.change_status(session, meeting.id, MeetingStatus.scheduled)
+        service = SchedulerService(maker, settings)
+        await service.start()
+        services.append(service)
+
+    async def statuses() -> list[str]:
+        found = []
+        for service in services:
+            async with service.maker() as session:
+                found.append((await planning.get_meeting_row(session, 1)).status)
+        return found
+
+    try:  # both go_live jobs (session 1 in each database) come due within a second or two
+        for _ in range(100):
+            if await statuses() == [MeetingStatus.live] * 2:
+                break
+            await asyncio.sleep(0.1)
+        assert await statuses() == [MeetingStatus.live] * 2
+    finally:
+        for service in services:
+            await service.stop()
+        for engine in engines:
+            await engine.dispose()

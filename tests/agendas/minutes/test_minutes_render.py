@@ -17,7 +17,6 @@ import docx
 import pytest
 from docx.shared import Pt
 
-from agendas.minutes import render as minutes_render
 from agendas.minutes.data import (
     MinutesAction,
     MinutesAgendaItem,
@@ -31,7 +30,12 @@ from agendas.minutes.data import (
     MinutesRecommendation,
     MinutesSite,
 )
-from meetings.core import demo
+from agendas.minutes.docx import to_docx
+from agendas.minutes.html import to_html
+from agendas.minutes.markdown import to_markdown
+from agendas.minutes.participants import ABSENT_NAMED_MAX
+from agendas.minutes.pdf import to_pdf
+from meetings.core import demo, demo_sessions
 
 HANOI = ZoneInfo("Asia/Ho_Chi_Minh")
 STARTS = datetime(2024, 4, 19, 8, 0, tzinfo=HANOI)
@@ -155,7 +159,7 @@ def reference_minutes(
         ),
         meeting=MinutesMeeting(
             id=1,
-            title=demo.REFERENCE_TITLE,
+            title=demo_sessions.REFERENCE_TITLE,
             kind="briefing",
             starts_at=STARTS,
             ends_at=STARTS + timedelta(hours=3, minutes=30),
@@ -188,7 +192,9 @@ def reference_minutes(
                 if kind == "opening"
                 else "",
             )
-            for n, (title, presenter, kind, _minutes) in enumerate(demo.REFERENCE_AGENDA, 1)
+            for n, (title, presenter, kind, _minutes) in enumerate(
+                demo_sessions.REFERENCE_AGENDA, 1
+            )
         ],
         focus_items=[
             MinutesFocusItem(
@@ -197,7 +203,7 @@ def reference_minutes(
                 status="ongoing" if n <= 8 else "new",
                 summary="Đã triển khai tới 52 Liên hiệp địa phương." if n == 3 else "",
             )
-            for n, (title, _detail) in enumerate(demo.REFERENCE_FOCUS, 1)
+            for n, (title, _detail) in enumerate(demo_sessions.REFERENCE_FOCUS, 1)
         ],
         contributions=said,
         recommendations=[
@@ -329,7 +335,7 @@ VIETNAMESE = (
 
 
 def test_the_word_file_is_an_a4_document_in_times_new_roman_with_the_decree_margins(reference):
-    document = docx.Document(io.BytesIO(minutes_render.to_docx(reference, locale="vi")))
+    document = docx.Document(io.BytesIO(to_docx(reference, locale="vi")))
     section = document.sections[0]
     sizes = ("page_width", "page_height", "top_margin", "bottom_margin", "left_margin")
     # Word stores twentieths of a point: A4 and the decree's margins, to the tenth of a mm.
@@ -362,7 +368,7 @@ def test_the_word_file_is_an_a4_document_in_times_new_roman_with_the_decree_marg
 
 
 def test_the_word_file_carries_the_whole_record_with_its_diacritics(reference):
-    document = docx.Document(io.BytesIO(minutes_render.to_docx(reference, locale="vi")))
+    document = docx.Document(io.BytesIO(to_docx(reference, locale="vi")))
     text = flat(docx_text(document))
     assert_the_record_is_complete(text, reference)
     for phrase in VIETNAMESE:
@@ -389,7 +395,7 @@ def test_the_word_file_carries_the_whole_record_with_its_diacritics(reference):
 
 
 def test_the_action_items_are_a_table_of_task_owner_and_due_date(reference):
-    document = docx.Document(io.BytesIO(minutes_render.to_docx(reference, locale="vi")))
+    document = docx.Document(io.BytesIO(to_docx(reference, locale="vi")))
     actions = next(t for t in document.tables if t.rows[0].cells[1].text == "Nhiệm vụ")
     rows = [[c.text for c in row.cells] for row in actions.rows]
     assert rows[0] == ["STT", "Nhiệm vụ", "Đơn vị thực hiện", "Thời hạn"]
@@ -402,7 +408,7 @@ def test_the_action_items_are_a_table_of_task_owner_and_due_date(reference):
 
 @pytest.fixture(scope="module")
 def reference_pdf(reference) -> bytes:
-    return minutes_render.to_pdf(reference, locale="vi")
+    return to_pdf(reference, locale="vi")
 
 
 def test_the_pdf_reads_as_a_vietnamese_bien_ban(reference, reference_pdf, tmp_path):
@@ -467,7 +473,7 @@ def test_the_pdf_is_a4_with_liberation_serif_embedded_and_numbered_from_page_two
 
 
 def test_the_html_is_a_complete_escaped_document_with_the_whole_record(reference):
-    html = minutes_render.to_html(reference, locale="vi")
+    html = to_html(reference, locale="vi")
     assert html.startswith("<!doctype html>") and html.rstrip().endswith("</html>")
     assert '<html lang="vi">' in html and "size: A4;" in html
     text = flat(re.sub(r"<[^>]+>", " ", html)).replace("&nbsp;", " ")
@@ -476,19 +482,19 @@ def test_the_html_is_a_complete_escaped_document_with_the_whole_record(reference
         assert phrase in text
     hostile = reference.model_copy(deep=True)
     hostile.conclusions = "<script>alert(1)</script> & co"
-    html = minutes_render.to_html(hostile, locale="vi")
+    html = to_html(hostile, locale="vi")
     assert "<script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt; &amp; co" in html
 
 
 def test_the_markdown_carries_the_record_and_keeps_typed_text_literal(reference):
-    markdown = minutes_render.to_markdown(reference, locale="vi")
+    markdown = to_markdown(reference, locale="vi")
     assert "# BIÊN BẢN" in markdown and "**DỰ THẢO lần 1**" in markdown
     assert_the_record_is_complete(flat(markdown.replace("\\", "")), reference)
     assert "| STT | Điểm cầu | Trạng thái | Đại biểu |" in markdown
     assert f"| 48/52 | {reference.attendance.delegates_present} |" in markdown
     typed = reference.model_copy(deep=True)
     typed.conclusions = "*không* in đậm | không tách cột"
-    assert r"\*không\* in đậm \| không tách cột" in minutes_render.to_markdown(typed, locale="vi")
+    assert r"\*không\* in đậm \| không tách cột" in to_markdown(typed, locale="vi")
 
 
 # --- versions and languages ------------------------------------------------------------
@@ -498,9 +504,9 @@ def test_an_approved_version_names_its_approver_and_has_no_draft_mark(tmp_path):
     approved = reference_minutes(status="approved", version=2)
     approval = f"Bản số 2, đã được {CHAIR} phê duyệt lúc 10 giờ 00, ngày 22 tháng 4 năm 2024."
     for text in (
-        flat(docx_text(docx.Document(io.BytesIO(minutes_render.to_docx(approved, locale="vi"))))),
-        flat(minutes_render.to_markdown(approved, locale="vi")),
-        flat(pdf_tool(minutes_render.to_pdf(approved, locale="vi"), tmp_path, "pdftotext", "-raw")),
+        flat(docx_text(docx.Document(io.BytesIO(to_docx(approved, locale="vi"))))),
+        flat(to_markdown(approved, locale="vi")),
+        flat(pdf_tool(to_pdf(approved, locale="vi"), tmp_path, "pdftotext", "-raw")),
     ):
         assert approval in text
         assert "DỰ THẢO" not in text
@@ -508,20 +514,18 @@ def test_an_approved_version_names_its_approver_and_has_no_draft_mark(tmp_path):
 
 def test_a_draft_shows_its_version_on_every_format():
     draft = reference_minutes(version=3)
-    word = docx.Document(io.BytesIO(minutes_render.to_docx(draft, locale="vi")))
+    word = docx.Document(io.BytesIO(to_docx(draft, locale="vi")))
     assert word.paragraphs[0].text == "DỰ THẢO lần 3"
     assert "DỰ THẢO lần 3" in word.sections[0].header._element.xml  # on later pages too
-    assert "DỰ THẢO lần 3" in minutes_render.to_html(draft, locale="vi")
-    assert "DRAFT, version 3" in minutes_render.to_markdown(draft, locale="en")
+    assert "DỰ THẢO lần 3" in to_html(draft, locale="vi")
+    assert "DRAFT, version 3" in to_markdown(draft, locale="en")
 
 
 def test_the_english_rendering_is_the_same_record_with_english_labels(reference, tmp_path):
-    word = flat(
-        docx_text(docx.Document(io.BytesIO(minutes_render.to_docx(reference, locale="en"))))
-    )
-    english = minutes_render.to_pdf(reference, locale="en")
+    word = flat(docx_text(docx.Document(io.BytesIO(to_docx(reference, locale="en")))))
+    english = to_pdf(reference, locale="en")
     pdf = flat(pdf_tool(english, tmp_path, "pdftotext", "-raw"))
-    markdown = flat(re.sub(r"[*\\]", "", minutes_render.to_markdown(reference, locale="en")))
+    markdown = flat(re.sub(r"[*\\]", "", to_markdown(reference, locale="en")))
     for text in (word, pdf, markdown):
         assert_the_record_is_complete(text, reference)
         for phrase in (
@@ -554,14 +558,14 @@ def test_the_attached_list_of_a_national_session_is_built_in_linear_time():
     timings = []
     for data in (small, large):
         start = time.perf_counter()
-        minutes_render.to_docx(data, locale="vi")
+        to_docx(data, locale="vi")
         timings.append(time.perf_counter() - start)
     assert timings[1] < 20 * timings[0] + 0.5  # ten times the sites, not a hundred times
-    document = docx.Document(io.BytesIO(minutes_render.to_docx(large, locale="vi")))
+    document = docx.Document(io.BytesIO(to_docx(large, locale="vi")))
     assert len(document.tables[-1].rows) == 1 + 5000 + 5 + 1  # header, sites, clusters, total
     # Hundreds of absent sites are counted in the body and named in the attached list.
     absent = len(large.attendance.absent)
-    assert absent > minutes_render.ABSENT_NAMED_MAX
-    markdown = minutes_render.to_markdown(large, locale="vi")
+    assert absent > ABSENT_NAMED_MAX
+    markdown = to_markdown(large, locale="vi")
     assert f"Vắng mặt: {absent} điểm cầu, ghi rõ trong danh sách kèm theo." in markdown
     assert "Vắng mặt (" not in markdown

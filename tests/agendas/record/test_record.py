@@ -10,7 +10,7 @@ from aiohttp.test_utils import TestClient
 from sqlalchemy import select
 
 from agendas.minutes import minutes
-from agendas.record import record
+from agendas.record.recommendations import open_from_earlier
 from meetings.accounts.models import Role
 from meetings.core.keys import sessions_key, settings_key
 from meetings.register.models import ContactIn
@@ -150,7 +150,7 @@ async def test_a_recommendation_stays_open_into_the_next_session(client: TestCli
     assert follow.status == 201, await follow.text()
     second = await follow.json()
     async with client.app[sessions_key]() as session:
-        earlier = await record.open_from_earlier(session, second["id"])
+        earlier = await open_from_earlier(session, second["id"])
     assert len(earlier) == 2
     page = await (await client.get(f"/sessions/{second['id']}/record", headers=h)).text()
     assert "Đề nghị hỗ trợ kinh phí tổ chức Ngày hữu nghị." in page
@@ -172,7 +172,7 @@ async def test_a_recommendation_stays_open_into_the_next_session(client: TestCli
     )
     assert empty.status == 422
     async with client.app[sessions_key]() as session:
-        earlier = await record.open_from_earlier(session, second["id"])
+        earlier = await open_from_earlier(session, second["id"])
     assert [r.text for r in earlier] == ["Đề nghị tập huấn đối ngoại nhân dân."]
 
 

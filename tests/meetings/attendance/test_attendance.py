@@ -160,12 +160,13 @@ async def test_who_may_write_what(client: TestClient, api: dict[str, Any]):
         9,
     )
     assert state["officials_present"] == ["Nguyễn Văn An, Phó Chủ tịch"]
-    # A site's link acts for that site only: one not invited here is refused.
+    # A site's link acts for that site only: one not invited here is refused, with the
+    # answer every site-facing route gives a site not invited (404: nothing is revealed).
     refused = await client.post(
         f"/api/v1/site/{api['token_out']}/meetings/{api['id']}/check-in",
         json={"delegates_present": 4},
     )
-    assert refused.status == 403
+    assert refused.status == 404
     negative = await client.post(
         f"/api/v1/site/{api['token_a']}/meetings/{api['id']}/check-in",
         json={"delegates_present": -1},
@@ -263,7 +264,7 @@ async def test_a_burst_of_check_ins_is_committed_in_groups_with_exact_totals(
     async with maker() as session, session.begin():
         links = [await tokens.site_token(session, s, secret_key=TEST_SECRET) for s in ids]
         outside = await tokens.site_token(session, outsider, secret_key=TEST_SECRET)
-    batcher = CheckInBatcher(maker, CONFIG, size=20)
+    batcher = CheckInBatcher(maker, CONFIG, sites_for_links=tokens.sites_for_tokens, size=20)
     now = utcnow()
     results = await asyncio.gather(
         *(

@@ -14,9 +14,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from meetings.accounts.models import Role
 from meetings.attendance import report as attendance_report
+from meetings.attendance import report_files
 from meetings.attendance import tracking as attendance
 from meetings.attendance.models import AttendanceSummary, Author, EventKind
-from meetings.attendance.report import COLUMNS, Absence
+from meetings.attendance.report import Absence
+from meetings.attendance.report_files import COLUMNS
 from meetings.attendance.tracking import Change
 from meetings.core.i18n import translations
 from meetings.core.settings import AttendanceSettings
@@ -247,7 +249,7 @@ async def test_xlsx_has_bold_subtotals_a_totals_row_and_the_absent_sheet(
         f"/api/v1/meetings/{scenario.meeting_id}/attendance.xlsx", headers=headers
     )
     assert response.status == 200
-    assert response.headers["Content-Type"] == attendance_report.XLSX_MEDIA_TYPE
+    assert response.headers["Content-Type"] == report_files.XLSX_MEDIA_TYPE
     assert response.headers["Content-Disposition"].endswith(
         f'filename="diem-danh-{scenario.meeting_id}.xlsx"'
     )
@@ -349,6 +351,6 @@ async def test_a_session_without_events_lists_every_site_as_absent(
         rehearsal_problem=0,
     )
     assert [r.absence for r in report.absent] == [Absence.never_connected]
-    header, site_row, subtotal, total = _csv_rows(attendance_report.to_csv(report, EN))
+    header, site_row, subtotal, total = _csv_rows(report_files.to_csv(report, EN))
     assert site_row[12] == "Never connected"
     assert _summary_of(total) == (1, 0, 0)

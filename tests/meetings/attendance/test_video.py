@@ -25,8 +25,9 @@ from meetings.attendance import video
 from meetings.attendance.models import AttendanceStatus, Author, EventKind, SiteAttendance
 from meetings.attendance.tracking import Change
 from meetings.attendance.video_poller import poll_once, present_site_ids, video_poll_context
+from meetings.core.config import ConfigError
 from meetings.core.keys import sessions_key, settings_key
-from meetings.core.settings import ConfigError, Settings
+from meetings.core.settings import Settings
 from meetings.core.store import create_engine, session_maker
 from meetings.planning import lifecycle as planning
 from meetings.planning.models import Meeting, MeetingCreate, MeetingStatus

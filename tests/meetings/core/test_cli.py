@@ -7,15 +7,25 @@ import socket
 import subprocess
 import sys
 import urllib.request
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from meetings.core.cli import main
+from meetings.core.cli import main, run_with_session
 from meetings.core.demo import demo_plan
+from meetings.core.settings import Settings
+from meetings.planning import lifecycle as planning
+from meetings.planning.models import MeetingCreate, MeetingStatus
+from meetings.register.models import ContactIn
+from notify.mail import invitations
+from notify.mail.models import Message
+from tests.conftest import TEST_SECRET
+from tests.factories import make_site
 
 SEEDED_CLUSTER_ONE = {
     "Bắc Giang",
@@ -192,3 +202,36 @@ def test_the_scheduler_alone_plans_the_demo_and_jobs_lists_it(config_file: Path,
     assert len(planned) == 6, listed
     assert sum("reminder" in line for line in planned) == 2
     assert any("outbox:retry" in line for line in listed)
+
+
+def test_a_session_cancelled_from_the_command_line_still_queues_its_cancellations(
+    settings: Settings,
+):
+    """A command-line run wires the same receivers as the app (no app is running)."""
+    start = datetime(2030, 4, 19, 1, 0, tzinfo=UTC)
+
+    async def arrange(session: AsyncSession) -> int:
+        site = await make_site(
+            session, contacts=[ContactIn(name="Chủ tịch", email="ct@example.org")]
+        )
+        meeting = await planning.create_meeting(
+            session,
+            MeetingCreate(
+                title="Giao ban",
+                starts_at=start,
+                ends_at=start + timedelta(hours=3),
+                site_ids=[site.id],
+            ),
+            organiser_id=None,
+            default_location="Hội trường",
+        )
+        await planning.change_status(session, meeting.id, MeetingStatus.scheduled)
+        await invitations.queue_invitations(session, meeting.id, secret_key=TEST_SECRET)
+        return meeting.id
+
+    async def kinds(session: AsyncSession) -> list[str]:
+        return sorted((await session.scalars(select(Message.kind))).all())
+
+    meeting_id = run_with_session(settings, arrange)
+    run_with_session(settings, lambda s: planning.cancel_meeting(s, meeting_id, reason="Bão"))
+    assert run_with_session(settings, kinds) == ["cancellation", "invitation"]

@@ -12,9 +12,9 @@ from aiohttp.test_utils import TestClient
 from meetings.accounts.models import Role
 from meetings.core.errors import Invalid
 from meetings.core.keys import sessions_key, settings_key
-from meetings.register import imports
+from meetings.register import export, imports
 from meetings.register.models import ContactIn
-from notify.mail import outbox
+from notify.mail import outbox, transports
 from notify.mail.render import make_renderer
 from notify.site import tokens
 from tests.conftest import TEST_SECRET
@@ -51,7 +51,7 @@ async def test_each_site_gets_its_invitation_in_its_language(
     settings = client.app[settings_key]
     await outbox.deliver_due(
         client.app[sessions_key],
-        outbox.DropTransport(settings.mail.drop_dir),
+        transports.DropTransport(settings.mail.drop_dir),
         make_renderer(settings),
     )
     received = {}
@@ -79,7 +79,7 @@ async def test_the_language_travels_through_import_and_export(session_factory: A
     async with session_factory() as session, session.begin():
         report = await imports.import_sites(session, content=sheet, kind="csv", dry_run=False)
         assert report.created == 2
-        exported = await imports.export_sites_csv(session)
+        exported = await export.export_sites_csv(session)
     assert "lao,Hội hữu nghị tại Lào,,,,,,en," in exported.decode("utf-8-sig")
     bad = b"code,name,locale\r\nx,X,fr\r\n"
     async with session_factory() as session, session.begin():

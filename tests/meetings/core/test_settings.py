@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from meetings.core.settings import DEFAULTS, ConfigError, load_settings
+from meetings.core.config import DEFAULTS, ConfigError
+from meetings.core.settings import load_settings
 
 ROOT = Path(__file__).resolve().parents[3]
 SECRET = {"GIAOBAN_SECRET_KEY": "a-long-enough-secret-for-tests-0123456789"}

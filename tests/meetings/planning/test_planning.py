@@ -13,6 +13,7 @@ from agendas.programme import programme
 from agendas.programme.models import AgendaItemIn, FocusItemIn, FocusStatus
 from meetings.core.errors import Conflict, Invalid
 from meetings.planning import lifecycle as planning
+from meetings.planning import listing
 from meetings.planning.models import (
     MeetingCreate,
     MeetingFollowUp,
@@ -50,7 +51,7 @@ async def test_create_invites_clusters_and_sites_minus_exclusions(store_session)
             store_session, cluster_ids=[one.id], site_ids=[loose.id], exclude_site_ids=[b.id]
         )
     async with store_session.begin():
-        invited = await planning.participations(store_session, meeting.id)
+        invited = await listing.participations(store_session, meeting.id)
     assert {p.site_id for p in invited} == {a.id, loose.id}
     assert c.id not in {p.site_id for p in invited}
     assert meeting.site_count == 2 and meeting.status == "draft" and meeting.sequence == 0
@@ -169,7 +170,7 @@ async def test_host_site_is_invited_and_marked(store_session):
         cluster = await make_cluster(store_session)
         host = await make_site(store_session, cluster_id=cluster.id)
         meeting = await new_meeting(store_session, kind="cluster_meeting", host_site_id=host.id)
-        invited = await planning.participations(store_session, meeting.id)
+        invited = await listing.participations(store_session, meeting.id)
     assert [(p.site_id, p.is_host) for p in invited] == [(host.id, True)]
 
 
@@ -191,11 +192,11 @@ async def test_a_site_abroad_sees_its_own_time_on_both_sides_of_dst(store_sessio
         )
         times_before = {
             p.site_id: p.local_starts_at
-            for p in await planning.participations(store_session, before.id)
+            for p in await listing.participations(store_session, before.id)
         }
         times_after = {
             p.site_id: p.local_starts_at
-            for p in await planning.participations(store_session, after.id)
+            for p in await listing.participations(store_session, after.id)
         }
     # Europe changes to summer time on 31 March 2024: 02:00 CET, then 03:00 CEST.
     assert times_before[berlin.id] == "2024-03-29T02:00:00+01:00"
@@ -286,7 +287,7 @@ async def test_next_session_of_a_series_carries_sites_agenda_and_focus_items(sto
         )
         q2_focus = await programme.get_focus_items(store_session, q2.id)
         q2_agenda = await programme.get_agenda(store_session, q2.id)
-        q2_sites = await planning.participations(store_session, q2.id)
+        q2_sites = await listing.participations(store_session, q2.id)
         q2_focus_items = [
             FocusItemIn(**f.model_dump(include=set(FocusItemIn.model_fields))) for f in q2_focus
         ]
@@ -326,11 +327,24 @@ async def test_lists_upcoming_past_and_cancelled(store_session):
         soon = await new_meeting(store_session, title="Sắp họp", site_ids=[site.id])
         gone = await new_meeting(store_session, title="Bị hoãn")
         await planning.cancel_meeting(store_session, gone.id, reason="Hoãn")
-        upcoming = await planning.list_meetings(store_session, period="upcoming", now=now)
-        earlier = await planning.list_meetings(store_session, period="past", now=now)
-        cancelled = await planning.list_meetings(store_session, period="cancelled", now=now)
-        found = await planning.list_meetings(store_session, q="sap hop", now=now)
+        upcoming = await listing.list_meetings(store_session, period="upcoming", now=now)
+        earlier = await listing.list_meetings(store_session, period="past", now=now)
+        cancelled = await listing.list_meetings(store_session, period="cancelled", now=now)
+        found = await listing.list_meetings(store_session, q="sap hop", now=now)
     assert [m.id for m in upcoming.items] == [soon.id]
     assert [m.id for m in earlier.items] == [past.id]
     assert [m.id for m in cancelled.items] == [gone.id]
     assert [m.title for m in found.items] == ["Sắp họp"]
+
+
+def test_the_forward_step_offered_is_one_of_the_allowed_transitions():
+    steps = {status: planning.next_step(status) for status in MeetingStatus}
+    assert steps == {
+        MeetingStatus.draft: MeetingStatus.scheduled,
+        MeetingStatus.scheduled: MeetingStatus.live,
+        MeetingStatus.live: MeetingStatus.ended,
+        MeetingStatus.ended: None,
+        MeetingStatus.cancelled: None,
+    }
+    for status, step in steps.items():
+        assert step is None or step in planning.next_statuses(status)

@@ -15,6 +15,7 @@ from agendas.programme import programme
 from meetings.accounts.models import Role
 from meetings.core.store import utcnow
 from meetings.planning import lifecycle as planning
+from meetings.planning import listing
 from tests.factories import login, make_cluster, make_site, make_user
 
 
@@ -45,7 +46,7 @@ def session_fields(**fields: Any) -> dict[str, Any]:
 
 async def count_meetings(session_factory: Any) -> int:
     async with session_factory() as session:
-        return (await planning.list_meetings(session)).total
+        return (await listing.list_meetings(session)).total
 
 
 async def test_plan_a_session_through_the_form(client: TestClient, session_factory: Any):

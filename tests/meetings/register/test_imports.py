@@ -20,7 +20,7 @@ from meetings.accounts.models import Role
 from meetings.core.app import create_app
 from meetings.core.cli import main
 from meetings.core.errors import FieldProblem, Invalid
-from meetings.register import imports, sites
+from meetings.register import export, files, imports, sites
 from meetings.register.models import SiteCreate
 from tests.conftest import make_settings
 from tests.factories import bearer, make_cluster, make_user
@@ -101,14 +101,14 @@ async def make_clusters(session: AsyncSession) -> None:
 
 
 async def run_import(
-    session: AsyncSession, content: bytes, *, kind: imports.FileKind = "csv", dry_run: bool = False
+    session: AsyncSession, content: bytes, *, kind: files.FileKind = "csv", dry_run: bool = False
 ) -> imports.ImportReport:
     async with session.begin():
         return await imports.import_sites(session, content=content, kind=kind, dry_run=dry_run)
 
 
 async def import_problems(
-    session: AsyncSession, content: bytes, kind: imports.FileKind = "csv"
+    session: AsyncSession, content: bytes, kind: files.FileKind = "csv"
 ) -> list[FieldProblem]:
     with pytest.raises(Invalid) as caught:
         await run_import(session, content, kind=kind)
@@ -292,7 +292,7 @@ async def test_export_then_import_is_all_unchanged(store_session: AsyncSession):
         await make_clusters(store_session)
     await run_import(store_session, csv_bytes(GOOD_ROWS))
     async with store_session.begin():
-        exported = await imports.export_sites_csv(store_session)
+        exported = await export.export_sites_csv(store_session)
 
     report = await run_import(store_session, exported)
 
@@ -430,10 +430,10 @@ async def test_bytes_that_are_not_a_workbook_are_refused(store_session: AsyncSes
 
 
 def test_the_kind_of_file_comes_from_its_name():
-    assert imports.kind_from_name("Danh sách.CSV") == "csv"
-    assert imports.kind_from_name("sites.xlsx") == "xlsx"
+    assert files.kind_from_name("Danh sách.CSV") == "csv"
+    assert files.kind_from_name("sites.xlsx") == "xlsx"
     with pytest.raises(Invalid) as caught:
-        imports.kind_from_name("sites.xls")
+        files.kind_from_name("sites.xls")
     assert caught.value.problems[0].field == "file"
     assert ".xlsx" in caught.value.problems[0].message
 

@@ -12,7 +12,7 @@ from aiohttp.test_utils import TestClient
 from meetings.accounts.models import Role
 from meetings.core.keys import sessions_key, settings_key
 from meetings.register.models import ContactIn
-from notify.mail import outbox
+from notify.mail import outbox, transports
 from notify.mail.render import make_renderer
 from tests.factories import login, make_site, make_user
 
@@ -63,7 +63,7 @@ async def _deliver(client: TestClient) -> outbox.DeliveryReport:
     app = client.app
     settings = app[settings_key]
     return await outbox.deliver_due(
-        app[sessions_key], outbox.DropTransport(settings.mail.drop_dir), make_renderer(settings)
+        app[sessions_key], transports.DropTransport(settings.mail.drop_dir), make_renderer(settings)
     )
 
 

@@ -23,13 +23,13 @@ from sqlalchemy import select
 from agendas.programme import programme
 from agendas.programme.models import AgendaItemIn
 from meetings.accounts.models import Role
-from meetings.core import demo
+from meetings.core import demo, demo_sessions
 from meetings.core.settings import Settings
 from meetings.core.store import create_engine, session_maker
 from meetings.planning import lifecycle as planning
 from meetings.planning.models import Meeting, MeetingCreate, MeetingUpdate
 from meetings.register.models import ContactIn, Site
-from notify.mail import invitations, letter, outbox
+from notify.mail import invitations, letter, outbox, transports
 from notify.mail.render import environment, make_renderer
 from tests.conftest import TEST_SECRET, make_settings
 from tests.factories import bearer, make_site, make_user
@@ -65,11 +65,11 @@ def flat(text: str) -> str:
 async def reference(session_factory: Any, settings: Settings) -> dict[str, int]:
     async with session_factory() as session, session.begin():
         await demo.load_demo(session)
-        await demo.load_reference_sessions(
+        await demo_sessions.load_reference_sessions(
             session, hall=settings.organisation.hall, now=datetime(2024, 4, 1, tzinfo=HANOI)
         )
         meeting_id = await session.scalar(
-            select(Meeting.id).where(Meeting.uid == demo.REFERENCE_UID)
+            select(Meeting.id).where(Meeting.uid == demo_sessions.REFERENCE_UID)
         )
         site_id = await session.scalar(select(Site.id).where(Site.name == KIEN_GIANG))
     return {"meeting": meeting_id, "site": site_id}
@@ -111,7 +111,7 @@ async def test_the_letter_to_a_site_reads_as_a_vietnamese_giay_moi(
     assert re.match(r"VIỆT NAM\s{3,}Độc lập - Tự do - Hạnh phúc", lines[1])
     assert re.match(r"Số:\s+/GM-LHHN\s{3,}Hà Nội, ngày 12 tháng 4 năm 2024", lines[2])
     assert lines[3] == "GIẤY MỜI"
-    assert flat(" ".join(lines[4:6])) == demo.REFERENCE_TITLE
+    assert flat(" ".join(lines[4:6])) == demo_sessions.REFERENCE_TITLE
     assert f"Kính gửi: {KIEN_GIANG}" in lines
 
     body = flat(text)
@@ -313,7 +313,7 @@ async def test_invitations_and_updates_carry_the_letter_and_cancellations_do_not
     )
     engine = create_engine(settings.database)
     maker = session_maker(engine)
-    transport = outbox.SmtpTransport(settings.mail)
+    transport = transports.SmtpTransport(settings.mail)
     render = make_renderer(settings)
     try:
         async with maker() as session, session.begin():

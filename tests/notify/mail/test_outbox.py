@@ -22,7 +22,7 @@ from meetings.planning import lifecycle as planning
 from meetings.planning.models import MeetingCreate, MeetingUpdate, Participation
 from meetings.register import sites as sites_domain
 from meetings.register.models import ContactIn
-from notify.mail import invitations, outbox
+from notify.mail import claims, invitations, outbox, transports
 from notify.mail.models import Message
 from notify.mail.render import make_renderer
 from tests.conftest import TEST_SECRET
@@ -135,7 +135,7 @@ async def test_invitations_reach_every_contact_as_calendar_requests(smtp_setting
     clock = Clock()
     report = await outbox.deliver_due(
         maker,
-        outbox.SmtpTransport(smtp_settings.mail),
+        transports.SmtpTransport(smtp_settings.mail),
         make_renderer(smtp_settings),
         now=clock,
         connections=2,
@@ -177,7 +177,7 @@ async def test_invitations_reach_every_contact_as_calendar_requests(smtp_setting
     assert (again.invitations, again.updates, again.cancellations) == (0, 2, 2)
     sink.received.clear()
     await outbox.deliver_due(
-        maker, outbox.SmtpTransport(smtp_settings.mail), make_renderer(smtp_settings), now=clock
+        maker, transports.SmtpTransport(smtp_settings.mail), make_renderer(smtp_settings), now=clock
     )
     methods = {}
     for message in sink.received:
@@ -201,7 +201,7 @@ async def test_server_down_is_retried_then_delivered(smtp_settings, maker, smtp_
     async with maker() as session, session.begin():
         await invitations.queue_invitations(session, meeting.id, secret_key=SECRET)
     clock = Clock()
-    transport = outbox.SmtpTransport(smtp_settings.mail, timeout=5)
+    transport = transports.SmtpTransport(smtp_settings.mail, timeout=5)
     render = make_renderer(smtp_settings)
     down = await outbox.deliver_due(maker, transport, render, now=clock)
     assert (down.sent, down.retried) == (0, 3)
@@ -231,7 +231,10 @@ async def test_a_permanent_refusal_is_failed_with_the_servers_reply(smtp_setting
     async with maker() as session, session.begin():
         await invitations.queue_invitations(session, meeting.id, secret_key=SECRET)
     report = await outbox.deliver_due(
-        maker, outbox.SmtpTransport(smtp_settings.mail), make_renderer(smtp_settings), now=Clock()
+        maker,
+        transports.SmtpTransport(smtp_settings.mail),
+        make_renderer(smtp_settings),
+        now=Clock(),
     )
     assert (report.sent, report.failed) == (1, 1)
     async with maker() as session:
@@ -246,15 +249,15 @@ async def test_a_killed_worker_loses_nothing_and_resends_nothing_marked(smtp_set
         await invitations.queue_invitations(session, meeting.id, secret_key=SECRET)
     clock = Clock()
     # A worker claims two rows and dies before sending them.
-    assert len(await outbox.claim(maker, limit=2, now=clock.now)) == 2
+    assert len(await claims.claim(maker, limit=2, now=clock.now)) == 2
     first = await outbox.deliver_due(
-        maker, outbox.SmtpTransport(smtp_settings.mail), make_renderer(smtp_settings), now=clock
+        maker, transports.SmtpTransport(smtp_settings.mail), make_renderer(smtp_settings), now=clock
     )
     assert first.sent == 1  # only the unclaimed one
     clock.now += timedelta(minutes=11)
-    assert await outbox.release_stale(maker, now=clock.now, stale_after=timedelta(minutes=10)) == 2
+    assert await claims.release_stale(maker, now=clock.now, stale_after=timedelta(minutes=10)) == 2
     second = await outbox.deliver_due(
-        maker, outbox.SmtpTransport(smtp_settings.mail), make_renderer(smtp_settings), now=clock
+        maker, transports.SmtpTransport(smtp_settings.mail), make_renderer(smtp_settings), now=clock
     )
     assert second.sent == 2
     assert sorted(m["To"].addresses[0].addr_spec for m in sink.received) == [
@@ -270,7 +273,7 @@ async def test_the_mail_drop_writes_eml_files(settings, session_factory):
     async with maker() as session, session.begin():
         await invitations.queue_invitations(session, meeting.id, secret_key=SECRET)
     report = await outbox.deliver_due(
-        maker, outbox.transport_for(settings.mail), make_renderer(settings), now=Clock()
+        maker, transports.transport_for(settings.mail), make_renderer(settings), now=Clock()
     )
     (eml,) = settings.mail.drop_dir.glob("*.eml")
     message = message_from_bytes(eml.read_bytes(), policy=policy.default)
@@ -283,7 +286,7 @@ async def test_two_workers_never_claim_the_same_message(smtp_settings, maker):
         await invitations.queue_invitations(session, meeting.id, secret_key=SECRET)
     now = Clock().now
     first, second = await asyncio.gather(
-        outbox.claim(maker, limit=3, now=now), outbox.claim(maker, limit=3, now=now)
+        claims.claim(maker, limit=3, now=now), claims.claim(maker, limit=3, now=now)
     )
     assert not set(first) & set(second)
     assert len(first) + len(second) == 5
@@ -299,7 +302,7 @@ async def test_a_mailing_of_many_batches_keeps_to_max_connections_sessions(
         await invitations.queue_invitations(session, meeting.id, secret_key=SECRET)
     report = await outbox.deliver_due(
         maker,
-        outbox.SmtpTransport(smtp_settings.mail),
+        transports.SmtpTransport(smtp_settings.mail),
         make_renderer(smtp_settings),
         now=Clock(),
         connections=2,
@@ -324,7 +327,10 @@ async def test_a_message_whose_site_is_gone_fails_with_the_reason_and_the_rest_g
         await session.execute(delete(Participation).where(Participation.site_id == sites[1].id))
         await sites_domain.delete_site(session, sites[1].id)
     report = await outbox.deliver_due(
-        maker, outbox.SmtpTransport(smtp_settings.mail), make_renderer(smtp_settings), now=Clock()
+        maker,
+        transports.SmtpTransport(smtp_settings.mail),
+        make_renderer(smtp_settings),
+        now=Clock(),
     )
     assert (report.sent, report.failed) == (1, 1)
     assert [m["To"].addresses[0].addr_spec for m in sink.received] == ["chutich0@example.org"]
@@ -337,7 +343,7 @@ async def test_a_message_whose_site_is_gone_fails_with_the_reason_and_the_rest_g
 class BrokenTransport:
     """A transport failing in a way the outbox does not expect (a bug, not a reply)."""
 
-    async def connect(self) -> outbox.Connection:
+    async def connect(self) -> transports.Connection:
         raise RuntimeError("transport bug")
 
 
@@ -365,7 +371,7 @@ async def test_a_document_added_after_a_mailing_is_in_the_next_message_and_lette
     meeting, _ = await plan(maker, sites=1, contacts=("chutich",))
     async with maker() as session, session.begin():
         await invitations.queue_invitations(session, meeting.id, secret_key=SECRET)
-    transport = outbox.SmtpTransport(smtp_settings.mail)
+    transport = transports.SmtpTransport(smtp_settings.mail)
     render = make_renderer(smtp_settings)  # one renderer, as the worker keeps it
     await outbox.deliver_due(maker, transport, render, now=Clock())
     async with maker() as session, session.begin():

@@ -25,12 +25,13 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from sqlalchemy import select
 
-from meetings.core.settings import ConfigError, DatabaseSettings, Settings, load_settings
+from meetings.core.config import ConfigError
+from meetings.core.settings import DatabaseSettings, Settings, load_settings
 from meetings.core.store import SessionMaker, create_engine, session_maker
 from meetings.planning import lifecycle as planning
 from meetings.planning.models import MeetingCreate
 from meetings.register.models import ContactIn
-from notify.mail import invitations, outbox
+from notify.mail import invitations, outbox, transports
 from notify.mail.models import Message
 from notify.mail.render import make_renderer
 from tests.conftest import TEST_SECRET
@@ -246,7 +247,7 @@ async def deliver(
     """One delivery pass with the real transport and renderer; the rows after it."""
     report = await outbox.deliver_due(
         maker,
-        outbox.SmtpTransport(settings.mail, timeout=10),
+        transports.SmtpTransport(settings.mail, timeout=10),
         make_renderer(settings),
         connections=1,
         **options,

@@ -204,3 +204,23 @@ async def test_the_site_downloads_its_own_letter(client: TestClient, setup, tmp_
     assert "Kính gửi: Liên hiệp Vĩnh Phúc" in " ".join(text.split())
     other = await client.get(f"/s/{setup['other_token']}/meetings/{mid}/letter.pdf")
     assert other.status == 404
+
+
+async def test_every_answer_under_a_sites_link_is_private(client: TestClient, setup):
+    """Whichever part answers (the page, RSVP, check-in, contributions), no referrer and
+    no indexing: the link is the key."""
+    mid = setup["meeting"]["id"]
+    link = f"/s/{setup['token']}/meetings/{mid}"
+    api = f"/api/v1/site/{setup['token']}/meetings/{mid}"
+    answers = [
+        await client.post(f"{link}/rsvp", data={"response": "declined"}, allow_redirects=False),
+        await client.post(f"{link}/rsvp", data={"response": "accepted"}),  # refused: 422
+        await client.get(f"{api}/rsvp"),
+        await client.post(f"{api}/rsvp", json={"response": "tentative"}),
+        await client.post(f"{api}/contributions", json={"text": "Đề nghị hỗ trợ kinh phí"}),
+        await client.post(f"{link}/contributions", data={"text": ""}),  # refused: 422
+    ]
+    assert [a.status for a in answers] == [303, 422, 200, 200, 201, 422]
+    for answer in answers:
+        assert answer.headers["Referrer-Policy"] == "no-referrer", answer.url
+        assert "noindex" in answer.headers["X-Robots-Tag"], answer.url

@@ -1,0 +1,130 @@
+"""The register of recommendations (kiến nghị): raised with a contribution, open until answered.
+
+A recommendation lives on its own after the session that raised it: it stays open across
+the sessions of its series (each shows those carried in) until someone answers or closes it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from agendas.record.models import (
+    Recommendation,
+    RecommendationPublic,
+    RecommendationStatus,
+    RecommendationUpdate,
+)
+from meetings.core.errors import FieldProblem, Invalid, NotFound
+from meetings.core.labels import N_
+from meetings.core.store import bump_version, utcnow
+from meetings.planning.lifecycle import get_meeting_row
+from meetings.planning.models import Meeting
+from meetings.register.models import Cluster, Site
+
+
+def _public(
+    rec: Recommendation, title: str, site_name: str | None, cluster_name: str | None
+) -> RecommendationPublic:
+    return RecommendationPublic(
+        id=rec.id or 0,
+        meeting_id=rec.meeting_id,
+        meeting_title=title,
+        site_id=rec.site_id,
+        site_name=site_name,
+        cluster_name=cluster_name,
+        topic=rec.topic,
+        text=rec.text,
+        status=rec.status,
+        answer=rec.answer,
+        answered_by=rec.answered_by,
+        answered_at=rec.answered_at,
+        created_at=rec.created_at,
+        version=rec.version,
+    )
+
+
+async def recommendations(
+    session: AsyncSession,
+    *,
+    status: RecommendationStatus | None = None,
+    site_id: int | None = None,
+    cluster_id: int | None = None,
+    topic: str | None = None,
+    meeting_id: int | None = None,
+    before: datetime | None = None,
+    series_id: int | None = None,
+    limit: int = 500,
+    offset: int = 0,
+) -> list[RecommendationPublic]:
+    """The register, newest first; `before`+`series_id` give the ones carried into a
+    later session of the series."""
+    query = (
+        select(Recommendation, col(Meeting.title), col(Site.name), col(Cluster.name))
+        .join(Meeting, col(Meeting.id) == col(Recommendation.meeting_id))
+        .outerjoin(Site, col(Site.id) == col(Recommendation.site_id))
+        .outerjoin(Cluster, col(Cluster.id) == col(Site.cluster_id))
+    )
+    if status is not None:
+        query = query.where(col(Recommendation.status) == status)
+    if site_id is not None:
+        query = query.where(col(Recommendation.site_id) == site_id)
+    if cluster_id is not None:
+        query = query.where(col(Site.cluster_id) == cluster_id)
+    if topic:
+        like = f"%{topic.strip()}%"
+        query = query.where(
+            or_(col(Recommendation.topic).ilike(like), col(Recommendation.text).ilike(like))
+        )
+    if meeting_id is not None:
+        query = query.where(col(Recommendation.meeting_id) == meeting_id)
+    if before is not None:
+        query = query.where(col(Meeting.starts_at) < before)
+    if series_id is not None:
+        query = query.where(col(Meeting.series_id) == series_id)
+    rows = await session.execute(
+        query.order_by(col(Recommendation.created_at).desc(), col(Recommendation.id).desc())
+        .limit(limit)
+        .offset(offset)
+    )
+    return [_public(*row) for row in rows.all()]
+
+
+async def open_from_earlier(session: AsyncSession, meeting_id: int) -> list[RecommendationPublic]:
+    """Open recommendations raised in earlier sessions of this session's series."""
+    meeting = await get_meeting_row(session, meeting_id)
+    if meeting.series_id is None:
+        return []
+    return await recommendations(
+        session,
+        status=RecommendationStatus.open,
+        series_id=meeting.series_id,
+        before=meeting.starts_at,
+    )
+
+
+async def update_recommendation(
+    session: AsyncSession, recommendation_id: int, data: RecommendationUpdate
+) -> RecommendationPublic:
+    row = await session.get(Recommendation, recommendation_id)
+    if row is None:
+        raise NotFound(f"no recommendation {recommendation_id}")
+    if data.status == RecommendationStatus.answered and not data.response.strip():
+        raise Invalid("no answer", [FieldProblem("response", N_("Write the answer"))])
+    await bump_version(session, row, row.version if data.version is None else data.version)
+    row.status = data.status
+    if data.status == RecommendationStatus.open:
+        row.answer, row.answered_by, row.answered_at, row.answered_in_id = "", "", None, None
+    else:
+        row.answer = data.response
+        row.answered_by = data.answered_by
+        row.answered_at = utcnow()
+        row.answered_in_id = data.meeting_id
+    await session.flush()
+    (found,) = [
+        r for r in await recommendations(session, meeting_id=row.meeting_id) if r.id == row.id
+    ]
+    return found

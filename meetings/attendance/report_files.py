@@ -1,0 +1,224 @@
+"""The attendance report as CSV and XLSX: one per-site table with its sums, two files."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable, Sequence
+from datetime import datetime
+
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.header_footer import HeaderFooterItem
+from openpyxl.worksheet.worksheet import Worksheet
+
+from meetings.attendance.models import AttendanceSummary
+from meetings.attendance.report import ABSENCE_LABELS, STATUS_LABELS, AttendanceReport, ReportRow
+from meetings.core.labels import N_
+from meetings.planning.labels import RSVP_LABELS
+
+#: A translation function: an English msgid in, the report's language out.
+Translate = Callable[[str], str]
+
+XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+#: Columns of the per-site table: (msgid, width in the workbook). `{timezone}` is filled.
+COLUMNS: tuple[tuple[str, int], ...] = (
+    (N_("Cluster"), 18),
+    (N_("Code"), 10),
+    (N_("Site"), 40),
+    (N_("Answer"), 14),
+    (N_("Expected delegates"), 10),
+    (N_("Attendance"), 14),
+    (N_("Joined ({timezone})"), 17),
+    (N_("Left ({timezone})"), 17),
+    (N_("Invited"), 9),
+    (N_("Connected"), 10),
+    (N_("Delegates present"), 10),
+    (N_("Officials present"), 36),
+    (N_("Absence"), 28),
+)
+
+ABSENT_COLUMNS: tuple[tuple[str, int], ...] = (
+    (N_("Cluster"), 18),
+    (N_("Code"), 10),
+    (N_("Site"), 40),
+    (N_("Answer"), 14),
+    (N_("Left ({timezone})"), 17),
+    (N_("Reason"), 30),
+)
+
+Cell = str | int | datetime | None
+
+
+def _header(
+    columns: Sequence[tuple[str, int]], report: AttendanceReport, _: Translate
+) -> list[str]:
+    return [_(msgid).format(timezone=report.timezone) for msgid, _width in columns]
+
+
+def _local(moment: datetime | None) -> datetime | None:
+    """A local time without its zone (spreadsheets keep no zone; the header names it)."""
+    return moment.replace(tzinfo=None) if moment else None
+
+
+def _site_cells(row: ReportRow, _: Translate) -> list[Cell]:
+    return [
+        row.cluster_name or _("Without cluster"),
+        row.site_code,
+        row.site_name,
+        _(RSVP_LABELS.get(row.rsvp, row.rsvp)),
+        row.expected_delegates,
+        _(STATUS_LABELS[row.status or ""]),
+        _local(row.joined_at),
+        _local(row.left_at),
+        1,
+        int(row.is_connected),
+        row.delegates,
+        "; ".join(row.officials),
+        _(ABSENCE_LABELS[row.absence]) if row.absence else "",
+    ]
+
+
+def _sum_cells(label: str, cluster: str, figures: AttendanceSummary) -> list[Cell]:
+    """A subtotal or total row: empty code, so a program reading the file skips it."""
+    return [
+        cluster,
+        "",
+        label,
+        "",
+        None,
+        "",
+        None,
+        None,
+        figures.invited,
+        figures.connected,
+        figures.delegates_present,
+        "",
+        "",
+    ]
+
+
+def table(report: AttendanceReport, _: Translate) -> list[tuple[str, list[Cell]]]:
+    """The per-site table: ("site" | "subtotal" | "total", cells), in the files' order."""
+    lines: list[tuple[str, list[Cell]]] = []
+    for group in report.clusters:
+        lines += [("site", _site_cells(row, _)) for row in group.rows]
+        name = group.name or _("Without cluster")
+        lines.append(("subtotal", _sum_cells(_("Subtotal"), name, group.subtotal)))
+    lines.append(("total", _sum_cells(_("Total"), "", report.totals)))
+    return lines
+
+
+def _absent_cells(row: ReportRow, _: Translate) -> list[Cell]:
+    return [
+        row.cluster_name or _("Without cluster"),
+        row.site_code,
+        row.site_name,
+        _(RSVP_LABELS.get(row.rsvp, row.rsvp)),
+        _local(row.left_at),
+        _(ABSENCE_LABELS[row.absence]) if row.absence else "",
+    ]
+
+
+def to_csv(report: AttendanceReport, _: Translate) -> bytes:
+    """The per-site table with subtotal and total rows (those have an empty code).
+
+    UTF-8 with a BOM so that Excel shows Vietnamese; times as `YYYY-MM-DD HH:MM` in the
+    session's zone, named in the header. The absent sites are the rows with an absence.
+    """
+    out = io.StringIO(newline="")
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(_header(COLUMNS, report, _))
+    for _kind, cells in table(report, _):
+        writer.writerow([_csv_text(cell) for cell in cells])
+    return b"\xef\xbb\xbf" + out.getvalue().encode("utf-8")
+
+
+def _csv_text(cell: Cell) -> str | int:
+    if isinstance(cell, datetime):
+        return cell.strftime("%Y-%m-%d %H:%M")
+    return "" if cell is None else cell
+
+
+_BOLD = Font(bold=True)
+
+_HEAD_FILL = PatternFill("solid", fgColor="DDE6F2")
+
+_SUM_FILL = PatternFill("solid", fgColor="F2F2F2")
+
+_RULE = Border(top=Side(style="thin"))
+
+_TIME_FORMAT = "dd/mm/yyyy hh:mm"
+
+
+def _sheet(
+    sheet: Worksheet,
+    header: list[str],
+    widths: Sequence[int],
+    lines: Sequence[tuple[str, list[Cell]]],
+    heading: str,
+) -> None:
+    """Header frozen and repeated on every printed page, widths set, sums in bold."""
+    sheet.append(header)
+    for cell in sheet[1]:
+        cell.font = _BOLD
+        cell.fill = _HEAD_FILL
+        cell.alignment = Alignment(wrap_text=True, vertical="top")
+    for kind, cells in lines:
+        sheet.append(cells)
+        for cell in sheet[sheet.max_row]:
+            if isinstance(cell.value, datetime):
+                cell.number_format = _TIME_FORMAT
+            if kind != "site":
+                cell.font = _BOLD
+                cell.fill = _SUM_FILL
+            if kind == "total":
+                cell.border = _RULE
+    for index, width in enumerate(widths, start=1):
+        sheet.column_dimensions[get_column_letter(index)].width = width
+    sheet.freeze_panes = "A2"
+    sheet.print_title_rows = "1:1"
+    sheet.page_setup.orientation = "landscape"
+    sheet.page_setup.fitToWidth = 1
+    sheet.page_setup.fitToHeight = 0
+    sheet.page_setup.fitToPage = True
+    page_header = HeaderFooterItem()
+    page_header.center.text = heading.replace("&", "&&")
+    sheet.oddHeader = page_header
+
+
+def to_xlsx(report: AttendanceReport, _: Translate) -> bytes:
+    """Two sheets: every site with cluster subtotals and the total; the absent sites."""
+    book = Workbook()
+    book.properties.title = f"{_('Attendance report')}: {report.title}"
+    heading = (
+        f"{report.title} — {report.starts_at:%d/%m/%Y %H:%M} ({report.timezone}); "
+        f"{_('as of')} {report.generated_at:%d/%m/%Y %H:%M}"
+    )
+    sites_sheet = book.worksheets[0]
+    sites_sheet.title = _sheet_title(_("Attendance"))
+    _sheet(
+        sites_sheet,
+        _header(COLUMNS, report, _),
+        [w for _m, w in COLUMNS],
+        table(report, _),
+        heading,
+    )
+    absent_sheet = book.create_sheet(_sheet_title(_("Absent")))
+    _sheet(
+        absent_sheet,
+        _header(ABSENT_COLUMNS, report, _),
+        [w for _m, w in ABSENT_COLUMNS],
+        [("site", _absent_cells(row, _)) for row in report.absent],
+        heading,
+    )
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def _sheet_title(text: str) -> str:
+    """Excel refuses sheet names over 31 characters or with []:*?/\\ in them."""
+    return "".join(" " if c in "[]:*?/\\" else c for c in text)[:31]

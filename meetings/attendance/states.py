@@ -1,0 +1,141 @@
+"""Reading attendance: each invited site's derived state, the session's totals, the log.
+
+Totals are always an aggregate of the participation rows, never a counter that could
+drift.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import TypeVar
+
+from sqlalchemy import Select, case, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from meetings.attendance.models import (
+    CONNECTED,
+    AttendanceEvent,
+    AttendanceStatus,
+    AttendanceSummary,
+    EventPublic,
+    RehearsalStatus,
+    SiteAttendance,
+)
+from meetings.planning.models import Participation
+from meetings.register.models import Cluster, Site
+
+_Status = TypeVar("_Status", bound=StrEnum)
+
+
+def site_query(meeting_id: int) -> Select[Participation, Site, Cluster]:
+    return (
+        select(Participation, Site, Cluster)
+        .join(Site, col(Site.id) == col(Participation.site_id))
+        .outerjoin(Cluster, col(Cluster.id) == col(Site.cluster_id))
+        .where(col(Participation.meeting_id) == meeting_id)
+    )
+
+
+def _known(kind: type[_Status], value: str | None) -> _Status | None:
+    """A stored status as its enum (the column holds the enum's values, or nothing)."""
+    return None if value is None else kind(value)
+
+
+def state(row: Participation, site: Site, cluster: Cluster | None) -> SiteAttendance:
+    return SiteAttendance(
+        site_id=site.id or 0,
+        site_code=site.code,
+        site_name=site.name,
+        cluster_id=site.cluster_id,
+        cluster_name=cluster.name if cluster else None,
+        rsvp=row.rsvp,
+        expected_delegates=row.expected_delegates,
+        attendance_status=_known(AttendanceStatus, row.attendance_status),
+        joined_at=row.joined_at,
+        left_at=row.left_at,
+        delegates_present=row.delegates_present,
+        officials_present=list(row.officials_present or []),
+        rehearsal_status=_known(RehearsalStatus, row.rehearsal_status),
+        rehearsal_note=row.rehearsal_note,
+        changed_at=row.attendance_changed_at,
+        version=row.version,
+    )
+
+
+async def site_state(session: AsyncSession, meeting_id: int, site_id: int) -> SiteAttendance:
+    found = (
+        await session.execute(
+            site_query(meeting_id)
+            .where(col(Participation.site_id) == site_id)
+            .execution_options(populate_existing=True)
+        )
+    ).one()
+    return state(*found)
+
+
+async def sites(session: AsyncSession, meeting_id: int) -> list[SiteAttendance]:
+    """Every invited site, grouped by cluster in register order."""
+    rows = (
+        await session.execute(
+            site_query(meeting_id)
+            .order_by(col(Cluster.code).nulls_first(), col(Site.search_text), col(Site.id))
+            .execution_options(populate_existing=True)
+        )
+    ).all()
+    return [state(*row) for row in rows]
+
+
+async def summary(session: AsyncSession, meeting_id: int) -> AttendanceSummary:
+    status = col(Participation.attendance_status)
+    connected = status.in_([s.value for s in CONNECTED])
+    row = (
+        await session.execute(
+            select(
+                func.count(),
+                func.sum(case((connected, 1), else_=0)),
+                func.sum(
+                    case(
+                        (status.in_(["present", "late"]), 1),
+                        else_=0,
+                    )
+                ),
+                func.sum(case((status == AttendanceStatus.absent, 1), else_=0)),
+                func.sum(
+                    case(
+                        (connected, func.coalesce(col(Participation.delegates_present), 0)), else_=0
+                    )
+                ),
+                func.sum(
+                    case((col(Participation.rehearsal_status) == RehearsalStatus.ok, 1), else_=0)
+                ),
+                func.sum(
+                    case(
+                        (col(Participation.rehearsal_status) == RehearsalStatus.problem, 1), else_=0
+                    )
+                ),
+            ).where(col(Participation.meeting_id) == meeting_id)
+        )
+    ).one()
+    invited, connected_n, present, absent, delegates, ok, problem = (int(v or 0) for v in row)
+    return AttendanceSummary(
+        invited=invited,
+        connected=connected_n,
+        present=present,
+        absent=absent,
+        missing=invited - connected_n,
+        delegates_present=delegates,
+        rehearsal_ok=ok,
+        rehearsal_problem=problem,
+    )
+
+
+async def events(session: AsyncSession, meeting_id: int, *, limit: int = 200) -> list[EventPublic]:
+    """The latest events first (the board's log and the record)."""
+    rows = await session.scalars(
+        select(AttendanceEvent)
+        .where(col(AttendanceEvent.meeting_id) == meeting_id)
+        .order_by(col(AttendanceEvent.id).desc())
+        .limit(limit)
+    )
+    return [EventPublic.model_validate(r) for r in rows]

@@ -1,0 +1,108 @@
+"""What the session page shows of a session: its invited sites with their answers tallied
+by cluster, its documents and its notice deadlines (the page only renders this)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from meetings.planning import documents, listing
+from meetings.planning import lifecycle as planning
+from meetings.planning.models import (
+    DocumentPublic,
+    MeetingPublic,
+    MeetingStatus,
+    ParticipationPublic,
+    Rsvp,
+)
+from meetings.planning.workdays import Deadline, planning_deadlines
+from meetings.register.groups import by_cluster
+
+
+@dataclass(frozen=True)
+class ClusterAnswers:
+    """One cluster's invited sites, with how many accepted and the delegates expected."""
+
+    cluster_id: int | None
+    name: str | None
+    sites: list[ParticipationPublic]
+    accepted: int
+    #: Expected delegates of every site that has not declined.
+    delegates: int
+
+
+@dataclass(frozen=True)
+class Answers:
+    """The invited sites' answers: per answer, per cluster (register order), in total."""
+
+    counts: dict[Rsvp, int]
+    delegates: int
+    clusters: list[ClusterAnswers]
+
+
+def _delegates(invited: Iterable[ParticipationPublic]) -> int:
+    return sum(p.expected_delegates or 0 for p in invited if p.rsvp != Rsvp.declined)
+
+
+def tally_answers(invited: Sequence[ParticipationPublic]) -> Answers:
+    """The answers of `invited` (in register order, so a cluster's sites are together)."""
+    clusters = [
+        ClusterAnswers(
+            cluster_id=group.cluster_id,
+            name=group.name,
+            sites=group.sites,
+            accepted=sum(1 for p in group.sites if p.rsvp == Rsvp.accepted),
+            delegates=_delegates(group.sites),
+        )
+        for group in by_cluster(invited)
+    ]
+    counts = dict.fromkeys(Rsvp, 0)
+    for participation in invited:
+        counts[participation.rsvp] += 1
+    return Answers(counts, _delegates(invited), clusters)
+
+
+def session_deadlines(
+    meeting: MeetingPublic, files: Sequence[DocumentPublic], *, now: datetime
+) -> list[Deadline]:
+    """The notice deadlines of a session being planned (none once it is live). Documents
+    count as sent once uploaded, since sites see them through their link; invitations are
+    judged once sending is recorded."""
+    if meeting.status not in (MeetingStatus.draft, MeetingStatus.scheduled):
+        return []
+    first_upload = min((d.uploaded_at for d in files), default=None)
+    deadlines = planning_deadlines(
+        starts_at=meeting.starts_at,
+        timezone=meeting.timezone,
+        now=now,
+        is_urgent=meeting.is_urgent,
+    )
+    return [d.met_by(first_upload) if d.kind == "documents" else d for d in deadlines]
+
+
+@dataclass(frozen=True)
+class SessionOverview:
+    meeting: MeetingPublic
+    invited: list[ParticipationPublic]
+    answers: Answers
+    documents: list[DocumentPublic]
+    deadlines: list[Deadline]
+
+
+async def session_overview(
+    session: AsyncSession, meeting_id: int, *, now: datetime
+) -> SessionOverview:
+    """The session with its invited sites, their answers, its documents and deadlines."""
+    meeting = await planning.get_meeting(session, meeting_id)
+    invited = await listing.participations(session, meeting_id)
+    files = await documents.list_documents(session, meeting_id)
+    return SessionOverview(
+        meeting=meeting,
+        invited=invited,
+        answers=tally_answers(invited),
+        documents=files,
+        deadlines=session_deadlines(meeting, files, now=now),
+    )

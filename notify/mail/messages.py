@@ -1,0 +1,78 @@
+"""A session's outbox as its organisers read it: the messages (failures first on the
+session page, in the order queued in the API), one message, and the invited sites nobody
+can be mailed at."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import case, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from meetings.core.errors import NotFound
+from meetings.planning.lifecycle import get_meeting_row
+from meetings.planning.models import Participation
+from meetings.register.models import Contact, Site
+from notify.mail.models import Message, MessagePublic, MessageStatus
+
+
+@dataclass(frozen=True)
+class Listed:
+    """A message with the name of the site it went to (None: not to a site)."""
+
+    row: Message
+    site_name: str | None
+
+
+async def get_message(session: AsyncSession, meeting_id: int, message_id: int) -> Message:
+    """One message of the session; another session's is not found."""
+    row = await session.get(Message, message_id)
+    if row is None or row.meeting_id != meeting_id:
+        raise NotFound(f"no message {message_id} in session {meeting_id}")
+    return row
+
+
+async def problems_first(session: AsyncSession, meeting_id: int, *, limit: int) -> list[Listed]:
+    """The session's messages, failed ones first, then the latest first."""
+    failed_first = case((col(Message.status) == MessageStatus.failed, 0), else_=1)
+    rows = await session.execute(
+        select(Message, col(Site.name))
+        .outerjoin(Site, col(Site.id) == col(Message.site_id))
+        .where(col(Message.meeting_id) == meeting_id)
+        .order_by(failed_first, col(Message.id).desc())
+        .limit(limit)
+    )
+    return [Listed(row, name) for row, name in rows.all()]
+
+
+async def messages_page(
+    session: AsyncSession, meeting_id: int, *, limit: int, offset: int
+) -> tuple[list[MessagePublic], int]:
+    """One page of the session's messages in the order they were queued, and how many
+    the session has in all."""
+    await get_meeting_row(session, meeting_id)
+    of_meeting = col(Message.meeting_id) == meeting_id
+    total = await session.scalar(select(func.count()).where(of_meeting))
+    rows = await session.scalars(
+        select(Message).where(of_meeting).order_by(col(Message.id)).limit(limit).offset(offset)
+    )
+    return [MessagePublic.model_validate(m) for m in rows], total or 0
+
+
+async def sites_without_mail(session: AsyncSession, meeting_id: int) -> list[str]:
+    """Invited sites nobody can be mailed at: the organiser must phone them."""
+    has_mail = select(col(Contact.site_id)).where(col(Contact.email) != "")
+    return list(
+        (
+            await session.scalars(
+                select(col(Site.name))
+                .join(Participation, col(Participation.site_id) == col(Site.id))
+                .where(
+                    col(Participation.meeting_id) == meeting_id,
+                    col(Site.id).not_in(has_mail),
+                )
+                .order_by(col(Site.name))
+            )
+        ).all()
+    )
