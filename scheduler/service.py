@@ -277,8 +277,8 @@ class SchedulerService:
         return outcome
 
     async def retry_outbox(self) -> None:
-        stale_after = timedelta(seconds=self.settings.mail.stale_after_seconds)
-        released = await claims.release_stale(self.maker, now=self.clock(), stale_after=stale_after)
+        lease = timedelta(seconds=self.settings.mail.lease_seconds)
+        released = await claims.release_stale(self.maker, now=self.clock(), stale_after=lease)
         if released:
             log.info("scheduler: %s interrupted deliveries queued again", released)
         self.wake()

@@ -10,10 +10,9 @@ dpkg -s fonts-liberation2 >/dev/null 2>&1 || missing+=(fonts-liberation2)
 dpkg -s libpangoft2-1.0-0 >/dev/null 2>&1 || missing+=(libpango-1.0-0 libpangoft2-1.0-0)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "installing Debian packages: ${missing[*]}"
-  sudo=""
-  [ "$(id -u)" -eq 0 ] || sudo="sudo"
-  $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}"
+  source scripts/apt.sh  # waits for another apt or dpkg instead of failing on its lock
+  apt_get update -qq
+  apt_get install -y -qq "${missing[@]}"
 fi
 [ -x .venv/bin/python ] || python3 -m venv .venv
 .venv/bin/python -m pip install -q --disable-pip-version-check -e .

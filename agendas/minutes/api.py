@@ -13,6 +13,7 @@ from agendas.minutes import minutes
 from agendas.record.api import APPROVERS, author
 from meetings.core.access import ANY_ROLE, allow
 from meetings.core.errors import FieldProblem, Invalid
+from meetings.core.headers import as_document
 from meetings.core.keys import settings_key
 from meetings.core.web import db, int_query, items_response, model_response, path_id
 
@@ -92,7 +93,7 @@ async def minutes_file(
     state = "du-thao" if data.status == "draft" else "da-duyet"
     filename = f"bien-ban-{meeting_id}-v{data.version}-{state}.{fmt}"
     disposition = "inline" if fmt == "html" else "attachment"
-    return web.Response(
+    response = web.Response(
         body=body.encode() if isinstance(body, str) else body,
         headers={
             "Content-Type": FORMATS[fmt],
@@ -100,6 +101,8 @@ async def minutes_file(
             "Cache-Control": "private, no-store",
         },
     )
+    # Shown in the browser with its own style sheet (it is also the PDF's source).
+    return as_document(response) if fmt == "html" else response
 
 
 def _keep(path: Path, body: str | bytes) -> None:

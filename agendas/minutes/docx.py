@@ -34,6 +34,10 @@ _MARGINS_MM = {"top": 20, "bottom": 20, "left": 30, "right": 15}
 
 _BODY_PT = 13
 
+#: The longest core property (title, author) python-docx writes; it refuses a longer one,
+#: and a session's title may be longer than that once "Minutes — " precedes it.
+_PROPERTY_CHARS = 255
+
 
 def _body_xml(view: MinutesView) -> list[str]:
     """The document body as WordprocessingML, in print order.
@@ -142,8 +146,8 @@ def to_docx(data: MinutesData, *, locale: str) -> bytes:
     section.header_distance = Mm(10)
     _docx_page_header(section, view)
     properties = document.core_properties
-    properties.title = view.labels["document"]
-    properties.author = data.organisation.name
+    properties.title = view.labels["document"][:_PROPERTY_CHARS]
+    properties.author = data.organisation.name[:_PROPERTY_CHARS]
     properties.language = "vi-VN" if locale == "vi" else locale
     parsed = parse_xml(f"<w:body {W_NS}>{''.join(_body_xml(view))}</w:body>")
     end = document.element.body.sectPr  # the body's last child: everything goes before it

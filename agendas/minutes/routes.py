@@ -48,7 +48,7 @@ ROUTES = Routes(
                 Param("lang", "vi (default) or en"),
                 Param("version", "an approved version; default: the current draft", "integer"),
             ),
-            response_media="application/octet-stream",
+            response_media=tuple(api.FORMATS.values()),
             tags=("minutes",),
             name="api_download_minutes",
         ),

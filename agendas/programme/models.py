@@ -5,13 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from pydantic import AwareDatetime
 from sqlalchemy import Column, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy import Text as SAText
 from sqlmodel import Field, SQLModel
 
 from meetings.core.store import UTCDateTime
-from meetings.core.types import Line, Text
+from meetings.core.types import Line, Moment, Text
 
 
 class AgendaKind(StrEnum):
@@ -36,7 +35,7 @@ class AgendaItemIn(SQLModel):
     presenter_title: Line = Field(default="", max_length=200)
     kind: AgendaKind = Field(default=AgendaKind.other, sa_type=String(16))
     #: A planned start (optional); otherwise the item follows the previous one.
-    starts_at: AwareDatetime | None = None
+    starts_at: Moment | None = None
     duration_minutes: int | None = Field(default=None, ge=0, le=24 * 60)
 
 
@@ -67,7 +66,7 @@ class AgendaItemPublic(AgendaItemIn):
 class FocusItemIn(SQLModel):
     number: int = Field(ge=1, le=999)
     title: Line = Field(min_length=1, max_length=500)
-    detail: Text = Field(default="", sa_type=SAText)
+    detail: Text = Field(default="", max_length=20_000, sa_type=SAText)
     status: FocusStatus = Field(default=FocusStatus.new, sa_type=String(16))
     #: One-line outcome recorded during the session.
     summary: Line = Field(default="", max_length=500)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from pydantic import RootModel
+from typing import Annotated
+
+from pydantic import Field, RootModel
 
 from agendas.programme.models import AgendaItemIn, AgendaItemPublic, FocusItemIn, FocusItemPublic
 
 
-class AgendaIn(RootModel[list[AgendaItemIn]]):
+class AgendaIn(RootModel[Annotated[list[AgendaItemIn], Field(max_length=999)]]):
     """The whole agenda, in order."""
 
 
@@ -15,7 +17,7 @@ class AgendaOut(RootModel[list[AgendaItemPublic]]):
     pass
 
 
-class FocusItemsIn(RootModel[list[FocusItemIn]]):
+class FocusItemsIn(RootModel[Annotated[list[FocusItemIn], Field(max_length=999)]]):
     """The whole list of focus items."""
 
 

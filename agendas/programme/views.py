@@ -68,7 +68,8 @@ async def _back(request: web.Request, message: str, meeting_id: int | None = Non
 
 
 def _whole(value: str) -> int | None:
-    return int(value) if value.lstrip("-").isdigit() else None
+    digits = value.removeprefix("-")
+    return int(value) if digits.isascii() and digits.isdigit() and len(digits) <= 10 else None
 
 
 @allow(*PROGRAMME_EDITORS)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from aiohttp import web
-from sqlmodel import SQLModel
+from sqlmodel import Field, SQLModel
 
 from agendas.minutes import minutes
 from agendas.programme.models import FocusStatus
@@ -61,7 +61,7 @@ async def put_notes(request: web.Request) -> web.Response:
 
 class FocusOutcomeIn(SQLModel):
     status: FocusStatus
-    summary: Line = ""
+    summary: Line = Field(default="", max_length=500)
 
 
 @allow(*RECORD_KEEPERS)

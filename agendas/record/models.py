@@ -10,14 +10,20 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any
 
 from sqlalchemy import JSON, Column, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy import Text as SAText
 from sqlmodel import Field, SQLModel
 
 from meetings.core.store import UTCDateTime, utcnow
-from meetings.core.types import Line, Text
+from meetings.core.types import Count, Id, Line, Text
+
+#: The longest text of one part of the record (a note, a contribution, an answer).
+MAX_TEXT = 20_000
+
+#: One section's notes.
+NoteText = Annotated[Text, Field(max_length=MAX_TEXT)]
 
 
 class ContributionKind(StrEnum):
@@ -154,10 +160,14 @@ class NotesIn(SQLModel):
     """PUT /notes: any of the sections; `versions` names what each editor started from
     (section → version, 0 for a note not saved before); a stale one is refused (409)."""
 
-    agenda: dict[int, Text] = Field(default_factory=dict)
-    conclusions: Text | None = None
-    general: Text | None = None
-    versions: dict[str, int] = Field(default_factory=dict)
+    agenda: dict[Annotated[int, Field(ge=1, le=999)], NoteText] = Field(
+        default_factory=dict, max_length=999
+    )
+    conclusions: NoteText | None = None
+    general: NoteText | None = None
+    versions: dict[Annotated[str, Field(max_length=40)], Count] = Field(
+        default_factory=dict, max_length=1001
+    )
 
 
 class NotePublic(SQLModel):
@@ -169,14 +179,14 @@ class NotePublic(SQLModel):
 
 
 class ContributionIn(SQLModel):
-    site_id: int | None = None
+    site_id: Id | None = None
     speaker: Line = Field(default="", max_length=200)
     speaker_title: Line = Field(default="", max_length=200)
     kind: ContributionKind
-    text: Text = Field(min_length=1, max_length=20_000)
+    text: Text = Field(min_length=1, max_length=MAX_TEXT)
     #: The agenda item's position (1, 2, …) and the focus item's number it speaks to.
-    agenda_item: int | None = Field(default=None, ge=1)
-    focus_item: int | None = Field(default=None, ge=1)
+    agenda_item: int | None = Field(default=None, ge=1, le=999)
+    focus_item: int | None = Field(default=None, ge=1, le=999)
     #: For a recommendation: its topic, for the register's filter.
     topic: Line = Field(default="", max_length=200)
 
@@ -187,7 +197,7 @@ class SiteContributionIn(SQLModel):
     speaker: Line = Field(default="", max_length=200)
     speaker_title: Line = Field(default="", max_length=200)
     kind: ContributionKind = ContributionKind.recommendation
-    text: Text = Field(min_length=1, max_length=20_000)
+    text: Text = Field(min_length=1, max_length=MAX_TEXT)
     topic: Line = Field(default="", max_length=200)
 
 
@@ -227,18 +237,18 @@ class RecommendationUpdate(SQLModel):
     """PATCH /recommendations/{id}: answer or close it, or open it again."""
 
     status: RecommendationStatus
-    response: Text = Field(default="", max_length=20_000)
+    response: Text = Field(default="", max_length=MAX_TEXT)
     answered_by: Line = Field(default="", max_length=200)
     #: The session it was answered in (the one whose record shows the answer).
-    meeting_id: int | None = None
-    version: int | None = None
+    meeting_id: Id | None = None
+    version: Count | None = None
 
 
 class ActionItemIn(SQLModel):
     text: Text = Field(min_length=1, max_length=5000)
     #: A department or person ("Văn phòng Liên hiệp"); or name a site by `owner_site_id`.
     owner: Line = Field(default="", max_length=200)
-    owner_site_id: int | None = None
+    owner_site_id: Id | None = None
     due_date: date | None = None
     status: ActionStatus = ActionStatus.open
 

@@ -114,6 +114,9 @@ async def update_recommendation(
         raise NotFound(f"no recommendation {recommendation_id}")
     if data.status == RecommendationStatus.answered and not data.response.strip():
         raise Invalid("no answer", [FieldProblem("response", N_("Write the answer"))])
+    if data.meeting_id is not None and await session.get(Meeting, data.meeting_id) is None:
+        problem = FieldProblem("meeting_id", f"no session {data.meeting_id}")
+        raise Invalid("unknown session", [problem])
     await bump_version(session, row, row.version if data.version is None else data.version)
     row.status = data.status
     if data.status == RecommendationStatus.open:

@@ -6,12 +6,12 @@ import asyncio
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -24,10 +24,13 @@ from meetings.accounts.models import (
     UserPublic,
     UserUpdate,
 )
-from meetings.core.errors import Conflict, FieldProblem, Invalid, NotFound, TooManyAttempts
+from meetings.accounts.throttle import LoginPolicy, LoginTurn, refuse_if_throttled
+from meetings.core.errors import Conflict, FieldProblem, Invalid, NotFound
 from meetings.core.store import bump_version, id_of, utcnow
 
 _hasher = PasswordHasher()
+#: A token's last use is recorded at most this often: a read with a token must not write.
+TOKEN_USE_EVERY = timedelta(minutes=15)
 TOKEN_PREFIX = "gb_"  # noqa: S105 (a visible prefix, so leaked tokens are recognisable)
 
 
@@ -35,13 +38,6 @@ TOKEN_PREFIX = "gb_"  # noqa: S105 (a visible prefix, so leaked tokens are recog
 def _dummy_hash() -> str:
     """Verified against when the user does not exist, so timing does not reveal user names."""
     return _hasher.hash("not-a-real-password-but-a-timing-equaliser")
-
-
-@dataclass(frozen=True)
-class LoginPolicy:
-    max_failures: int
-    max_failures_per_address: int
-    window: timedelta
 
 
 async def hash_password(password: str) -> str:
@@ -103,6 +99,8 @@ async def update_user(session: AsyncSession, user_id: int, data: UserUpdate) -> 
         setattr(user, key, value)
     if data.password:
         user.password_hash = await hash_password(data.password)
+    if data.password or not user.is_active:
+        user.session_generation += 1  # whoever held the old password or account is out
     await session.flush()
     return UserPublic.model_validate(user)
 
@@ -121,38 +119,28 @@ async def _keep_one_admin(session: AsyncSession, user: User) -> None:
 
 
 async def authenticate(
-    session: AsyncSession, *, username: str, password: str, address: str, policy: LoginPolicy
+    session: AsyncSession, *, turn: LoginTurn, password: str, policy: LoginPolicy
 ) -> User | None:
-    """The active user with these credentials, or None; throttled per name and per address.
-
-    Failures are rows, not process memory, so several workers share one count.
-    """
-    since = utcnow() - policy.window
-    by_name = await session.scalar(
-        select(func.count()).where(
-            col(LoginAttempt.username) == username, col(LoginAttempt.at) >= since
-        )
-    )
-    by_address = await session.scalar(
-        select(func.count()).where(
-            col(LoginAttempt.address) == address, col(LoginAttempt.at) >= since
-        )
-    )
-    if (by_name or 0) >= policy.max_failures or (
-        by_address or 0
-    ) >= policy.max_failures_per_address:
-        raise TooManyAttempts(
-            "too many failed logins; wait before trying again",
-            retry_after_seconds=int(policy.window.total_seconds()),
-        )
-    user = await session.scalar(select(User).where(col(User.username) == username))
+    """The active user with these credentials, or None; a throttled name or address is
+    refused (TooManyAttempts) before any hash is computed."""
+    await refuse_if_throttled(session, turn=turn, policy=policy)
+    user = await session.scalar(select(User).where(col(User.username) == turn.username))
     ok = await _verify(user.password_hash if user else _dummy_hash(), password)
     if not ok or user is None or not user.is_active:
-        session.add(LoginAttempt(username=username[:64], address=address[:64]))
+        session.add(LoginAttempt(username=turn.username[:64], address=turn.address[:64]))
         return None
-    await session.execute(delete(LoginAttempt).where(col(LoginAttempt.username) == username))
+    await session.execute(delete(LoginAttempt).where(col(LoginAttempt.username) == turn.username))
     user.last_login_at = utcnow()
     return user
+
+
+async def end_sessions(session: AsyncSession, *, user_id: int) -> None:
+    """Every login cookie of the user stops working (logout: a copied cookie is dead too)."""
+    await session.execute(
+        update(User)
+        .where(col(User.id) == user_id)
+        .values(session_generation=col(User.session_generation) + 1)
+    )
 
 
 def _token_hash(token: str) -> str:
@@ -169,7 +157,21 @@ async def create_token(session: AsyncSession, *, username: str, name: str = "") 
     return token
 
 
-async def user_for_token(session: AsyncSession, token: str) -> User | None:
+@dataclass(frozen=True)
+class TokenCaller:
+    """Whom a bearer token speaks for, and when its use was last recorded."""
+
+    user: User
+    token_id: int
+    last_used_at: datetime | None
+
+    def use_is_news(self, now: datetime) -> bool:
+        """Worth recording: use is kept coarsely, so reading with a token writes nothing."""
+        return self.last_used_at is None or now - self.last_used_at >= TOKEN_USE_EVERY
+
+
+async def token_caller(session: AsyncSession, token: str) -> TokenCaller | None:
+    """The active user a live token belongs to; reads only (see record_token_use)."""
     row = await session.scalar(
         select(ApiToken).where(
             col(ApiToken.token_hash) == _token_hash(token),
@@ -181,8 +183,22 @@ async def user_for_token(session: AsyncSession, token: str) -> User | None:
     user = await session.get(User, row.user_id)
     if user is None or not user.is_active:
         return None
-    row.last_used_at = utcnow()
-    return user
+    return TokenCaller(user, id_of(row), row.last_used_at)
+
+
+async def record_token_use(session: AsyncSession, *, token_id: int, at: datetime) -> None:
+    """Note the token's use unless it was noted less than TOKEN_USE_EVERY ago (by any worker)."""
+    await session.execute(
+        update(ApiToken)
+        .where(
+            col(ApiToken.id) == token_id,
+            or_(
+                col(ApiToken.last_used_at).is_(None),
+                col(ApiToken.last_used_at) <= at - TOKEN_USE_EVERY,
+            ),
+        )
+        .values(last_used_at=at)
+    )
 
 
 async def revoke_tokens(session: AsyncSession, *, username: str) -> int:

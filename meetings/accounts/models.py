@@ -15,7 +15,7 @@ from sqlalchemy import Column, ForeignKey, Index, Integer, String
 from sqlmodel import Field, SQLModel
 
 from meetings.core.store import UTCDateTime, utcnow
-from meetings.core.types import Line, nfc
+from meetings.core.types import Count, Line, Patch, nfc
 
 
 class Role(StrEnum):
@@ -46,16 +46,21 @@ class User(UserBase, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     last_login_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    #: Written into each login cookie; raising it (logout, new password, account disabled)
+    #: ends every session the user holds, since cookies cannot be recalled.
+    session_generation: int = Field(default=1, sa_column_kwargs={"server_default": "1"})
 
 
 class UserCreate(UserBase):
     password: str = Field(min_length=10, max_length=200)
 
 
-class UserUpdate(SQLModel):
-    version: int
+class UserUpdate(Patch):
+    nullable = frozenset({"email"})
+
+    version: Count
     full_name: Line | None = Field(default=None, max_length=200)
-    email: EmailStr | None = None
+    email: EmailStr | None = Field(default=None, max_length=254)
     role: Role | None = None
     is_active: bool | None = None
     password: str | None = Field(default=None, min_length=10, max_length=200)

@@ -7,18 +7,14 @@ from typing import Any
 
 import aiohttp_jinja2
 from aiohttp import web
-from aiohttp_session import get_session, new_session
+from aiohttp_session import get_session
 from pydantic import ValidationError
 
-from meetings.accounts import accounts
+from meetings.accounts import accounts, cookies
+from meetings.accounts.keys import logins_key
 from meetings.accounts.models import Role, UserCreate, UserPublic, UserUpdate
-from meetings.core.access import (
-    ANY_ROLE,
-    CSRF_SESSION_KEY,
-    allow,
-    new_csrf_token,
-    public,
-)
+from meetings.accounts.throttle import LoginPolicy
+from meetings.core.access import ANY_ROLE, allow, public, require_user
 from meetings.core.errors import DomainError, TooManyAttempts
 from meetings.core.forms import FormState, problems_of, text
 from meetings.core.keys import settings_key, translations_key
@@ -39,51 +35,53 @@ async def login_form(request: web.Request) -> web.Response:
 async def login(request: web.Request) -> web.Response:
     form = await request.post()
     username = str(form.get("username", "")).strip()
-    password = str(form.get("password", ""))
     target = safe_next(request, str(form.get("next", "")))
     security = request.app[settings_key].security
-    policy = accounts.LoginPolicy(
+    policy = LoginPolicy(
         max_failures=security.login_max_failures,
         max_failures_per_address=security.login_max_failures_per_address,
         window=timedelta(minutes=security.login_window_minutes),
     )
-    error = None
-    status = 200
+    address = request.remote or "unknown"
     try:
-        async with db(request) as session:
-            user = await accounts.authenticate(
-                session,
-                username=username,
-                password=password,
-                address=request.remote or "unknown",
-                policy=policy,
-            )
-    except TooManyAttempts:
-        user = None
+        # Under way until its failure is committed: a burst is refused before hashing.
+        with request.app[logins_key].attempt(username=username, address=address) as turn:
+            async with db(request) as session:
+                user = await accounts.authenticate(
+                    session, turn=turn, password=str(form.get("password", "")), policy=policy
+                )
+    except TooManyAttempts as exc:
         error = _(request, "Too many failed attempts. Wait a few minutes and try again.")
-        status = 429
+        return _login_again(request, target, username, error, 429, exc.retry_after_seconds)
     if user is None:
-        error = error or _(request, "Wrong user name or password.")
-        return aiohttp_jinja2.render_template(
-            "accounts/login.html",
-            request,
-            {"next": target, "error": error, "username": username},
-            status=status if status != 200 else 401,
-        )
-    old = await get_session(request)
-    locale = old.get("locale")
-    cookie = await new_session(request)  # a fresh session (and CSRF token) at each login
-    cookie["user_id"] = user.id
-    cookie[CSRF_SESSION_KEY] = new_csrf_token()
-    if locale:
-        cookie["locale"] = locale
+        error = _(request, "Wrong user name or password.")
+        return _login_again(request, target, username, error, 401)
+    await cookies.sign_in(request, user)
     raise web.HTTPSeeOther(target)
+
+
+def _login_again(
+    request: web.Request,
+    target: str,
+    username: str,
+    error: str,
+    status: int,
+    retry_after: int | None = None,
+) -> web.Response:
+    response = aiohttp_jinja2.render_template(
+        "accounts/login.html",
+        request,
+        {"next": target, "error": error, "username": username},
+        status=status,
+    )
+    if retry_after is not None:
+        response.headers["Retry-After"] = str(retry_after)
+    return response
 
 
 @allow(*ANY_ROLE)
 async def logout(request: web.Request) -> web.Response:
-    session = await get_session(request)
-    session.invalidate()
+    await cookies.sign_out(request, require_user(request))
     raise web.HTTPSeeOther(url(request, "login"))
 
 
@@ -159,6 +157,10 @@ async def user_update(request: web.Request) -> web.Response:
     try:
         async with db(request) as session:
             await accounts.update_user(session, user_id, UserUpdate.model_validate(values))
+            if user_id == require_user(request).id:  # a new password ends the others only
+                cookies.keep_signed_in(
+                    await get_session(request), await accounts.get_user(session, user_id)
+                )
     except (ValidationError, DomainError) as exc:
         state = problems_of(exc, request[translations_key].gettext)
         state.values = {**values, "password": ""}

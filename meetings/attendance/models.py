@@ -10,13 +10,16 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Annotated
 
-from pydantic import AwareDatetime
 from sqlalchemy import JSON, Column, ForeignKey, Index, Integer, String
 from sqlmodel import Field, SQLModel
 
 from meetings.core.store import UTCDateTime, utcnow
-from meetings.core.types import Line, Text
+from meetings.core.types import MAX_INT, Id, Line, Moment, Text
+
+#: An official present in a room, by name and title.
+Official = Annotated[Line, Field(max_length=200)]
 
 
 class AttendanceStatus(StrEnum):
@@ -75,23 +78,23 @@ class AttendanceEvent(SQLModel, table=True):
 class AttendanceIn(SQLModel):
     """An operator's event for one site."""
 
-    site_id: int
+    site_id: Id
     status: AttendanceStatus
-    at: AwareDatetime | None = None
-    delegates_present: int | None = Field(default=None, ge=0)
-    officials_present: list[Line] | None = Field(default=None, max_length=50)
+    at: Moment | None = None
+    delegates_present: int | None = Field(default=None, ge=0, le=MAX_INT)
+    officials_present: list[Official] | None = Field(default=None, max_length=50)
     note: Text = Field(default="", max_length=1000)
 
 
 class CheckIn(SQLModel):
     """The site's own check-in through its link."""
 
-    delegates_present: int = Field(ge=0)
-    officials_present: list[Line] | None = Field(default=None, max_length=50)
+    delegates_present: int = Field(ge=0, le=MAX_INT)
+    officials_present: list[Official] | None = Field(default=None, max_length=50)
 
 
 class RehearsalIn(SQLModel):
-    site_id: int
+    site_id: Id
     status: RehearsalStatus
     note: Text = Field(default="", max_length=1000)
 

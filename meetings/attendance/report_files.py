@@ -16,6 +16,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from meetings.attendance.models import AttendanceSummary
 from meetings.attendance.report import ABSENCE_LABELS, STATUS_LABELS, AttendanceReport, ReportRow
 from meetings.core.labels import N_
+from meetings.core.spreadsheets import as_text, protect
 from meetings.planning.labels import RSVP_LABELS
 
 #: A translation function: an English msgid in, the report's language out.
@@ -127,10 +128,11 @@ def to_csv(report: AttendanceReport, _: Translate) -> bytes:
 
     UTF-8 with a BOM so that Excel shows Vietnamese; times as `YYYY-MM-DD HH:MM` in the
     session's zone, named in the header. The absent sites are the rows with an absence.
+    A text a spreadsheet would run as a formula is quoted (`meetings.core.spreadsheets`).
     """
     out = io.StringIO(newline="")
     writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(_header(COLUMNS, report, _))
+    writer.writerow([_csv_text(label) for label in _header(COLUMNS, report, _)])
     for _kind, cells in table(report, _):
         writer.writerow([_csv_text(cell) for cell in cells])
     return b"\xef\xbb\xbf" + out.getvalue().encode("utf-8")
@@ -139,6 +141,8 @@ def to_csv(report: AttendanceReport, _: Translate) -> bytes:
 def _csv_text(cell: Cell) -> str | int:
     if isinstance(cell, datetime):
         return cell.strftime("%Y-%m-%d %H:%M")
+    if isinstance(cell, str):
+        return protect(cell)
     return "" if cell is None else cell
 
 
@@ -160,15 +164,18 @@ def _sheet(
     lines: Sequence[tuple[str, list[Cell]]],
     heading: str,
 ) -> None:
-    """Header frozen and repeated on every printed page, widths set, sums in bold."""
+    """Header frozen and repeated on every printed page, widths set, sums in bold; every
+    text a string cell, never a formula (a site may be named "=HYPERLINK(...)")."""
     sheet.append(header)
     for cell in sheet[1]:
+        as_text(cell)
         cell.font = _BOLD
         cell.fill = _HEAD_FILL
         cell.alignment = Alignment(wrap_text=True, vertical="top")
     for kind, cells in lines:
         sheet.append(cells)
         for cell in sheet[sheet.max_row]:
+            as_text(cell)
             if isinstance(cell.value, datetime):
                 cell.number_format = _TIME_FORMAT
             if kind != "site":

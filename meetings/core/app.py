@@ -19,7 +19,9 @@ from agendas.programme.labels import AGENDA_KIND_LABELS, FOCUS_STATUS_LABELS
 from agendas.record import routes as record_routes
 from agendas.record.labels import CONTRIBUTION_KIND_LABELS, RECOMMENDATION_STATUS_LABELS
 from meetings.accounts import routes as accounts_routes
+from meetings.accounts.keys import logins_key
 from meetings.accounts.labels import ROLE_LABELS
+from meetings.accounts.throttle import LoginsUnderWay
 from meetings.attendance import live
 from meetings.attendance import routes as attendance_routes
 from meetings.attendance.checkin import CheckInBatcher
@@ -28,9 +30,12 @@ from meetings.attendance.labels import ATTENDANCE_LABELS, REHEARSAL_LABELS
 from meetings.attendance.video_poller import video_poll_context
 from meetings.core import i18n
 from meetings.core import routes as core_routes
+from meetings.core.headers import security_headers
 from meetings.core.keys import (
     PanelProvider,
     engine_key,
+    later_key,
+    link_failures_key,
     panels_key,
     sessions_key,
     settings_key,
@@ -38,7 +43,15 @@ from meetings.core.keys import (
     site_form_page_key,
     site_resolver_key,
 )
-from meetings.core.middlewares import auth_middleware, error_middleware, page_context
+from meetings.core.later import Later
+from meetings.core.limits import FailureWindow
+from meetings.core.link_guard import site_link_guard
+from meetings.core.middlewares import (
+    auth_middleware,
+    error_middleware,
+    input_middleware,
+    page_context,
+)
 from meetings.core.routing import mount
 from meetings.core.settings import Settings
 from meetings.core.signals import Signals
@@ -97,12 +110,21 @@ def receivers() -> Signals:
 
 
 def _own_state(app: web.Application) -> None:
-    """What belongs to this app alone: its receivers, and its live boards fed by the
-    attendance changes its sessions commit (the scheduler connects itself when it runs)."""
+    """What belongs to this app alone: its receivers, its live boards fed by the attendance
+    changes its sessions commit (the scheduler connects itself when it runs), its
+    best-effort tasks, and its counts of logins under way and of unknown site links."""
     app[signals_key] = receivers()
     app[hub_key] = live.Hub()
     app[signals_key].attendance_changed.append(app[hub_key].publish)
     app.on_shutdown.append(app[hub_key].on_shutdown)
+    app[later_key] = Later()
+    app.on_shutdown.append(app[later_key].finish)
+    app[logins_key] = LoginsUnderWay()
+    security = app[settings_key].security
+    app[link_failures_key] = FailureWindow(
+        limit=security.site_link_max_failures_per_address,
+        window_seconds=security.site_link_window_minutes * 60,
+    )
 
 
 def _templates(app: web.Application) -> None:
@@ -156,6 +178,9 @@ def create_app(settings: Settings) -> web.Application:
         ),
     )
     app.middlewares.append(auth_middleware)
+    app.middlewares.append(input_middleware)
+    app.middlewares.append(site_link_guard)
+    app.on_response_prepare.append(security_headers)
     _templates(app)
     _own_state(app)
     app.cleanup_ctx.append(database_context)

@@ -272,7 +272,7 @@ def _sites(args: argparse.Namespace, settings: Settings) -> int:
         settings,
         _domain_guard(
             lambda s: imports.import_sites(
-                s, content=path.read_bytes(), kind=kind, dry_run=args.dry_run
+                s, content=path, kind=kind, dry_run=args.dry_run, limits=settings.imports
             )
         ),
     )

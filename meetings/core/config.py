@@ -55,11 +55,16 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "smtp_password_env": "GIAOBAN_SMTP_PASSWORD",
         "max_connections": 4,
         "worker": True,
-        "stale_after_seconds": 600,
+        "lease_seconds": 20,
     },
     "documents": {
         "dir": "var/documents",
         "max_size_mb": 25,
+    },
+    "imports": {
+        "max_size_mb": 10,
+        "max_rows": 20000,
+        "max_columns": 300,
     },
     "video": {
         "provider": "none",
@@ -77,6 +82,9 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "login_max_failures": 5,
         "login_max_failures_per_address": 30,
         "login_window_minutes": 15,
+        "idle_minutes": 120,
+        "site_link_max_failures_per_address": 30,
+        "site_link_window_minutes": 15,
     },
     "attendance": {
         "max_delegates_per_site": 500,
@@ -91,6 +99,15 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "retry_interval_seconds": 60,
         "jobstore_url": "",
     },
+}
+
+
+#: Keys that are gone, and what to do instead: start-up names the replacement.
+RETIRED: dict[tuple[str, str], str] = {
+    ("mail", "stale_after_seconds"): (
+        "replaced by [mail] lease_seconds (a delivering worker now renews its claims, so a "
+        "dead worker's messages go on one lease later, not after a fixed window): remove it"
+    ),
 }
 
 
@@ -174,7 +191,8 @@ def _merge(raw: dict[str, dict[str, Any]], data: dict[str, Any], *, origin: str)
             raise ConfigError(f"[{section}]", f"must be a table (in {origin})")
         for key, value in values.items():
             if key not in DEFAULTS[section]:
-                raise ConfigError(f"[{section}] {key}", f"unknown key (in {origin})")
+                reason = RETIRED.get((section, key), "unknown key")
+                raise ConfigError(f"[{section}] {key}", f"{reason} (in {origin})")
             raw[section][key] = value
 
 

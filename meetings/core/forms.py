@@ -18,6 +18,7 @@ from pydantic import ValidationError
 from meetings.core.errors import Conflict, DomainError, FieldProblem, Invalid
 from meetings.core.i18n import Gettext
 from meetings.core.labels import N_
+from meetings.core.types import MAX_INT
 
 #: A posted form or a query string: fields by name, a name possibly repeated.
 FormData = MultiMapping[Any]
@@ -40,8 +41,28 @@ def text(form: FormData, name: str) -> str:
 
 
 def optional_int(form: FormData, name: str) -> int | None:
+    """A whole number typed in a field or a query, or None; past what the store holds it is
+    refused on the field (it could name no record, and would not fit the column)."""
     raw = text(form, name)
-    return int(raw) if raw.isdigit() else None
+    if not (raw.isascii() and raw.isdigit()):
+        return None
+    if len(raw) > len(str(MAX_INT)) or int(raw) > MAX_INT:
+        raise Invalid("number too large", [FieldProblem(name, N_("Too large"))])
+    return int(raw)
+
+
+def ids(form: FormData, name: str) -> list[int]:
+    """Ids posted as a repeated field (checkboxes); anything but an id we could hold is
+    left out, as a box nobody ticked."""
+    return [
+        int(value)
+        for value in form.getall(name, [])
+        if isinstance(value, str)
+        and value.isascii()
+        and value.isdigit()
+        and len(value) <= len(str(MAX_INT))
+        and 1 <= int(value) <= MAX_INT
+    ]
 
 
 def local_moment(value: str, zone: str, field: str) -> datetime:
@@ -99,6 +120,10 @@ def _pydantic_message(error: dict[str, Any], gettext: Gettext) -> str:
         return gettext("Unknown time zone")
     if "one line" in message:
         return gettext("Must be on one line")
+    if "control characters" in message:
+        return gettext("Must not contain control characters")
+    if "between the years" in message:
+        return gettext("Enter a date between 1900 and 2999")
     return message
 
 

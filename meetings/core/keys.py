@@ -11,6 +11,8 @@ from babel.support import Translations
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from meetings.accounts.models import User
+from meetings.core.later import Later
+from meetings.core.limits import FailureWindow
 from meetings.core.settings import Settings
 from meetings.core.signals import Signals
 from meetings.core.store import SessionMaker
@@ -27,6 +29,10 @@ PanelProvider = Callable[[web.Request, int], Awaitable[dict[str, Any]]]
 panels_key = web.AppKey("panels", dict[str, list[PanelProvider]])
 #: This app's receivers of domain events (its session maker puts them in every session).
 signals_key = web.AppKey("signals", Signals)
+#: Best-effort work beside requests (a token's last use), awaited at shutdown.
+later_key = web.AppKey("later", Later)
+#: Requests under unknown site links, per address (meetings.core.link_guard).
+link_failures_key = web.AppKey("link_failures", FailureWindow)
 
 #: A site's page and the handlers under its link (`{site_token}`) live in different parts
 #: (RSVP in planning, check-in in attendance, contributions in agendas.record), but only

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 import logging
+from datetime import datetime
 
 import aiohttp_jinja2
 from aiohttp import web
 from aiohttp_session import Session, get_session
 from pydantic import ValidationError
 
-from meetings.accounts import accounts
+from meetings.accounts import accounts, cookies
 from meetings.accounts.models import User
 from meetings.core.access import (
     CSRF_FIELD,
@@ -25,6 +26,7 @@ from meetings.core.errors import Conflict, DomainError, FieldProblem, Invalid, T
 from meetings.core.i18n import pick_locale, translations
 from meetings.core.keys import (
     auth_kind_key,
+    later_key,
     locale_key,
     sessions_key,
     settings_key,
@@ -32,7 +34,9 @@ from meetings.core.keys import (
     user_key,
 )
 from meetings.core.labels import N_
-from meetings.core.web import url
+from meetings.core.store import SessionMaker, utcnow
+from meetings.core.types import check_characters
+from meetings.core.web import form_data, url
 
 log = logging.getLogger(__name__)
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -52,10 +56,12 @@ HTTP_CODES = {
 def _http_message(request: web.Request, exc: web.HTTPException) -> str:
     """A sentence for the HTML error page, in the page's language."""
     messages = {
+        400: N_("The form could not be read. Reload the page and try again."),
         403: N_("You may not open this page with your role."),
         404: N_("This page does not exist."),
         405: N_("This action is not available here."),
         413: N_("The file is too large."),
+        415: N_("This kind of content is not accepted here."),
     }
     return _translate(request, messages[exc.status]) if exc.status in messages else exc.reason
 
@@ -101,7 +107,7 @@ async def domain_error_response(request: web.Request, exc: DomainError) -> web.R
         response = json_error(exc.status, exc.code, exc.message, details)
         response.headers.update(headers)
         return response
-    return await error_page(request, exc.status, exc.message, headers=headers)
+    return await error_page(request, exc.status, _translate(request, exc.message), headers=headers)
 
 
 async def page_context(request: web.Request) -> dict[str, object]:
@@ -167,6 +173,30 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         )
 
 
+#: Bodies that aiohttp parses as a form (`request.post()`).
+FORM_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
+
+
+@web.middleware
+async def input_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Input no handler should see, refused once for all, after access is checked: a body
+    that is not the form it claims to be (400), and control characters in a query
+    parameter or a posted field (422 naming it; multi-line fields keep tabs and breaks)."""
+    fields = list(request.query.items())
+    if request.method in UNSAFE_METHODS and request.content_type in FORM_TYPES:
+        form = await form_data(request)
+        fields += [(name, value) for name, value in form.items() if isinstance(value, str)]
+    problems = []
+    for name, value in fields:
+        try:
+            check_characters(value, multiline=True)
+        except ValueError as exc:
+            problems.append(FieldProblem(name, str(exc)))
+    if problems:
+        raise Invalid(N_("Text may not contain control characters."), problems)
+    return await handler(request)
+
+
 @web.middleware
 async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Identify the caller (bearer token or session cookie), pick the locale, then enforce
@@ -216,7 +246,7 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
             "application/x-www-form-urlencoded",
             "multipart/form-data",
         ):
-            posted = (await request.post()).get(CSRF_FIELD)
+            posted = (await form_data(request)).get(CSRF_FIELD)
             given = posted if isinstance(posted, str) else None
         if not csrf_matches(session.get(CSRF_SESSION_KEY), given):
             raise web.HTTPForbidden(text="missing or wrong CSRF token; reload the page")
@@ -226,24 +256,34 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
 async def _identify(request: web.Request, session: Session) -> User | None:
     request[auth_kind_key] = "none"
     header = request.headers.get("Authorization", "")
-    maker = request.app[sessions_key]
     if header:
-        scheme, _, token = header.partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
-            raise web.HTTPUnauthorized(text="Authorization must be 'Bearer <token>'")
-        async with maker() as db, db.begin():
-            user = await accounts.user_for_token(db, token.strip())
-        if user is None:
-            raise web.HTTPUnauthorized(text="unknown or revoked token")
-        request[auth_kind_key] = "bearer"
-        return user
-    user_id = session.get("user_id")
-    if user_id is None:
-        return None
-    async with maker() as db:
-        user = await db.get(User, user_id)
-    if user is None or not user.is_active:
-        session.pop("user_id", None)
-        return None
-    request[auth_kind_key] = "cookie"
+        return await _bearer(request, header)
+    async with request.app[sessions_key]() as db:
+        user = await cookies.cookie_user(request, session, db)
+    if user is not None:
+        request[auth_kind_key] = "cookie"
     return user
+
+
+async def _bearer(request: web.Request, header: str) -> User:
+    """The token's user; reading with a token writes nothing (its last use is noted at most
+    every TOKEN_USE_EVERY, beside the request, in a transaction of its own)."""
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise web.HTTPUnauthorized(text="Authorization must be 'Bearer <token>'")
+    maker = request.app[sessions_key]
+    async with maker() as db:
+        caller = await accounts.token_caller(db, token.strip())
+    if caller is None:
+        raise web.HTTPUnauthorized(text="unknown or revoked token")
+    now = utcnow()
+    if caller.use_is_news(now):
+        note = _note_token_use(maker, caller.token_id, now)
+        request.app[later_key].start(note, what="noting a token's last use")
+    request[auth_kind_key] = "bearer"
+    return caller.user
+
+
+async def _note_token_use(maker: SessionMaker, token_id: int, at: datetime) -> None:
+    async with maker() as db, db.begin():
+        await accounts.record_token_use(db, token_id=token_id, at=at)

@@ -9,6 +9,13 @@ from pydantic import BaseModel
 from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
 from meetings.core.routing import Operation
+from meetings.core.types import MAX_INT
+
+#: Methods that change something: a stale version or a taken value answers 409.
+_WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+#: The longest text a query or path parameter is documented to take.
+_MAX_PARAMETER_TEXT = 200
 
 ERROR_SCHEMA = {
     "type": "object",
@@ -34,6 +41,24 @@ ERROR_SCHEMA = {
                 },
             },
         }
+    },
+}
+
+#: What a non-JSON answer holds, where more can be said than "a string": each event of
+#: an event stream (meetings/attendance/live.py) is named and carries a JSON object.
+MEDIA_SCHEMAS: dict[str, dict[str, Any]] = {
+    "text/event-stream": {
+        "type": "object",
+        "required": ["event", "data"],
+        "properties": {
+            "event": {"type": "string", "enum": ["snapshot", "update"]},
+            "data": {
+                "type": "string",
+                "contentMediaType": "application/json",
+                "contentSchema": {"type": "object"},
+            },
+            "retry": {"type": "integer"},
+        },
     },
 }
 
@@ -83,14 +108,10 @@ def _operation(op: Operation, keyed: dict[Any, Any]) -> dict[str, Any]:
 
 
 def _parameters(op: Operation) -> list[dict[str, Any]]:
-    """The path's {placeholders} (integers when they end in "id"), then the query."""
+    """The path's {placeholders} (ids when they end in "id"), then the query, with the
+    bounds the handlers hold them to (web.path_id, web.int_query)."""
     parameters: list[dict[str, Any]] = [
-        {
-            "name": p,
-            "in": "path",
-            "required": True,
-            "schema": {"type": "integer" if p.endswith("id") else "string"},
-        }
+        {"name": p, "in": "path", "required": True, "schema": _path_schema(p)}
         for p in re.findall(r"{(\w+)}", op.path)
     ]
     parameters += [
@@ -99,11 +120,23 @@ def _parameters(op: Operation) -> list[dict[str, Any]]:
             "in": "query",
             "required": q.required,
             "description": q.description,
-            "schema": {"type": q.type},
+            "schema": (
+                {"type": "integer", "minimum": 0, "maximum": MAX_INT}
+                if q.type == "integer"
+                else {"type": q.type, "maxLength": _MAX_PARAMETER_TEXT}
+            ),
         }
         for q in op.query
     ]
     return parameters
+
+
+def _path_schema(name: str) -> dict[str, Any]:
+    if name.endswith("id"):
+        return {"type": "integer", "minimum": 1, "maximum": MAX_INT}
+    if name == "fmt":
+        return {"type": "string", "enum": ["html", "docx", "pdf", "md"]}
+    return {"type": "string", "maxLength": _MAX_PARAMETER_TEXT}
 
 
 def _request_body(op: Operation, keyed: dict[Any, Any]) -> dict[str, Any] | None:
@@ -145,19 +178,34 @@ def _responses(op: Operation, keyed: dict[Any, Any]) -> dict[str, Any]:
             "content": {"application/json": {"schema": schema}},
         }
     elif op.response_media:
+        given = (op.response_media,) if isinstance(op.response_media, str) else op.response_media
+        media = [m.split(";")[0].strip() for m in given]  # "text/html; charset=utf-8"
         responses[str(op.status)] = {
             "description": "OK",
-            "content": {op.response_media: {"schema": {"type": "string"}}},
+            "content": {m: {"schema": MEDIA_SCHEMAS.get(m, {"type": "string"})} for m in media},
         }
     else:
         responses[str(op.status)] = {"description": "Done"}
     error = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
-    for status, text in (
-        ("401", "Not authenticated"),
-        ("403", "Role not allowed"),
-        ("404", "Not found"),
-        ("409", "Conflict or stale version"),
-        ("422", "Validation error"),
-    ):
+    for status, text in _errors(op).items():
         responses[status] = {"description": text, **error}
     return responses
+
+
+def _errors(op: Operation) -> dict[str, str]:
+    """Every error status the operation can answer (each with the Error body)."""
+    found = {
+        "400": "Malformed: a body that is not JSON or not a form, a bad number in the query",
+        "401": "Not authenticated",
+        "403": "Role not allowed, or no CSRF token with a session cookie",
+        "404": "Not found (also an id past 2^31-1)",
+    }
+    if op.method.upper() in _WRITES:
+        found["409"] = "Conflict: a stale version, or a value another record holds"
+    if op.body is not None or op.body_media:
+        found["413"] = "Body too large"
+        found["415"] = "Unsupported media type: not a body this operation takes"
+    found["422"] = "Validation error: every field at fault is named in details"
+    if "{site_token}" in op.path:  # meetings.core.link_guard
+        found["429"] = "Too many unknown links from this address; see Retry-After"
+    return found

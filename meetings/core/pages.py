@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
+from urllib.parse import unquote
 
 import aiohttp_jinja2
 from aiohttp import web
@@ -80,8 +82,19 @@ def may_edit(request: web.Request) -> bool:
     return user is not None and user.role in ORGANISERS
 
 
+#: A path of this site as a redirect may name it: "/", then not a second "/" nor a
+#: backslash (browsers read it as "/"), and only printable ASCII without backslashes
+#: (browsers drop tabs and line breaks from a URL, so "/<TAB>/evil.example" becomes
+#: "//evil.example"; our own paths come percent-encoded, so anything else is a lookalike).
+_OWN_PATH = re.compile(r"/(?![/\\])[!-\[\]-~]*")
+
+
+def is_own_path(target: str) -> bool:
+    """`target` leads to a page of this site however a browser or a proxy reads it."""
+    decoded = re.sub(r"[\x00-\x20\x7f]", "", unquote(target))
+    return bool(_OWN_PATH.fullmatch(target)) and not decoded.startswith(("//", "/\\"))
+
+
 def safe_next(request: web.Request, target: str | None) -> str:
     """Only same-site paths may be redirected to after login (no open redirect)."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return url(request, "dashboard")
+    return target if target and is_own_path(target) else url(request, "dashboard")

@@ -41,7 +41,9 @@ class Operation:
     query: tuple[Param, ...] = ()
     #: Non-JSON bodies or responses: media type → schema description.
     body_media: tuple[str, ...] = ()
-    response_media: str | None = None
+    #: The media type of a non-JSON answer, or every type it may have (a download whose
+    #: type is the file's, the minutes in the format asked for).
+    response_media: str | tuple[str, ...] | None = None
     tags: tuple[str, ...] = field(default=())
     #: The route's name, unique in the app (`api_` + the handler's name), for `url_for`.
     name: str = field(kw_only=True)

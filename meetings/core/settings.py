@@ -79,14 +79,29 @@ class MailSettings:
     max_connections: int
     #: Deliver the outbox from this process (off where another process delivers).
     worker: bool
-    #: A row claimed longer ago than this was left by a killed process: send it again.
-    stale_after_seconds: int
+    #: A claim not renewed for this long was left by a dead worker: another may take it.
+    lease_seconds: int
 
 
 @dataclass(frozen=True)
 class DocumentSettings:
     dir: Path
     max_size_mb: int
+
+    @property
+    def max_bytes(self) -> int:
+        return self.max_size_mb * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class ImportSettings:
+    """How large a register file an import reads; it stops reading at the first cap."""
+
+    max_size_mb: int
+    #: Rows below the header (blank rows count: they are lines of the file too).
+    max_rows: int
+    #: Columns with a value in any row.
+    max_columns: int
 
     @property
     def max_bytes(self) -> int:
@@ -115,6 +130,12 @@ class SecuritySettings:
     login_max_failures: int
     login_max_failures_per_address: int
     login_window_minutes: int
+    #: A login session unused this long ends (its cookie no longer signs anyone in).
+    idle_minutes: int
+    #: Requests under unknown site links from one address, within the window, after which
+    #: that address's unknown links answer 429 (a valid link keeps working).
+    site_link_max_failures_per_address: int
+    site_link_window_minutes: int
 
 
 @dataclass(frozen=True)
@@ -152,6 +173,7 @@ class Settings:
     security: SecuritySettings
     scheduler: SchedulerSettings
     attendance: AttendanceSettings
+    imports: ImportSettings
     base_dir: Path
     source: str
 
@@ -199,6 +221,11 @@ def _validate(
             ),
             late_after_minutes=config.number(raw, "attendance", "late_after_minutes", 0, 24 * 60),
             window_hours=config.number(raw, "attendance", "window_hours", 1, 24 * 30),
+        ),
+        imports=ImportSettings(
+            max_size_mb=config.number(raw, "imports", "max_size_mb", 1, 1024),
+            max_rows=config.number(raw, "imports", "max_rows", 1, 10**7),
+            max_columns=config.number(raw, "imports", "max_columns", 8, 16384),
         ),
         base_dir=base_dir,
         source=source,
@@ -260,7 +287,7 @@ def _mail(raw: dict[str, dict[str, Any]], base_dir: Path, environ: dict[str, str
         smtp_password=environ.get(password_env, "") if password_env else "",
         max_connections=config.number(raw, "mail", "max_connections", 1, 64),
         worker=config.expect(raw, "mail", "worker", bool),
-        stale_after_seconds=config.number(raw, "mail", "stale_after_seconds", 1, 86400),
+        lease_seconds=config.number(raw, "mail", "lease_seconds", 2, 3600),
     )
     if mail.smtp_user and not mail.smtp_password:
         raise ConfigError(
@@ -283,6 +310,13 @@ def _security(
             raw, "security", "login_max_failures_per_address", 1, 100000
         ),
         login_window_minutes=config.number(raw, "security", "login_window_minutes", 1, 24 * 60),
+        idle_minutes=config.number(raw, "security", "idle_minutes", 1, 31 * 24 * 60),
+        site_link_max_failures_per_address=config.number(
+            raw, "security", "site_link_max_failures_per_address", 1, 100000
+        ),
+        site_link_window_minutes=config.number(
+            raw, "security", "site_link_window_minutes", 1, 24 * 60
+        ),
     )
 
 

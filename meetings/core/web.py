@@ -8,10 +8,13 @@ from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
+from multidict import MultiDictProxy
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from meetings.core.keys import sessions_key, site_resolver_key
+from meetings.core.types import MAX_INT
 from meetings.register.models import Site
 
 M = TypeVar("M", bound=BaseModel)
@@ -26,16 +29,37 @@ async def db(request: web.Request) -> AsyncIterator[AsyncSession]:
 
 
 async def json_body(request: web.Request, model: type[M]) -> M:
+    """The body as `model`: another media type is a 415, a body that is not JSON a 400
+    (bad syntax or bytes, an unknown charset, nesting too deep), wrong values a 422."""
     if request.content_type != "application/json":
-        raise web.HTTPBadRequest(text="send the body as application/json")
+        raise web.HTTPUnsupportedMediaType(text="send the body as application/json")
     try:
         data = json.loads(await request.text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+    except (ValueError, LookupError, RecursionError) as exc:
         raise web.HTTPBadRequest(text=f"the body is not valid JSON: {exc}") from None
     return model.model_validate(data)
 
 
+#: What aiohttp's form parser raises on a body that is not the form it claims to be: bad
+#: multipart framing or part headers, undecodable text, an unknown charset or encoding.
+MALFORMED_FORM = (HttpProcessingError, ValueError, LookupError, RuntimeError, TypeError)
+
+
+async def form_data(
+    request: web.Request,
+) -> MultiDictProxy[str | bytes | bytearray | web.FileField]:
+    """The posted form, parsed once (aiohttp keeps it for every later `request.post()`);
+    a body that is not a well-formed form is the client's fault: 400, not a traceback."""
+    try:
+        return await request.post()
+    except MALFORMED_FORM:
+        raise web.HTTPBadRequest(
+            text=f"the body is not a well-formed {request.content_type}"
+        ) from None
+
+
 def int_query(request: web.Request, name: str, default: int, low: int, high: int) -> int:
+    """A whole-number query parameter within [low, high], and never past what the store holds."""
     raw = request.query.get(name)
     if raw is None or raw == "":
         return default
@@ -43,6 +67,7 @@ def int_query(request: web.Request, name: str, default: int, low: int, high: int
         value = int(raw)
     except ValueError:
         raise web.HTTPBadRequest(text=f"query parameter {name} must be a whole number") from None
+    high = min(high, MAX_INT)
     if not low <= value <= high:
         raise web.HTTPBadRequest(text=f"query parameter {name} must be between {low} and {high}")
     return value
@@ -64,7 +89,12 @@ def url(
 
 
 def path_id(request: web.Request, name: str = "id") -> int:
-    return int(request.match_info[name])
+    """An id from the path (digits only, see routing); past what the store holds it names
+    nothing: 404, as an unknown id would be."""
+    raw = request.match_info[name]
+    if len(raw) > len(str(MAX_INT)) or not 1 <= int(raw) <= MAX_INT:
+        raise web.HTTPNotFound(text=f"nothing has the {name} {raw[:20]}")
+    return int(raw)
 
 
 def model_response(model: BaseModel, status: int = 200) -> web.Response:

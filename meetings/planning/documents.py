@@ -35,7 +35,9 @@ KINDS: dict[str, tuple[str, str | None]] = {
     "pptx": ("application/vnd.openxmlformats-officedocument.presentationml.presentation", "ppt/"),
 }
 _PERCENT = re.compile(r"%[0-9A-Fa-f]{2}")
-_UNSAFE = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|]+')
+#: Folders, reserved and control characters (C0, DEL, C1), and the lone surrogates that stand
+#: for bytes of a name that were not UTF-8 (they cannot be stored).
+_UNSAFE = re.compile(r'[\x00-\x1f\x7f-\x9f\ud800-\udfff/\\:*?"<>|]+')
 
 
 def safe_filename(name: str) -> str:

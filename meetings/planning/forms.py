@@ -9,7 +9,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from meetings.core.errors import FieldProblem, Invalid
-from meetings.core.forms import FormData, local_moment, optional_int, text
+from meetings.core.forms import FormData, ids, local_moment, optional_int, text
 from meetings.core.labels import N_
 
 #: The time zones offered first in the session form.
@@ -55,7 +55,7 @@ def meeting_values(form: FormData) -> dict[str, Any]:
     values["is_urgent"] = form.get("is_urgent") == "on"
     values["rehearsal_minutes"] = text(form, "rehearsal_minutes") or None
     values["host_site_id"] = optional_int(form, "host_site_id")
-    values["site_ids"] = sorted({int(v) for v in form.getall("site_ids", []) if str(v).isdigit()})
+    values["site_ids"] = sorted(set(ids(form, "site_ids")))
     problems = []
     for field in ("starts_at", "ends_at"):
         try:

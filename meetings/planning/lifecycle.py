@@ -128,9 +128,6 @@ async def update_meeting(
             "closed session",
             [FieldProblem("status", f"a {meeting.status} session cannot be changed")],
         )
-    for required in ("title", "starts_at", "ends_at", "timezone", "kind"):
-        if required in changes and changes[required] is None:
-            raise Invalid("missing value", [FieldProblem(required, "may not be empty")])
     for key in ("starts_at", "ends_at"):
         if changes.get(key) is not None:
             changes[key] = changes[key].astimezone(UTC)

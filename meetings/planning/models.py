@@ -7,13 +7,13 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import AfterValidator, AwareDatetime, ValidationInfo, field_validator
+from pydantic import AfterValidator, ValidationInfo, field_validator
 from sqlalchemy import JSON, Column, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy import Text as SAText
 from sqlmodel import Field, SQLModel
 
 from meetings.core.store import UTCDateTime, utcnow
-from meetings.core.types import Line, Text, TimeZoneName, search_key
+from meetings.core.types import Count, Id, Line, Moment, Patch, Text, TimeZoneName, search_key
 
 
 class MeetingKind(StrEnum):
@@ -44,7 +44,8 @@ def _url_or_empty(value: str) -> str:
     return value
 
 
-VideoUrl = Annotated[str, AfterValidator(_url_or_empty)]
+#: One line like every name (no control character: it goes into pages, e-mails and the .ics).
+VideoUrl = Annotated[Line, AfterValidator(_url_or_empty)]
 
 
 # --- series ----------------------------------------------------------------------------
@@ -69,7 +70,7 @@ class SeriesPublic(SQLModel):
 class MeetingBase(SQLModel):
     title: Line = Field(min_length=1, max_length=300)
     kind: MeetingKind = Field(default=MeetingKind.briefing, sa_type=String(20))
-    description: Text = Field(default="", sa_type=SAText)
+    description: Text = Field(default="", max_length=20_000, sa_type=SAText)
     #: The host hall (điểm cầu Trung ương); defaults to the organisation's hall.
     location: Line = Field(default="", max_length=300)
     chair: Line = Field(default="", max_length=200)
@@ -137,48 +138,50 @@ class SiteSelection(SQLModel):
     """Which sites to invite: all, whole clusters and single sites, minus some."""
 
     all_sites: bool = False
-    cluster_ids: list[int] = Field(default_factory=list, max_length=1000)
-    site_ids: list[int] = Field(default_factory=list, max_length=100_000)
-    exclude_site_ids: list[int] = Field(default_factory=list, max_length=100_000)
+    cluster_ids: list[Id] = Field(default_factory=list, max_length=1000)
+    site_ids: list[Id] = Field(default_factory=list, max_length=100_000)
+    exclude_site_ids: list[Id] = Field(default_factory=list, max_length=100_000)
 
     def is_empty(self) -> bool:
         return not (self.all_sites or self.cluster_ids or self.site_ids)
 
 
 class MeetingCreate(MeetingBase, SiteSelection):
-    starts_at: AwareDatetime
-    ends_at: AwareDatetime
-    host_site_id: int | None = None
-    series_id: int | None = None
+    starts_at: Moment
+    ends_at: Moment
+    host_site_id: Id | None = None
+    series_id: Id | None = None
     #: Create a new series of this name for the session (instead of series_id).
     series_name: Line | None = Field(default=None, max_length=200)
 
     _ends_after_start = field_validator("ends_at")(ends_after_start)
 
 
-class MeetingUpdate(SQLModel):
+class MeetingUpdate(Patch):
     """PATCH body. Sending any selection field replaces the invited sites."""
 
-    version: int
+    nullable = frozenset({"rehearsal_minutes", "host_site_id", "series_id"})
+
+    version: Count
     title: Line | None = Field(default=None, min_length=1, max_length=300)
     kind: MeetingKind | None = None
-    description: Text | None = None
+    description: Text | None = Field(default=None, max_length=20_000)
     location: Line | None = Field(default=None, max_length=300)
     chair: Line | None = Field(default=None, max_length=200)
     secretary: Line | None = Field(default=None, max_length=200)
     video_url: VideoUrl | None = Field(default=None, max_length=1000)
-    timezone: TimeZoneName | None = None
+    timezone: TimeZoneName | None = Field(default=None, max_length=64)
     is_urgent: bool | None = None
     rehearsal_minutes: int | None = Field(default=None, ge=0, le=1440)
-    starts_at: AwareDatetime | None = None
-    ends_at: AwareDatetime | None = None
+    starts_at: Moment | None = None
+    ends_at: Moment | None = None
     status: MeetingStatus | None = None
-    host_site_id: int | None = None
-    series_id: int | None = None
+    host_site_id: Id | None = None
+    series_id: Id | None = None
     all_sites: bool | None = None
-    cluster_ids: list[int] | None = None
-    site_ids: list[int] | None = None
-    exclude_site_ids: list[int] | None = None
+    cluster_ids: list[Id] | None = Field(default=None, max_length=1000)
+    site_ids: list[Id] | None = Field(default=None, max_length=100_000)
+    exclude_site_ids: list[Id] | None = Field(default=None, max_length=100_000)
 
 
 class MeetingCancel(SQLModel):
@@ -188,8 +191,8 @@ class MeetingCancel(SQLModel):
 class MeetingFollowUp(SQLModel):
     """The next session of a series, made from this one."""
 
-    starts_at: AwareDatetime
-    ends_at: AwareDatetime
+    starts_at: Moment
+    ends_at: Moment
     title: Line | None = Field(default=None, min_length=1, max_length=300)
 
     _ends_after_start = field_validator("ends_at")(ends_after_start)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from meetings.core.routing import PAGING, Operation, Page, Param, Routes
-from meetings.planning import api, views
+from meetings.planning import api, documents, views
 from meetings.planning.models import (
     DocumentPublic,
     MeetingCancel,
@@ -111,7 +111,7 @@ ROUTES = Routes(
             "/api/v1/meetings/{id}/documents/{document_id}",
             api.download_document,
             "Download a document",
-            response_media="application/octet-stream",
+            response_media=tuple(media for media, _ in documents.KINDS.values()),
             tags=("sessions",),
             name="api_download_document",
         ),

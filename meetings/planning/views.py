@@ -13,6 +13,7 @@ from meetings.core.access import ANY_ROLE, ORGANISERS, allow, current_user, publ
 from meetings.core.errors import DomainError, FieldProblem, Invalid
 from meetings.core.forms import (
     FormState,
+    ids,
     optional_int,
     problems_of,
     text,
@@ -168,9 +169,7 @@ def _failed(request: web.Request, exc: Exception, values: Mapping[str, Any]) -> 
 async def session_create(request: web.Request) -> web.Response:
     form = await request.post()
     values: dict[str, Any] = {k: str(v) for k, v in form.items() if k != "_csrf"}
-    values["site_ids"] = [
-        int(v) for v in form.getall("site_ids", []) if isinstance(v, str) and v.isdigit()
-    ]
+    values["site_ids"] = ids(form, "site_ids")
     try:
         values = meeting_values(form)
         user = current_user(request)
@@ -202,9 +201,7 @@ async def session_update(request: web.Request) -> web.Response:
     form = await request.post()
     meeting_id = path_id(request)
     values: dict[str, Any] = {k: str(v) for k, v in form.items() if k != "_csrf"}
-    values["site_ids"] = [
-        int(v) for v in form.getall("site_ids", []) if isinstance(v, str) and v.isdigit()
-    ]
+    values["site_ids"] = ids(form, "site_ids")
     try:
         values = {**meeting_values(form), "version": text(form, "version")}
         async with db(request) as session:

@@ -5,9 +5,9 @@ from __future__ import annotations
 from aiohttp import web
 
 from meetings.core.access import ANY_ROLE, ORGANISERS, allow
-from meetings.core.errors import FieldProblem, Invalid
+from meetings.core.keys import settings_key
 from meetings.core.web import db, int_query, items_response, json_body, model_response, path_id
-from meetings.register import export, files, imports, sites
+from meetings.register import export, imports, sites, uploads
 from meetings.register.models import ClusterCreate, ClusterUpdate, SiteCreate, SiteUpdate
 
 
@@ -103,33 +103,18 @@ async def delete_site(request: web.Request) -> web.Response:
 
 @allow(*ORGANISERS)
 async def import_sites(request: web.Request) -> web.Response:
-    kinds: dict[str, files.FileKind] = {
-        "text/csv": "csv",
-        "application/csv": "csv",
-        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": "xlsx",
-    }
+    """The file is streamed to disk within [imports] max_size_mb, then read off the event
+    loop within the other limits; it is removed once imported or refused."""
     dry_run = int_query(request, "dry_run", 0, 0, 1) == 1
-    if request.content_type in kinds:
-        kind = kinds[request.content_type]
-        content = await request.read()
-    elif request.content_type == "multipart/form-data":
-        upload = (await request.post()).get("file")
-        if not isinstance(upload, web.FileField):
-            raise Invalid(
-                "no file", [FieldProblem("file", "send the file in a form field named 'file'")]
+    limits = request.app[settings_key].imports
+    upload = await uploads.receive(request, limits)
+    try:
+        async with db(request) as session:
+            report = await imports.import_sites(
+                session, content=upload.path, kind=upload.kind, dry_run=dry_run, limits=limits
             )
-        if upload.filename or upload.content_type not in kinds:
-            kind = files.kind_from_name(upload.filename or "")
-        else:
-            kind = kinds[upload.content_type]
-        content = upload.file.read()
-    else:
-        raise web.HTTPUnsupportedMediaType(
-            text="send the file as text/csv, as application/vnd.openxmlformats-officedocument"
-            ".spreadsheetml.sheet, or as multipart/form-data with a field named 'file'"
-        )
-    async with db(request) as session:
-        report = await imports.import_sites(session, content=content, kind=kind, dry_run=dry_run)
+    finally:
+        upload.path.unlink(missing_ok=True)
     return model_response(report)
 
 

@@ -7,6 +7,7 @@ import io
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from meetings.core.spreadsheets import protect
 from meetings.register import sites
 from meetings.register.rows import CONTACT_FIELDS, SITE_COLUMNS
 
@@ -19,7 +20,8 @@ def export_header(contact_groups: int) -> list[str]:
 
 async def export_sites_csv(session: AsyncSession) -> bytes:
     """Every site in register order, in the format `import_sites` reads (UTF-8 with BOM,
-    so that Excel shows Vietnamese correctly)."""
+    so that Excel shows Vietnamese correctly); a cell a spreadsheet would run as a formula
+    is quoted, and the import takes the quote off again."""
     register = await sites.all_sites(session)
     # At least one contact group, so that the export of an empty register is a template.
     groups = max([1, *(len(s.contacts) for s in register)])
@@ -40,5 +42,5 @@ async def export_sites_csv(session: AsyncSession) -> bytes:
         for contact in site.contacts:
             cells += [contact.name, contact.title, contact.email, contact.phone, contact.role]
         cells += [""] * (len(CONTACT_FIELDS) * (groups - len(site.contacts)))
-        writer.writerow(cells)
+        writer.writerow([protect(cell) for cell in cells])
     return b"\xef\xbb\xbf" + out.getvalue().encode("utf-8")

@@ -15,26 +15,36 @@ is replaced by the file's.
 
 Every row is checked first, with the same schemas as the API; if anything is wrong the
 import writes nothing and reports every problem with its line (the header is line 1; in
-a workbook, the spreadsheet's row number).
+a workbook, the spreadsheet's row number). The file is read within the [imports] limits
+(`files`) and checked in a worker thread, so other requests go on meanwhile; the writes
+are set-based (`bulk`).
 """
 
 from __future__ import annotations
 
+import asyncio
+from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel
-from sqlalchemy import delete, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Row, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from meetings.core.errors import Conflict, FieldProblem, Invalid
-from meetings.core.store import bump_version, id_of, utcnow
-from meetings.core.types import search_key
-from meetings.register import sites
-from meetings.register.files import FileKind, read_rows
-from meetings.register.models import Contact, ContactIn, Site, SiteCreate
-from meetings.register.rows import SITE_COLUMNS, Header, Planned, check_rows
+from meetings.core.errors import FieldProblem, Invalid
+from meetings.core.settings import ImportSettings
+from meetings.core.store import id_of, utcnow
+from meetings.register import bulk, sites
+from meetings.register.files import DEFAULT_LIMITS, FileKind, read_rows
+from meetings.register.models import Contact, Site, SiteCreate
+from meetings.register.rows import (
+    SITE_COLUMNS,
+    ClusterRef,
+    Header,
+    Planned,
+    check_rows,
+    taking_turns,
+)
 
 #: Beyond this many, the problems are counted but not listed.
 MAX_LISTED_PROBLEMS = 1000
@@ -62,20 +72,53 @@ class ImportReport(BaseModel):
 
 
 async def import_sites(
-    session: AsyncSession, *, content: bytes, kind: FileKind, dry_run: bool
+    session: AsyncSession,
+    *,
+    content: bytes | Path,
+    kind: FileKind,
+    dry_run: bool,
+    limits: ImportSettings = DEFAULT_LIMITS,
 ) -> ImportReport:
     """Check the whole file, then (unless `dry_run`) create and update sites.
 
-    Raises `Invalid` listing every problem, having written nothing. The caller's
-    transaction makes the writes all-or-nothing should the database refuse one.
+    Raises `Invalid` listing every problem, having written nothing (`OverLimit`, 413, at
+    the first of `limits` the file passes). The file is read and checked in a worker
+    thread, so that other requests go on meanwhile; the writes are set-based, and the
+    caller's transaction makes them all-or-nothing should the database refuse one.
     """
-    rows = read_rows(content, kind)
-    clusters = await sites.cluster_by_code(session)
-    header, planned, problems = check_rows(rows, clusters)
+    clusters = {
+        code: ClusterRef(id_of(cluster), cluster.code)
+        for code, cluster in (await sites.cluster_by_code(session)).items()
+    }
+    header, planned, problems = await asyncio.to_thread(_checked, content, kind, clusters, limits)
     if problems or header is None:  # a file without a header has a problem saying so
         raise _too_many(problems)
+    stored = await _stored_sites(session)
+    contacts = await _stored_contacts(session) if header.has_contacts else {}
+    report = await asyncio.to_thread(_report, planned, header, stored, contacts, dry_run)
+    if not dry_run:
+        now = utcnow()
+        writes = await asyncio.to_thread(bulk.prepare, planned, header, now)
+        await bulk.write(session, writes, now)
+    return report
 
-    existing = {s.code: s for s in (await session.scalars(select(Site))).all()}
+
+def _checked(
+    content: bytes | Path, kind: FileKind, clusters: dict[str, ClusterRef], limits: ImportSettings
+) -> tuple[Header | None, list[Planned], list[FieldProblem]]:
+    """Read and check the file (in a worker thread: no session, no event loop here)."""
+    return check_rows(taking_turns(read_rows(content, kind, limits)), clusters)
+
+
+async def _stored_sites(session: AsyncSession) -> dict[str, Row[Any]]:
+    """Every site's id, version and file columns, by code: plain rows, not ORM objects."""
+    columns: list[Any] = [col(Site.id), col(Site.version), col(Site.code), col(Site.name)]
+    columns += [col(Site.province), col(Site.cluster_id), col(Site.timezone)]
+    columns += [col(Site.address), col(Site.endpoint), col(Site.locale)]
+    return {row.code: row for row in await session.execute(select(*columns))}
+
+
+async def _stored_contacts(session: AsyncSession) -> dict[int, list[tuple[str, ...]]]:
     contacts: dict[int, list[tuple[str, ...]]] = {}
     stored = await session.execute(
         select(
@@ -89,15 +132,25 @@ async def import_sites(
     )
     for row in stored:
         contacts.setdefault(row.site_id, []).append(_contact_tuple(row))
+    return contacts
 
+
+def _report(
+    planned: list[Planned],
+    header: Header,
+    stored: dict[str, Row[Any]],
+    contacts: dict[int, list[tuple[str, ...]]],
+    dry_run: bool,
+) -> ImportReport:
+    """What each row does: create, update (which columns) or nothing (in a worker thread)."""
     report_rows: list[ImportRow] = []
-    for plan in planned:
-        plan.existing = existing.get(plan.data.code)
+    for plan in taking_turns(planned):
+        plan.existing = stored.get(plan.data.code)
         if plan.existing is None:
             action: Literal["create", "update", "unchanged"] = "create"
         else:
             plan.changed = _differences(
-                plan.existing, plan.data, header, contacts.get(plan.existing.id or 0, [])
+                plan.existing, plan.data, header, contacts.get(plan.existing.id, [])
             )
             action = "update" if plan.changed else "unchanged"
         report_rows.append(
@@ -110,8 +163,6 @@ async def import_sites(
                 changed=plan.changed,
             )
         )
-    if not dry_run:
-        await _write(session, planned, header)
     return ImportReport(
         dry_run=dry_run,
         total=len(report_rows),
@@ -138,7 +189,7 @@ def _contact_tuple(contact: Any) -> tuple[str, ...]:
 
 
 def _differences(
-    site: Site, data: SiteCreate, header: Header, contacts: list[tuple[str, ...]]
+    site: Row[Any], data: SiteCreate, header: Header, contacts: list[tuple[str, ...]]
 ) -> list[str]:
     changed = []
     for column in SITE_COLUMNS:
@@ -150,52 +201,3 @@ def _differences(
     if header.has_contacts and contacts != [_contact_tuple(c) for c in data.contacts]:
         changed.append("contacts")
     return changed
-
-
-async def _write(session: AsyncSession, planned: list[Planned], header: Header) -> None:
-    new_sites: list[tuple[Site, SiteCreate]] = []
-    replaced: list[tuple[int, list[ContactIn]]] = []
-    for plan in planned:
-        site = plan.existing
-        if site is None:
-            row = Site.model_validate(plan.data.model_dump(exclude={"contacts"}))
-            row.search_text = search_key(row.name, row.province, row.code)
-            new_sites.append((row, plan.data))
-            continue
-        if not plan.changed:
-            continue
-        await bump_version(session, site, site.version)
-        for column in plan.changed:
-            if column == "contacts":
-                replaced.append((id_of(site), plan.data.contacts))
-            elif column == "cluster":
-                site.cluster_id = plan.data.cluster_id
-            else:
-                setattr(site, column, getattr(plan.data, column))
-        site.search_text = search_key(site.name, site.province, site.code)
-        site.updated_at = utcnow()
-    try:
-        session.add_all(row for row, _ in new_sites)
-        await session.flush()
-        ids = [site_id for site_id, _ in replaced]
-        for start in range(0, len(ids), 500):
-            chunk = ids[start : start + 500]
-            await session.execute(
-                delete(Contact)
-                .where(col(Contact.site_id).in_(chunk))
-                .execution_options(synchronize_session=False)
-            )
-        for site_id, site_contacts in [
-            *((id_of(row), data.contacts) for row, data in new_sites),
-            *replaced,
-        ]:
-            session.add_all(
-                Contact(site_id=site_id, position=position, **contact.model_dump())
-                for position, contact in enumerate(site_contacts)
-            )
-        await session.flush()
-    except IntegrityError:
-        raise Conflict(
-            "the register changed while the file was imported (a site code was taken or a "
-            "cluster removed); nothing was imported, run the import again"
-        ) from None

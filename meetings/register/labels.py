@@ -16,3 +16,23 @@ CONTACT_ROLE_LABELS = {
     ContactRole.technical: N_("Technical contact"),
     ContactRole.other: N_("Other"),
 }
+
+#: Why an import page refused a file, by the [imports] limit it passed (`files.OverLimit`).
+LIMIT_MESSAGES = {
+    "max_size_mb": N_(
+        "The file is larger than {limit} MB, the most an import reads "
+        "([imports] max_size_mb in the configuration)."
+    ),
+    "unpacked": N_(
+        "The workbook unpacks to more than {limit} MB, the most an import reads "
+        "(set by [imports] max_size_mb in the configuration)."
+    ),
+    "max_rows": N_(
+        "The file has more than {limit} rows below its header, the most an import reads "
+        "([imports] max_rows in the configuration). Split it into several files."
+    ),
+    "max_columns": N_(
+        "A row of the file has more than {limit} columns, the most an import reads "
+        "([imports] max_columns in the configuration)."
+    ),
+}

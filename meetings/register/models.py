@@ -14,7 +14,17 @@ from sqlalchemy import Column, ForeignKey, Index, Integer, String
 from sqlmodel import Field, SQLModel
 
 from meetings.core.store import UTCDateTime, utcnow
-from meetings.core.types import Code, Line, SiteLocale, Text, TimeZoneName
+from meetings.core.types import (
+    MAX_INT,
+    Code,
+    Count,
+    Id,
+    Line,
+    Patch,
+    SiteLocale,
+    Text,
+    TimeZoneName,
+)
 
 
 class ContactRole(StrEnum):
@@ -30,6 +40,8 @@ class ClusterBase(SQLModel):
     #: The cluster's leader site (cụm trưởng) and deputy (cụm phó) for `leader_year`.
     leader_site_id: int | None = Field(
         default=None,
+        ge=1,
+        le=MAX_INT,
         sa_column=Column(
             Integer,
             ForeignKey("site.id", ondelete="SET NULL", use_alter=True, name="fk_cluster_leader"),
@@ -38,6 +50,8 @@ class ClusterBase(SQLModel):
     )
     deputy_site_id: int | None = Field(
         default=None,
+        ge=1,
+        le=MAX_INT,
         sa_column=Column(
             Integer,
             ForeignKey("site.id", ondelete="SET NULL", use_alter=True, name="fk_cluster_deputy"),
@@ -58,12 +72,14 @@ class ClusterCreate(ClusterBase):
     pass
 
 
-class ClusterUpdate(SQLModel):
-    version: int
+class ClusterUpdate(Patch):
+    nullable = frozenset({"leader_site_id", "deputy_site_id", "leader_year"})
+
+    version: Count
     code: Code | None = None
     name: Line | None = Field(default=None, min_length=1, max_length=200)
-    leader_site_id: int | None = None
-    deputy_site_id: int | None = None
+    leader_site_id: Id | None = None
+    deputy_site_id: Id | None = None
     leader_year: int | None = Field(default=None, ge=1990, le=2100)
 
 
@@ -105,7 +121,7 @@ class SiteBase(SQLModel):
     name: Line = Field(min_length=1, max_length=200)
     province: Line = Field(default="", max_length=100)
     cluster_id: int | None = Field(
-        default=None, foreign_key="cluster.id", index=True, ondelete="RESTRICT"
+        default=None, foreign_key="cluster.id", index=True, ondelete="RESTRICT", ge=1, le=MAX_INT
     )
     #: IANA zone of the site; empty means the organisation's zone.
     timezone: TimeZoneName | None = Field(default=None, max_length=64)
@@ -131,15 +147,17 @@ class SiteCreate(SiteBase):
     contacts: list[ContactIn] = Field(default_factory=list, max_length=50)
 
 
-class SiteUpdate(SQLModel):
+class SiteUpdate(Patch):
     """PATCH body: only the fields sent change; `contacts`, when sent, replaces the list."""
 
-    version: int
+    nullable = frozenset({"cluster_id", "timezone", "locale"})
+
+    version: Count
     code: Code | None = None
     name: Line | None = Field(default=None, min_length=1, max_length=200)
     province: Line | None = Field(default=None, max_length=100)
-    cluster_id: int | None = None
-    timezone: TimeZoneName | None = None
+    cluster_id: Id | None = None
+    timezone: TimeZoneName | None = Field(default=None, max_length=64)
     address: Text | None = Field(default=None, max_length=500)
     endpoint: Line | None = Field(default=None, max_length=500)
     locale: SiteLocale | None = None

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+import time
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import ValidationError
+from sqlalchemy import Row
 
 from meetings.core.errors import FieldProblem
 from meetings.core.types import nfc, search_key
-from meetings.register.models import Cluster, Site, SiteCreate
+from meetings.register.models import SiteCreate
 
 #: Site columns, in the order an export writes them.
 SITE_COLUMNS = (
@@ -59,6 +61,17 @@ _CONTACT_HEADER = re.compile(r"^(?:contact|lien he|nguoi lien he) ?(\d+) ?(.+)$"
 
 CODE_RULE = "use letters A-Z, digits, '-', '_' and '.', starting with a letter or digit"
 
+T = TypeVar("T")
+
+
+def taking_turns(items: Iterable[T]) -> Iterator[T]:
+    """The items, with the interpreter lock let go before each: a worker thread checking
+    rows thereby lets the event loop in after every row, not only every 5 ms switch
+    interval, so requests meanwhile answer as usual (a zero sleep costs microseconds)."""
+    for item in items:
+        time.sleep(0)
+        yield item
+
 
 @dataclass(frozen=True)
 class Header:
@@ -77,6 +90,14 @@ class Header:
         return bool(self.contacts)
 
 
+@dataclass(frozen=True)
+class ClusterRef:
+    """A cluster as the rows need it: plain values, safe to read in a worker thread."""
+
+    id: int
+    code: str
+
+
 @dataclass
 class Planned:
     """One valid row and what to do with it."""
@@ -84,7 +105,8 @@ class Planned:
     line: int
     data: SiteCreate
     cluster_code: str | None
-    existing: Site | None = None
+    #: The stored site with this code (its id, version and the file's columns), if any.
+    existing: Row[Any] | None = None
     changed: list[str] = field(default_factory=list)
 
 
@@ -185,7 +207,7 @@ def _message(error: dict[str, Any], column: str) -> str:
     return message.removeprefix("Value error, ")
 
 
-def _find_cluster(clusters: dict[str, Cluster], code: str) -> Cluster | None:
+def _find_cluster(clusters: dict[str, ClusterRef], code: str) -> ClusterRef | None:
     found = clusters.get(code)
     if found is not None:
         return found
@@ -193,7 +215,7 @@ def _find_cluster(clusters: dict[str, Cluster], code: str) -> Cluster | None:
     return folded[0] if len(folded) == 1 else None
 
 
-def _unknown_cluster(code: str, clusters: dict[str, Cluster]) -> str:
+def _unknown_cluster(code: str, clusters: dict[str, ClusterRef]) -> str:
     known = sorted(clusters)
     listed = ", ".join(known[:20]) + (", …" if len(known) > 20 else "")
     return f"no cluster with code {code!r}" + (
@@ -202,7 +224,7 @@ def _unknown_cluster(code: str, clusters: dict[str, Cluster]) -> str:
 
 
 def check_rows(
-    rows: Iterable[tuple[int, list[str]]], clusters: dict[str, Cluster]
+    rows: Iterable[tuple[int, list[str]]], clusters: dict[str, ClusterRef]
 ) -> tuple[Header | None, list[Planned], list[FieldProblem]]:
     """Every row checked; the valid ones planned, every problem collected."""
     header: Header | None = None
@@ -223,7 +245,7 @@ def check_rows(
             if value and (index in header.unnamed or index >= header.width)
         ]
         data, groups, cluster_code = _row_input(header, cells)
-        cluster: Cluster | None = None
+        cluster: ClusterRef | None = None
         if cluster_code:
             cluster = _find_cluster(clusters, cluster_code)
             if cluster is None:

@@ -196,9 +196,6 @@ async def update_site(session: AsyncSession, site_id: int, data: SiteUpdate) -> 
         await _check_site_code_free(session, changes["code"])
     if "cluster_id" in changes:
         await _check_cluster_exists(session, changes["cluster_id"])
-    for required in ("code", "name"):
-        if required in changes and changes[required] is None:
-            raise Invalid("missing value", [FieldProblem(required, "may not be empty")])
     await bump_version(session, site, data.version)
     for key, value in changes.items():
         setattr(site, key, value)

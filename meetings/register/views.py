@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import math
 import re
-import secrets
-import time
-from pathlib import Path
 
 from aiohttp import web
 from pydantic import ValidationError
@@ -21,9 +19,10 @@ from meetings.core.forms import FormState, optional_int, problems_of, text
 from meetings.core.keys import settings_key, translations_key
 from meetings.core.pages import PAGE_SIZE, _, flash, may_edit, panels, render
 from meetings.core.web import db, int_query, path_id, url
-from meetings.register import files, imports, sites
+from meetings.register import files, imports, sites, uploads
 from meetings.register.forms import SITE_FIELDS, site_values
 from meetings.register.groups import by_cluster, cluster_sizes
+from meetings.register.labels import LIMIT_MESSAGES
 from meetings.register.models import (
     ClusterCreate,
     ClusterUpdate,
@@ -185,36 +184,25 @@ async def site_delete(request: web.Request) -> web.Response:
     raise web.HTTPSeeOther(url(request, "sites"))
 
 
-UPLOAD_LIFETIME_SECONDS = 24 * 3600
-
-
 _UPLOAD_TOKEN = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
-
-
-def _upload_dir(request: web.Request) -> Path:
-    return request.app[settings_key].var_dir / "imports"
-
-
-def _forget_old_uploads(folder: Path) -> None:
-    """Previews that were never confirmed are dropped after a day."""
-    cutoff = time.time() - UPLOAD_LIFETIME_SECONDS
-    for path in folder.glob("*.*"):
-        if path.stat().st_mtime < cutoff:
-            path.unlink(missing_ok=True)
 
 
 def _import_refused(
     request: web.Request, exc: DomainError, *, filename: str | None
 ) -> web.Response:
-    """The upload form again, with the file's problems; nothing was written."""
+    """The upload form again, with the file's problems, or the limit it passed said in
+    the page's language; nothing was written."""
+    problems, error = getattr(exc, "problems", []), exc.message
+    if isinstance(exc, files.OverLimit):
+        problems, error = [], _(request, LIMIT_MESSAGES[exc.key]).format(limit=exc.limit)
     return render(
         request,
         "register/import.html",
         {
             "report": None,
-            "problems": getattr(exc, "problems", []),
+            "problems": problems,
             "token": None,
-            "error": exc.message,
+            "error": error,
             "filename": filename,
         },
         status=exc.status if exc.status >= 400 else 422,
@@ -233,8 +221,11 @@ async def import_form(request: web.Request) -> web.Response:
 @allow(*ORGANISERS)
 async def import_preview(request: web.Request) -> web.Response:
     """A dry run of the uploaded file; the file waits under var/ for the confirmation."""
-    upload = (await request.post()).get("file")
-    if not isinstance(upload, web.FileField) or not upload.filename:
+    limits = request.app[settings_key].imports
+    await asyncio.to_thread(uploads.forget_old, uploads.folder(request))
+    try:
+        upload = await uploads.receive(request, limits, from_page=True)
+    except uploads.NoFile:
         return render(
             request,
             "register/import.html",
@@ -246,25 +237,23 @@ async def import_preview(request: web.Request) -> web.Response:
             },
             status=422,
         )
-    content = upload.file.read()
+    except DomainError as exc:  # past [imports] max_size_mb, or neither .csv nor .xlsx
+        return _import_refused(request, exc, filename=None)
     try:
-        kind = files.kind_from_name(upload.filename)
         async with db(request) as session:
-            report = await imports.import_sites(session, content=content, kind=kind, dry_run=True)
+            report = await imports.import_sites(
+                session, content=upload.path, kind=upload.kind, dry_run=True, limits=limits
+            )
     except DomainError as exc:
+        upload.path.unlink(missing_ok=True)
         return _import_refused(request, exc, filename=upload.filename)
-    token = secrets.token_urlsafe(24)
-    folder = _upload_dir(request)
-    folder.mkdir(parents=True, exist_ok=True)
-    _forget_old_uploads(folder)
-    (folder / f"{token}.{kind}").write_bytes(content)
     return render(
         request,
         "register/import.html",
         {
             "report": report,
             "problems": [],
-            "token": token,
+            "token": upload.path.stem,
             "error": None,
             "filename": upload.filename,
         },
@@ -276,7 +265,9 @@ async def import_confirm(request: web.Request) -> web.Response:
     token = text(await request.post(), "token")
     if not _UPLOAD_TOKEN.match(token):
         raise web.HTTPBadRequest(text="bad upload token")
-    matches = [p for p in _upload_dir(request).glob(f"{token}.*") if p.suffix in (".csv", ".xlsx")]
+    matches = [
+        p for p in uploads.folder(request).glob(f"{token}.*") if p.suffix in (".csv", ".xlsx")
+    ]
     if not matches:
         await flash(request, _(request, "That upload has expired; choose the file again."))
         raise web.HTTPSeeOther(url(request, "site_import"))
@@ -285,9 +276,10 @@ async def import_confirm(request: web.Request) -> web.Response:
         async with db(request) as session:
             report = await imports.import_sites(
                 session,
-                content=path.read_bytes(),
+                content=path,
                 kind=files.kind_from_name(path.name),
                 dry_run=False,
+                limits=request.app[settings_key].imports,
             )
     except DomainError as exc:  # the register changed since the preview
         return _import_refused(request, exc, filename=None)

@@ -5,13 +5,13 @@ from __future__ import annotations
 import dataclasses
 
 from aiohttp import web
-from pydantic import AwareDatetime
 from sqlmodel import SQLModel
 
 from meetings.core.access import ANY_ROLE, ORGANISERS, allow, public_token
 from meetings.core.i18n import pick_locale
 from meetings.core.keys import settings_key
 from meetings.core.store import utcnow
+from meetings.core.types import Moment
 from meetings.core.web import db, int_query, items_response, json_body, model_response, path_id
 from meetings.planning.lifecycle import get_meeting_row
 from notify.mail import calendars, invitations, letter, messages
@@ -25,7 +25,7 @@ from notify.site.sessions import feed_sessions
 
 class InvitationsRequest(SQLModel):
     #: Send at this time instead of now (the scheduler picks it up then).
-    send_at: AwareDatetime | None = None
+    send_at: Moment | None = None
 
 
 class InvitationsQueued(SQLModel):

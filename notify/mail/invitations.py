@@ -273,10 +273,13 @@ async def delivery_summary(
     session: AsyncSession, meeting_id: int, *, now: datetime
 ) -> DeliverySummary:
     counts: dict[str, int] = {}
+    # One expression (one bound `now`) in the select and the GROUP BY: PostgreSQL refuses
+    # to group by `send_after > $2` what it selects as `send_after > $1`.
+    later = col(Message.send_after) > now
     rows = await session.execute(
-        select(col(Message.status), col(Message.send_after) > now, func.count())
+        select(col(Message.status), later, func.count())
         .where(col(Message.meeting_id) == meeting_id)
-        .group_by(col(Message.status), col(Message.send_after) > now)
+        .group_by(col(Message.status), later)
     )
     waiting = 0
     for status, is_later, count in rows.all():

@@ -3,10 +3,11 @@
 Nothing lost, nothing twice: a row is claimed (queued → sending) in one UPDATE, sent,
 and marked before its connection sends the next one. Marks of messages sent at about the
 same moment on different connections share one transaction (a group commit), so a big
-mailing does not pay one commit per message. A process killed mid-batch leaves its
-claimed rows in `sending`; `release_stale` puts them back after `stale_after`, so they
-are sent later (only a message the server had accepted in the instant before the kill
-could go twice, which no SMTP client can rule out). Temporary failures (4xx, refused
+mailing does not pay one commit per message. A claim is a lease the delivery renews
+while it holds the row (notify.mail.leases), however slow the relay; a process killed
+mid-batch stops renewing, and its rows are claimed again by the next worker one lease
+later (only a message the server had accepted in the instant before the kill could go
+twice, which no SMTP client can rule out). Temporary failures (4xx, refused
 connection, timeout) retry with exponential backoff and jitter; a 5xx reply to a message
 marks its row failed with the server's words. When no session can be had at all (the
 relay is down, refuses our TLS or our login), the pass stops at the first refusal and
@@ -28,7 +29,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from meetings.core.store import SessionMaker, utcnow
-from notify.mail.claims import Ledger, claim
+from notify.mail.claims import LEASE, Ledger, claim
+from notify.mail.leases import Leases
 from notify.mail.models import Message, MessageStatus
 from notify.mail.transports import (
     Connection,
@@ -74,7 +76,12 @@ def _outcome(
     retry_at: datetime | None = None,
 ) -> dict[str, Any]:
     """The columns a delivery changes (entries with the same keys share one statement)."""
-    values: dict[str, Any] = {"id": row.id, "status": status, "last_error": error[:2000]}
+    values: dict[str, Any] = {
+        "id": row.id,
+        "held": row.attempts,  # the claim this outcome belongs to
+        "status": status,
+        "last_error": error[:2000],
+    }
     if status == MessageStatus.sent:
         values.update(sent_at=sent_at, message_id=header_id[:200])
     if retry_at is not None:
@@ -115,18 +122,18 @@ class _Lane:
 
 
 async def _prepare(
-    maker: SessionMaker, renderer: Renderer, ids: list[int]
+    maker: SessionMaker, renderer: Renderer, leases: Leases, ids: list[int]
 ) -> tuple[list[Message], Callable[[Message], Outgoing]]:
-    """The claimed rows in one query (read, never changed, through these objects) and
-    the renderer's batch work on them, in one transaction (it may issue a missing link)."""
+    """The claimed rows still ours, in one query (read, never changed, through these
+    objects) and the renderer's batch work on them, in one transaction (it may issue a
+    missing link)."""
     async with maker() as session, session.begin():
-        rows = list(
-            (
-                await session.scalars(
-                    select(Message).where(col(Message.id).in_(ids)).order_by(col(Message.id))
-                )
-            ).all()
+        found = await session.scalars(
+            select(Message).where(col(Message.id).in_(ids)).order_by(col(Message.id))
         )
+        rows = [row for row in found.all() if leases.holds(row)]
+        for gone in set(ids) - {row.id for row in rows}:
+            leases.release(gone)  # deleted, or claimed by another worker meanwhile
         return rows, await renderer.prepare(session, rows)
 
 
@@ -139,6 +146,7 @@ async def deliver_due(
     connections: int = 4,
     batch: int = 200,
     max_attempts: int = MAX_ATTEMPTS,
+    lease: timedelta = LEASE,
 ) -> DeliveryReport:
     """Send everything due now, `connections` SMTP sessions at a time; returns counts.
 
@@ -146,12 +154,16 @@ async def deliver_due(
     renders its messages a few ahead of the lanes, so the CPU works while every lane
     waits on the server or the database; the next batch is claimed while the lanes send
     the end of this one. Each lane takes the next message when it is free, so one slow
-    message does not hold back the rest of a fixed share.
+    message does not hold back the rest of a fixed share. Meanwhile the rows it holds
+    are renewed every quarter of `lease`.
     """
     report = DeliveryReport()
     lanes = [_Lane(transport) for _ in range(max(1, connections))]
-    context = _Delivery(report, Ledger(maker), now, max_attempts)
+    leases = Leases(maker, lease=lease, now=now)
+    context = _Delivery(report, Ledger(maker, written=leases.release), leases, now, max_attempts)
     ready: asyncio.Queue[_Ready | None] = asyncio.Queue(maxsize=2 * len(lanes))
+    stopping = asyncio.Event()
+    heartbeat = asyncio.ensure_future(leases.keep(stopping))
     producer = asyncio.ensure_future(
         _render_ahead(maker, renderer, ready, context, batch=batch, lanes=len(lanes))
     )
@@ -161,11 +173,12 @@ async def deliver_due(
         )
     finally:
         # Every lane has stopped by now (none is left running on its own); rows a failed
-        # lane did not mark stay `sending` until `release_stale`. If every lane failed,
-        # the renderer may wait on a full queue: it stops here.
+        # lane did not mark stay `sending` until their lease runs out. If every lane
+        # failed, the renderer may wait on a full queue: it stops here.
         producer.cancel()
+        stopping.set()
         await asyncio.gather(*(lane.close() for lane in lanes))
-    results += await asyncio.gather(producer, return_exceptions=True)
+    results += await asyncio.gather(producer, heartbeat, return_exceptions=True)
     for result in results:
         if isinstance(result, BaseException) and not isinstance(result, asyncio.CancelledError):
             raise result
@@ -189,10 +202,13 @@ async def _render_ahead(
     then tell each lane to stop."""
     cancelled = False
     try:
-        while context.halted is None and (
-            ids := await claim(maker, limit=batch, now=context.now())
-        ):
-            rows, render = await _prepare(maker, renderer, ids)
+        while context.halted is None:
+            at = context.now()
+            claimed = await claim(maker, limit=batch, now=at, lease=context.leases.lease)
+            if not claimed:
+                break
+            context.leases.take(claimed, at=at)
+            rows, render = await _prepare(maker, renderer, context.leases, list(claimed))
             for row in rows:
                 try:
                     email: Outgoing | Exception = render(row)
@@ -214,6 +230,7 @@ class _Delivery:
 
     report: DeliveryReport
     ledger: Ledger
+    leases: Leases
     now: Callable[[], datetime]
     max_attempts: int
     #: Set when the server cannot be reached: the pass stops claiming, and the messages
@@ -225,6 +242,7 @@ class _Delivery:
     async def drain(self, lane: _Lane, ready: asyncio.Queue[_Ready | None]) -> None:
         while (entry := await ready.get()) is not None:
             row, email = entry
+            outcome: dict[str, Any] | None
             if self.halted is not None:
                 outcome = self._deferred(row, self.halted)
             elif isinstance(email, Exception):
@@ -234,7 +252,8 @@ class _Delivery:
                 outcome = _outcome(row, MessageStatus.failed, error=f"cannot render: {email}")
             else:
                 outcome = await self._deliver(lane, row, email)
-            await self.ledger.record(outcome)
+            if outcome is not None:
+                await self.ledger.record(outcome)
 
     def _deferred(self, row: Message, halted: tuple[str, datetime]) -> dict[str, Any]:
         """Back to the queue until the server can be reached, the attempt not counted."""
@@ -244,13 +263,18 @@ class _Delivery:
         outcome["attempts"] = row.attempts - 1  # claimed, never tried
         return outcome
 
-    async def _deliver(self, lane: _Lane, row: Message, email: Outgoing) -> dict[str, Any]:
+    async def _deliver(self, lane: _Lane, row: Message, email: Outgoing) -> dict[str, Any] | None:
+        """The outcome of sending the row's e-mail (None: not sent, the row is not ours)."""
         try:
             if lane.connection is None:
                 async with self.connecting:
                     if self.halted is not None:
                         return self._deferred(row, self.halted)
                     await lane.open()
+            if not self.leases.holds(row):
+                log.warning("message %s not sent: its claim ran out before its turn", row.id)
+                self.leases.release(row.id)
+                return None  # another worker may have it now; its lease says so
             await lane.send(email)
         except TemporaryFailure as exc:
             retry_at = self.now() + backoff(row.attempts)

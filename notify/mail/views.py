@@ -21,6 +21,7 @@ from aiohttp import web
 from meetings.core.access import ANY_ROLE, ORGANISERS, allow, current_user
 from meetings.core.errors import DomainError, FieldProblem, Invalid, NotFound
 from meetings.core.forms import problems_of, text
+from meetings.core.headers import as_document
 from meetings.core.keys import settings_key, translations_key
 from meetings.core.labels import N_
 from meetings.core.pages import _, flash
@@ -174,6 +175,10 @@ async def view_message(request: web.Request) -> web.StreamResponse:
             },
         )
     parsed = BytesParser(policy=policy.default).parsebytes(data)
+    if request.query.get("part") == "html":
+        # The frame of the page below: the message's own styles, never its scripts.
+        html = _parts(parsed)["html"]
+        return as_document(web.Response(text=html, content_type="text/html"))
     return aiohttp_jinja2.render_template(
         "mail/message_view.html",
         request,

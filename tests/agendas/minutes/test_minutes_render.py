@@ -521,6 +521,18 @@ def test_a_draft_shows_its_version_on_every_format():
     assert "DRAFT, version 3" in to_markdown(draft, locale="en")
 
 
+def test_a_session_title_of_the_longest_allowed_length_still_makes_a_word_file():
+    data = reference_minutes()
+    title = "Giao ban " + "dài " * 72  # 297 characters: the API takes up to 300
+    data = data.model_copy(update={"meeting": data.meeting.model_copy(update={"title": title})})
+
+    word = docx.Document(io.BytesIO(to_docx(data, locale="vi")))
+
+    assert len(word.core_properties.title) == 255
+    assert "Giao ban dài dài" in word.core_properties.title
+    assert flat(title) in flat(docx_text(word))  # the body keeps the whole title
+
+
 def test_the_english_rendering_is_the_same_record_with_english_labels(reference, tmp_path):
     word = flat(docx_text(docx.Document(io.BytesIO(to_docx(reference, locale="en")))))
     english = to_pdf(reference, locale="en")

@@ -176,6 +176,33 @@ async def test_a_recommendation_stays_open_into_the_next_session(client: TestCli
     assert [r.text for r in earlier] == ["Đề nghị tập huấn đối ngoại nhân dân."]
 
 
+async def test_an_answer_naming_a_session_that_does_not_exist_is_refused_naming_the_field(
+    client: TestClient, world
+):
+    raised = await client.post(
+        f"/api/v1/meetings/{world['first']['id']}/contributions",
+        headers=world["h"]["thuky"],
+        json={"site_id": world["kg"].id, "kind": "recommendation", "text": "Đề nghị hỗ trợ."},
+    )
+    register = await (
+        await client.get("/api/v1/recommendations", headers=world["h"]["thuky"])
+    ).json()
+    assert raised.status == 201 and register["total"] == 1
+
+    answered = await client.patch(
+        f"/api/v1/recommendations/{register['items'][0]['id']}",
+        headers=world["h"]["chutri"],
+        json={"status": "answered", "response": "Đã hỗ trợ.", "meeting_id": 999_999},
+    )
+
+    assert answered.status == 422, await answered.text()
+    assert (await answered.json())["error"]["details"][0]["field"] == "meeting_id"
+    unchanged = await (
+        await client.get("/api/v1/recommendations", headers=world["h"]["thuky"])
+    ).json()
+    assert unchanged["items"][0]["status"] == "open"
+
+
 async def test_approval_locks_a_version_and_queues_the_notice(client: TestClient, world):
     from meetings.core.keys import sessions_key
 

@@ -119,3 +119,30 @@ def test_a_missing_config_file_is_named(tmp_path: Path):
     )
     assert result.returncode == 2
     assert "no such file" in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("text", "environ"),
+    [
+        ("[mail]\nstale_after_seconds = 600\n", {}),
+        ("", {"GIAOBAN__MAIL__STALE_AFTER_SECONDS": "600"}),
+    ],
+)
+def test_the_retired_stale_window_stops_start_up_naming_the_lease(
+    tmp_path: Path, text: str, environ: dict
+):
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError, match="replaced by \\[mail\\] lease_seconds") as caught:
+        load_settings(path, environ={**SECRET, **environ})
+    assert caught.value.key == "[mail] stale_after_seconds"
+
+
+def test_the_lease_is_configured_in_seconds_and_kept_above_a_heartbeat(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    monkeypatch.chdir(tmp_path)
+    assert load_settings(None, environ=SECRET).mail.lease_seconds == 20
+    path = write(tmp_path, "[mail]\nlease_seconds = 5\n")
+    assert load_settings(path, environ=SECRET).mail.lease_seconds == 5
+    with pytest.raises(ConfigError, match="lease_seconds"):
+        load_settings(write(tmp_path, "[mail]\nlease_seconds = 1\n"), environ=SECRET)

@@ -300,6 +300,63 @@ async def test_documents_are_checked_named_safely_and_downloadable(client: TestC
     assert (await client.get(f"{url}/{document['id']}", headers=org["headers"])).status == 404
 
 
+@pytest.mark.parametrize(
+    "link",
+    ["https://meet.example.org/a\x00b", "https://meet.example.org/a\x1bb", "https://x.org/\ud800"],
+    ids=["NUL", "escape", "lone surrogate"],
+)
+async def test_a_video_link_with_a_control_character_is_refused_naming_it(
+    client: TestClient, org, link: str
+):
+    """The link goes into pages, e-mails and the .ics: a NUL was written raw into the
+    calendar, a lone surrogate could not be stored (500)."""
+    meeting = await create(client, org)
+    for answer in (
+        await client.post(
+            "/api/v1/meetings", json={**BODY, "video_url": link}, headers=org["headers"]
+        ),
+        await client.patch(
+            f"/api/v1/meetings/{meeting['id']}",
+            json={"version": meeting["version"], "video_url": link},
+            headers=org["headers"],
+        ),
+    ):
+        assert answer.status == 422
+        assert [d["field"] for d in (await answer.json())["error"]["details"]] == ["video_url"]
+
+
+@pytest.mark.parametrize(
+    "raw_name",
+    [
+        b"B\xc3\xa1o c\xc3\xa1o\xc0\xaf.pdf",
+        b"B\xc3\xa1o c\xc3\xa1o\xed\xa0\x80.pdf",
+        b"B\xc3\xa1o c\xc3\xa1o\xc2\x85.pdf",
+    ],
+    ids=["overlong", "surrogate", "C1 control"],
+)
+async def test_a_file_name_that_is_not_clean_utf8_is_stored_cleaned(
+    client: TestClient, org, raw_name: bytes
+):
+    """Bytes that are not UTF-8 (an overlong "/", an encoded surrogate) or a C1 control
+    character in the multipart file name: the document is kept under a clean name."""
+    meeting = await create(client, org)
+    pdf = b"%PDF-1.4\n%%EOF\n"
+    body = (
+        b'--B0undary\r\nContent-Disposition: form-data; name="file"; filename="'
+        + raw_name
+        + b'"\r\nContent-Type: application/pdf\r\n\r\n'
+        + pdf
+        + b"\r\n--B0undary--\r\n"
+    )
+    answer = await client.post(
+        f"/api/v1/meetings/{meeting['id']}/documents",
+        data=body,
+        headers={**org["headers"], "Content-Type": "multipart/form-data; boundary=B0undary"},
+    )
+    assert answer.status == 201, await answer.text()
+    assert (await answer.json())["filename"] == "Báo cáo_.pdf"
+
+
 async def test_a_document_over_the_limit_is_413_and_not_stored(
     tmp_path: Any, sqlite_url: str, aiohttp_client: Any, session_factory: Any
 ):

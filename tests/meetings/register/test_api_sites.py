@@ -56,6 +56,20 @@ async def test_validation_error_names_the_field(client: TestClient, session_fact
     assert [d["field"] for d in error["details"]] == ["contacts.0.email"]
 
 
+async def test_a_time_zone_that_is_a_folder_or_too_long_is_refused_naming_the_field(
+    client: TestClient, session_factory: Any
+):
+    """ "America" is a folder of the zone database and a long name is no file name: both
+    once reached the file system's error (500)."""
+    headers = await organiser_headers(session_factory)
+    for zone in ("America", "A" * 300):
+        body = {"code": "x", "name": "X", "timezone": zone}
+        response = await client.post("/api/v1/sites", json=body, headers=headers)
+        assert response.status == 422, zone[:20]
+        error = (await response.json())["error"]
+        assert [d["field"] for d in error["details"]] == ["timezone"]
+
+
 async def test_stale_version_gets_409_and_changes_nothing(client: TestClient, session_factory: Any):
     headers = await organiser_headers(session_factory)
     site = await (

@@ -2,9 +2,10 @@
 
 The first process delivers until the SMTP sink has accepted some of the messages; the sink
 then holds every further message, so the kill lands in the middle of the mailing, not
-after it. A second process, with a short `[mail] stale_after_seconds`, takes back what
-the first had claimed and finishes. Only a message accepted in the instant before the
-kill, and not yet marked, may arrive twice; one marked sent never does.
+after it. A second process takes back what the first had claimed once the first's lease
+has run out (by the second's short `[mail] lease_seconds`), and finishes. Only a message
+accepted in the instant before the kill, and not yet marked, may arrive twice; one
+marked sent never does.
 """
 
 from __future__ import annotations
@@ -198,7 +199,7 @@ async def test_a_killed_delivery_process_loses_nothing_and_repeats_nothing_marke
     assert handler.received.total() == ACCEPTED_BEFORE_KILL
 
     controller.loop.call_soon_threadsafe(handler.thaw)
-    second = serve(tmp_path, "second", database_url, controller.port, stale_after_seconds="1")
+    second = serve(tmp_path, "second", database_url, controller.port, lease_seconds="2")
     try:
         await wait_for(handler.everyone_reached, second, tmp_path / "second.log")
     finally:

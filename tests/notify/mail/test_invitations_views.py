@@ -147,6 +147,29 @@ async def test_the_mail_drop_viewer_shows_what_the_recipient_got(client: TestCli
     assert b'Content-Type: text/calendar; method="REQUEST"' in await download.read()
 
 
+async def test_the_viewer_frames_the_messages_html_with_its_styles_and_no_script(
+    client: TestClient, setup
+):
+    """Under the pages' policy (no inline style) the e-mail comes from its own URL, with a
+    policy of its own: its inline styles apply, nothing in it runs, only we may frame it."""
+    await client.post(f"/sessions/{setup['id']}/invitations", data={"_csrf": setup["csrf"]})
+    await _deliver(client)
+    page = await (await client.get(f"/sessions/{setup['id']}")).text()
+    link = re.findall(rf'href="(/sessions/{setup["id"]}/messages/\d+)"', page)[0]
+    view = await client.get(link)
+    assert "'unsafe-inline'" not in view.headers["Content-Security-Policy"]
+    assert f'<iframe class="mail-html" sandbox="" src="{link}?part=html"' in await view.text()
+    framed = await client.get(f"{link}?part=html")
+    assert framed.status == 200 and framed.content_type == "text/html"
+    html = await framed.text()
+    assert "Giao ban quý II" in html and 'style="' in html
+    policy = framed.headers["Content-Security-Policy"].split("; ")
+    assert "default-src 'none'" in policy and "sandbox" in policy
+    assert "style-src 'unsafe-inline'" in policy and "frame-ancestors 'self'" in policy
+    assert not any(p.startswith("script-src") for p in policy)
+    assert framed.headers["X-Frame-Options"] == "SAMEORIGIN"
+
+
 async def test_resend_requeues_a_failed_message_and_repeats_a_sent_one(
     client: TestClient, setup, session_factory
 ):
