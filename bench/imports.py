@@ -206,6 +206,7 @@ class Phase:
     #: The loaded request's status, seconds to its answer, and the server's peak MB.
     status: int = 0
     seconds: float = 0.0
+    start_mb: float = float("nan")
     peak_mb: float = float("nan")
     message: str = ""
 
@@ -249,7 +250,7 @@ async def loaded(
     stop = asyncio.Event()
     timeout = aiohttp.ClientTimeout(total=3600)
     hwm = reset_peak(pid)
-    sampled = memory_mb(pid, "VmRSS")
+    sampled = phase.start_mb = memory_mb(pid, "VmRSS")
 
     async def sample() -> None:
         nonlocal sampled
@@ -302,8 +303,12 @@ def summary(name: str, phases: list[Phase]) -> None:
 def loaded_summary(name: str, phases: list[Phase]) -> None:
     seconds = statistics.median(p.seconds for p in phases)
     peak = statistics.median(p.peak_mb for p in phases)
+    grew = statistics.median(p.peak_mb - p.start_mb for p in phases)
     statuses = sorted({p.status for p in phases})
-    print(f"{name}: answered {statuses} in {seconds:.2f} s (median); server peak {peak:.0f} MB")
+    print(
+        f"{name}: answered {statuses} in {seconds:.2f} s (median); "
+        f"server peak {peak:.0f} MB, {grew:+.0f} MB over its RSS before"
+    )
     print(f"    answer: {phases[-1].message}")
 
 
