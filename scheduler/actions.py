@@ -117,12 +117,12 @@ async def run(
         )
         return f"queued {queued}, skipped {skipped}"
     if due.action == Action.go_live:
-        await planning.change_status(session, due.meeting_id, MeetingStatus.live)
+        await planning.change_status(session, due.meeting_id, MeetingStatus.live, now=now)
         return "live"
     if due.action == Action.end:
         if meeting.status == MeetingStatus.scheduled:  # it never went live (service down)
-            await planning.change_status(session, due.meeting_id, MeetingStatus.live)
-        await planning.change_status(session, due.meeting_id, MeetingStatus.ended)
+            await planning.change_status(session, due.meeting_id, MeetingStatus.live, now=now)
+        await planning.change_status(session, due.meeting_id, MeetingStatus.ended, now=now)
         # The hook for the minutes (#7): their draft is announced to the secretary and chair.
         await signals.of(session).minutes_due.send(session, due.meeting_id)
         return "ended"

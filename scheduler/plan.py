@@ -2,16 +2,19 @@
 
 Pure functions of the session row and the configuration, so the same plan comes out at
 start-up, after any change, and on the session page; the job store only remembers it.
+Messages that would go out on a weekend or public holiday move to a working day
+(`[scheduler] non_working_day`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 
 from meetings.core.settings import SchedulerSettings
 from meetings.planning.models import Meeting, MeetingStatus
+from meetings.planning.workdays import on_working_day
 
 
 class Action(StrEnum):
@@ -36,6 +39,8 @@ class Due:
     meeting_id: int
     #: For reminders: how long before the start (shown as "1 day before").
     lead: timedelta | None = None
+    #: When it would have been due, had that not been a day off (None: not moved).
+    moved_from: datetime | None = field(default=None, compare=False)
 
     @property
     def job_id(self) -> str:
@@ -62,21 +67,33 @@ def plan(
         found.append(Due(dispatch_at, Action.dispatch, meeting_id))
     if meeting.status == MeetingStatus.scheduled:
         starts = meeting.starts_at
-        for lead in config.reminders:
-            found.append(Due(starts - lead, Action.reminder, meeting_id, lead))
+        leads = [(Action.reminder, lead) for lead in config.reminders]
         if config.rsvp_chaser is not None:
-            found.append(
-                Due(starts - config.rsvp_chaser, Action.rsvp_chaser, meeting_id, config.rsvp_chaser)
-            )
+            leads.append((Action.rsvp_chaser, config.rsvp_chaser))
         minutes = (
             config.rehearsal_minutes
             if meeting.rehearsal_minutes is None
             else meeting.rehearsal_minutes
         )
         if minutes:
-            lead = timedelta(minutes=minutes)
-            found.append(Due(starts - lead, Action.rehearsal, meeting_id, lead))
+            leads.append((Action.rehearsal, timedelta(minutes=minutes)))
+        for action, lead in leads:  # two moved onto the same time are one message
+            due = _message(meeting, config, action, lead)
+            if all((d.action, d.at) != (due.action, due.at) for d in found):
+                found.append(due)
         found.append(Due(starts, Action.go_live, meeting_id))
     if meeting.status in (MeetingStatus.scheduled, MeetingStatus.live):
         found.append(Due(meeting.ends_at, Action.end, meeting_id))
     return sorted(found)
+
+
+def _message(meeting: Meeting, config: SchedulerSettings, action: Action, lead: timedelta) -> Due:
+    """A message `lead` before the start, on a working day by the configured rule."""
+    due = meeting.starts_at - lead
+    at = on_working_day(
+        due,
+        session_start=meeting.starts_at,
+        timezone=meeting.timezone,
+        rule=config.non_working_day,
+    )
+    return Due(at, action, meeting.id or 0, lead, moved_from=due if at != due else None)

@@ -10,6 +10,7 @@ from meetings.core.keys import settings_key
 from meetings.core.labels import N_
 from meetings.core.store import utcnow
 from meetings.core.web import db
+from meetings.planning.phases import ranks
 from notify.mail.models import MessageKind
 from scheduler import actions
 from scheduler.keys import scheduler_key
@@ -23,6 +24,8 @@ ACTION_LABELS = {
     Action.go_live: N_("The session goes live"),
     Action.end: N_("The session ends; draft minutes are announced"),
 }
+#: The timeline on the session page: first on the session's day (rehearsal, start).
+RANKS = ranks(50, 50, 20, 40, 50, 70, 70)
 KIND_LABELS = {
     MessageKind.reminder: ACTION_LABELS[Action.reminder],
     MessageKind.rsvp_chaser: ACTION_LABELS[Action.rsvp_chaser],
@@ -38,8 +41,14 @@ async def timeline_panel(request: web.Request, meeting_id: int) -> dict[str, Any
         sent = await actions.sendings(session, meeting_id)
     return {
         "template": "scheduler/timeline_panel.html",
+        "ranks": RANKS,
         "upcoming": [
-            {"at": d.at, "label": ACTION_LABELS[d.action], "action": d.action.value}
+            {
+                "at": d.at,
+                "label": ACTION_LABELS[d.action],
+                "action": d.action.value,
+                "moved_from": d.moved_from,
+            }
             for d in dues
             if d.at > now
         ],

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import re
+from datetime import datetime, timedelta
 from typing import Any
 
 from aiohttp.test_utils import TestClient
@@ -11,6 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from meetings.accounts import accounts
 from meetings.accounts.models import Role, UserCreate, UserPublic
+from meetings.planning import lifecycle
+from meetings.planning.models import MeetingCreate, MeetingStatus
 from meetings.register import sites
 from meetings.register.models import ClusterCreate, ClusterPublic, ContactIn, SiteCreate, SitePublic
 
@@ -73,3 +76,23 @@ def csrf_from(html: str) -> str:
 async def bearer(session: AsyncSession, username: str) -> dict[str, str]:
     token = await accounts.create_token(session, username=username)
     return {"Authorization": f"Bearer {token}"}
+
+
+async def make_scheduled_meeting(
+    session: AsyncSession, *, starts_at: datetime, site_ids: list[int], **fields: Any
+) -> int:
+    """A scheduled three-hour session inviting `site_ids`; returns its id."""
+    meeting = await lifecycle.create_meeting(
+        session,
+        MeetingCreate(
+            title=fields.pop("title", "Giao ban trực tuyến"),
+            starts_at=starts_at,
+            ends_at=starts_at + timedelta(hours=3),
+            site_ids=site_ids,
+            **fields,
+        ),
+        organiser_id=None,
+        default_location="Hội trường",
+    )
+    await lifecycle.change_status(session, meeting.id, MeetingStatus.scheduled)
+    return meeting.id

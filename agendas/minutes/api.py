@@ -9,7 +9,7 @@ from pathlib import Path
 from aiohttp import web
 from sqlmodel import SQLModel
 
-from agendas.minutes import minutes
+from agendas.minutes import approval, changes, minutes
 from agendas.record.api import APPROVERS, author
 from meetings.core.access import ANY_ROLE, allow
 from meetings.core.errors import FieldProblem, Invalid
@@ -32,22 +32,33 @@ class MinutesState(SQLModel):
     version: int
     status: str
     approved_by: str = ""
+    #: A draft after an approved version: the parts of the record changed since.
+    changes: list[str] = []
 
 
 @allow(*ANY_ROLE)
 async def build_minutes(request: web.Request) -> web.Response:
-    """(Re)build the draft: which version it is, and its state."""
+    """(Re)build the draft: which version the minutes are at, and whether it awaits
+    approval (a draft) or is the approved one (the record unchanged since)."""
     async with db(request) as session:
-        data = await minutes.build(
+        now = await approval.current(
             session, path_id(request), request.app[settings_key].organisation
         )
-    return model_response(MinutesState(version=data.version, status=data.status))
+    data = now.data
+    return model_response(
+        MinutesState(
+            version=data.version,
+            status=data.status,
+            approved_by=data.approved_by,
+            changes=changes.sections(now.changes),
+        )
+    )
 
 
 @allow(*APPROVERS)
 async def approve_minutes(request: web.Request) -> web.Response:
     async with db(request) as session:
-        row = await minutes.approve(
+        row = await approval.approve(
             session,
             path_id(request),
             request.app[settings_key].organisation,
@@ -60,7 +71,8 @@ async def approve_minutes(request: web.Request) -> web.Response:
 async def minutes_file(
     request: web.Request, meeting_id: int, fmt: str, *, version: int | None, locale: str
 ) -> web.Response:
-    """One rendering of the draft (version None) or of an approved version."""
+    """One rendering of an approved version, or (version None) of the minutes as they
+    stand: the draft awaiting approval, else the latest approved version."""
     # The formats load on first use (WeasyPrint and python-docx within them on theirs).
     from agendas.minutes.docx import to_docx
     from agendas.minutes.html import to_html
@@ -72,7 +84,7 @@ async def minutes_file(
         if version:
             data = minutes.data_of(await minutes.approved(session, meeting_id, version))
         else:
-            data = await minutes.build(session, meeting_id, settings.organisation)
+            data = (await approval.current(session, meeting_id, settings.organisation)).data
     renderings: dict[str, Callable[..., str | bytes]] = {
         "html": to_html,
         "md": to_markdown,

@@ -31,8 +31,11 @@ class MinutesMeeting(BaseModel):
     ends_at: datetime
     timezone: str
     location: str
+    #: The people (full names) and their positions.
     chair: str = ""
+    chair_title: str = ""
     secretary: str = ""
+    secretary_title: str = ""
     video_url: str = ""
 
 
@@ -47,6 +50,10 @@ class MinutesSite(BaseModel):
     joined_at: datetime | None = None
     left_at: datetime | None = None
     officials: list[str] = []
+    #: Why it is on the absent list (meetings.attendance.report.Absence), None if present.
+    absence: str | None = None
+    #: The reason given: the note of its latest "absent" mark, else its RSVP's comment.
+    absence_reason: str = ""
 
 
 class MinutesCluster(BaseModel):
@@ -86,17 +93,6 @@ class MinutesFocusItem(BaseModel):
     summary: str = ""
 
 
-class MinutesContribution(BaseModel):
-    #: None: the central hall.
-    site_name: str | None
-    speaker_name: str = ""
-    speaker_title: str = ""
-    kind: str
-    text: str
-    agenda_position: int | None = None
-    focus_number: int | None = None
-
-
 class MinutesRecommendation(BaseModel):
     site_name: str | None
     topic: str = ""
@@ -106,6 +102,20 @@ class MinutesRecommendation(BaseModel):
     answered_by: str = ""
     #: The session it was raised in (for those carried from earlier sessions).
     raised_in: str = ""
+
+
+class MinutesContribution(BaseModel):
+    #: None: the central hall.
+    site_name: str | None
+    speaker_name: str = ""
+    speaker_title: str = ""
+    kind: str
+    text: str
+    agenda_position: int | None = None
+    focus_number: int | None = None
+    #: The recommendation this contribution raised, told where it was said (so it is
+    #: written once; versions approved before this field list it apart as well).
+    recommendation: MinutesRecommendation | None = None
 
 
 class MinutesAction(BaseModel):
@@ -118,7 +128,7 @@ class MinutesAction(BaseModel):
 class MinutesData(BaseModel):
     organisation: MinutesOrganisation
     meeting: MinutesMeeting
-    #: The date printed in the header ("Hà Nội, ngày … tháng … năm …").
+    #: The date printed in the header ("Hà Nội, ngày … tháng … năm …"): the session's day.
     issued_on: date
     #: 1, 2, … ; the draft is the next number after the last approved one.
     version: int
@@ -129,10 +139,12 @@ class MinutesData(BaseModel):
     agenda: list[MinutesAgendaItem] = []
     focus_items: list[MinutesFocusItem] = []
     contributions: list[MinutesContribution] = []
-    #: Raised in this session.
+    #: Raised in this session and not told with a contribution (its contribution deleted).
     recommendations: list[MinutesRecommendation] = []
     #: Still open from earlier sessions of the series.
     open_earlier: list[MinutesRecommendation] = []
     conclusions: str = ""
     general_notes: str = ""
     actions: list[MinutesAction] = []
+    #: "Biên bản được lập thành 02 bản" (configured; 0 leaves the sentence out).
+    copies: int = 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from agendas.minutes.data import MinutesData
@@ -19,6 +20,7 @@ from agendas.minutes.wordml import (
     styled_xml,
     table_xml,
 )
+from meetings.core.store import utcnow
 
 if TYPE_CHECKING:  # python-docx is imported when a .docx is made, not at start-up
     from docx.document import Document as WordDocument
@@ -130,8 +132,9 @@ def _signatures_xml(view: MinutesView) -> str:
     return table_xml([signed], (half, half), ruled=False)
 
 
-def to_docx(data: MinutesData, *, locale: str) -> bytes:
-    """The minutes as a Word document the office can edit, file and print like the PDF."""
+def to_docx(data: MinutesData, *, locale: str, generated_at: datetime | None = None) -> bytes:
+    """The minutes as a Word document the office can edit, file and print like the PDF;
+    its properties name the minutes, the organisation and `generated_at` (default now)."""
     from docx import Document  # imported here: start-up need not pay for python-docx
     from docx.oxml import parse_xml
     from docx.shared import Mm
@@ -145,10 +148,7 @@ def to_docx(data: MinutesData, *, locale: str) -> bytes:
     section.left_margin, section.right_margin = Mm(_MARGINS_MM["left"]), Mm(_MARGINS_MM["right"])
     section.header_distance = Mm(10)
     _docx_page_header(section, view)
-    properties = document.core_properties
-    properties.title = view.labels["document"][:_PROPERTY_CHARS]
-    properties.author = data.organisation.name[:_PROPERTY_CHARS]
-    properties.language = "vi-VN" if locale == "vi" else locale
+    _properties(document, data, view, generated_at or utcnow())
     parsed = parse_xml(f"<w:body {W_NS}>{''.join(_body_xml(view))}</w:body>")
     end = document.element.body.sectPr  # the body's last child: everything goes before it
     for element in list(parsed):
@@ -156,6 +156,27 @@ def to_docx(data: MinutesData, *, locale: str) -> bytes:
     out = io.BytesIO()
     document.save(out)
     return out.getvalue()
+
+
+def _properties(
+    document: WordDocument, data: MinutesData, view: MinutesView, generated_at: datetime
+) -> None:
+    """Core properties set by us, none left from python-docx's template (dated 2013)."""
+    properties = document.core_properties
+    organisation = data.organisation.name[:_PROPERTY_CHARS]
+    properties.title = view.labels["document"][:_PROPERTY_CHARS]
+    properties.subject = data.meeting.title[:_PROPERTY_CHARS]
+    properties.author = organisation
+    properties.last_modified_by = organisation
+    properties.comments = view.draft_mark or view.approval
+    properties.keywords = ""
+    properties.category = view.labels["title"]
+    properties.language = "vi-VN" if view.locale == "vi" else view.locale
+    properties.revision = 1
+    # Word reads these as UTC; python-docx writes naive times as given.
+    moment = generated_at.astimezone(UTC).replace(tzinfo=None, microsecond=0)
+    properties.created = moment
+    properties.modified = moment
 
 
 def _docx_styles(document: WordDocument) -> None:

@@ -1,14 +1,15 @@
-"""The minutes: built from the record and the attendance, approved by the chair, kept.
+"""The minutes: built from the record and the attendance, and the approved versions kept.
 
-The draft is always built anew from the record, so it is never stale. Approval freezes
-the draft as version N (JSON of `MinutesData`, with who and when); a later change of the
-record makes the next draft, N+1, and every approved version stays downloadable. The
-attendance figures come from the attendance report, so the two always agree.
+The draft is always built anew from the record, so it is never stale. Approval
+(agendas.minutes.approval) freezes it as version N (JSON of `MinutesData`, with who and
+when); only a later change of the record makes a draft N+1, and every approved version
+stays downloadable. The attendance figures come from the attendance report, so the two
+always agree. What the minutes say depends on the session alone, never on the day they are
+built: dated on the session's day, recommendations carried in as they stood at its end.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -40,25 +41,30 @@ from agendas.record.models import (
     NotePublic,
     RecommendationPublic,
 )
+from meetings.attendance.models import AttendanceEvent, AttendanceStatus, EventKind
 from meetings.attendance.report import AttendanceReport, build_report
-from meetings.core import signals
-from meetings.core.errors import FieldProblem, Invalid, NotFound
-from meetings.core.labels import N_
+from meetings.core.errors import NotFound
 from meetings.core.settings import OrganisationSettings
-from meetings.core.store import id_of, utcnow
+from meetings.core.store import utcnow
 from meetings.planning.lifecycle import get_meeting_row
-from meetings.planning.models import Meeting, MeetingStatus
-from meetings.planning.workdays import Deadline, conclusions_deadline
+from meetings.planning.models import Meeting, Participation, Rsvp
 
 
-def _recommendation(item: RecommendationPublic) -> MinutesRecommendation:
+def _recommendation(item: RecommendationPublic, meeting: Meeting) -> MinutesRecommendation:
+    """As it stood for `meeting`: an answer given in a later session belongs to that one."""
+    later = item.answered_in_id not in (None, meeting.id) or (
+        item.answered_in_id is None
+        and item.answered_at is not None
+        and item.answered_at > meeting.ends_at
+        and item.meeting_id != meeting.id
+    )
     return MinutesRecommendation(
         site_name=item.site_name,
         topic=item.topic,
         text=item.text,
-        status=item.status,
-        answer=item.answer,
-        answered_by=item.answered_by,
+        status="open" if later else item.status,
+        answer="" if later else item.answer,
+        answered_by="" if later else item.answered_by,
         raised_in=item.meeting_title,
     )
 
@@ -77,45 +83,71 @@ async def build(
     *,
     now: datetime | None = None,
 ) -> MinutesData:
-    """The current draft: the next version number, from the record as it is now."""
-    now = now or utcnow()
+    """The draft from the record as it is now, numbered after the last approved version."""
     meeting = await get_meeting_row(session, meeting_id)
     zone = ZoneInfo(meeting.timezone)
-    report = await build_report(session, meeting_id, now=now)
+    report = await build_report(session, meeting_id, now=now or utcnow())
     notes = await record_notes.notes(session, meeting_id)
-    agenda = await programme.get_agenda(session, meeting_id)
-    focus = await programme.get_focus_items(session, meeting_id)
-    said = await record.contributions(session, meeting_id)
     raised = await recommendations.recommendations(session, meeting_id=meeting_id, limit=10_000)
-    earlier = await recommendations.open_from_earlier(session, meeting_id)
-    todo = await record.actions(session, meeting_id)
+    spoken = await record.contributions(session, meeting_id)
+    told = {c.id for c in spoken}
+    raised_by = {r.contribution_id: r for r in raised if r.contribution_id is not None}
     return MinutesData(
         organisation=_organisation(organisation),
         meeting=_meeting(meeting, zone),
-        issued_on=now.astimezone(zone).date(),
+        issued_on=meeting.starts_at.astimezone(zone).date(),
         version=await last_number(session, meeting_id) + 1,
         status="draft",
-        attendance=_attendance(report),
-        agenda=[_agenda_item(item, notes, zone) for item in agenda],
+        attendance=_attendance(report, await absence_reasons(session, meeting_id)),
+        agenda=[
+            _agenda_item(item, notes, zone)
+            for item in await programme.get_agenda(session, meeting_id)
+        ],
         focus_items=[
             MinutesFocusItem(number=f.number, title=f.title, status=f.status, summary=f.summary)
-            for f in focus
+            for f in await programme.get_focus_items(session, meeting_id)
         ],
-        contributions=[_contribution(c) for c in said],
-        recommendations=[_recommendation(r) for r in reversed(raised)],
-        open_earlier=[_recommendation(r) for r in reversed(earlier)],
+        contributions=[_contribution(c, raised_by.get(c.id), meeting) for c in spoken],
+        recommendations=[
+            _recommendation(r, meeting) for r in reversed(raised) if r.contribution_id not in told
+        ],
+        open_earlier=[
+            _recommendation(r, meeting)
+            for r in reversed(await recommendations.open_at(session, meeting))
+        ],
         conclusions=notes["conclusions"].text if "conclusions" in notes else "",
         general_notes=notes["general"].text if "general" in notes else "",
         actions=[
-            MinutesAction(
-                text=a.text,
-                owner=a.owner_site_name or a.owner,
-                due_on=a.due_date,
-                status=a.status,
-            )
-            for a in todo
+            MinutesAction(text=a.text, owner=a.owner_site_name or a.owner, due_on=a.due_date)
+            for a in await record.actions(session, meeting_id)
         ],
+        copies=organisation.minutes_copies,
     )
+
+
+async def absence_reasons(session: AsyncSession, meeting_id: int) -> dict[int, str]:
+    """Each site's reason for its absence: the note of its latest "absent" mark, else the
+    comment it gave when it declined the invitation."""
+    declined = await session.execute(
+        select(col(Participation.site_id), col(Participation.rsvp_note)).where(
+            col(Participation.meeting_id) == meeting_id,
+            col(Participation.rsvp) == Rsvp.declined,
+            col(Participation.rsvp_note) != "",
+        )
+    )
+    reasons: dict[int, str] = dict(declined.all())
+    marks = await session.execute(
+        select(col(AttendanceEvent.site_id), col(AttendanceEvent.note))
+        .where(
+            col(AttendanceEvent.meeting_id) == meeting_id,
+            col(AttendanceEvent.kind) == EventKind.attendance,
+            col(AttendanceEvent.status) == AttendanceStatus.absent,
+        )
+        .order_by(col(AttendanceEvent.id))
+    )
+    latest: dict[int, str] = dict(marks.all())
+    reasons.update({site_id: note for site_id, note in latest.items() if note.strip()})
+    return reasons
 
 
 def _organisation(organisation: OrganisationSettings) -> MinutesOrganisation:
@@ -139,13 +171,16 @@ def _meeting(meeting: Meeting, zone: ZoneInfo) -> MinutesMeeting:
         timezone=meeting.timezone,
         location=meeting.location,
         chair=meeting.chair,
+        chair_title=meeting.chair_title,
         secretary=meeting.secretary,
+        secretary_title=meeting.secretary_title,
         video_url=meeting.video_url,
     )
 
 
-def _attendance(report: AttendanceReport) -> MinutesAttendance:
-    """The attendance report's figures, so the minutes and the report always agree."""
+def _attendance(report: AttendanceReport, reasons: dict[int, str]) -> MinutesAttendance:
+    """The attendance report's figures, so the minutes and the report always agree; the
+    absent sites with why."""
     sites = [
         MinutesSite(
             code=row.site_code,
@@ -157,6 +192,8 @@ def _attendance(report: AttendanceReport) -> MinutesAttendance:
             joined_at=row.joined_at,
             left_at=row.left_at,
             officials=list(row.officials),
+            absence=row.absence,
+            absence_reason=reasons.get(row.site_id, "") if row.absence else "",
         )
         for row in report.rows
     ]
@@ -193,7 +230,9 @@ def _agenda_item(
     )
 
 
-def _contribution(c: ContributionPublic) -> MinutesContribution:
+def _contribution(
+    c: ContributionPublic, raised: RecommendationPublic | None, meeting: Meeting
+) -> MinutesContribution:
     return MinutesContribution(
         site_name=c.site_name,
         speaker_name=c.speaker,
@@ -202,38 +241,8 @@ def _contribution(c: ContributionPublic) -> MinutesContribution:
         text=c.text,
         agenda_position=c.agenda_item,
         focus_number=c.focus_item,
+        recommendation=_recommendation(raised, meeting) if raised else None,
     )
-
-
-async def approve(
-    session: AsyncSession,
-    meeting_id: int,
-    organisation: OrganisationSettings,
-    *,
-    approver: str,
-) -> Minutes:
-    """Freeze the current draft as the next approved version (after the session only)."""
-    meeting = await get_meeting_row(session, meeting_id)
-    if meeting.status != MeetingStatus.ended:
-        raise Invalid(
-            "not ended",
-            [FieldProblem("status", N_("Minutes are approved once the session has ended"))],
-        )
-    data = await build(session, meeting_id, organisation)
-    data.status = "approved"
-    data.approved_by = approver
-    data.approved_at = utcnow()
-    row = Minutes(
-        meeting_id=meeting_id,
-        number=data.version,
-        content=data.model_dump(mode="json"),
-        approved_by=approver,
-        approved_at=data.approved_at,
-    )
-    session.add(row)
-    await session.flush()
-    await signals.of(session).minutes_approved.send(session, meeting_id)
-    return row
 
 
 async def versions(session: AsyncSession, meeting_id: int) -> list[MinutesVersion]:
@@ -266,48 +275,3 @@ async def approved(session: AsyncSession, meeting_id: int, number: int | None = 
 
 def data_of(row: Minutes) -> MinutesData:
     return MinutesData.model_validate(row.content)
-
-
-def notice_deadline(ends_at: datetime, timezone: str, *, now: datetime | None = None) -> Deadline:
-    """5 working days after the session (Vietnamese holidays counted)."""
-    return conclusions_deadline(ends_at=ends_at, timezone=timezone, now=now)
-
-
-@dataclass(frozen=True)
-class EndedSession:
-    """An ended session as the chair follows it up."""
-
-    meeting: Meeting
-    #: Its latest approved minutes; None while they await approval.
-    approved: Minutes | None
-    #: When its notice of conclusions is due.
-    deadline: Deadline
-
-
-async def ended_sessions(
-    session: AsyncSession, *, now: datetime, limit: int = 50
-) -> list[EndedSession]:
-    """The latest ended sessions, with their latest approved minutes, latest first."""
-    ended = (
-        await session.scalars(
-            select(Meeting)
-            .where(col(Meeting.status) == MeetingStatus.ended)
-            .order_by(col(Meeting.ends_at).desc())
-            .limit(limit)
-        )
-    ).all()
-    latest: dict[int, Minutes] = {}
-    for row in await session.scalars(
-        select(Minutes)
-        .where(col(Minutes.meeting_id).in_([m.id for m in ended]))
-        .order_by(col(Minutes.number))
-    ):
-        latest[row.meeting_id] = row
-    return [
-        EndedSession(
-            meeting=meeting,
-            approved=latest.get(id_of(meeting)),
-            deadline=notice_deadline(meeting.ends_at, meeting.timezone, now=now),
-        )
-        for meeting in ended
-    ]

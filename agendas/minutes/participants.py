@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from zoneinfo import ZoneInfo
 
-from agendas.minutes.data import MinutesAttendance, MinutesData
-from agendas.minutes.parts import Attachment, Block, Table, in_words
+from agendas.minutes.data import MinutesAttendance, MinutesData, MinutesSite
+from agendas.minutes.parts import Attachment, Block, Table, in_words, person
 from meetings.attendance.labels import ATTENDANCE_LABELS
+from meetings.attendance.report import ABSENCE_LABELS, Absence
 from meetings.core.admin_format import date_in_words
 from meetings.core.i18n import Gettext
 from meetings.core.labels import N_
@@ -27,9 +28,11 @@ def participants(data: MinutesData, gettext: Gettext, count: Callable[[int], str
     meeting = data.meeting
     attendance = data.attendance
     blocks = [Block("para", "", gettext("Participants:"))]
+    chair = person(meeting.chair, meeting.chair_title)
+    secretary = person(meeting.secretary, meeting.secretary_title)
     hall = [
-        gettext("%(name)s (chair)") % {"name": meeting.chair} if meeting.chair else "",
-        gettext("%(name)s (secretary)") % {"name": meeting.secretary} if meeting.secretary else "",
+        gettext("%(name)s (chair)") % {"name": chair} if chair else "",
+        gettext("%(name)s (secretary)") % {"name": secretary} if secretary else "",
     ]
     if any(hall):
         blocks.append(
@@ -86,15 +89,29 @@ def _absent(attendance: MinutesAttendance, gettext: Gettext, count: Callable[[in
         )
     if not attendance.absent:
         return Block("item", gettext("No bridge point was absent."))
-    names = "; ".join(
-        f"{site.name} ({in_words(SITE_STATUS_LABELS, site.status, gettext)})"
-        for site in attendance.absent
-    )
+    names = "; ".join(f"{site.name} ({_why(site, gettext)})" for site in attendance.absent)
     return Block(
         "item",
         gettext("Absent (%(count)s bridge points): %(sites)s.")
         % {"count": count(len(attendance.absent)), "sites": names},
     )
+
+
+def _state(site: MinutesSite, gettext: Gettext) -> str:
+    """Its state on the board, or that it declined the invitation (never seen on the board)."""
+    if site.absence == Absence.declined:
+        return in_words(ABSENCE_LABELS, site.absence, gettext)
+    return in_words(SITE_STATUS_LABELS, site.status, gettext)
+
+
+def _why(site: MinutesSite, gettext: Gettext) -> str:
+    """'Vắng mặt, lý do: …': its state on the board (or that it declined), and the reason
+    given, when one was."""
+    state = _state(site, gettext)
+    reason = " ".join(site.absence_reason.split()).rstrip(" .;")
+    if not reason:
+        return state
+    return gettext("%(state)s, reason: %(reason)s") % {"state": state, "reason": reason}
 
 
 def attached_list(
@@ -114,7 +131,7 @@ def attached_list(
             (
                 str(n),
                 site.name + ("\n" + "; ".join(site.officials) if site.officials else ""),
-                in_words(SITE_STATUS_LABELS, site.status, gettext),
+                _state(site, gettext),
                 count(site.delegates) if site.delegates is not None else "",
             )
         )

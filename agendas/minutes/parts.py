@@ -60,3 +60,9 @@ def counted(value: int, locale: str) -> str:
 
 def lines_of(text: str) -> list[str]:
     return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+def person(name: str, title: str) -> str:
+    """'Phan Anh Sơn, Chủ tịch Liên hiệp …': the full name and the position, as the
+    minutes name the chair and the secretary."""
+    return ", ".join(part for part in (name, title) if part)

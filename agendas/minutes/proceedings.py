@@ -1,10 +1,9 @@
-"""The proceedings of the minutes: the content parts in the order the session ran."""
+"""The proceedings of the minutes: the content parts in agenda order, numbered as the agenda."""
 
 from __future__ import annotations
 
-import functools
-import itertools
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import date
 from typing import TypeVar
 
@@ -18,58 +17,82 @@ from agendas.minutes.parts import Block, Table, in_words, lines_of
 from agendas.programme.labels import FOCUS_STATUS_LABELS
 from agendas.record.labels import CONTRIBUTION_KIND_LABELS
 from meetings.core.i18n import Gettext
-from meetings.core.labels import N_
-
-RECOMMENDATION_STATUS_LABELS = {
-    "open": N_("Not yet answered"),
-    "answered": N_("Answered"),
-}
 
 #: Agenda kinds before which the focus items are read out: form 1.9 puts them after the
 #: opening and the reports and before the discussion.
 _FOCUS_BEFORE = frozenset({"discussion", "conclusion"})
 
 _Spoken = TypeVar("_Spoken", MinutesContribution, MinutesRecommendation)
-#: Writes a part's numbered heading.
-Heading = Callable[[str], Block]
+
+
+@dataclass(frozen=True)
+class _Places:
+    """Which agenda item (by index) tells the parts that have no item of their own."""
+
+    focus: int | None
+    discussion: int | None
+    conclusion: int | None
 
 
 def proceedings(data: MinutesData, gettext: Gettext) -> list[Block | Table]:
-    """The content parts in the order the session ran (form 1.9, point 6).
+    """The content parts in agenda order, numbered as the agenda (form 1.9, point 6).
 
-    The agenda gives the order; the focus items are read out before the first discussion
-    (after the opening and the reports), what was said outside any agenda item and the
-    recommendations close the discussion before the conclusions, then come the chair's
-    conclusions as their own part and the tasks they set.
+    Each agenda item is a part: who presented it, the notes on it and what was said on it
+    (a recommendation told where it was raised, with its answer). The focus items are told
+    in the item read just before the first discussion (the reports that set them out); what
+    was said outside any item and the recommendations told apart close the discussion; the
+    conclusion item is the chair's conclusions with the tasks they set, so that there is
+    one part of conclusions. Parts without an item of their own to go in follow the agenda.
     """
-    heading: Heading = functools.partial(_numbered, itertools.count(1))
     by_item, unlinked = _by_agenda_item(data)
+    places = _places(data)
     parts: list[Block | Table] = []
-    focus_done = not data.focus_items
-    discussion_done = False
-    for item in data.agenda:
-        if not focus_done and item.kind in _FOCUS_BEFORE:
-            parts += _focus(data, gettext, heading)
-            focus_done = True
-        if not discussion_done and item.kind == "conclusion":
-            parts += _discussion(data, unlinked, gettext, heading)
-            discussion_done = True
-        parts += _agenda_item(item, by_item.get(item.position, []), gettext, heading)
-    if not focus_done:
-        parts += _focus(data, gettext, heading)
-    if not discussion_done:
-        parts += _discussion(data, unlinked, gettext, heading)
-    if data.conclusions:
-        parts.append(heading(gettext("Conclusions of the chair")))
-        parts.extend(Block("para", line) for line in lines_of(data.conclusions))
-    if data.actions:
-        parts += [heading(gettext("Tasks assigned")), _actions(data, gettext)]
+    for index, item in enumerate(data.agenda):
+        is_conclusion = index == places.conclusion
+        title = gettext("Conclusions of the chair") if is_conclusion else item.title
+        parts.append(Block("heading", f"{item.position}. {title}"))
+        parts += _agenda_item(item, by_item.get(item.position, []), gettext)
+        if index == places.focus:
+            parts += _focus(data, gettext)
+        if index == places.discussion:
+            parts += _discussion(data, unlinked, gettext)
+        if is_conclusion:
+            parts += _conclusions(data, gettext)
+    number = max((item.position for item in data.agenda), default=0)
+    extra: list[tuple[str, Sequence[Block | Table]]] = []
+    if places.focus is None:
+        extra.append((gettext("Focus items discussed"), _focus(data, gettext)[1:]))
+    if places.discussion is None:
+        extra.append((gettext("Discussion"), _discussion(data, unlinked, gettext)))
+    if places.conclusion is None:
+        extra.append((gettext("Conclusions of the chair"), _conclusions(data, gettext)))
+    for title, told in extra:
+        if told:
+            number += 1
+            parts += [Block("heading", f"{number}. {title}"), *told]
     return parts
 
 
-def _numbered(numbers: Iterator[int], text: str) -> Block:
-    """A part's heading, numbered in the order the parts are written."""
-    return Block("heading", f"{next(numbers)}. {text}")
+def _places(data: MinutesData) -> _Places:
+    kinds = [item.kind for item in data.agenda]
+    first = next((n for n, kind in enumerate(kinds) if kind in _FOCUS_BEFORE), None)
+    discussion = kinds.index("discussion") if "discussion" in kinds else None
+    conclusion = kinds.index("conclusion") if "conclusion" in kinds else None
+    if first is None:
+        focus = len(kinds) - 1 if kinds else None
+    else:
+        focus = max(first - 1, 0)
+    if discussion is None and conclusion is not None and conclusion > 0:
+        discussion = conclusion - 1
+    return _Places(focus=focus, discussion=discussion, conclusion=conclusion)
+
+
+def _conclusions(data: MinutesData, gettext: Gettext) -> list[Block | Table]:
+    """The chair's conclusions and the tasks they set."""
+    parts: list[Block | Table] = [Block("para", line) for line in lines_of(data.conclusions)]
+    if data.actions:
+        parts += [Block("para", "", gettext("Tasks assigned") + ":"), _actions(data, gettext)]
+    return parts
 
 
 def _by_agenda_item(
@@ -90,9 +113,11 @@ def _by_agenda_item(
     return by_item, unlinked
 
 
-def _focus(data: MinutesData, gettext: Gettext, heading: Heading) -> list[Block]:
+def _focus(data: MinutesData, gettext: Gettext) -> list[Block]:
     """The focus items with their status and outcome."""
-    blocks = [heading(gettext("Focus items discussed"))]
+    if not data.focus_items:
+        return []
+    blocks = [Block("para", "", gettext("Focus items discussed") + ":")]
     for item in data.focus_items:
         status = in_words(FOCUS_STATUS_LABELS, item.status, gettext)
         text = gettext("Focus item %(number)s: %(title)s (%(status)s).") % {
@@ -107,45 +132,39 @@ def _focus(data: MinutesData, gettext: Gettext, heading: Heading) -> list[Block]
 
 
 def _discussion(
-    data: MinutesData, unlinked: list[MinutesContribution], gettext: Gettext, heading: Heading
+    data: MinutesData, unlinked: list[MinutesContribution], gettext: Gettext
 ) -> list[Block]:
-    """What was said outside the agenda items, the recommendations, those still open."""
+    """What was said outside the agenda items, the recommendations not told with what was
+    said (approved before they were), those carried in from earlier sessions."""
     return [
         *_per_site(
             gettext("Other contributions, by bridge point"),
             unlinked,
             lambda c: _contribution(c, gettext, with_site=False),
             gettext,
-            heading,
         ),
         *_per_site(
             gettext("Recommendations raised"),
             data.recommendations,
             lambda r: _recommendation(r, gettext),
             gettext,
-            heading,
         ),
         *_per_site(
             gettext("Recommendations still open from earlier sessions"),
             data.open_earlier,
             lambda r: _earlier(r, gettext),
             gettext,
-            heading,
         ),
     ]
 
 
 def _per_site(
-    title: str,
-    rows: Sequence[_Spoken],
-    say: Callable[[_Spoken], str],
-    gettext: Gettext,
-    heading: Heading,
+    title: str, rows: Sequence[_Spoken], say: Callable[[_Spoken], str], gettext: Gettext
 ) -> list[Block]:
-    """A part of rows grouped under the site that spoke them; no part without rows."""
+    """A sub-part of rows grouped under the site that spoke them; none without rows."""
     if not rows:
         return []
-    blocks = [heading(title)]
+    blocks = [Block("para", "", title + ":")]
     for site, group in _by_site(rows, gettext):
         blocks.append(Block("item", "", site + ":"))
         blocks.extend(Block("subitem", say(row)) for row in group)
@@ -153,8 +172,8 @@ def _per_site(
 
 
 def _actions(data: MinutesData, gettext: Gettext) -> Table:
-    """The tasks the chair set, as a table of task, owner and due date."""
-    done = f" ({gettext('Done')})"
+    """The tasks the chair set, as a table of task, owner and due date (as assigned: the
+    follow-up of each is kept elsewhere, so the approved minutes stay as they were)."""
     return Table(
         columns=(
             gettext("No."),
@@ -164,12 +183,7 @@ def _actions(data: MinutesData, gettext: Gettext) -> Table:
         ),
         widths_mm=(12, 93, 35, 25),
         rows=[
-            (
-                str(n),
-                action.text + (done if action.status == "done" else ""),
-                action.owner,
-                _short_day(action.due_on),
-            )
+            (str(n), action.text, action.owner, _short_day(action.due_on))
             for n, action in enumerate(data.actions, start=1)
         ],
         centred=frozenset({0, 3}),
@@ -177,13 +191,10 @@ def _actions(data: MinutesData, gettext: Gettext) -> Table:
 
 
 def _agenda_item(
-    item: MinutesAgendaItem,
-    contributions: list[MinutesContribution],
-    gettext: Gettext,
-    heading: Heading,
+    item: MinutesAgendaItem, contributions: list[MinutesContribution], gettext: Gettext
 ) -> list[Block]:
-    """An agenda item: who presented it, its notes and what was said on it."""
-    blocks = [heading(item.title)]
+    """An agenda item's content: who presented it, its notes and what was said on it."""
+    blocks = []
     presenter = ", ".join(p for p in (item.presenter, item.presenter_title) if p)
     if presenter:
         blocks.append(
@@ -212,7 +223,8 @@ def _contribution(
     contribution: MinutesContribution, gettext: Gettext, *, with_site: bool = True
 ) -> str:
     """'Nguyễn Văn An, Chủ tịch …, Liên hiệp … Kiên Giang (Kiến nghị, trọng tâm 3): …' — the
-    speaker's full name, position and site, as form 1.9 asks of each speaker."""
+    speaker's full name, position and site, as form 1.9 asks of each speaker; a
+    recommendation with its topic and the answer given."""
     who = [contribution.speaker_name, contribution.speaker_title]
     if with_site:
         who.append(_site_name(contribution.site_name, gettext))
@@ -222,26 +234,31 @@ def _contribution(
     speaker = ", ".join(w for w in who if w)
     kind = ", ".join(about)
     lead = f"{speaker} ({kind})" if speaker else kind
+    if contribution.recommendation is not None:
+        return f"{lead}: {_recommendation(contribution.recommendation, gettext)}"
     return f"{lead}: {_one_line(contribution.text)}"
 
 
 def _recommendation(recommendation: MinutesRecommendation, gettext: Gettext) -> str:
-    """'Tổ chức, cán bộ: Đề nghị … (Đã trả lời). Trả lời (…): …'."""
-    status = in_words(RECOMMENDATION_STATUS_LABELS, recommendation.status, gettext)
-    text = f"{_asked(recommendation)} ({status})."
-    if recommendation.answer:
-        answer = _one_line(recommendation.answer)
-        text += " " + (
-            gettext("Answer (%(by)s): %(answer)s")
-            % {"by": recommendation.answered_by, "answer": answer}
-            if recommendation.answered_by
-            else gettext("Answer: %(answer)s") % {"answer": answer}
-        )
-    return text
+    """'Tổ chức, cán bộ: Đề nghị …. Trả lời (…): …' — the request and the answer given;
+    one not answered is told as asked (its follow-up is the register's)."""
+    return f"{_asked(recommendation)}.{_answer(recommendation, gettext)}"
+
+
+def _answer(recommendation: MinutesRecommendation, gettext: Gettext) -> str:
+    if not recommendation.answer:
+        return ""
+    answer = _one_line(recommendation.answer)
+    if recommendation.answered_by:
+        return " " + gettext("Answer (%(by)s): %(answer)s") % {
+            "by": recommendation.answered_by,
+            "answer": answer,
+        }
+    return " " + gettext("Answer: %(answer)s") % {"answer": answer}
 
 
 def _asked(recommendation: MinutesRecommendation) -> str:
-    """The topic and the request, without its closing full stop (a status follows)."""
+    """The topic and the request, without its closing full stop."""
     topic = f"{recommendation.topic}: " if recommendation.topic else ""
     return topic + _one_line(recommendation.text).rstrip(" .;")
 
@@ -250,7 +267,7 @@ def _earlier(recommendation: MinutesRecommendation, gettext: Gettext) -> str:
     text = _asked(recommendation)
     if recommendation.raised_in:
         text += " " + gettext("(raised at %(session)s)") % {"session": recommendation.raised_in}
-    return text + "."
+    return text + "." + _answer(recommendation, gettext)
 
 
 def _one_line(text: str) -> str:

@@ -12,7 +12,9 @@ ROUTES = Routes(
             "POST",
             "/api/v1/meetings/{id}/minutes",
             api.build_minutes,
-            "(Re)build the draft minutes from the record; returns {version, status}",
+            "(Re)build the draft minutes from the record; returns {version, status}: the "
+            "approved version while the record has not changed since, else the draft with the "
+            "parts changed since the last approval",
             response=api.MinutesState,
             tags=("minutes",),
             name="api_build_minutes",
@@ -43,10 +45,12 @@ ROUTES = Routes(
             "/api/v1/meetings/{id}/minutes.{fmt}",
             api.download_minutes,
             "The minutes as html, docx, pdf or md (?lang=vi|en; ?version=N for an approved "
-            "version, else the current draft)",
+            "version, else as they stand: the draft awaiting approval or the approved version)",
             query=(
                 Param("lang", "vi (default) or en"),
-                Param("version", "an approved version; default: the current draft", "integer"),
+                Param(
+                    "version", "an approved version; default: the minutes as they stand", "integer"
+                ),
             ),
             response_media=tuple(api.FORMATS.values()),
             tags=("minutes",),

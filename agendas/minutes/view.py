@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from agendas.minutes.data import MinutesData
 from agendas.minutes.participants import attached_list, participants
-from agendas.minutes.parts import Attachment, Block, Table, counted, lines_of
+from agendas.minutes.parts import Attachment, Block, Table, counted, lines_of, person
 from agendas.minutes.proceedings import proceedings
 from meetings.core.admin_format import clock_in_words, date_in_words, moment_in_words
 from meetings.core.i18n import Gettext, translations
@@ -107,13 +107,20 @@ def _body(
         Block("para", _venue(data, gettext, count), gettext("Venue:")),
     ]
     body.extend(participants(data, gettext, count))
-    body.append(Block("para", meeting.chair, gettext("Chair (presiding):")))
-    body.append(Block("para", meeting.secretary, gettext("Secretary (minute-taker):")))
+    chair = person(meeting.chair, meeting.chair_title)
+    body.append(Block("para", chair, gettext("Chair (presiding):")))
+    secretary = person(meeting.secretary, meeting.secretary_title)
+    body.append(Block("para", secretary, gettext("Secretary (minute-taker):")))
     body.append(Block("para", "", gettext("Proceedings:")))
     body.extend(Block("para", line) for line in lines_of(data.general_notes))
     body.extend(proceedings(data, gettext))
-    ended = gettext("The meeting ended at %(time)s, %(day)s.") % {
-        "time": clock_in_words(ends, locale),
+    if data.copies:
+        copies = gettext("The minutes are made in %(copies)s copies.")
+        number = f"{data.copies:02d}" if locale == "vi" else str(data.copies)  # "02 bản"
+        body.append(Block("para", copies % {"copies": number}))
+    ended = gettext("The meeting ended at %(hour)s:%(minute)s, %(day)s.") % {
+        "hour": f"{ends:%H}",
+        "minute": f"{ends:%M}",
         "day": date_in_words(ends.date(), locale),
     }
     body.append(Block("para", ended))

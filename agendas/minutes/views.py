@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from agendas.minutes import minutes
+from agendas.minutes import approval, minutes
 from agendas.minutes.api import APPROVERS
 from agendas.record import recommendations
 from agendas.record.api import author
@@ -30,9 +30,9 @@ async def minutes_page(request: web.Request) -> web.Response:
     async with db(request) as session:
         meeting = await planning.get_meeting(session, meeting_id)
         versions = await minutes.versions(session, meeting_id)
-        draft = await minutes.build(session, meeting_id, settings.organisation)
+        now = await approval.current(session, meeting_id, settings.organisation)
     deadline = (
-        minutes.notice_deadline(meeting.ends_at, meeting.timezone, now=utcnow())
+        approval.notice_deadline(meeting.ends_at, meeting.timezone, now=utcnow())
         if meeting.status == "ended"
         else None
     )
@@ -43,10 +43,11 @@ async def minutes_page(request: web.Request) -> web.Response:
             "meeting": meeting,
             "tz": meeting.timezone,
             "versions": versions,
-            "draft": draft,
+            "shown": now.data,
+            "changes": now.changes,
             "deadline": deadline,
             "notice_sent": any(v.notice_sent_at for v in versions),
-            "may_approve": _may(request, APPROVERS) and meeting.status == "ended",
+            "may_approve": _may(request, APPROVERS) and meeting.status == "ended" and now.is_draft,
         },
     )
 
@@ -56,7 +57,7 @@ async def approve(request: web.Request) -> web.Response:
     meeting_id = path_id(request)
     try:
         async with db(request) as session:
-            row = await minutes.approve(
+            row = await approval.approve(
                 session,
                 meeting_id,
                 request.app[settings_key].organisation,
@@ -79,7 +80,9 @@ async def approve(request: web.Request) -> web.Response:
 @allow(*ANY_ROLE)
 async def chair_page(request: web.Request) -> web.Response:
     async with db(request) as session:
-        ended = await minutes.ended_sessions(session, now=utcnow())
+        ended = await approval.ended_sessions(
+            session, request.app[settings_key].organisation, now=utcnow()
+        )
         open_items = await recommendations.recommendations(
             session, status=RecommendationStatus.open, limit=20
         )
@@ -87,8 +90,8 @@ async def chair_page(request: web.Request) -> web.Response:
         request,
         "minutes/chair.html",
         {
-            "awaiting": [s for s in ended if s.approved is None],
-            "done": [s for s in ended if s.approved is not None],
+            "awaiting": [s for s in ended if s.is_awaiting],
+            "done": [s for s in ended if not s.is_awaiting],
             "open_items": open_items,
             "nav": "chair",
         },

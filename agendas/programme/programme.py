@@ -22,6 +22,7 @@ from meetings.core.errors import FieldProblem, Invalid
 from meetings.core.store import bump_version, id_of
 from meetings.planning import lifecycle as planning
 from meetings.planning.models import Meeting, MeetingFollowUp, MeetingPublic
+from meetings.planning.phases import refuse_if_read_only
 from meetings.planning.series import follow_up
 
 
@@ -200,10 +201,7 @@ async def replace_focus_items(
 
 async def _editable(session: AsyncSession, meeting_id: int, version: int | None) -> Meeting:
     meeting = await planning.get_meeting_row(session, meeting_id)
-    if meeting.status == "cancelled":
-        raise Invalid(
-            "closed session", [FieldProblem("status", "a cancelled session cannot be changed")]
-        )
+    refuse_if_read_only(meeting.status, "programme")
     await bump_version(session, meeting, meeting.version if version is None else version)
     return meeting
 

@@ -18,6 +18,10 @@ from meetings.core.pages import _, flash, not_saved
 from meetings.core.web import db, path_id, url
 from meetings.planning import lifecycle as planning
 from meetings.planning.models import MeetingFollowUp
+from meetings.planning.phases import ranks, read_only_reason
+
+#: Among the first while planning, and once the conclusions are followed up.
+RANKS = ranks(20, 40, 50, 50, 40, 60, 30)
 
 #: The empty row at the end of each editor, for a new entry.
 BLANK_AGENDA = {
@@ -39,20 +43,21 @@ BLANK_FOCUS: dict[str, Any] = {
 
 async def programme_panel(request: web.Request, meeting_id: int) -> dict[str, Any]:
     """The session page's agenda with its timeline and its focus items, editable by the
-    programme's editors until the session is cancelled."""
+    programme's editors until the session has ended (read-only then, with the reason)."""
     async with db(request) as session:
         meeting = await planning.get_meeting_row(session, meeting_id)
         agenda = await programme.get_agenda(session, meeting_id)
         focus = await programme.get_focus_items(session, meeting_id)
     user = current_user(request)
+    read_only = read_only_reason(meeting.status, "programme")
     return {
         "template": "programme/programme_panel.html",
+        "ranks": RANKS,
+        "read_only": read_only,
         "agenda": agenda,
         "focus": focus,
         "overruns": any(item.overruns for item in agenda),
-        "may_edit": user is not None
-        and user.role in PROGRAMME_EDITORS
-        and meeting.status != "cancelled",
+        "may_edit": user is not None and user.role in PROGRAMME_EDITORS and read_only is None,
         "agenda_kinds": list(AgendaKind),
         "focus_statuses": list(FocusStatus),
         "blank_agenda": BLANK_AGENDA,

@@ -229,6 +229,10 @@ class RecommendationPublic(SQLModel):
     answer: str
     answered_by: str
     answered_at: datetime | None
+    #: The session in which it was answered, when the answer names one.
+    answered_in_id: int | None = None
+    #: The contribution that raised it (None once that was deleted).
+    contribution_id: int | None = None
     created_at: datetime
     version: int
 
@@ -257,6 +261,9 @@ class ActionItemPublic(ActionItemIn):
     id: int
     owner_site_name: str | None = None
     version: int
+    #: In the answer to adding it: the due date asked for, when that was a weekend or
+    #: public holiday and `due_date` is the working day it moved to (not stored).
+    due_date_moved_from: date | None = None
 
 
 class MinutesVersion(SQLModel):

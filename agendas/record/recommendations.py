@@ -42,6 +42,8 @@ def _public(
         answer=rec.answer,
         answered_by=rec.answered_by,
         answered_at=rec.answered_at,
+        answered_in_id=rec.answered_in_id,
+        contribution_id=rec.contribution_id,
         created_at=rec.created_at,
         version=rec.version,
     )
@@ -91,6 +93,23 @@ async def recommendations(
         .offset(offset)
     )
     return [_public(*row) for row in rows.all()]
+
+
+async def open_at(session: AsyncSession, meeting: Meeting) -> list[RecommendationPublic]:
+    """Those of earlier sessions of the series still open when `meeting` ended (whatever
+    became of them since), newest first: what its minutes carry forward, the same later."""
+    if meeting.series_id is None:
+        return []
+    carried = await recommendations(
+        session, series_id=meeting.series_id, before=meeting.starts_at, limit=10_000
+    )
+    return [
+        r
+        for r in carried
+        if r.status == RecommendationStatus.open
+        or r.answered_in_id == meeting.id
+        or (r.answered_at is not None and r.answered_at > meeting.ends_at)
+    ]
 
 
 async def open_from_earlier(session: AsyncSession, meeting_id: int) -> list[RecommendationPublic]:

@@ -8,6 +8,7 @@ agendas.record.notes. A site named here must be invited to the session.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -32,6 +33,7 @@ from meetings.core.labels import N_
 from meetings.planning.invited import invitation
 from meetings.planning.lifecycle import get_meeting_row
 from meetings.planning.models import Meeting, MeetingStatus
+from meetings.planning.workdays import working_due_date
 from meetings.register.models import Site
 
 
@@ -214,17 +216,24 @@ async def add_action(
             "due before session",
             [FieldProblem("due_date", N_("The due date is before the session"))],
         )
+    due_on = data.due_date
+    if due_on is not None:  # a weekend or holiday moves to a working day
+        local_day = meeting.starts_at.astimezone(ZoneInfo(meeting.timezone)).date()
+        due_on = working_due_date(due_on, not_before=local_day)
     row = ActionItem(
         meeting_id=meeting_id,
         text=data.text,
         owner_site_id=data.owner_site_id,
         owner_text=data.owner,
-        due_on=data.due_date,
+        due_on=due_on,
         status=data.status,
     )
     session.add(row)
     await session.flush()
-    return [a for a in await actions(session, meeting_id) if a.id == row.id][0]
+    added = [a for a in await actions(session, meeting_id) if a.id == row.id][0]
+    if due_on != data.due_date:
+        added.due_date_moved_from = data.due_date
+    return added
 
 
 async def delete_action(session: AsyncSession, meeting_id: int, action_id: int) -> None:

@@ -27,7 +27,8 @@ from meetings.attendance import tracking as attendance
 from meetings.core.access import ANY_ROLE, allow, current_user, public_token
 from meetings.core.errors import DomainError
 from meetings.core.forms import optional_int, problems_of, text
-from meetings.core.keys import settings_key, translations_key
+from meetings.core.i18n import format_day
+from meetings.core.keys import locale_key, settings_key, translations_key
 from meetings.core.pages import _, flash, refused_site_form, render
 from meetings.core.web import (
     back_to_site_page,
@@ -37,6 +38,7 @@ from meetings.core.web import (
     url,
 )
 from meetings.planning import lifecycle as planning
+from meetings.planning.workdays import day_off_label
 from meetings.register import sites
 
 
@@ -137,12 +139,22 @@ async def record_action(request: web.Request) -> web.Response:
             due_date=date.fromisoformat(due) if due else None,
         )
         async with db(request) as session:
-            await record.add_action(session, path_id(request), data)
+            added = await record.add_action(session, path_id(request), data)
     except (ValueError, ValidationError, DomainError) as exc:
         if not isinstance(exc, ValidationError | DomainError):
             return await _back(request, _(request, "Enter a date"), "#actions")
         return await _refused(request, exc, "#actions")
-    return await _back(request, _(request, "The action item was recorded."), "#actions")
+    message = _(request, "The action item was recorded.")
+    if added.due_date_moved_from and added.due_date:
+        locale = request[locale_key]
+        message += " " + _(
+            request, "{asked} is not a working day ({name}): it is due on {due}."
+        ).format(
+            asked=format_day(added.due_date_moved_from, locale),
+            name=day_off_label(added.due_date_moved_from, locale),
+            due=format_day(added.due_date, locale),
+        )
+    return await _back(request, message, "#actions")
 
 
 @allow(*RECORD_KEEPERS)

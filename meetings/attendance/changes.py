@@ -21,6 +21,7 @@ from meetings.core.errors import FieldProblem, Invalid
 from meetings.core.labels import N_
 from meetings.core.settings import AttendanceSettings
 from meetings.core.store import utcnow
+from meetings.planning import golive
 from meetings.planning.models import Meeting, MeetingStatus
 
 
@@ -99,13 +100,38 @@ def check_values(meeting: Meeting, change: Change, config: AttendanceSettings) -
                 N_("More delegates than one bridge point can hold"),
             )
         )
-    window = timedelta(hours=config.window_hours)
-    if not meeting.starts_at - window <= change.at <= meeting.ends_at + window:
-        problems.append(FieldProblem("at", N_("This time is too far from the session")))
     if meeting.status == MeetingStatus.cancelled:
         problems.append(FieldProblem("status", N_("The session was cancelled")))
+    else:
+        problems.extend(_timing(meeting, change, config))
     if problems:
         raise Invalid("impossible attendance", problems)
+
+
+#: Why a change comes at the wrong moment of the session's life (shown on the board).
+NOT_LIVE_YET = N_("The session is not live yet: attendance is recorded from its day on")
+LONG_OVER = N_("The session ended too long ago to change its attendance")
+REHEARSAL_OVER = N_("The rehearsal is over: the session has ended")
+
+
+def _timing(meeting: Meeting, change: Change, config: AttendanceSettings) -> list[FieldProblem]:
+    """The session's status decides first: a live session takes every mark whatever the
+    clock says (it may have started early, or run late); the rehearsal is open until the
+    end. Otherwise the mark falls on the session's day (when it could go live) and within
+    the window around the planned times."""
+    status = MeetingStatus(meeting.status)
+    if change.kind == EventKind.rehearsal:
+        if status == MeetingStatus.ended:
+            return [FieldProblem("status", REHEARSAL_OVER)]
+        return []
+    if status == MeetingStatus.live:
+        return []
+    window = timedelta(hours=config.window_hours)
+    if change.at < max(meeting.starts_at - window, golive.live_opens_at(meeting)):
+        return [FieldProblem("at", NOT_LIVE_YET)]
+    if change.at > meeting.ends_at + window:
+        return [FieldProblem("at", LONG_OVER)]
+    return []
 
 
 def check_in_change(

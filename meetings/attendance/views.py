@@ -52,6 +52,8 @@ async def board_page(request: web.Request) -> web.Response:
                 "rehearsal": {k: _(request, v) for k, v in REHEARSAL_LABELS.items()},
                 "none": _(request, "Not connected"),
                 "failed": _(request, "Not saved: {details}"),
+                "offline": _(request, "no connection to the server; try again"),
+                "refused": _(request, "the server refused the change"),
             },
         },
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -12,6 +13,9 @@ from aiohttp import web
 from aiohttp_session import setup as setup_session
 from aiohttp_session.cookie_storage import EncryptedCookieStorage
 
+from agendas.minutes import dashboard_views as minutes_dashboard
+from agendas.minutes import facts as minutes_facts
+from agendas.minutes import panel as minutes_panel
 from agendas.minutes import routes as minutes_routes
 from agendas.programme import routes as programme_routes
 from agendas.programme import views as programme_views
@@ -23,6 +27,7 @@ from meetings.accounts.keys import logins_key
 from meetings.accounts.labels import ROLE_LABELS
 from meetings.accounts.throttle import LoginsUnderWay
 from meetings.attendance import live
+from meetings.attendance import panel as attendance_panel
 from meetings.attendance import routes as attendance_routes
 from meetings.attendance.checkin import CheckInBatcher
 from meetings.attendance.keys import checkin_key, hub_key
@@ -32,11 +37,16 @@ from meetings.core import i18n
 from meetings.core import routes as core_routes
 from meetings.core.headers import security_headers
 from meetings.core.keys import (
+    DashboardProvider,
+    FactsProvider,
     PanelProvider,
+    dashboard_key,
     engine_key,
     later_key,
     link_failures_key,
+    listening_key,
     panels_key,
+    session_facts_key,
     sessions_key,
     settings_key,
     signals_key,
@@ -52,15 +62,19 @@ from meetings.core.middlewares import (
     input_middleware,
     page_context,
 )
+from meetings.core.reachability import public_url_context
 from meetings.core.routing import mount
 from meetings.core.settings import Settings
 from meetings.core.signals import Signals
 from meetings.core.store import create_engine, session_maker
 from meetings.planning import routes as planning_routes
+from meetings.planning import workdays
 from meetings.planning.labels import DEADLINE_LABELS, KIND_LABELS, RSVP_LABELS, STATUS_LABELS
 from meetings.register import routes as register_routes
 from meetings.register.labels import CONTACT_ROLE_LABELS
-from notify.mail import invitations
+from notify.mail import dashboard_views as mail_dashboard
+from notify.mail import facts as mail_facts
+from notify.mail import invitations, notices
 from notify.mail import routes as mail_routes
 from notify.mail import views as notify_views
 from notify.mail.labels import MESSAGE_KIND_LABELS, MESSAGE_STATUS_LABELS
@@ -106,6 +120,9 @@ def receivers() -> Signals:
     signals = Signals()
     signals.meeting_cancelled.connect(invitations.queue_cancellations)
     signals.minutes_approved.connect(invitations.queue_minutes_notice)
+    # The end of a session, by the scheduler or by a person: its draft minutes are announced.
+    signals.minutes_due.connect(notices.announce_minutes_ready)
+    signals.meeting_changed.connect(notices.announce_minutes_ready)
     return signals
 
 
@@ -141,6 +158,8 @@ def _templates(app: web.Application) -> None:
     env.filters["day"] = i18n.format_day
     env.filters["moment"] = i18n.format_moment
     env.filters["count"] = i18n.format_count
+    env.filters["day_off"] = workdays.day_off_label
+    env.filters["zone"] = i18n.format_zone
     env.globals["role_labels"] = ROLE_LABELS
     env.globals["contact_role_labels"] = CONTACT_ROLE_LABELS
     env.globals["labels"] = {
@@ -187,15 +206,30 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(delivery_context)
     app.cleanup_ctx.append(scheduler_context)
     app.cleanup_ctx.append(video_poll_context)
+    app[listening_key] = asyncio.Event()
+    app.cleanup_ctx.append(public_url_context)
     panels: dict[str, list[PanelProvider]] = {
         "session": [
             notify_views.invitations_panel,
             scheduler_views.timeline_panel,
             programme_views.programme_panel,
+            attendance_panel.attendance_panel,
+            minutes_panel.minutes_panel,
         ],
         "site": [notify_views.site_link_panel],
     }
     app[panels_key] = panels
+    # Each role's dashboard: the chair's and secretary's follow-up, the organiser's sessions.
+    dashboard: list[DashboardProvider] = [
+        minutes_dashboard.chair_sections,
+        minutes_dashboard.secretary_sections,
+        mail_dashboard.organiser_sections,
+        mail_dashboard.notice_sections,
+    ]
+    app[dashboard_key] = dashboard
+    # What decides a session's phase on its page, from the parts that know it.
+    facts: list[FactsProvider] = [mail_facts.session_facts, minutes_facts.session_facts]
+    app[session_facts_key] = facts
     # Only notify.site knows sites' links; the parts with forms under a link use these.
     app[site_resolver_key] = tokens.site_for_token
     app[site_form_page_key] = site_views.refused_form_page

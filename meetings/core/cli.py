@@ -10,7 +10,7 @@ import secrets
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -78,7 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        settings = load_settings(args.config or default_config_path())
+        settings = load_settings(args.config or default_config_path(), overrides=_overrides(args))
         return _dispatch(args, settings)
     except ConfigError as exc:
         print(f"giaoban: configuration error: {exc}", file=sys.stderr)
@@ -91,6 +91,20 @@ def main(argv: list[str] | None = None) -> int:
         return 1
 
 
+def _overrides(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
+    """`serve --host/--port` win over the file and the environment, so that links built
+    from an empty public_url follow them too."""
+    server = {
+        key: value
+        for key, value in (
+            ("host", getattr(args, "host", None)),
+            ("port", getattr(args, "port", None)),
+        )
+        if value is not None
+    }
+    return {"server": server} if server else {}
+
+
 def _validation_summary(exc: ValidationError) -> str:
     return "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
 
@@ -101,7 +115,7 @@ class CommandError(Exception):
 
 def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "serve":
-        return _serve(settings, host=args.host, port=args.port)
+        return _serve(settings)
     if args.command == "db":
         from meetings.core.migrate import upgrade
 
@@ -147,20 +161,22 @@ def _require_schema(settings: Settings) -> None:
         raise CommandError("the database schema is not up to date: run `giaoban db upgrade`")
 
 
-def _serve(settings: Settings, *, host: str | None, port: int | None) -> int:
+def _serve(settings: Settings) -> int:
     from aiohttp import web
 
     from meetings.core.app import create_app
+    from meetings.core.keys import listening_key
 
     _require_schema(settings)
     _log_to_console()
-    host = host or settings.server.host
-    port = settings.server.port if port is None else port
+    host, port = settings.server.host, settings.server.port
     app = create_app(settings)
 
     def announce(_: str) -> None:
         # aiohttp calls this once the socket listens, so the line means "ready".
         print(f"giaoban: serving on http://{host}:{port}/  (config: {settings.source})", flush=True)
+        print(f"giaoban: links point at {settings.server.public_url}/", flush=True)
+        app[listening_key].set()  # start-up checks that need the server up may run
 
     web.run_app(app, host=host, port=port, print=announce, access_log=None)
     return 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import secrets
+import socket
 import tomllib
 from datetime import timedelta
 from pathlib import Path
@@ -20,7 +21,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
     "server": {
         "host": "127.0.0.1",
         "port": 8080,
-        "public_url": "http://127.0.0.1:8080",
+        "public_url": "",
         "environment": "development",
         "var_dir": "var",
     },
@@ -38,9 +39,12 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "city": "Hà Nội",
         "timezone": "Asia/Ho_Chi_Minh",
         "locale": "vi",
+        "minutes_copies": 2,
         "signer_authority": "TL. CHỦ TỊCH",
         "signer_title": "CHÁNH VĂN PHÒNG",
         "signer_name": "",
+        "contact_name": "Nguyễn Thị Thu Hà, Văn phòng Liên hiệp",
+        "contact_phone": "024 3822 0000",
     },
     "mail": {
         "mode": "drop",
@@ -95,6 +99,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "enabled": True,
         "reminders": "1d, 1h",
         "rsvp_chaser": "3d",
+        "non_working_day": "previous",
         "rehearsal_minutes": 30,
         "retry_interval_seconds": 60,
         "jobstore_url": "",
@@ -234,6 +239,19 @@ def url(raw: dict[str, dict[str, Any]], section: str, key: str, *, required: boo
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise ConfigError(f"[{section}] {key}", f"must be an http(s) URL; got {value!r}")
     return value.rstrip("/")
+
+
+#: Hosts that mean "every interface": no one can follow a link to them.
+WILDCARD_HOSTS = ("0.0.0.0", "::", "")  # noqa: S104 (recognised, never bound)
+
+
+def listening_url(host: str, port: int) -> str:
+    """The address of a server listening on `host`:`port`, for links when [server]
+    public_url is empty; on every interface (0.0.0.0, ::), this machine's name."""
+    name = socket.getfqdn() if host in WILDCARD_HOSTS else host
+    if ":" in name:  # an IPv6 address
+        name = f"[{name}]"
+    return f"http://{name}" if port == 80 else f"http://{name}:{port}"
 
 
 _DURATION = re.compile(r"(\d+)\s*([dhms])")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -28,12 +28,21 @@ from meetings.planning.models import (
     MeetingUpdate,
     Participation,
 )
+from meetings.planning.workdays import is_working_day, previous_working_day, working_days_after
 from meetings.register.models import Site
 
 REFERENCE_UID = "giaoban-2024-04-19@demo.giaoban"
 REFERENCE_START = datetime(2024, 4, 19, 8, 0, tzinfo=ZoneInfo("Asia/Ho_Chi_Minh"))
 
 NEXT_UID = "giaoban-next@demo.giaoban"
+
+#: Who chaired the briefing of 19/4/2024 (seed 001) and who kept its minutes (the seeds
+#: name no secretary: an illustrative officer of the standing office).
+REFERENCE_CHAIR = (
+    "Phan Anh Sơn",
+    "Bí thư Đảng đoàn, Chủ tịch Liên hiệp các tổ chức hữu nghị Việt Nam",
+)
+REFERENCE_SECRETARY = ("Nguyễn Thị Thu Hà", "Chuyên viên Văn phòng Liên hiệp")
 
 REFERENCE_TITLE = (
     "Hội nghị Giao ban trực tuyến với 52 Liên hiệp các tổ chức hữu nghị tỉnh, thành phố năm 2024"
@@ -112,9 +121,12 @@ REFERENCE_FOCUS = (
 
 
 def next_same_weekday(reference: datetime, after: datetime) -> datetime:
-    """The first day at least four weeks after `after` on `reference`'s weekday and hour."""
+    """The first working day at least four weeks after `after` on `reference`'s weekday
+    and hour: a Friday that is a public holiday (1/1/2027) gives way to the next Friday."""
     local = after.astimezone(reference.tzinfo) + timedelta(days=28)
     day = local.date() + timedelta(days=(reference.weekday() - local.weekday()) % 7)
+    while not is_working_day(day):
+        day += timedelta(days=7)
     return datetime.combine(day, reference.timetz())
 
 
@@ -142,8 +154,10 @@ async def _reference_session(session: AsyncSession, hall: str) -> Meeting:
             ends_at=start + timedelta(hours=3, minutes=30),
             timezone="Asia/Ho_Chi_Minh",
             location=hall,
-            chair="Chủ tịch Liên hiệp các tổ chức hữu nghị Việt Nam",
-            secretary="Văn phòng Liên hiệp",
+            chair=REFERENCE_CHAIR[0],
+            chair_title=REFERENCE_CHAIR[1],
+            secretary=REFERENCE_SECRETARY[0],
+            secretary_title=REFERENCE_SECRETARY[1],
             all_sites=True,
             series_name="Giao ban trực tuyến với các Liên hiệp địa phương",
             description="Hội nghị giao ban trực tuyến lần đầu tiên với 52 Liên hiệp các tổ "
@@ -214,6 +228,13 @@ async def _next_session(session: AsyncSession, reference: Meeting, now: datetime
 
 #: Sites that did not connect in the demo's record of 19/4/2024 (illustrative).
 DEMO_ABSENT = ("Bắc Kạn", "Kon Tum", "Đắk Nông", "Hậu Giang")
+#: Why they did not (illustrative): the note of their "absent" mark, which the minutes quote.
+DEMO_ABSENCE_REASONS = {
+    "Bắc Kạn": "lãnh đạo Liên hiệp đi công tác",
+    "Kon Tum": "đường truyền tại điểm cầu bị gián đoạn",
+    "Đắk Nông": "trùng lịch hội nghị của Tỉnh ủy",
+    "Hậu Giang": "không bố trí được phòng họp trực tuyến",
+}
 
 DEMO_CONTRIBUTIONS = (
     (
@@ -287,15 +308,19 @@ async def _reference_record(session: AsyncSession, meeting_id: int, start: datet
     await record_notes.save_notes(
         session, meeting_id, NotesIn(conclusions=DEMO_CONCLUSIONS), author="demo"
     )
+    # Due on working days: 20 and 30 working days on, and the quarter's report by the
+    # last working day of June (DEMO_CONCLUSIONS: before 30/6/2024, a Sunday).
+    day = start.date()
     for text, owner, due in (
-        ("Tổng hợp và trả lời các kiến nghị của địa phương", "Văn phòng Liên hiệp", 30),
-        ("Xây dựng kế hoạch tập huấn thông tin đối ngoại", "Ban Tuyên truyền", 45),
-        ("Gửi báo cáo kết quả hoạt động quý II", "Các Liên hiệp địa phương", 72),
+        ("Tổng hợp và trả lời các kiến nghị của địa phương", "Văn phòng Liên hiệp", 20),
+        ("Xây dựng kế hoạch tập huấn thông tin đối ngoại", "Ban Tuyên truyền", 30),
+        ("Gửi báo cáo kết quả hoạt động quý II", "Các Liên hiệp địa phương", None),
     ):
+        due_date = (
+            working_days_after(day, due) if due else previous_working_day(date(day.year, 6, 30))
+        )
         await record.add_action(
-            session,
-            meeting_id,
-            ActionItemIn(text=text, owner=owner, due_date=(start + timedelta(days=due)).date()),
+            session, meeting_id, ActionItemIn(text=text, owner=owner, due_date=due_date)
         )
 
 
@@ -341,6 +366,7 @@ async def _reference_attendance(
                     at=start,
                     author_kind=Author.operator,
                     author="demo",
+                    note=DEMO_ABSENCE_REASONS.get(province, ""),
                 ),
                 config,
             )

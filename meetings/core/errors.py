@@ -12,6 +12,17 @@ class FieldProblem:
     field: str
     message: str
     line: int | None = None
+    #: The message as a msgid with `{…}` placeholders and their values, when it is built
+    #: from one: pages say it in the reader's language (meetings.core.problems).
+    template: str | None = None
+    params: tuple[tuple[str, object], ...] = ()
+
+    @classmethod
+    def of(
+        cls, field: str, template: str, line: int | None = None, **params: object
+    ) -> FieldProblem:
+        """A problem said by a msgid: English (for the API) and translatable (for pages)."""
+        return cls(field, template.format(**params), line, template, tuple(params.items()))
 
     def as_dict(self) -> dict[str, object]:
         found: dict[str, object] = {"field": self.field, "message": self.message}

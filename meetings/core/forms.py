@@ -18,6 +18,7 @@ from pydantic import ValidationError
 from meetings.core.errors import Conflict, DomainError, FieldProblem, Invalid
 from meetings.core.i18n import Gettext
 from meetings.core.labels import N_
+from meetings.core.problems import in_language, problem_text, pydantic_problem
 from meetings.core.types import MAX_INT
 
 #: A posted form or a query string: fields by name, a name possibly repeated.
@@ -91,42 +92,6 @@ def rows(
     return found
 
 
-#: pydantic error types → the message shown in the form (translated at render time).
-_MESSAGES = {
-    "missing": N_("Required"),
-    "string_too_short": N_("Required"),
-    # A constrained type (the site code) reports an empty value as `too_short`.
-    "too_short": N_("Required"),
-    "string_too_long": N_("Too long"),
-    "string_pattern_mismatch": N_("Use letters, digits, '-', '_' or '.' only"),
-    "int_parsing": N_("Must be a whole number"),
-    "enum": N_("Choose one of the listed values"),
-    "greater_than_equal": N_("Too small"),
-    "less_than_equal": N_("Too large"),
-}
-
-
-def _pydantic_message(error: dict[str, Any], gettext: Gettext) -> str:
-    kind = error.get("type", "")
-    message = str(error.get("msg", ""))
-    minimum = int(error.get("ctx", {}).get("min_length", 1))
-    if kind in ("string_too_short", "too_short") and minimum > 1:
-        return gettext("At least {minimum} characters").format(minimum=minimum)
-    if kind in _MESSAGES:
-        return gettext(_MESSAGES[kind])
-    if "email" in message:
-        return gettext("Not a valid e-mail address")
-    if "time zone" in message:
-        return gettext("Unknown time zone")
-    if "one line" in message:
-        return gettext("Must be on one line")
-    if "control characters" in message:
-        return gettext("Must not contain control characters")
-    if "between the years" in message:
-        return gettext("Enter a date between 1900 and 2999")
-    return message
-
-
 def form_field(location: tuple[Any, ...]) -> str:
     """`("contacts", 0, "email")` → `contacts.0.email`, the name the template looks up."""
     return ".".join(str(part) for part in location)
@@ -137,12 +102,12 @@ def problems_of(exc: Exception, gettext: Gettext) -> FormState:
     state = FormState(summary=gettext("Please correct the marked fields."), status=422)
     if isinstance(exc, ValidationError):
         for error in exc.errors(include_url=False):
-            state.errors.setdefault(
-                form_field(error["loc"]), _pydantic_message(dict(error), gettext)
-            )
+            name = form_field(error["loc"])
+            problem = pydantic_problem(dict(error), name)
+            state.errors.setdefault(name, problem_text(problem, gettext))
     elif isinstance(exc, Invalid):
-        for problem in exc.problems:  # known messages have translations; others stay as-is
-            state.errors.setdefault(problem.field, gettext(problem.message))
+        for problem in exc.problems:
+            state.errors.setdefault(problem.field, problem_text(problem, gettext))
     elif isinstance(exc, Conflict):
         state.status = 409
         if exc.field == "version":
@@ -153,10 +118,10 @@ def problems_of(exc: Exception, gettext: Gettext) -> FormState:
             )
         else:
             state.errors[exc.field or "form"] = gettext("Already used by another record")
-            state.summary = exc.message
+            state.summary = in_language(exc.message, gettext, N_("Already used by another record"))
     elif isinstance(exc, DomainError):
         state.status = exc.status
-        state.summary = exc.message
+        state.summary = in_language(exc.message, gettext, N_("This cannot be done."))
     else:
         raise exc
     return state

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from functools import cache
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import jinja2
-from babel.dates import format_date, format_datetime
+from babel.dates import format_date, format_datetime, get_timezone_location
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
@@ -91,6 +91,25 @@ def format_moment(value: datetime | None, locale: str, tz: str) -> str:
     return format_datetime(value, f"HH:mm {DAY_PATTERN}", tzinfo=ZoneInfo(tz), locale=locale)
 
 
+def format_zone(zone: str | None, locale: str, at: datetime | None = None) -> str:
+    """A time zone as a reader names it, with its offset at `at` (now by default):
+    "Giờ Việt Nam (UTC+7)" / "Vietnam Time (UTC+7)", never "Asia/Ho_Chi_Minh"."""
+    if not zone:
+        return ""
+    try:
+        tzinfo = ZoneInfo(zone)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        return zone
+    moment = (at or datetime.now(UTC)).astimezone(tzinfo)
+    minutes = int((moment.utcoffset() or timedelta()).total_seconds() // 60)
+    sign = "+" if minutes >= 0 else "-"
+    hours, rest = divmod(abs(minutes), 60)
+    offset = f"UTC{sign}{hours}" + (f":{rest:02d}" if rest else "") if minutes else "UTC"
+    if zone in ("UTC", "Etc/UTC", "Etc/GMT", "GMT"):
+        return offset
+    return f"{get_timezone_location(tzinfo, locale=locale)} ({offset})"
+
+
 def format_count(value: Any, locale: str) -> str:
     return format_decimal(value, locale=locale)
 
@@ -152,4 +171,5 @@ def document_environment() -> jinja2.Environment:
         keep_trailing_newline=True,
     )
     install_gettext(env)
+    env.filters["zone"] = format_zone
     return env

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -27,12 +28,23 @@ sessions_key = web.AppKey("sessions", SessionMaker)
 #: which names its template under "template". Keeps meetings/ free of imports from them.
 PanelProvider = Callable[[web.Request, int], Awaitable[dict[str, Any]]]
 panels_key = web.AppKey("panels", dict[str, list[PanelProvider]])
+#: What other parts know of a session's progress, for its phase (meetings.planning.phases):
+#: providers (session, meeting id) → flags such as {"invitations_sent": True}.
+FactsProvider = Callable[[AsyncSession, int], Awaitable[dict[str, bool]]]
+session_facts_key = web.AppKey("session_facts", list[FactsProvider])
+#: The dashboard's sections from other packages, registered by the composition root:
+#: providers (request, user) → the sections for that user's role, each a dict naming its
+#: template under "template" and its place under "order" (lower first).
+DashboardProvider = Callable[[web.Request, User], Awaitable[list[dict[str, Any]]]]
+dashboard_key = web.AppKey("dashboard", list[DashboardProvider])
 #: This app's receivers of domain events (its session maker puts them in every session).
 signals_key = web.AppKey("signals", Signals)
 #: Best-effort work beside requests (a token's last use), awaited at shutdown.
 later_key = web.AppKey("later", Later)
 #: Requests under unknown site links, per address (meetings.core.link_guard).
 link_failures_key = web.AppKey("link_failures", FailureWindow)
+#: Set once the server's sockets listen (by `giaoban serve`): start-up checks wait for it.
+listening_key = web.AppKey("listening", asyncio.Event)
 
 #: A site's page and the handlers under its link (`{site_token}`) live in different parts
 #: (RSVP in planning, check-in in attendance, contributions in agendas.record), but only

@@ -34,12 +34,14 @@ from meetings.core.keys import (
     user_key,
 )
 from meetings.core.labels import N_
+from meetings.core.problems import in_language, problem_text, pydantic_problem
 from meetings.core.store import SessionMaker, utcnow
 from meetings.core.types import check_characters
 from meetings.core.web import form_data, url
 
 log = logging.getLogger(__name__)
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+CONTROL_CHARACTERS = N_("Must not contain control characters")
 
 
 HTTP_CODES = {
@@ -63,7 +65,8 @@ def _http_message(request: web.Request, exc: web.HTTPException) -> str:
         413: N_("The file is too large."),
         415: N_("This kind of content is not accepted here."),
     }
-    return _translate(request, messages[exc.status]) if exc.status in messages else exc.reason
+    message = messages.get(exc.status, N_("This cannot be done."))
+    return _translate(request, message)
 
 
 def _translate(request: web.Request, message: str) -> str:
@@ -83,31 +86,61 @@ def error_body(code: str, message: str, details: list[dict[str, object]] | None 
 
 def problems_from_validation(exc: ValidationError) -> list[FieldProblem]:
     """Pydantic's errors as field problems: `contacts.0.email`, not a Python repr."""
-    problems = []
-    for error in exc.errors(include_url=False):
-        field = ".".join(str(part) for part in error["loc"]) or "body"
-        problems.append(FieldProblem(field, error["msg"]))
-    return problems
+    return [
+        pydantic_problem(dict(error), ".".join(str(part) for part in error["loc"]) or "body")
+        for error in exc.errors(include_url=False)
+    ]
 
 
 def json_error(status: int, code: str, message: str, details: list | None = None) -> web.Response:
     return web.json_response(error_body(code, message, details), status=status)
 
 
+#: What a page says of a refusal whose own message has no translation, by status.
+REFUSALS = {
+    403: N_("You may not do this with your role."),
+    404: N_("What you are looking for does not exist or has been deleted."),
+    409: N_("Someone else changed this in the meantime. Reload the page."),
+    413: N_("The file is too large."),
+    422: N_("This cannot be done."),
+    429: N_("Too many attempts. Wait a moment, then try again."),
+}
+
+
+def _refusal(request: web.Request, exc: DomainError) -> str:
+    """The domain's message in the page's language (a general one when it has none)."""
+    gettext = (request.get(translations_key) or translations("en")).gettext
+    return in_language(exc.message, gettext, REFUSALS.get(exc.status, N_("This cannot be done.")))
+
+
+def _for_a_page(request: web.Request) -> bool:
+    """A page's own script calls the API with the cookie: it shows the errors as they
+    come, so they come in the page's language (scripts with a token get English)."""
+    return request.get(auth_kind_key) == "cookie"
+
+
 async def domain_error_response(request: web.Request, exc: DomainError) -> web.Response:
     details: list[dict[str, object]] | None = None
+    gettext = (request.get(translations_key) or translations("en")).gettext
     if isinstance(exc, Invalid):
-        details = [p.as_dict() for p in exc.problems]
+        details = [
+            {**p.as_dict(), "message": problem_text(p, gettext)}
+            if _for_a_page(request)
+            else p.as_dict()
+            for p in exc.problems
+        ]
     elif isinstance(exc, Conflict) and exc.field:
-        details = [{"field": exc.field, "message": exc.message}]
+        message = _refusal(request, exc) if _for_a_page(request) else exc.message
+        details = [{"field": exc.field, "message": message}]
     headers = {}
     if isinstance(exc, TooManyAttempts):
         headers["Retry-After"] = str(exc.retry_after_seconds)
     if is_api(request):
-        response = json_error(exc.status, exc.code, exc.message, details)
+        message = _refusal(request, exc) if _for_a_page(request) else exc.message
+        response = json_error(exc.status, exc.code, message, details)
         response.headers.update(headers)
         return response
-    return await error_page(request, exc.status, _translate(request, exc.message), headers=headers)
+    return await error_page(request, exc.status, _refusal(request, exc), headers=headers)
 
 
 async def page_context(request: web.Request) -> dict[str, object]:
@@ -191,7 +224,7 @@ async def input_middleware(request: web.Request, handler: Handler) -> web.Stream
         try:
             check_characters(value, multiline=True)
         except ValueError as exc:
-            problems.append(FieldProblem(name, str(exc)))
+            problems.append(FieldProblem(name, str(exc), template=CONTROL_CHARACTERS))
     if problems:
         raise Invalid(N_("Text may not contain control characters."), problems)
     return await handler(request)

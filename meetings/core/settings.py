@@ -25,10 +25,13 @@ LOCALES = ("vi", "en")
 class ServerSettings:
     host: str
     port: int
+    #: Where links in e-mails and pages point: as configured, or else derived from the
+    #: host and port the server listens on (`public_url_is_set` tells which).
     public_url: str
     environment: str
     #: The service's own working files (uploads awaiting confirmation, generated files).
     var_dir: Path
+    public_url_is_set: bool = False
 
     @property
     def is_development(self) -> bool:
@@ -56,11 +59,16 @@ class OrganisationSettings:
     city: str
     timezone: str
     locale: str
+    #: "Biên bản được lập thành 02 bản": how many copies of the minutes are made.
+    minutes_copies: int
     #: Who signs letters (giấy mời): the authority line ("TL. CHỦ TỊCH", "" for none),
     #: the position, and the full name ("" leaves the name to be written by hand).
     signer_authority: str
     signer_title: str
     signer_name: str
+    #: Whom the sites call about a session (the giấy mời names them), and their phone.
+    contact_name: str = ""
+    contact_phone: str = ""
 
 
 @dataclass(frozen=True)
@@ -154,6 +162,9 @@ class SchedulerSettings:
     #: Offsets before the start, largest first.
     reminders: tuple[timedelta, ...]
     rsvp_chaser: timedelta | None
+    #: A reminder or chaser due on a weekend or public holiday moves to the working day
+    #: before it ("previous"), after it ("next"), or keeps its time ("keep").
+    non_working_day: str
     rehearsal_minutes: int
     retry_interval_seconds: int
     #: A synchronous SQLAlchemy URL (APScheduler 3 cannot use the async drivers).
@@ -233,10 +244,15 @@ def _validate(
 
 
 def _server(raw: dict[str, dict[str, Any]], base_dir: Path) -> ServerSettings:
+    """Links follow the server: an empty public_url is where it listens."""
+    host = config.text(raw, "server", "host")
+    port = config.number(raw, "server", "port", 0, 65535)
+    public_url = config.url(raw, "server", "public_url", required=False)
     return ServerSettings(
-        host=config.text(raw, "server", "host"),
-        port=config.number(raw, "server", "port", 0, 65535),
-        public_url=config.url(raw, "server", "public_url"),
+        host=host,
+        port=port,
+        public_url=public_url or config.listening_url(host, port),
+        public_url_is_set=bool(public_url),
         environment=config.choice(raw, "server", "environment", ("development", "production")),
         var_dir=config.anchored(config.text(raw, "server", "var_dir"), base_dir),
     )
@@ -261,9 +277,12 @@ def _organisation(raw: dict[str, dict[str, Any]]) -> OrganisationSettings:
         city=config.text(raw, "organisation", "city"),
         timezone=tz_name,
         locale=config.choice(raw, "organisation", "locale", LOCALES),
+        minutes_copies=config.number(raw, "organisation", "minutes_copies", 1, 99),
         signer_authority=config.text(raw, "organisation", "signer_authority", required=False),
         signer_title=config.text(raw, "organisation", "signer_title"),
         signer_name=config.text(raw, "organisation", "signer_name", required=False),
+        contact_name=config.text(raw, "organisation", "contact_name", required=False),
+        contact_phone=config.text(raw, "organisation", "contact_phone", required=False),
     )
 
 
@@ -339,6 +358,9 @@ def _scheduler(
             )
         ),
         rsvp_chaser=config.duration("[scheduler] rsvp_chaser", chaser) if chaser else None,
+        non_working_day=config.choice(
+            raw, "scheduler", "non_working_day", ("previous", "next", "keep")
+        ),
         rehearsal_minutes=config.number(raw, "scheduler", "rehearsal_minutes", 0, 24 * 60),
         retry_interval_seconds=config.number(raw, "scheduler", "retry_interval_seconds", 1, 86400),
         jobstore_url=config.text(raw, "scheduler", "jobstore_url", required=False)

@@ -18,7 +18,7 @@ from meetings.core.web import (
     path_id,
     private,
 )
-from meetings.planning import documents, listing, rsvp
+from meetings.planning import documents, golive, listing, rsvp
 from meetings.planning import lifecycle as planning
 from meetings.planning.models import (
     DocumentPublic,
@@ -31,6 +31,12 @@ from meetings.planning.models import (
 def _user_id(request: web.Request) -> int | None:
     user = current_user(request)
     return user.id if user else None
+
+
+def _username(request: web.Request) -> str:
+    """Who acts, for the session's history."""
+    user = current_user(request)
+    return user.username if user else ""
 
 
 @allow(*ANY_ROLE)
@@ -78,7 +84,9 @@ async def get_meeting(request: web.Request) -> web.Response:
 async def update_meeting(request: web.Request) -> web.Response:
     data = await json_body(request, MeetingUpdate)
     async with db(request) as session:
-        meeting = await planning.update_meeting(session, path_id(request), data)
+        meeting = await planning.update_meeting(
+            session, path_id(request), data, by=_username(request)
+        )
     return model_response(meeting)
 
 
@@ -86,7 +94,9 @@ async def update_meeting(request: web.Request) -> web.Response:
 async def cancel_meeting(request: web.Request) -> web.Response:
     data = await json_body(request, MeetingCancel)
     async with db(request) as session:
-        meeting = await planning.cancel_meeting(session, path_id(request), reason=data.reason)
+        meeting = await planning.cancel_meeting(
+            session, path_id(request), reason=data.reason, by=_username(request)
+        )
     return model_response(meeting)
 
 
@@ -94,6 +104,14 @@ async def cancel_meeting(request: web.Request) -> web.Response:
 async def list_participations(request: web.Request) -> web.Response:
     async with db(request) as session:
         items = await listing.participations(session, path_id(request))
+    return items_response(items, len(items))
+
+
+@allow(*ANY_ROLE)
+async def list_status_changes(request: web.Request) -> web.Response:
+    async with db(request) as session:
+        await planning.get_meeting_row(session, path_id(request))  # 404 for no session
+        items = await golive.history(session, path_id(request))
     return items_response(items, len(items))
 
 

@@ -45,7 +45,9 @@ def meeting_values(form: FormData) -> dict[str, Any]:
             "description",
             "location",
             "chair",
+            "chair_title",
             "secretary",
+            "secretary_title",
             "video_url",
             "timezone",
         )

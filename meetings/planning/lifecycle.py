@@ -3,13 +3,15 @@
 Rules that calendars and people rely on live here: only legal status changes
 (`TRANSITIONS`, asked through `next_statuses`), the calendar `sequence` rises with every
 change of time, place or link (and on cancel), a session is scheduled only with invited
-sites, and overlapping invitations are warned about (not blocked). Who is invited is
-meetings.planning.invited; the lists are meetings.planning.listing.
+sites, a session goes live on its day unless a person gives a reason to start earlier
+(meetings.planning.golive, which also logs who changed the status), and overlapping
+invitations are warned about (not blocked). Who is invited is meetings.planning.invited;
+the lists are meetings.planning.listing.
 """
 
 from __future__ import annotations
 
-from datetime import UTC
+from datetime import UTC, datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -18,7 +20,8 @@ from sqlmodel import col
 
 from meetings.core import signals
 from meetings.core.errors import FieldProblem, Invalid, NotFound
-from meetings.core.store import bump_version, id_of
+from meetings.core.store import bump_version, id_of, utcnow
+from meetings.planning import golive
 from meetings.planning.invited import add_participant, resolve_selection, set_participants
 from meetings.planning.models import (
     Meeting,
@@ -32,6 +35,8 @@ from meetings.planning.models import (
     Warning,
     check_times,
 )
+from meetings.planning.phases import refuse_if_read_only
+from meetings.planning.workdays import day_off_warnings
 from meetings.register.models import Site
 
 #: The status changes a person (or the scheduler) may make.
@@ -119,15 +124,14 @@ async def create_meeting(
 
 
 async def update_meeting(
-    session: AsyncSession, meeting_id: int, data: MeetingUpdate
+    session: AsyncSession, meeting_id: int, data: MeetingUpdate, *, by: str | None = None
 ) -> MeetingPublic:
+    """Apply a PATCH; `by` names the person, whose status change is logged."""
     meeting = await get_meeting_row(session, meeting_id)
-    changes = data.model_dump(exclude_unset=True, exclude={"version", *SELECTION_FIELDS})
-    if meeting.status in (MeetingStatus.ended, MeetingStatus.cancelled):
-        raise Invalid(
-            "closed session",
-            [FieldProblem("status", f"a {meeting.status} session cannot be changed")],
-        )
+    changes = data.model_dump(
+        exclude_unset=True, exclude={"version", "early_start_reason", *SELECTION_FIELDS}
+    )
+    refuse_if_read_only(meeting.status, "session")
     for key in ("starts_at", "ends_at"):
         if changes.get(key) is not None:
             changes[key] = changes[key].astimezone(UTC)
@@ -167,13 +171,29 @@ async def update_meeting(
         setattr(meeting, key, value)
     meeting.refresh_search_text()
     if new_status is not None and new_status != meeting.status:
-        await _change_status(session, meeting, MeetingStatus(new_status))
+        await _change_status(
+            session,
+            meeting,
+            MeetingStatus(new_status),
+            by=by,
+            reason=data.early_start_reason or "",
+        )
     await session.flush()
     await signals.of(session).meeting_changed.send(session, meeting_id)
     return await get_meeting(session, meeting_id)
 
 
-async def _change_status(session: AsyncSession, meeting: Meeting, target: MeetingStatus) -> None:
+async def _change_status(
+    session: AsyncSession,
+    meeting: Meeting,
+    target: MeetingStatus,
+    *,
+    by: str | None = None,
+    reason: str = "",
+    now: datetime | None = None,
+) -> None:
+    """Move to `target` if the rules allow; a person's change (`by`) is logged, with
+    `reason` (why it is cancelled, or why it goes live before its day)."""
     current = MeetingStatus(meeting.status)
     if target not in next_statuses(current):
         allowed = ", ".join(sorted(next_statuses(current))) or "none"
@@ -194,30 +214,55 @@ async def _change_status(session: AsyncSession, meeting: Meeting, target: Meetin
                 "no invited site",
                 [FieldProblem("site_ids", "invite at least one site before scheduling")],
             )
+    now = now or utcnow()
+    early = target == MeetingStatus.live and golive.check_go_live(meeting, now=now, reason=reason)
     if target == MeetingStatus.cancelled:
         meeting.sequence += 1
     meeting.status = target
+    if by is not None:
+        logged = reason if early or target == MeetingStatus.cancelled else ""
+        await golive.log_change(
+            session,
+            meeting.id or 0,
+            from_status=current,
+            to_status=target,
+            by=by,
+            at=now,
+            reason=logged,
+            is_early=early,
+        )
     if target == MeetingStatus.cancelled:
         await session.flush()
         await signals.of(session).meeting_cancelled.send(session, meeting.id or 0)
 
 
 async def change_status(
-    session: AsyncSession, meeting_id: int, target: MeetingStatus, *, version: int | None = None
+    session: AsyncSession,
+    meeting_id: int,
+    target: MeetingStatus,
+    *,
+    version: int | None = None,
+    by: str | None = None,
+    reason: str = "",
+    now: datetime | None = None,
 ) -> MeetingPublic:
-    """A status change on its own (the scheduler's start and end, a person's 'schedule')."""
+    """A status change on its own (the scheduler's start and end, a person's 'schedule');
+    `reason` is what allows a start before the session's day; `now` is the scheduler's
+    clock (the real one when not given)."""
     meeting = await get_meeting_row(session, meeting_id)
     await bump_version(session, meeting, meeting.version if version is None else version)
-    await _change_status(session, meeting, target)
+    await _change_status(session, meeting, target, by=by, reason=reason, now=now)
     await session.flush()
     await signals.of(session).meeting_changed.send(session, meeting_id)
     return await get_meeting(session, meeting_id)
 
 
-async def cancel_meeting(session: AsyncSession, meeting_id: int, *, reason: str) -> MeetingPublic:
+async def cancel_meeting(
+    session: AsyncSession, meeting_id: int, *, reason: str, by: str | None = None
+) -> MeetingPublic:
     meeting = await get_meeting_row(session, meeting_id)
     await bump_version(session, meeting, meeting.version)
-    await _change_status(session, meeting, MeetingStatus.cancelled)
+    await _change_status(session, meeting, MeetingStatus.cancelled, by=by, reason=reason)
     meeting.cancel_reason = reason
     await session.flush()
     await signals.of(session).meeting_changed.send(session, meeting_id)
@@ -261,7 +306,11 @@ async def publish(
     published = []
     for meeting in meetings:
         site_count, cluster_count = by_meeting.get(id_of(meeting), (0, 0))
-        warnings = await overlap_warnings(session, meeting) if with_warnings else []
+        warnings = (
+            [*day_off_warnings(meeting), *await overlap_warnings(session, meeting)]
+            if with_warnings
+            else []
+        )
         published.append(
             MeetingPublic.model_validate(
                 meeting,

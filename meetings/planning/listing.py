@@ -87,7 +87,8 @@ async def list_meetings(
 
 
 async def participations(session: AsyncSession, meeting_id: int) -> list[ParticipationPublic]:
-    """Every invited site of a session in register order, with its local start time."""
+    """Every invited site of a session in register order, with its local start time and
+    its attendance (one query, whatever the number of sites)."""
     meeting = await get_meeting_row(session, meeting_id)
     rows = (
         await session.execute(
@@ -117,6 +118,12 @@ async def participations(session: AsyncSession, meeting_id: int) -> list[Partici
             timezone=site.timezone or meeting.timezone,
             local_starts_at=local_time(meeting.starts_at, site.timezone or meeting.timezone),
             local_ends_at=local_time(meeting.ends_at, site.timezone or meeting.timezone),
+            # Attendance as it happened: derived from the events onto the same row.
+            attendance_status=participation.attendance_status,
+            joined_at=participation.joined_at,
+            left_at=participation.left_at,
+            delegates_present=participation.delegates_present,
+            officials_present=participation.officials_present or [],
         )
         for participation, site, cluster in rows
     ]

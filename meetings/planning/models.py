@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated
 
@@ -73,8 +73,12 @@ class MeetingBase(SQLModel):
     description: Text = Field(default="", max_length=20_000, sa_type=SAText)
     #: The host hall (điểm cầu Trung ương); defaults to the organisation's hall.
     location: Line = Field(default="", max_length=300)
+    #: The people who preside and keep the minutes (full name), with their positions: the
+    #: minutes name and sign them (form 1.9).
     chair: Line = Field(default="", max_length=200)
+    chair_title: Line = Field(default="", max_length=200)
     secretary: Line = Field(default="", max_length=200)
+    secretary_title: Line = Field(default="", max_length=200)
     video_url: VideoUrl = Field(default="", max_length=1000)
     timezone: TimeZoneName = Field(default="Asia/Ho_Chi_Minh", max_length=64)
     #: Urgent sessions are exempt from the 3-working-day notice rule.
@@ -168,7 +172,9 @@ class MeetingUpdate(Patch):
     description: Text | None = Field(default=None, max_length=20_000)
     location: Line | None = Field(default=None, max_length=300)
     chair: Line | None = Field(default=None, max_length=200)
+    chair_title: Line | None = Field(default=None, max_length=200)
     secretary: Line | None = Field(default=None, max_length=200)
+    secretary_title: Line | None = Field(default=None, max_length=200)
     video_url: VideoUrl | None = Field(default=None, max_length=1000)
     timezone: TimeZoneName | None = Field(default=None, max_length=64)
     is_urgent: bool | None = None
@@ -182,6 +188,8 @@ class MeetingUpdate(Patch):
     cluster_ids: list[Id] | None = Field(default=None, max_length=1000)
     site_ids: list[Id] | None = Field(default=None, max_length=100_000)
     exclude_site_ids: list[Id] | None = Field(default=None, max_length=100_000)
+    #: With `status: live` before the session's day: why it starts early (logged).
+    early_start_reason: Line | None = Field(default=None, min_length=1, max_length=1000)
 
 
 class MeetingCancel(SQLModel):
@@ -203,6 +211,8 @@ class Warning(SQLModel):  # noqa: A001 (a domain word, not the builtin)
     message: str
     site_id: int | None = None
     meeting_id: int | None = None
+    #: The day concerned (`non_working_day`: the weekend day or public holiday).
+    day: date | None = None
 
 
 class MeetingPublic(MeetingBase):
@@ -223,6 +233,35 @@ class MeetingPublic(MeetingBase):
     created_at: datetime
     updated_at: datetime
     warnings: list[Warning] = []
+
+
+class StatusChange(SQLModel, table=True):
+    """One change of a session's status by a person: who, when, and why when it matters
+    (a cancellation, a start before the session's day)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    meeting_id: int = Field(
+        sa_column=Column(
+            Integer, ForeignKey("meeting.id", ondelete="CASCADE"), nullable=False, index=True
+        )
+    )
+    from_status: MeetingStatus = Field(sa_type=String(16))
+    to_status: MeetingStatus = Field(sa_type=String(16))
+    at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    #: The user name of who made the change.
+    by: str = Field(default="", max_length=100)
+    reason: str = Field(default="", max_length=1000)
+    #: Started before its day, by an explicit override.
+    is_early: bool = Field(default=False)
+
+
+class StatusChangePublic(SQLModel):
+    from_status: MeetingStatus
+    to_status: MeetingStatus
+    at: datetime
+    by: str
+    reason: str
+    is_early: bool
 
 
 # --- invited sites ---------------------------------------------------------------------

@@ -3,13 +3,13 @@ by cluster, its documents and its notice deadlines (the page only renders this).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from meetings.planning import documents, listing
+from meetings.planning import documents, listing, series
 from meetings.planning import lifecycle as planning
 from meetings.planning.models import (
     DocumentPublic,
@@ -18,6 +18,7 @@ from meetings.planning.models import (
     ParticipationPublic,
     Rsvp,
 )
+from meetings.planning.phases import Phase, PhaseFacts, phase_of
 from meetings.planning.workdays import Deadline, planning_deadlines
 from meetings.register.groups import by_cluster
 
@@ -83,6 +84,10 @@ def session_deadlines(
     return [d.met_by(first_upload) if d.kind == "documents" else d for d in deadlines]
 
 
+#: Another part's flags about a session (see meetings.core.keys.session_facts_key).
+FactsProvider = Callable[[AsyncSession, int], Awaitable[dict[str, bool]]]
+
+
 @dataclass(frozen=True)
 class SessionOverview:
     meeting: MeetingPublic
@@ -90,19 +95,30 @@ class SessionOverview:
     answers: Answers
     documents: list[DocumentPublic]
     deadlines: list[Deadline]
+    phase: Phase
+    #: The session that was made from this one (its series successor), if any.
+    next_meeting: MeetingPublic | None = None
 
 
 async def session_overview(
-    session: AsyncSession, meeting_id: int, *, now: datetime
+    session: AsyncSession,
+    meeting_id: int,
+    *,
+    now: datetime,
+    facts: Sequence[FactsProvider] = (),
 ) -> SessionOverview:
-    """The session with its invited sites, their answers, its documents and deadlines."""
+    """The session with its invited sites, their answers, its documents, deadlines and
+    phase (decided with the flags of the `facts` providers)."""
     meeting = await planning.get_meeting(session, meeting_id)
     invited = await listing.participations(session, meeting_id)
     files = await documents.list_documents(session, meeting_id)
+    flags = [await provide(session, meeting_id) for provide in facts]
     return SessionOverview(
         meeting=meeting,
         invited=invited,
         answers=tally_answers(invited),
         documents=files,
         deadlines=session_deadlines(meeting, files, now=now),
+        phase=phase_of(meeting, PhaseFacts.of(now, flags)),
+        next_meeting=await series.successor(session, meeting_id),
     )

@@ -11,6 +11,7 @@ from meetings.planning.models import (
     MeetingPublic,
     MeetingUpdate,
     ParticipationPublic,
+    StatusChangePublic,
 )
 from meetings.planning.rsvp import RsvpIn, RsvpOut
 
@@ -83,6 +84,17 @@ ROUTES = Routes(
             is_collection=True,
             tags=("sessions",),
             name="api_list_participations",
+        ),
+        Operation(
+            "GET",
+            "/api/v1/meetings/{id}/status-changes",
+            api.list_status_changes,
+            "Who changed the session's status, when, and why (a cancellation, a start "
+            "before the session's day), oldest first",
+            response=StatusChangePublic,
+            is_collection=True,
+            tags=("sessions",),
+            name="api_list_status_changes",
         ),
         Operation(
             "GET",

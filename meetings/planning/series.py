@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from datetime import UTC
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from meetings.planning.invited import invited_site_ids, set_participants
 from meetings.planning.lifecycle import SELECTION_FIELDS, get_meeting, get_meeting_row
@@ -18,6 +20,7 @@ from meetings.planning.models import (
     MeetingCreate,
     MeetingFollowUp,
     MeetingPublic,
+    MeetingStatus,
     Series,
 )
 
@@ -59,3 +62,17 @@ async def follow_up(
     sites = await invited_site_ids(session, meeting_id=meeting_id)
     await set_participants(session, meeting_id=new_id, site_ids=sites)
     return await get_meeting(session, new_id)
+
+
+async def successor(session: AsyncSession, meeting_id: int) -> MeetingPublic | None:
+    """The session made from `meeting_id` (the next of its series), if one was made."""
+    found = await session.scalar(
+        select(col(Meeting.id))
+        .where(
+            col(Meeting.previous_id) == meeting_id,
+            col(Meeting.status) != MeetingStatus.cancelled,
+        )
+        .order_by(col(Meeting.starts_at))
+        .limit(1)
+    )
+    return None if found is None else await get_meeting(session, found)

@@ -18,7 +18,8 @@ from meetings.core.forms import (
     problems_of,
     text,
 )
-from meetings.core.keys import settings_key, translations_key
+from meetings.core.i18n import format_day
+from meetings.core.keys import locale_key, session_facts_key, settings_key, translations_key
 from meetings.core.pages import (
     _,
     flash,
@@ -37,16 +38,18 @@ from meetings.core.web import (
     path_id,
     url,
 )
-from meetings.planning import documents, listing, overview, rsvp
+from meetings.planning import documents, golive, listing, overview, phases, rsvp
 from meetings.planning import lifecycle as planning
 from meetings.planning.api import store_upload
 from meetings.planning.forms import COMMON_ZONES, form_values, meeting_values, rsvp_values
 from meetings.planning.models import (
     MeetingCreate,
     MeetingKind,
+    MeetingPublic,
     MeetingStatus,
     MeetingUpdate,
 )
+from meetings.planning.workdays import day_off_label
 from meetings.register import sites
 
 PERIODS = ("upcoming", "past", "cancelled")
@@ -113,7 +116,9 @@ async def _form_page(
                 "title",
                 "description",
                 "chair",
+                "chair_title",
                 "secretary",
+                "secretary_title",
                 "video_url",
                 "starts_at",
                 "ends_at",
@@ -165,6 +170,19 @@ def _failed(request: web.Request, exc: Exception, values: Mapping[str, Any]) -> 
     return state
 
 
+def _saved(request: web.Request, meeting: MeetingPublic) -> str:
+    """'Saved', and a warning for each weekend day or public holiday the session is on."""
+    locale = request[locale_key]
+    notes = [
+        _(request, "Note: {day} is not a working day ({name}).").format(
+            day=format_day(w.day, locale), name=day_off_label(w.day, locale)
+        )
+        for w in meeting.warnings
+        if w.code == "non_working_day" and w.day
+    ]
+    return " ".join([_(request, "The session was saved."), *notes])
+
+
 @allow(*ORGANISERS)
 async def session_create(request: web.Request) -> web.Response:
     form = await request.post()
@@ -182,7 +200,7 @@ async def session_create(request: web.Request) -> web.Response:
             )
     except (ValidationError, DomainError) as exc:
         return await _form_page(request, _failed(request, exc, values))
-    await flash(request, _(request, "The session was saved."))
+    await flash(request, _saved(request, meeting))
     raise web.HTTPSeeOther(url(request, "session", id=meeting.id))
 
 
@@ -205,40 +223,65 @@ async def session_update(request: web.Request) -> web.Response:
     try:
         values = {**meeting_values(form), "version": text(form, "version")}
         async with db(request) as session:
-            await planning.update_meeting(session, meeting_id, MeetingUpdate.model_validate(values))
+            saved = await planning.update_meeting(
+                session, meeting_id, MeetingUpdate.model_validate(values)
+            )
     except (ValidationError, DomainError) as exc:
         return await _form_page(request, _failed(request, exc, values), meeting_id=meeting_id)
-    await flash(request, _(request, "The session was saved."))
+    await flash(request, _saved(request, saved))
     raise web.HTTPSeeOther(url(request, "session", id=meeting_id))
 
 
 # --- the session page ------------------------------------------------------------------
 
 
+def _facts(request: web.Request) -> list[overview.FactsProvider]:
+    """The parts that know how far a session has got (see keys.session_facts_key)."""
+    return request.app[session_facts_key] if session_facts_key in request.app else []
+
+
 @allow(*ANY_ROLE)
 async def session_page(request: web.Request) -> web.Response:
     meeting_id = path_id(request)
     async with db(request) as session:
-        found = await overview.session_overview(session, meeting_id, now=utcnow())
+        found = await overview.session_overview(
+            session, meeting_id, now=utcnow(), facts=_facts(request)
+        )
+        history = await golive.history(session, meeting_id)
     meeting = found.meeting
+    sections = [*phases.OWN_SECTIONS, *await panels(request, "session", meeting_id)]
     return render(
         request,
         "planning/session.html",
         {
             "meeting": meeting,
+            "phase": found.phase,
+            "steps": phases.steps(found.phase),
+            "phase_labels": phases.PHASE_LABELS,
+            "sections": phases.arrange(sections, found.phase),
+            "read_only_session": phases.read_only_reason(meeting.status, "session"),
+            "next_meeting": found.next_meeting,
+            "may_plan": may_edit(request) and meeting.status != "cancelled",
             "groups": found.answers.clusters,
             "invited": found.invited,
             "answers": found.answers,
-            "panels": await panels(request, "session", meeting_id),
             "documents": found.documents,
             "deadlines": found.deadlines,
             "may_edit": may_edit(request) and meeting.status not in ("ended", "cancelled"),
             "max_document_mb": request.app[settings_key].documents.max_size_mb,
             "next_status": planning.next_step(meeting.status),
+            "live_opens_at": golive.live_opens_at(meeting),
+            "is_early": golive.is_early(meeting, utcnow()),
+            "history": history,
             "may_cancel": MeetingStatus.cancelled in planning.next_statuses(meeting.status),
             "tz": meeting.timezone,
         },
     )
+
+
+def _username(request: web.Request) -> str:
+    user = current_user(request)
+    return user.username if user else ""
 
 
 async def _back(request: web.Request, message: str) -> web.Response:
@@ -257,7 +300,12 @@ async def session_status(request: web.Request) -> web.Response:
         target = MeetingStatus(text(form, "status"))
         async with db(request) as session:
             await planning.change_status(
-                session, path_id(request), target, version=optional_int(form, "version")
+                session,
+                path_id(request),
+                target,
+                version=optional_int(form, "version"),
+                by=_username(request),
+                reason=text(form, "early_start_reason"),
             )
     except (ValueError, DomainError) as exc:
         return await _refused(
@@ -275,7 +323,9 @@ async def session_cancel(request: web.Request) -> web.Response:
     if not reason:
         return await _back(request, _(request, "Give a reason to cancel the session."))
     async with db(request) as session:
-        await planning.cancel_meeting(session, path_id(request), reason=reason)
+        await planning.cancel_meeting(
+            session, path_id(request), reason=reason, by=_username(request)
+        )
     return await _back(request, _(request, "The session was cancelled."))
 
 

@@ -16,18 +16,102 @@ from functools import cache
 from zoneinfo import ZoneInfo
 
 import holidays
+from babel.dates import format_date
+
+from meetings.planning.models import Meeting, MeetingStatus, Warning
 
 NOTICE_WORKING_DAYS = 3
 CONCLUSIONS_WORKING_DAYS = 5
+#: The `holidays` package's language for each of ours.
+_HOLIDAY_LANGUAGES = {"vi": "vi", "en": "en_US"}
 
 
 @cache
-def _calendar(year: int) -> holidays.HolidayBase:
-    return holidays.country_holidays("VN", years=year)
+def _calendar(year: int, language: str = "vi") -> holidays.HolidayBase:
+    return holidays.country_holidays("VN", years=year, language=language)
 
 
 def is_working_day(day: date) -> bool:
     return bool(_calendar(day.year).is_working_day(day))
+
+
+def day_off_name(day: date, locale: str = "vi") -> str | None:
+    """Why `day` is not a working day, in `locale`: the holiday ("Tết Dương lịch"), or the
+    weekday ("Thứ Bảy") for a weekend; None for a working day."""
+    if is_working_day(day):
+        return None
+    holiday = _calendar(day.year, _HOLIDAY_LANGUAGES.get(locale, "en_US")).get(day)
+    return str(holiday) if holiday else format_date(day, "EEEE", locale=locale)
+
+
+def day_off_label(value: date | datetime, locale: str, tz: str | None = None) -> str:
+    """The template filter `day_off`: `day_off_name` of a date, or of a moment's local
+    date in `tz`; "" for a working day."""
+    if isinstance(value, datetime):
+        value = value.astimezone(ZoneInfo(tz)).date() if tz else value.date()
+    return day_off_name(value, locale) or ""
+
+
+def previous_working_day(day: date) -> date:
+    """`day` itself when it is a working day, else the last working day before it."""
+    return day if is_working_day(day) else working_days_before(day, 1)
+
+
+def next_working_day(day: date) -> date:
+    """`day` itself when it is a working day, else the first working day after it."""
+    return day if is_working_day(day) else working_days_after(day, 1)
+
+
+def working_due_date(day: date, *, not_before: date) -> date:
+    """A due date on a working day: a day off moves to the working day before it (the
+    task is then done in time), or after it when that would be before `not_before`."""
+    earlier = previous_working_day(day)
+    return earlier if earlier >= not_before else next_working_day(day)
+
+
+def days_off_between(start: datetime, end: datetime, timezone: str) -> list[date]:
+    """The local days from `start` to `end` (a session's) that are not working days."""
+    zone = ZoneInfo(timezone)
+    first, last = start.astimezone(zone).date(), end.astimezone(zone).date()
+    days = (first + timedelta(days=n) for n in range((last - first).days + 1))
+    return [day for day in days if not is_working_day(day)]
+
+
+def day_off_warnings(meeting: Meeting) -> list[Warning]:
+    """A session being planned on a weekend or public holiday: warned, not refused (some
+    sessions are meant for that day). The message names the day off in English; pages
+    name it in their language (`day_off` filter)."""
+    if meeting.status not in (MeetingStatus.draft, MeetingStatus.scheduled):
+        return []
+    return [
+        Warning(
+            code="non_working_day",
+            day=day,
+            message=f"{day:%d/%m/%Y} is not a working day in Vietnam: {day_off_name(day, 'en')}",
+        )
+        for day in days_off_between(meeting.starts_at, meeting.ends_at, meeting.timezone)
+    ]
+
+
+def on_working_day(due: datetime, *, session_start: datetime, timezone: str, rule: str) -> datetime:
+    """A message due at `due` for a session starting at `session_start`, moved by `rule`
+    off a day off to the same local time on the working day before (or after) it.
+
+    Kept as it is: a working day; the rule "keep"; a day off in the same run of days off
+    as the session itself (those who attend a weekend session work that weekend); and a
+    move that would reach the start ("next" the day before a holiday session)."""
+    zone = ZoneInfo(timezone)
+    local = due.astimezone(zone)
+    session_day = session_start.astimezone(zone).date()
+    if rule == "keep" or is_working_day(local.date()):
+        return due
+    if next_working_day(local.date()) > session_day:
+        return due
+    moved_day = (
+        previous_working_day(local.date()) if rule == "previous" else next_working_day(local.date())
+    )
+    moved = datetime.combine(moved_day, local.timetz()).astimezone(due.tzinfo)
+    return due if moved >= session_start else moved
 
 
 def working_days_before(day: date, count: int) -> date:

@@ -23,6 +23,7 @@ from openpyxl.utils.cell import coordinate_to_tuple
 
 from meetings.core.config import DEFAULTS
 from meetings.core.errors import DomainError, FieldProblem, Invalid
+from meetings.core.labels import N_
 from meetings.core.settings import ImportSettings
 from meetings.core.spreadsheets import unprotect
 
@@ -35,6 +36,16 @@ XLSX_MAGIC = b"PK\x03\x04"
 
 #: A workbook is zipped XML: it may unpack to this many times `max_size_mb`.
 UNPACKED_RATIO = 20
+
+#: Files that are no spreadsheet we read, as msgids (`{name}`: the file's name).
+NOT_A_SHEET = N_(
+    '{name} is neither .csv nor .xlsx; save it as "CSV UTF-8" or as an Excel workbook (.xlsx)'
+)
+OLD_EXCEL = N_(
+    "{name} is neither .csv nor .xlsx (.xls is the old Excel format: save it as .xlsx); "
+    'save it as "CSV UTF-8" or as an Excel workbook (.xlsx)'
+)
+UNREADABLE_WORKBOOK = N_("the workbook cannot be read; save it as .xlsx again")
 
 #: The limits of config.toml's defaults, for callers without settings (tests, scripts).
 DEFAULT_LIMITS = ImportSettings(**DEFAULTS["imports"])
@@ -88,16 +99,10 @@ def kind_from_name(filename: str) -> FileKind:
         return "csv"
     if suffix == ".xlsx":
         return "xlsx"
-    hint = " (.xls is the old Excel format: save it as .xlsx)" if suffix == ".xls" else ""
+    template = NOT_A_SHEET if suffix != ".xls" else OLD_EXCEL
     raise Invalid(
         "unsupported file type",
-        [
-            FieldProblem(
-                "file",
-                f"{filename or 'the file'} is neither .csv nor .xlsx{hint}; "
-                'save it as "CSV UTF-8" or as an Excel workbook (.xlsx)',
-            )
-        ],
+        [FieldProblem.of("file", template, name=filename or "the file")],
     )
 
 
@@ -126,10 +131,10 @@ def _csv_rows(stream: IO[bytes], limits: ImportSettings) -> Rows:
     first = stream.readline()
     if first.startswith(XLSX_MAGIC):
         raise _file_problem(
-            "this is an Excel workbook, not CSV: send it as .xlsx, or save it as CSV UTF-8"
+            N_("this is an Excel workbook, not CSV: send it as .xlsx, or save it as CSV UTF-8")
         )
     if first.startswith((b"\xff\xfe", b"\xfe\xff")):
-        raise _file_problem('the file is UTF-16 text; save it as "CSV UTF-8" instead', line=1)
+        raise _file_problem(N_('the file is UTF-16 text; save it as "CSV UTF-8" instead'), line=1)
     header = _decoded(first, 1).removeprefix("\ufeff")
     lines = _text_lines(header, stream)
     reader = csv.reader(lines, delimiter=_sniff_delimiter(header))
@@ -139,7 +144,11 @@ def _csv_rows(stream: IO[bytes], limits: ImportSettings) -> Rows:
             _check_limits(number, cells, limits)
             yield number, [unprotect(cell.strip()) for cell in cells]
     except csv.Error as exc:
-        raise _file_problem(f"the CSV cannot be read: {exc}", line=number + 1) from None
+        raise _file_problem(
+            N_("the CSV cannot be read here; save it as CSV UTF-8 again"),
+            line=number + 1,
+            english=f"the CSV cannot be read: {exc}",
+        ) from None
 
 
 def _text_lines(header: str, stream: IO[bytes]) -> Iterator[str]:
@@ -158,8 +167,10 @@ def _decoded(raw: bytes, line: int) -> str:
         return raw.decode("utf-8")
     except UnicodeDecodeError:
         raise _file_problem(
-            f"the file is not UTF-8 text (the first wrong byte is on line {line}); "
-            'in Excel use "Save As" and choose "CSV UTF-8 (Comma delimited)"',
+            N_(
+                "the file is not UTF-8 text (the first wrong byte is on line {line}); "
+                'in Excel use "Save As" and choose "CSV UTF-8 (Comma delimited)"'
+            ),
             line=line,
         ) from None
 
@@ -176,7 +187,7 @@ def _xlsx_rows(stream: IO[bytes], limits: ImportSettings) -> Rows:
 
     if stream.read(len(XLSX_MAGIC)) != XLSX_MAGIC:
         raise _file_problem(
-            "this is not an Excel workbook (.xlsx); a CSV file must be sent as text/csv"
+            N_("this is not an Excel workbook (.xlsx); a CSV file must be sent as text/csv")
         )
     stream.seek(0)
     _check_workbook(stream, limits)
@@ -185,11 +196,12 @@ def _xlsx_rows(stream: IO[bytes], limits: ImportSettings) -> Rows:
         workbook = load_workbook(stream, read_only=True, data_only=True)
     except Exception as exc:  # a damaged zip, a missing part, bad XML: openpyxl raises many kinds
         raise _file_problem(
-            f"the workbook cannot be read ({exc}); save it as .xlsx again"
+            UNREADABLE_WORKBOOK,
+            english=f"the workbook cannot be read ({exc}); save it as .xlsx again",
         ) from None
     try:
         if not workbook.worksheets:
-            raise _file_problem("the workbook has no worksheet")
+            raise _file_problem(N_("the workbook has no worksheet"))
         rows = workbook.worksheets[0].iter_rows(
             min_row=1, max_col=limits.max_columns, values_only=True
         )
@@ -225,7 +237,8 @@ def _check_workbook(stream: IO[bytes], limits: ImportSettings) -> None:
         raise
     except Exception as exc:  # a damaged, encrypted or unknown zip; bad XML: many kinds
         raise _file_problem(
-            f"the workbook cannot be read ({exc}); save it as .xlsx again"
+            UNREADABLE_WORKBOOK,
+            english=f"the workbook cannot be read ({exc}); save it as .xlsx again",
         ) from None
 
 
@@ -280,5 +293,9 @@ def _cell_text(value: Any) -> str:
     return str(value).strip()
 
 
-def _file_problem(message: str, line: int | None = None) -> Invalid:
-    return Invalid("the file cannot be read", [FieldProblem("file", message, line)])
+def _file_problem(template: str, line: int | None = None, english: str | None = None) -> Invalid:
+    """The file cannot be read: said by a msgid (`{line}` filled), with the reader's
+    own English for the API when it says more."""
+    message = english or template.format(line=line)
+    problem = FieldProblem("file", message, line, template, (("line", line),))
+    return Invalid("the file cannot be read", [problem])

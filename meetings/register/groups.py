@@ -7,8 +7,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Generic, Protocol, TypeVar
 
-from meetings.register.models import ClusterPublic
-
 
 class InCluster(Protocol):
     """A site, or a site's state in a session, that names its cluster."""
@@ -32,6 +30,9 @@ class ClusterGroup(Generic[T]):
     sites: list[T] = field(default_factory=list)
     #: How many sites the whole cluster has, when a page lists only part of it.
     count: int | None = None
+    #: How many of them are on the pages before this one, and on the pages after it.
+    earlier: int = 0
+    later: int = 0
 
 
 def by_cluster(
@@ -48,8 +49,22 @@ def by_cluster(
     return groups
 
 
-def cluster_sizes(clusters: Sequence[ClusterPublic], register_size: int) -> dict[int | None, int]:
-    """How many sites each cluster has; None counts the sites without a cluster."""
-    sizes: dict[int | None, int] = {c.id: c.site_count for c in clusters}
-    sizes[None] = register_size - sum(c.site_count for c in clusters)
-    return sizes
+def page_groups(
+    items: Sequence[T], *, counts: Sequence[tuple[int | None, int]], offset: int
+) -> list[ClusterGroup[T]]:
+    """One page of a list in register order, by cluster: each group counts its whole
+    cluster (`counts`, in the list's order) and how many of it the other pages hold, so a
+    cluster split across pages says so instead of counting sites the page does not show."""
+    starts: dict[int | None, tuple[int, int]] = {}
+    position = 0
+    for cluster_id, count in counts:
+        starts[cluster_id] = (position, count)
+        position += count
+    groups = by_cluster(items, sizes=dict(counts))
+    index = offset
+    for group in groups:
+        start, count = starts.get(group.cluster_id, (index, len(group.sites)))
+        group.earlier = max(0, index - start)
+        group.later = max(0, start + count - index - len(group.sites))
+        index += len(group.sites)
+    return groups

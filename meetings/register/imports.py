@@ -32,6 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from meetings.core.errors import FieldProblem, Invalid
+from meetings.core.labels import N_
 from meetings.core.settings import ImportSettings
 from meetings.core.store import id_of, utcnow
 from meetings.register import bulk, sites
@@ -177,8 +178,9 @@ def _too_many(problems: list[FieldProblem]) -> Invalid:
     count = len(problems)
     listed = problems[:MAX_LISTED_PROBLEMS]
     if count > MAX_LISTED_PROBLEMS:
+        more = count - MAX_LISTED_PROBLEMS
         listed.append(
-            FieldProblem("file", f"{count - MAX_LISTED_PROBLEMS} more problems are not listed")
+            FieldProblem.of("file", N_("{count} more problems are not listed"), count=more)
         )
     noun = "problem" if count == 1 else "problems"
     return Invalid(f"the file has {count} {noun}; nothing was imported", listed)

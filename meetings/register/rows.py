@@ -12,6 +12,8 @@ from pydantic import ValidationError
 from sqlalchemy import Row
 
 from meetings.core.errors import FieldProblem
+from meetings.core.labels import N_
+from meetings.core.problems import pydantic_problem
 from meetings.core.types import nfc, search_key
 from meetings.register.models import SiteCreate
 
@@ -59,7 +61,23 @@ _CONTACT_HEADERS = {alias: f for f, names in _CONTACT_ALIASES.items() for alias 
 
 _CONTACT_HEADER = re.compile(r"^(?:contact|lien he|nguoi lien he) ?(\d+) ?(.+)$")
 
-CODE_RULE = "use letters A-Z, digits, '-', '_' and '.', starting with a letter or digit"
+KNOWN = (
+    ", ".join(
+        (*SITE_COLUMNS, "contact1_name", "contact1_title", "contact1_email", "contact1_phone")
+    )
+    + ", contact1_role, contact2_name, …"
+)
+#: What is wrong in a file, as msgids (the API says them in English, the page translated).
+TWICE = N_("column {column} appears twice")
+UNKNOWN_COLUMN = N_("unknown column {label}; the columns are {known}")
+NO_COLUMN = N_("the file has no {column} column")
+BAD_CODE = N_(
+    "{code} is not a valid code: use letters A-Z, digits, '-', '_' and '.', "
+    "starting with a letter or digit"
+)
+NO_CLUSTERS = N_("no cluster with code {code} (the register has no clusters yet)")
+UNKNOWN_CLUSTER = N_("no cluster with code {code} (the clusters are {known})")
+USED_CODE = N_("code {code} is already used on line {first}")
 
 T = TypeVar("T")
 
@@ -135,7 +153,7 @@ def parse_header(line: int, cells: list[str]) -> tuple[Header, list[FieldProblem
         column = _SITE_HEADERS.get(key)
         if column is not None:
             if column in site:
-                problems.append(FieldProblem(label, f"column {column} appears twice", line))
+                problems.append(FieldProblem.of(label, TWICE, line, column=column))
             site[column] = index
             continue
         match = _CONTACT_HEADER.match(key)
@@ -144,21 +162,15 @@ def parse_header(line: int, cells: list[str]) -> tuple[Header, list[FieldProblem
             group = contacts.setdefault(int(match.group(1)), {})
             if contact_field in group:
                 name = f"contact{int(match.group(1))}_{contact_field}"
-                problems.append(FieldProblem(label, f"column {name} appears twice", line))
+                problems.append(FieldProblem.of(label, TWICE, line, column=name))
             group[contact_field] = index
             continue
         problems.append(
-            FieldProblem(
-                label,
-                f"unknown column {label!r}; the columns are {', '.join(SITE_COLUMNS)} "
-                "and contact1_name, contact1_title, contact1_email, contact1_phone, "
-                "contact1_role, contact2_name, …",
-                line,
-            )
+            FieldProblem.of(label, UNKNOWN_COLUMN, line, label=repr(label), known=KNOWN)
         )
     for required in REQUIRED_COLUMNS:
         if required not in site:
-            problems.append(FieldProblem(required, f"the file has no {required} column", line))
+            problems.append(FieldProblem.of(required, NO_COLUMN, line, column=required))
     header = Header(
         site=site,
         contacts=dict(sorted(contacts.items())),
@@ -204,14 +216,14 @@ def _column_of(loc: tuple[int | str, ...], groups: list[int]) -> str:
     return ".".join(str(part) for part in loc) or "row"
 
 
-def _message(error: dict[str, Any], column: str) -> str:
+def _problem(error: dict[str, Any], column: str, line: int) -> FieldProblem:
+    """A cell's problem; an empty cell or a bad code said the way a sheet's reader needs."""
     kind = error["type"]
     if kind == "missing":
-        return "required; the cell is empty"
+        return FieldProblem.of(column, N_("required; the cell is empty"), line)
     if column == "code" and kind == "string_pattern_mismatch":
-        return f"{error.get('input')!r} is not a valid code: {CODE_RULE}"
-    message = str(error["msg"])
-    return message.removeprefix("Value error, ")
+        return FieldProblem.of(column, BAD_CODE, line, code=repr(error.get("input")))
+    return pydantic_problem(error, column, line)
 
 
 def _find_cluster(clusters: dict[str, ClusterRef], code: str) -> ClusterRef | None:
@@ -222,12 +234,12 @@ def _find_cluster(clusters: dict[str, ClusterRef], code: str) -> ClusterRef | No
     return folded[0] if len(folded) == 1 else None
 
 
-def _unknown_cluster(code: str, clusters: dict[str, ClusterRef]) -> str:
+def _unknown_cluster(code: str, clusters: dict[str, ClusterRef], line: int) -> FieldProblem:
     known = sorted(clusters)
     listed = ", ".join(known[:20]) + (", …" if len(known) > 20 else "")
-    return f"no cluster with code {code!r}" + (
-        f" (the clusters are {listed})" if known else " (the register has no clusters yet)"
-    )
+    if not known:
+        return FieldProblem.of("cluster", NO_CLUSTERS, line, code=repr(code))
+    return FieldProblem.of("cluster", UNKNOWN_CLUSTER, line, code=repr(code), known=listed)
 
 
 def check_rows(
@@ -247,7 +259,7 @@ def check_rows(
                 return header, [], header_problems  # fix the header before the rows
             continue
         row_problems = [
-            FieldProblem(f"column {index + 1}", "a value in a column without a header", line)
+            FieldProblem.of(f"column {index + 1}", N_("a value in a column without a header"), line)
             for index, value in enumerate(cells)
             if value and (index in header.unnamed or index >= header.width)
         ]
@@ -256,9 +268,7 @@ def check_rows(
         if cluster_code:
             cluster = _find_cluster(clusters, cluster_code)
             if cluster is None:
-                row_problems.append(
-                    FieldProblem("cluster", _unknown_cluster(cluster_code, clusters), line)
-                )
+                row_problems.append(_unknown_cluster(cluster_code, clusters, line))
             else:
                 data["cluster_id"] = cluster.id
         site: SiteCreate | None = None
@@ -267,18 +277,18 @@ def check_rows(
         except ValidationError as exc:
             for error in exc.errors(include_url=False):
                 column = _column_of(error["loc"], groups)
-                row_problems.append(FieldProblem(column, _message(dict(error), column), line))
+                row_problems.append(_problem(dict(error), column, line))
         code = nfc(data.get("code", ""))  # checked even when the row has other problems
         if code:
             first = first_line_of.setdefault(code, line)
             if first != line:
                 row_problems.append(
-                    FieldProblem("code", f"code {code!r} is already used on line {first}", line)
+                    FieldProblem.of("code", USED_CODE, line, code=repr(code), first=first)
                 )
         if row_problems or site is None:
             problems.extend(row_problems)
             continue
         planned.append(Planned(line, site, cluster.code if cluster else None))
     if header is None:
-        problems.append(FieldProblem("file", "the file is empty: it has no header row", 1))
+        problems.append(FieldProblem.of("file", N_("the file is empty: it has no header row"), 1))
     return header, planned, problems

@@ -154,6 +154,22 @@ async def list_sites(
     return SitePage(items=await _publish(session, rows), total=total, limit=limit, offset=offset)
 
 
+async def cluster_counts(
+    session: AsyncSession, *, q: str | None = None, cluster_id: int | None = None
+) -> list[tuple[int | None, int]]:
+    """How many sites of the register (as `list_sites` filters it) each cluster has, in
+    register order (None: the sites without a cluster, first)."""
+    counted = await session.execute(
+        select(col(Site.cluster_id), func.count())
+        .select_from(Site)
+        .outerjoin(Cluster, col(Site.cluster_id) == col(Cluster.id))
+        .where(*_site_filter(q, cluster_id))
+        .group_by(col(Site.cluster_id), col(Cluster.code))
+        .order_by(col(Cluster.code).nulls_first())
+    )
+    return [(cluster, count) for cluster, count in counted]
+
+
 async def all_sites(session: AsyncSession) -> list[SitePublic]:
     """Every site in register order, for exports; fetched in one pass, not page by page."""
     page = await list_sites(session, limit=MAX_PAGE)

@@ -14,14 +14,16 @@ from meetings.core.access import (
     ORGANISERS,
     allow,
 )
-from meetings.core.errors import Conflict, DomainError
+from meetings.core.errors import Conflict, DomainError, FieldProblem
 from meetings.core.forms import FormState, optional_int, problems_of, text
 from meetings.core.keys import settings_key, translations_key
+from meetings.core.labels import N_
 from meetings.core.pages import PAGE_SIZE, _, flash, may_edit, panels, render
+from meetings.core.problems import in_language, problem_text
 from meetings.core.web import db, int_query, path_id, url
 from meetings.register import files, imports, sites, uploads
 from meetings.register.forms import SITE_FIELDS, site_values
-from meetings.register.groups import by_cluster, cluster_sizes
+from meetings.register.groups import page_groups
 from meetings.register.labels import LIMIT_MESSAGES
 from meetings.register.models import (
     ClusterCreate,
@@ -47,9 +49,9 @@ async def site_list(request: web.Request) -> web.Response:
             offset=(page_number - 1) * PAGE_SIZE,
         )
         clusters = await sites.list_clusters(session)
-        register_size = await sites.count_sites(session)
-    # A group's heading counts the whole cluster, not only this page's part of it.
-    groups = by_cluster(page.items, sizes=cluster_sizes(clusters, register_size))
+        counts = await sites.cluster_counts(session, q=q or None, cluster_id=cluster_id)
+    # A group's heading counts the whole cluster, and says which pages hold the rest of it.
+    groups = page_groups(page.items, counts=counts, offset=page.offset)
     return render(
         request,
         "register/sites.html",
@@ -187,12 +189,26 @@ async def site_delete(request: web.Request) -> web.Response:
 _UPLOAD_TOKEN = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 
 
+def _shown(request: web.Request, problem: FieldProblem) -> dict[str, object]:
+    """A file's problem as the page lists it: line, column (the file's own name, or where
+    it is in words) and what is wrong, in the page's language."""
+    column = problem.field
+    if number := re.fullmatch(r"column (\d+)", column):
+        column = _(request, "column {number}").format(number=number[1])
+    elif column in ("file", "row"):
+        column = _(request, "the file") if column == "file" else _(request, "the row")
+    text = problem_text(problem, request[translations_key].gettext)
+    return {"line": problem.line, "column": column, "text": text}
+
+
 def _import_refused(
     request: web.Request, exc: DomainError, *, filename: str | None
 ) -> web.Response:
     """The upload form again, with the file's problems, or the limit it passed said in
     the page's language; nothing was written."""
-    problems, error = getattr(exc, "problems", []), exc.message
+    gettext = request[translations_key].gettext
+    problems = [_shown(request, p) for p in getattr(exc, "problems", [])]
+    error = in_language(exc.message, gettext, N_("The file cannot be read."))
     if isinstance(exc, files.OverLimit):
         problems, error = [], _(request, LIMIT_MESSAGES[exc.key]).format(limit=exc.limit)
     return render(

@@ -240,18 +240,32 @@ for (const board of document.querySelectorAll("[data-board]")) {
     const body = rehearsalStep
       ? { site_id: Number(siteId), status: status.slice(10), note: extra.note || "" }
       : { site_id: Number(siteId), status, ...extra };
-    const response = await fetch(url, {
-      method: "POST",
-      credentials: "same-origin",
-      headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf },
-      body: JSON.stringify(body),
-    });
-    if (!response.ok) {
-      const problem = await response.json().catch(() => ({}));
-      const details = (problem.error?.details || []).map((d) => d.message).join("; ") || problem.error?.message || response.status;
-      window.alert(labels.failed.replace("{details}", details));
+    // The answer is "" when saved, else what to tell the operator where they look. The
+    // API answers this page's script in the page's language.
+    let response;
+    try {
+      response = await fetch(url, {
+        method: "POST",
+        credentials: "same-origin",
+        headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf },
+        body: JSON.stringify(body),
+      });
+    } catch {
+      return labels.failed.replace("{details}", labels.offline);
     }
+    if (response.ok) return "";
+    const problem = await response.json().catch(() => ({}));
+    const details = (problem.error?.details || []).map((d) => d.message).join("; ") || problem.error?.message || labels.refused;
+    return labels.failed.replace("{details}", details);
   };
+  // A refusal is said in place, in a live region: on the tile for a key, in the dialog.
+  const sayOnTile = (siteId, message) => {
+    const tile = document.getElementById(`site-${siteId}`);
+    if (!tile) return;
+    tile.classList.toggle("refused", message !== "");
+    tile.querySelector("[data-error]").textContent = message;
+  };
+  const dialogError = dialog.querySelector("[data-dialog-error]");
   const keys = { c: "connected", p: "present", l: "late", r: "left", a: "absent", t: "technical_issue" };
   const open = (tile) => {
     form.action = tile.dataset.action;
@@ -259,6 +273,7 @@ for (const board of document.querySelectorAll("[data-board]")) {
     dialog.querySelector("[data-dialog-title]").textContent = tile.querySelector(".tile-name").textContent;
     form.elements.delegates_present.value = tile.querySelector("[data-delegates]").textContent;
     form.elements.note.value = "";
+    dialogError.textContent = "";
     dialog.showModal();
     form.elements.delegates_present.focus();
   };
@@ -271,7 +286,10 @@ for (const board of document.querySelectorAll("[data-board]")) {
     if (!tile || event.ctrlKey || event.metaKey || event.altKey) return;
     if (event.key === "Enter" || event.key === " ") { event.preventDefault(); open(tile); return; }
     const status = keys[event.key.toLowerCase()];
-    if (status) { event.preventDefault(); send(tile.dataset.site, status); }
+    if (status) {
+      event.preventDefault();
+      send(tile.dataset.site, status).then((message) => sayOnTile(tile.dataset.site, message));
+    }
   });
   form.addEventListener("submit", (event) => {
     event.preventDefault();
@@ -280,7 +298,10 @@ for (const board of document.querySelectorAll("[data-board]")) {
     const delegates = form.elements.delegates_present.value;
     const extra = { note: form.elements.note.value };
     if (delegates !== "" && !status.startsWith("rehearsal:")) extra.delegates_present = Number(delegates);
-    send(form.dataset.site, status, extra).then(() => {
+    send(form.dataset.site, status, extra).then((message) => {
+      dialogError.textContent = message;
+      if (message) return;  // the dialog stays open with what was typed
+      sayOnTile(form.dataset.site, "");
       dialog.close();
       document.getElementById(`site-${form.dataset.site}`)?.focus();
     });

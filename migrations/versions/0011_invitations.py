@@ -1,4 +1,4 @@
-"""invitations: reserved for issue #14 (no schema change yet)
+"""invitations: what each message told its site of the session, so only what changed is sent
 
 Revision ID: 0011
 Revises: 0010
@@ -7,6 +7,9 @@ Create Date: 2026-12-02 16:40:00
 
 from collections.abc import Sequence
 
+import sqlalchemy as sa
+from alembic import op
+
 revision: str = "0011"
 down_revision: str | None = "0010"
 branch_labels: str | Sequence[str] | None = None
@@ -14,8 +17,12 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    pass
+    with op.batch_alter_table("message", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("seen", sa.JSON(), nullable=True))
+        batch_op.add_column(sa.Column("seen_before", sa.JSON(), nullable=True))
 
 
 def downgrade() -> None:
-    pass
+    with op.batch_alter_table("message", schema=None) as batch_op:
+        batch_op.drop_column("seen_before")
+        batch_op.drop_column("seen")

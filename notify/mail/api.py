@@ -152,7 +152,7 @@ class DeliverySummaryOut(SQLModel):
 async def delivery_summary(request: web.Request) -> web.Response:
     async with db(request) as session:
         await get_meeting_row(session, path_id(request))
-        found = await invitations.delivery_summary(session, path_id(request), now=utcnow())
+        found = await messages.delivery_summary(session, path_id(request), now=utcnow())
     return model_response(DeliverySummaryOut(**dataclasses.asdict(found)))
 
 

@@ -11,22 +11,26 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from agendas.programme.programme import agenda_items
 from meetings.core import signals
 from meetings.core.errors import FieldProblem, Invalid
 from meetings.core.labels import N_
 from meetings.core.store import utcnow
 from meetings.planning.lifecycle import get_meeting_row
 from meetings.planning.models import MeetingStatus, Participation
-from meetings.register.models import Contact
+from meetings.register.models import Contact, Site
+from notify.mail import versions
 from notify.mail.messages import get_message
 from notify.mail.models import Message, MessageKind, MessageStatus
 from notify.site import tokens
 
 INVITING = (MessageKind.invitation, MessageKind.update)
+#: What tells a site of the session's state: its latest such message is what it knows.
+TELLING = (*INVITING, MessageKind.cancellation)
 
 
 @dataclass(frozen=True)
@@ -40,42 +44,68 @@ class QueueReport:
         return self.invitations + self.updates + self.cancellations
 
 
-async def _recipients(session: AsyncSession, meeting_id: int) -> dict[str, tuple[int, str]]:
-    """Every contact e-mail of every invited site: address → (site id, name)."""
+@dataclass(frozen=True)
+class Recipient:
+    """A contact address of an invited site, with the site's room for this session."""
+
+    site_id: int
+    name: str
+    endpoint: str
+
+
+async def _recipients(session: AsyncSession, meeting_id: int) -> dict[str, Recipient]:
+    """Every contact e-mail of every invited site: address → recipient."""
     rows = await session.execute(
-        select(col(Contact.email), col(Contact.site_id), col(Contact.name))
+        select(
+            col(Contact.email),
+            col(Contact.site_id),
+            col(Contact.name),
+            col(Participation.endpoint),
+            col(Site.endpoint),
+        )
         .join(Participation, col(Participation.site_id) == col(Contact.site_id))
+        .join(Site, col(Site.id) == col(Contact.site_id))
         .where(col(Participation.meeting_id) == meeting_id)
         .order_by(col(Contact.site_id), col(Contact.position))
     )
-    found: dict[str, tuple[int, str]] = {}
-    for email, site_id, name in rows.all():
-        found.setdefault(email.lower(), (site_id, name))
+    found: dict[str, Recipient] = {}
+    for email, site_id, name, own_endpoint, endpoint in rows.all():
+        found.setdefault(email.lower(), Recipient(site_id, name, own_endpoint or endpoint))
     return found
 
 
-async def _invited_before(session: AsyncSession, meeting_id: int) -> dict[str, Message]:
-    rows = await session.scalars(
-        select(Message)
+@dataclass(frozen=True)
+class Told:
+    """The latest message that told a recipient of the session (not a failed one)."""
+
+    kind: MessageKind
+    site_id: int | None
+    name: str
+    sequence: int
+    seen: versions.SiteView | None
+
+
+async def _last_told(session: AsyncSession, meeting_id: int) -> dict[str, Told]:
+    rows = await session.execute(
+        select(
+            col(Message.recipient),
+            col(Message.kind),
+            col(Message.site_id),
+            col(Message.recipient_name),
+            col(Message.sequence),
+            col(Message.seen),
+        )
         .where(
             col(Message.meeting_id) == meeting_id,
-            col(Message.kind).in_(INVITING),
+            col(Message.kind).in_(TELLING),
             col(Message.status) != MessageStatus.failed,
         )
         .order_by(col(Message.id))
     )
-    return {m.recipient.lower(): m for m in rows}
-
-
-async def _cancelled_at(session: AsyncSession, meeting_id: int, sequence: int) -> set[str]:
-    rows = await session.scalars(
-        select(col(Message.recipient)).where(
-            col(Message.meeting_id) == meeting_id,
-            col(Message.kind) == MessageKind.cancellation,
-            col(Message.sequence) >= sequence,
-        )
-    )
-    return {r.lower() for r in rows}
+    return {
+        email.lower(): Told(MessageKind(kind), site_id, name, sequence, seen)
+        for email, kind, site_id, name, sequence, seen in rows.all()
+    }
 
 
 @dataclass(frozen=True)
@@ -86,11 +116,38 @@ class Planned:
     name: str
     site_id: int | None
     kind: MessageKind
+    #: The calendar SEQUENCE it carries: above anything the recipient got before.
+    sequence: int = 0
+    #: What it tells (invitations and updates), and what the recipient had (updates).
+    seen: versions.SiteView | None = None
+    seen_before: versions.SiteView | None = None
 
 
-async def plan_invitations(session: AsyncSession, meeting_id: int) -> list[Planned]:
+@dataclass(frozen=True)
+class InvitationPlan:
+    """The next sending, and how many invited sites already have the latest version."""
+
+    planned: list[Planned]
+    #: Invited sites (with an e-mail) all of whose contacts have the latest version.
+    current_sites: int = 0
+    #: Invited sites told before that something they see has changed for.
+    outdated_sites: int = 0
+    #: Invited sites never invited yet (or invited again after a cancellation).
+    new_sites: int = 0
+
+
+def _is_current(told: Told, view: versions.SiteView, sequence: int) -> bool:
+    if told.kind == MessageKind.cancellation:
+        return False
+    if told.seen is None:  # sent before views were kept: its sequence says enough
+        return told.sequence >= sequence
+    return told.seen == view
+
+
+async def invitation_plan(session: AsyncSession, meeting_id: int) -> InvitationPlan:
     """Who gets what if invitations are sent now: an invitation to a new recipient, an
-    update to one invited before, a cancellation to one whose site was removed. Nothing
+    update to one told before when something it sees has changed since, a cancellation
+    to one whose site was removed; nothing to one that has the latest version. Nothing
     is written, so the organiser sees this before sending."""
     meeting = await get_meeting_row(session, meeting_id)
     if meeting.status not in (MeetingStatus.draft, MeetingStatus.scheduled):
@@ -99,26 +156,56 @@ async def plan_invitations(session: AsyncSession, meeting_id: int) -> list[Plann
             [FieldProblem("status", N_("An ended or cancelled session sends no invitations"))],
         )
     recipients = await _recipients(session, meeting_id)
-    before = await _invited_before(session, meeting_id)
-    planned = [
-        Planned(
-            email,
-            name,
-            site_id,
-            MessageKind.update if email in before else MessageKind.invitation,
+    told = await _last_told(session, meeting_id)
+    agenda = versions.agenda_digest(await agenda_items(session, meeting_id=meeting_id))
+    planned, current = [], set()
+    for email, recipient in recipients.items():
+        view = versions.site_view(meeting, endpoint=recipient.endpoint, agenda=agenda)
+        before = told.get(email)
+        if before is not None and _is_current(before, view, meeting.sequence):
+            current.add(recipient.site_id)
+            continue
+        is_update = before is not None and before.kind != MessageKind.cancellation
+        planned.append(
+            Planned(
+                email,
+                recipient.name,
+                recipient.site_id,
+                MessageKind.update if is_update else MessageKind.invitation,
+                _next_sequence(meeting.sequence, before),
+                view,
+                before.seen if is_update and before is not None else None,
+            )
         )
-        for email, (site_id, name) in recipients.items()
-    ]
-    removed = (
-        set(before) - set(recipients) - await _cancelled_at(session, meeting_id, meeting.sequence)
-    )
     planned.extend(
         Planned(
-            email, before[email].recipient_name, before[email].site_id, MessageKind.cancellation
+            email, t.name, t.site_id, MessageKind.cancellation, _next_sequence(meeting.sequence, t)
         )
-        for email in sorted(removed)
+        for email, t in sorted(told.items())
+        if email not in recipients and t.kind != MessageKind.cancellation
     )
-    return planned
+    return _plan(planned, current)
+
+
+def _next_sequence(sequence: int, before: Told | None) -> int:
+    """The session's SEQUENCE, or one above what the recipient last got if that is more
+    (a change of title or agenda alone does not raise the session's)."""
+    return sequence if before is None else max(sequence, before.sequence + 1)
+
+
+def _plan(planned: list[Planned], current: set[int]) -> InvitationPlan:
+    kinds: dict[MessageKind, set[int]] = {}
+    for p in planned:
+        if p.site_id is not None:
+            kinds.setdefault(p.kind, set()).add(p.site_id)
+    new = kinds.get(MessageKind.invitation, set())
+    outdated = kinds.get(MessageKind.update, set()) - new
+    return InvitationPlan(planned, len(current - new - outdated), len(outdated), len(new))
+
+
+async def plan_invitations(session: AsyncSession, meeting_id: int) -> list[Planned]:
+    """The messages of the next sending (see `invitation_plan`)."""
+    return (await invitation_plan(session, meeting_id)).planned
 
 
 def by_kind(plan: Sequence[Planned]) -> dict[str, list[Planned]]:
@@ -136,15 +223,18 @@ async def queue_invitations(
     secret_key: str,
     send_after: datetime | None = None,
 ) -> QueueReport:
-    """Invitations to new recipients, updates to those invited before, cancellations to
-    those whose site was removed from the session (see `plan_invitations`)."""
-    planned = await plan_invitations(session, meeting_id)
-    if not any(p.kind != MessageKind.cancellation for p in planned):
+    """Invitations to new recipients, updates to those whose view of the session changed,
+    cancellations to those whose site was removed (see `invitation_plan`); nothing, and
+    an empty report, when every site has the latest version."""
+    plan = await invitation_plan(session, meeting_id)
+    planned = plan.planned
+    if not (plan.current_sites or plan.outdated_sites or plan.new_sites):
         raise Invalid(
             "nobody to invite",
             [FieldProblem("site_ids", N_("The invited sites have no contact e-mail"))],
         )
-    meeting = await get_meeting_row(session, meeting_id)
+    if not planned:
+        return QueueReport()
     await tokens.issue_tokens(
         session,
         {p.site_id for p in planned if p.site_id is not None and p.kind != "cancellation"},
@@ -152,7 +242,8 @@ async def queue_invitations(
     )
     when = send_after or utcnow()
     rows = [
-        _row(meeting_id, p.site_id, p.email, p.name, p.kind, meeting.sequence, when)
+        _row(meeting_id, p.site_id, p.email, p.name, p.kind, p.sequence, when)
+        | {"seen": p.seen, "seen_before": p.seen_before}
         for p in planned
     ]
     await _insert(session, rows)
@@ -193,7 +284,9 @@ async def resend(session: AsyncSession, meeting_id: int, message_id: int) -> Mes
         recipient=row.recipient,
         recipient_name=row.recipient_name,
         kind=row.kind,
-        sequence=meeting.sequence,
+        sequence=max(row.sequence, meeting.sequence),
+        seen=row.seen,
+        seen_before=row.seen_before,
     )
     session.add(again)
     await session.flush()
@@ -201,22 +294,22 @@ async def resend(session: AsyncSession, meeting_id: int, message_id: int) -> Mes
 
 
 async def queue_cancellations(session: AsyncSession, meeting_id: int) -> QueueReport:
-    """A cancelled session: a CANCEL to everyone who was invited (once per sequence)."""
+    """A cancelled session: a CANCEL to everyone invited and not cancelled yet, with a
+    SEQUENCE above what each got."""
     meeting = await get_meeting_row(session, meeting_id)
-    before = await _invited_before(session, meeting_id)
-    done = await _cancelled_at(session, meeting_id, meeting.sequence)
+    told = await _last_told(session, meeting_id)
     rows = [
         _row(
             meeting_id,
-            m.site_id,
+            t.site_id,
             email,
-            m.recipient_name,
+            t.name,
             MessageKind.cancellation,
-            meeting.sequence,
+            _next_sequence(meeting.sequence, t),
             utcnow(),
         )
-        for email, m in before.items()
-        if email not in done
+        for email, t in told.items()
+        if t.kind != MessageKind.cancellation
     ]
     await _insert(session, rows)
     return QueueReport(cancellations=len(rows))
@@ -243,6 +336,8 @@ def _row(
         "last_error": "",
         "send_after": when,
         "message_id": "",
+        "seen": None,
+        "seen_before": None,
         "created_at": utcnow(),
     }
 
@@ -250,50 +345,6 @@ def _row(
 async def _insert(session: AsyncSession, rows: list[dict[str, object]]) -> None:
     for start in range(0, len(rows), 1000):
         await session.execute(insert(Message), rows[start : start + 1000])
-
-
-@dataclass(frozen=True)
-class DeliverySummary:
-    """How far the session's sending has got, for the progress bar."""
-
-    total: int
-    queued: int
-    sending: int
-    sent: int
-    failed: int
-    #: Queued rows whose time has not come (a chosen send time, or a retry's back-off).
-    waiting: int
-
-    @property
-    def is_busy(self) -> bool:
-        return self.queued + self.sending > 0
-
-
-async def delivery_summary(
-    session: AsyncSession, meeting_id: int, *, now: datetime
-) -> DeliverySummary:
-    counts: dict[str, int] = {}
-    # One expression (one bound `now`) in the select and the GROUP BY: PostgreSQL refuses
-    # to group by `send_after > $2` what it selects as `send_after > $1`.
-    later = col(Message.send_after) > now
-    rows = await session.execute(
-        select(col(Message.status), later, func.count())
-        .where(col(Message.meeting_id) == meeting_id)
-        .group_by(col(Message.status), later)
-    )
-    waiting = 0
-    for status, is_later, count in rows.all():
-        counts[status] = counts.get(status, 0) + count
-        if status == MessageStatus.queued and is_later:
-            waiting += count
-    return DeliverySummary(
-        total=sum(counts.values()),
-        queued=counts.get(MessageStatus.queued, 0),
-        sending=counts.get(MessageStatus.sending, 0),
-        sent=counts.get(MessageStatus.sent, 0),
-        failed=counts.get(MessageStatus.failed, 0) + counts.get(MessageStatus.skipped, 0),
-        waiting=waiting,
-    )
 
 
 async def queue_minutes_notice(session: AsyncSession, meeting_id: int) -> QueueReport:
@@ -311,9 +362,15 @@ async def queue_minutes_notice(session: AsyncSession, meeting_id: int) -> QueueR
     meeting = await get_meeting_row(session, meeting_id)
     recipients = await _recipients(session, meeting_id)
     rows = []
-    for email, (site_id, name) in recipients.items():
+    for email, recipient in recipients.items():
         row = _row(
-            meeting_id, site_id, email, name, MessageKind.minutes, meeting.sequence, utcnow()
+            meeting_id,
+            recipient.site_id,
+            email,
+            recipient.name,
+            MessageKind.minutes,
+            meeting.sequence,
+            utcnow(),
         )
         row["dedupe_key"] = f"minutes:{meeting_id}:{minutes.number}:{email}"[:200]
         rows.append(row)

@@ -15,6 +15,7 @@ MESSAGE_KIND_LABELS = {
     "cancellation": N_("Cancellation"),
     "reminder": N_("Reminder"),
     "minutes": N_("Notice of conclusions"),
+    "minutes_ready": N_("Draft minutes ready"),
 }
 
 
@@ -24,4 +25,14 @@ MESSAGE_STATUS_LABELS = {
     "sent": N_("Sent"),
     "failed": N_("Failed"),
     "skipped": N_("Skipped"),
+}
+
+
+#: The headers the mail viewer shows, in order, with their labels.
+MAIL_HEADER_LABELS = {
+    "From": N_("From"),
+    "To": N_("To"),
+    "Subject": N_("Subject"),
+    "Date": N_("Sent on"),
+    "Message-ID": N_("Message ID"),
 }

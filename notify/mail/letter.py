@@ -26,6 +26,8 @@ from sqlmodel import col
 
 from agendas.programme.models import AgendaItemPublic
 from agendas.programme.programme import agenda_items, timeline
+from meetings.accounts.models import User
+from meetings.attendance.video import join_url
 from meetings.core.admin_format import clock_in_words, date_in_words, html_to_pdf, moment_in_words
 from meetings.core.i18n import translations
 from meetings.core.settings import OrganisationSettings, Settings
@@ -34,7 +36,7 @@ from meetings.planning.invited import invitation
 from meetings.planning.lifecycle import get_meeting_row
 from meetings.planning.models import Meeting, Participation
 from meetings.planning.workdays import working_days_before
-from meetings.register.models import Site
+from meetings.register.models import Cluster, Site
 from notify.site import tokens
 from notify.site.links import site_page_url
 
@@ -67,6 +69,50 @@ class Letter:
     #: The site's own page (answer, delegates, documents, check-in).
     site_url: str = ""
     bridge_point_count: int = 0
+    #: The letter to all: the invited sites by cluster, for its attached list.
+    invited: Sequence[InvitedGroup] = ()
+    #: Whom to call about the session, with a phone or e-mail (Decision 45).
+    contact: str = ""
+    #: What the sites open to join the session (empty: each site's page gives it).
+    join_link: str = ""
+
+
+@dataclass(frozen=True)
+class InvitedGroup:
+    """The invited sites of one cluster (None: sites in no cluster), by name; only
+    counted (`sites` empty) when the list would be too long to print."""
+
+    cluster: str | None
+    count: int
+    sites: Sequence[str] = ()
+
+
+#: Above this many invited sites the attached list gives each cluster's count, not every
+#: name: a list of 10,000 names would be 200 pages in every e-mail.
+LISTED_SITES = 300
+
+
+@dataclass(frozen=True)
+class Signer:
+    """Who signs the letter: the authority line, the position, the full name."""
+
+    authority: str
+    title: str
+    name: str
+
+
+def signer_of(meeting: Meeting, organisation: OrganisationSettings) -> Signer:
+    """The session's chair, who invites in person; without one, the office's signer.
+    The position is signed without the body's name, which heads the letter already
+    ("Chủ tịch Liên hiệp các tổ chức hữu nghị Việt Nam" signs as "CHỦ TỊCH")."""
+    if meeting.chair:
+        title = meeting.chair_title.strip()
+        if organisation.name and title.lower().endswith(organisation.name.lower()):
+            title = title[: -len(organisation.name)].rstrip(" ,-–")
+        return Signer("", title.upper(), meeting.chair)
+    return Signer(
+        organisation.signer_authority, organisation.signer_title, organisation.signer_name
+    )
 
 
 def letter_html(
@@ -94,7 +140,13 @@ def letter_html(
         "site": letter.site,
         "site_place": letter.site_place,
         "site_link": _unbroken(letter.site_url),
-        "video_link": _unbroken(meeting.video_url),
+        "video_link": _unbroken(letter.join_link),
+        "invited": letter.invited,
+        # The number is written by hand when the letter is registered: a blank before it.
+        "letter_number": "\u00a0" * 8 + f"/{LETTER_CODE}-{organisation.document_code}",
+        "issued": date_in_words(letter.issued_on, locale),
+        "contact": letter.contact,
+        "signer": signer_of(meeting, organisation),
         "bridge_point_count": letter.bridge_point_count,
         "agenda": agenda,
         "document_names": letter.document_names,
@@ -150,12 +202,82 @@ class LetterCache:
             raise
 
 
-async def bridge_point_count(session: AsyncSession, meeting_id: int) -> int:
-    """How many sites the letter to all of them speaks of."""
-    count = await session.scalar(
-        select(func.count()).where(col(Participation.meeting_id) == meeting_id)
+async def invited_by_cluster(session: AsyncSession, meeting_id: int) -> list[InvitedGroup]:
+    """The invited sites, cluster by cluster (those in none last), each by name."""
+    invited = col(Participation.meeting_id) == meeting_id
+    order = (col(Cluster.id).is_(None), col(Cluster.code))
+    counts = await session.execute(
+        select(col(Cluster.name), func.count())
+        .select_from(Participation)
+        .join(Site, col(Site.id) == col(Participation.site_id))
+        .outerjoin(Cluster, col(Cluster.id) == col(Site.cluster_id))
+        .where(invited)
+        .group_by(col(Cluster.id), col(Cluster.code), col(Cluster.name))
+        .order_by(*order)
     )
-    return count or 0
+    groups = [InvitedGroup(cluster, count) for cluster, count in counts.all()]
+    if sum(group.count for group in groups) > LISTED_SITES:
+        return groups
+    rows = await session.execute(
+        select(col(Cluster.name), col(Site.name))
+        .join(Participation, col(Participation.site_id) == col(Site.id))
+        .outerjoin(Cluster, col(Cluster.id) == col(Site.cluster_id))
+        .where(invited)
+        .order_by(*order, col(Site.name))
+    )
+    names: dict[str | None, list[str]] = {}
+    for cluster, site in rows.all():
+        names.setdefault(cluster, []).append(site)
+    return [InvitedGroup(g.cluster, g.count, names.get(g.cluster, [])) for g in groups]
+
+
+async def contact_line(
+    session: AsyncSession, meeting: Meeting, organisation: OrganisationSettings
+) -> str:
+    """The configured contact and phone; else the session's organiser and e-mail."""
+    if organisation.contact_name:
+        return ", ".join(p for p in (organisation.contact_name, organisation.contact_phone) if p)
+    if meeting.organiser_id is None:
+        return organisation.contact_phone
+    organiser = await session.get(User, meeting.organiser_id)
+    if organiser is None:
+        return organisation.contact_phone
+    name = organiser.full_name or organiser.username
+    return ", ".join(p for p in (name, organisation.contact_phone, organiser.email) if p)
+
+
+#: A join link longer than this (a signed token) does not go on paper: the page gives it.
+PRINTABLE_LINK = 120
+
+
+def join_link(settings: Settings, meeting: Meeting, site: Site | None) -> str:
+    """The link the letter prints to join the session: the session's, or the video
+    platform's room for the site; empty when only a long signed link would do."""
+    link = join_url(settings, meeting, site) or ""
+    return link if len(link) <= PRINTABLE_LINK else ""
+
+
+async def general_letter(
+    session: AsyncSession,
+    meeting: Meeting,
+    agenda: Sequence[AgendaItemPublic],
+    document_names: Sequence[str],
+    *,
+    settings: Settings,
+    issued_on: date,
+) -> Letter:
+    """The letter to all the invited sites, with their list attached."""
+    invited = await invited_by_cluster(session, meeting.id or 0)
+    return Letter(
+        meeting,
+        agenda,
+        document_names,
+        issued_on,
+        bridge_point_count=sum(group.count for group in invited),
+        invited=invited,
+        contact=await contact_line(session, meeting, settings.organisation),
+        join_link=join_link(settings, meeting, None),
+    )
 
 
 def site_place(site: Site, participation: Participation) -> str:
@@ -177,8 +299,9 @@ async def load_letter(
     documents = await session_documents(session, meeting_id=meeting_id)
     document_names = [document.filename for document in documents]
     if site_id is None:
-        count = await bridge_point_count(session, meeting_id)
-        return Letter(meeting, agenda, document_names, issued_on, bridge_point_count=count)
+        return await general_letter(
+            session, meeting, agenda, document_names, settings=settings, issued_on=issued_on
+        )
     participation = await invitation(session, meeting_id=meeting_id, site_id=site_id)
     site = await session.get_one(Site, site_id)  # an invited site exists (its foreign key)
     token = await tokens.site_token(session, site_id, secret_key=settings.security.secret_key)
@@ -190,4 +313,6 @@ async def load_letter(
         site=site,
         site_place=site_place(site, participation),
         site_url=site_page_url(settings.server.public_url, token),
+        contact=await contact_line(session, meeting, settings.organisation),
+        join_link=join_link(settings, meeting, site),
     )

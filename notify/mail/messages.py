@@ -5,6 +5,7 @@ can be mailed at."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -75,4 +76,48 @@ async def sites_without_mail(session: AsyncSession, meeting_id: int) -> list[str
                 .order_by(col(Site.name))
             )
         ).all()
+    )
+
+
+@dataclass(frozen=True)
+class DeliverySummary:
+    """How far the session's sending has got, for the progress bar."""
+
+    total: int
+    queued: int
+    sending: int
+    sent: int
+    failed: int
+    #: Queued rows whose time has not come (a chosen send time, or a retry's back-off).
+    waiting: int
+
+    @property
+    def is_busy(self) -> bool:
+        return self.queued + self.sending > 0
+
+
+async def delivery_summary(
+    session: AsyncSession, meeting_id: int, *, now: datetime
+) -> DeliverySummary:
+    counts: dict[str, int] = {}
+    # One expression (one bound `now`) in the select and the GROUP BY: PostgreSQL refuses
+    # to group by `send_after > $2` what it selects as `send_after > $1`.
+    later = col(Message.send_after) > now
+    rows = await session.execute(
+        select(col(Message.status), later, func.count())
+        .where(col(Message.meeting_id) == meeting_id)
+        .group_by(col(Message.status), later)
+    )
+    waiting = 0
+    for status, is_later, count in rows.all():
+        counts[status] = counts.get(status, 0) + count
+        if status == MessageStatus.queued and is_later:
+            waiting += count
+    return DeliverySummary(
+        total=sum(counts.values()),
+        queued=counts.get(MessageStatus.queued, 0),
+        sending=counts.get(MessageStatus.sending, 0),
+        sent=counts.get(MessageStatus.sent, 0),
+        failed=counts.get(MessageStatus.failed, 0) + counts.get(MessageStatus.skipped, 0),
+        waiting=waiting,
     )

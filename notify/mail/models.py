@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Column, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, Column, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from meetings.core.store import UTCDateTime, utcnow
@@ -19,6 +19,9 @@ class MessageKind(StrEnum):
     rsvp_chaser = "rsvp_chaser"
     rehearsal = "rehearsal"
     minutes = "minutes"
+    #: To the chair and the secretary (not a site): the session ended, its draft minutes
+    #: are ready.
+    minutes_ready = "minutes_ready"
 
 
 class MessageStatus(StrEnum):
@@ -64,6 +67,11 @@ class Message(SQLModel, table=True):
     #: Makes a message unique (a reminder per session, site, kind and due time): a second
     #: scheduler process inserting the same key fails instead of sending twice.
     dedupe_key: str | None = Field(default=None, max_length=200, unique=True)
+    #: An invitation's or update's view of the session as its site sees it
+    #: (notify.mail.versions.site_view): the next sending compares it with now.
+    seen: dict[str, str] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    #: An update's earlier view (what the site had), so the message says what changed.
+    seen_before: dict[str, str] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
     __table_args__ = (Index("ix_message_status_send_after", "status", "send_after"),)
@@ -96,3 +104,23 @@ class SiteToken(SQLModel, table=True):
     token_hash: str = Field(max_length=64, unique=True, index=True)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class NoticeKind(StrEnum):
+    #: The session ended: its draft minutes are ready for the secretary and the chair.
+    minutes_ready = "minutes_ready"
+
+
+class Notice(SQLModel, table=True):
+    """A notice to the office's own people (chair, secretary), shown on their dashboards
+    and mailed to them. One per session and kind: the end of a session seen twice (a
+    restart, a second scheduler, a person and the scheduler) is told once."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    meeting_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("meeting.id", ondelete="CASCADE"), nullable=False)
+    )
+    kind: NoticeKind = Field(sa_type=String(32))
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
+
+    __table_args__ = (UniqueConstraint("meeting_id", "kind", name="uq_notice_meeting_kind"),)

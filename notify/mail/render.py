@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
@@ -20,13 +21,15 @@ from meetings.core.labels import N_
 from meetings.core.settings import Settings
 from meetings.core.store import id_of, utcnow
 from meetings.planning.documents import documents_of
-from meetings.planning.models import Document, Meeting, MeetingStatus
+from meetings.planning.models import Document, Meeting, MeetingStatus, Participation
 from meetings.register.models import Site
-from notify.mail import letter
+from notify.mail import letter, versions
 from notify.mail.compose import Rendered, attachment_part, compose
 from notify.mail.ical import CalendarEvent, Method, Person, scheduling
 from notify.mail.models import Message, MessageKind
+from notify.mail.notice_mail import NOTICE_KINDS, render_notice
 from notify.mail.transports import Outgoing
+from notify.mail.versions import SiteView
 from notify.site import tokens
 from notify.site.links import site_page_url
 
@@ -134,6 +137,7 @@ class MessageRenderer:
             for meeting_id in meeting_ids
         }
         batch = _Batch(self, meetings, sites, links, programmes)
+        batch.endpoints = await _endpoints(session, meeting_ids, site_ids)
         for row in rows:
             meeting = meetings.get(row.meeting_id)
             if meeting is None or row.site_id not in sites:
@@ -153,12 +157,13 @@ class MessageRenderer:
         issued = letter.issue_date(utcnow(), self.settings.organisation)
         html = letter.letter_html(
             self.env,
-            letter.Letter(
+            await letter.general_letter(
+                session,
                 meeting,
                 timeline(meeting, programme.agenda),
                 [d.filename for d in programme.documents],
-                issued,
-                bridge_point_count=await letter.bridge_point_count(session, meeting.id or 0),
+                settings=self.settings,
+                issued_on=issued,
             ),
             organisation=self.settings.organisation,
             locale=locale,
@@ -195,7 +200,9 @@ class _Batch:
     #: The attachments of each (session, kind, language).
     attachments: dict[tuple[int, MessageKind, str], tuple[bytes, ...]] = field(default_factory=dict)
     #: The bodies of each (session, site, kind): the same for all the site's contacts.
-    bodies: dict[tuple[int, int, MessageKind], tuple[str, str]] = field(default_factory=dict)
+    bodies: dict[tuple[int, int, MessageKind, str], tuple[str, str]] = field(default_factory=dict)
+    #: Each invited site's room or dial-in for its session (its own, else its register's).
+    endpoints: dict[tuple[int, int], str] = field(default_factory=dict)
     #: Why the messages of a (session, kind, language) cannot be made, if they cannot.
     unavailable: dict[tuple[int, MessageKind, str], str] = field(default_factory=dict)
 
@@ -217,11 +224,32 @@ class _Batch:
                 self.unavailable[key] = str(exc)  # its rows fail; the rest of the batch goes
         self.attachments[key] = parts
 
+    def _endpoint(self, meeting: Meeting, site: Site) -> str:
+        return self.endpoints.get((meeting.id or 0, site.id or 0)) or site.endpoint
+
+    def _changes(
+        self, meeting: Meeting, site: Site, seen_before: SiteView | None, locale: str
+    ) -> list[versions.Change]:
+        """What an update tells that differs from what its recipient had, as now."""
+        if seen_before is None:
+            return []
+        agenda = versions.agenda_digest(self.programmes[meeting.id or 0].agenda)
+        now = versions.site_view(meeting, endpoint=self._endpoint(meeting, site), agenda=agenda)
+        return versions.changes(seen_before, now, locale)
+
     def _bodies(
-        self, meeting: Meeting, site: Site, kind: MessageKind, locale: str, site_url: str
+        self,
+        meeting: Meeting,
+        site: Site,
+        kind: MessageKind,
+        locale: str,
+        site_url: str,
+        seen_before: SiteView | None = None,
     ) -> tuple[str, str]:
         """The text and HTML bodies, made once for all the contacts of a site."""
-        key = (meeting.id or 0, site.id or 0, kind)
+        # An update says what changed since what its recipient had: contacts of a site
+        # told at different times read different updates.
+        key = (meeting.id or 0, site.id or 0, kind, json.dumps(seen_before, sort_keys=True))
         if key not in self.bodies:
             site_zone = site.timezone or meeting.timezone
             context = {
@@ -230,6 +258,10 @@ class _Batch:
                 "meeting": meeting,
                 "site": site,
                 "site_url": site_url,
+                "endpoint": self._endpoint(meeting, site),
+                "changes": self._changes(meeting, site, seen_before, locale)
+                if kind == MessageKind.update
+                else [],
                 "agenda": self.programmes[meeting.id or 0].agenda,
                 "documents": self.programmes[meeting.id or 0].documents,
                 "locale": locale,
@@ -250,6 +282,11 @@ class _Batch:
 
     def render(self, message: Message) -> Outgoing:
         meeting = self.meetings.get(message.meeting_id)
+        if meeting is not None and message.kind in NOTICE_KINDS:  # to an account, not a site
+            renderer = self.renderer
+            return render_notice(
+                renderer.env, renderer.settings, renderer.sender, meeting, message, now=utcnow()
+            )
         site = self.sites.get(message.site_id)
         if meeting is None or site is None:
             raise LookupError(f"message {message.id} has no session or site any more")
@@ -259,7 +296,7 @@ class _Batch:
         if reason := self.unavailable.get((meeting.id or 0, kind, locale)):
             raise LookupError(reason)
         site_url = site_page_url(settings.server.public_url, self.links[site.id or 0])
-        text, html = self._bodies(meeting, site, kind, locale, site_url)
+        text, html = self._bodies(meeting, site, kind, locale, site_url, message.seen_before)
         method: Method = "CANCEL" if _cancelled(meeting, kind) else "REQUEST"
         recipient = Person(message.recipient_name, message.recipient)
         now = utcnow()
@@ -289,11 +326,29 @@ class _Batch:
             ends_at=meeting.ends_at,
             timezone=meeting.timezone,
             organizer=self.renderer.sender,
-            location="; ".join(p for p in (site.address, site.endpoint, meeting.video_url) if p),
+            location="; ".join(
+                p for p in (site.address, self._endpoint(meeting, site), meeting.video_url) if p
+            ),
             description=description,
             url=site_url,
             is_cancelled=_cancelled(meeting, MessageKind(message.kind)),
         )
+
+
+async def _endpoints(
+    session: AsyncSession, meeting_ids: set[int], site_ids: set[int]
+) -> dict[tuple[int, int], str]:
+    """The sites' own rooms for these sessions, where they differ from the register's."""
+    rows = await session.execute(
+        select(
+            col(Participation.meeting_id), col(Participation.site_id), col(Participation.endpoint)
+        ).where(
+            col(Participation.meeting_id).in_(meeting_ids),
+            col(Participation.site_id).in_(site_ids),
+            col(Participation.endpoint) != "",
+        )
+    )
+    return {(meeting_id, site_id): endpoint for meeting_id, site_id, endpoint in rows.all()}
 
 
 def _subject(meeting: Meeting, kind: MessageKind, locale: str) -> str:

@@ -22,20 +22,25 @@ from meetings.core.access import ANY_ROLE, ORGANISERS, allow, current_user
 from meetings.core.errors import DomainError, FieldProblem, Invalid, NotFound
 from meetings.core.forms import problems_of, text
 from meetings.core.headers import as_document
-from meetings.core.keys import settings_key, translations_key
+from meetings.core.keys import locale_key, settings_key, translations_key
 from meetings.core.labels import N_
 from meetings.core.pages import _, flash
 from meetings.core.store import utcnow
 from meetings.core.web import db, path_id, url
 from meetings.planning.lifecycle import get_meeting_row
-from notify.mail import invitations, messages
+from meetings.planning.phases import ranks
+from notify.mail import invitations, messages, versions
 from notify.mail.keys import wake_key
+from notify.mail.labels import MAIL_HEADER_LABELS
+from notify.mail.models import MessageKind
 from notify.mail.transports import eml_name
 from notify.site import tokens
 from notify.site.links import site_page_url
 
 #: Rows listed on the session page; the API pages through all of them.
 LISTED = 200
+#: The invitations panel on the session page: first once they are out, last after the day.
+RANKS = ranks(40, 20, 60, 85, 90, 90, 90)
 
 
 def _may_send(request: web.Request) -> bool:
@@ -48,17 +53,23 @@ async def invitations_panel(request: web.Request, meeting_id: int) -> dict[str, 
     async with db(request) as session:
         meeting = await get_meeting_row(session, meeting_id)
         try:
-            plan = await invitations.plan_invitations(session, meeting_id)
-        except DomainError:
-            plan = []  # an ended or cancelled session sends nothing more
-        summary = await invitations.delivery_summary(session, meeting_id, now=utcnow())
+            plan = await invitations.invitation_plan(session, meeting_id)
+        except DomainError:  # an ended or cancelled session sends nothing more
+            plan = invitations.InvitationPlan([])
+        summary = await messages.delivery_summary(session, meeting_id, now=utcnow())
         listed = await messages.problems_first(session, meeting_id, limit=LISTED)
         sites_without_mail = await messages.sites_without_mail(session, meeting_id)
     return {
         "template": "mail/invitations_panel.html",
+        "ranks": RANKS,
         "meeting_id": meeting_id,
         "open": meeting.status in ("draft", "scheduled"),
-        "plan": invitations.by_kind(plan),
+        "plan": invitations.by_kind(plan.planned),
+        "versions": plan,
+        "update_groups": versions.grouped(
+            ((p.seen_before, p.seen or {}) for p in plan.planned if p.kind == MessageKind.update),
+            request.get(locale_key) or request.app[settings_key].organisation.locale,
+        ),
         "summary": summary,
         "messages": listed,
         "listed_all": summary.total <= LISTED,
@@ -94,6 +105,9 @@ async def send_invitations(request: web.Request) -> web.Response:
         details = "; ".join(state.errors.values()) or state.summary
         await flash(request, _(request, "Not sent: {details}").format(details=details))
         raise _back(request, meeting_id) from None
+    if not report.total:
+        await flash(request, _(request, "Nothing to send: every site has the latest version."))
+        raise _back(request, meeting_id)
     request.app[wake_key].set()
     message = _(
         request,
@@ -136,6 +150,14 @@ async def resend_message(request: web.Request) -> web.Response:
 # --- the mail drop ---------------------------------------------------------------------
 
 
+def _header_value(message: EmailMessage, name: str) -> str | datetime:
+    """A header as the page shows it: the date as a moment (shown in the user's language
+    and the session's zone), the others as decoded text."""
+    value = message[name]
+    moment = getattr(value, "datetime", None) if name == "Date" else None
+    return moment if isinstance(moment, datetime) and moment.tzinfo else str(value)
+
+
 def _parts(message: EmailMessage) -> dict[str, Any]:
     text_part = message.get_body(preferencelist=("plain",))
     html_part = message.get_body(preferencelist=("html",))
@@ -148,7 +170,11 @@ def _parts(message: EmailMessage) -> dict[str, Any]:
         for part in message.iter_attachments()
     ]
     return {
-        "headers": [(k, str(message[k])) for k in ("From", "To", "Subject", "Date", "Message-ID")],
+        "headers": [
+            (label, _header_value(message, name))
+            for name, label in MAIL_HEADER_LABELS.items()
+            if message[name] is not None
+        ],
         "text": text_part.get_content() if text_part else "",
         "html": html_part.get_content() if html_part else "",
         "attachments": attachments,
@@ -162,6 +188,7 @@ async def view_message(request: web.Request) -> web.StreamResponse:
     settings = request.app[settings_key]
     async with db(request) as session:
         row = await messages.get_message(session, meeting_id, path_id(request, "message_id"))
+        meeting = await get_meeting_row(session, meeting_id)
     path = settings.mail.drop_dir / eml_name(row.message_id) if row.message_id else None
     if settings.mail.mode != "drop" or path is None or not path.is_file():
         raise NotFound(_(request, "Only messages delivered to the mail drop can be shown here."))
@@ -182,7 +209,7 @@ async def view_message(request: web.Request) -> web.StreamResponse:
     return aiohttp_jinja2.render_template(
         "mail/message_view.html",
         request,
-        {"row": row, "meeting_id": meeting_id, **_parts(parsed)},
+        {"row": row, "meeting_id": meeting_id, "tz": meeting.timezone, **_parts(parsed)},
     )
 
 

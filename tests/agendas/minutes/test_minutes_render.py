@@ -44,7 +44,18 @@ KIEN_GIANG = f"{UNION} Kiên Giang"
 #: Sites away at the end, by province, with their state on the board.
 AWAY = {"Hà Giang": None, "Cao Bằng": "absent", "Quảng Trị": "left", "Đắk Nông": "technical_issue"}
 CHAIR = "Nguyễn Văn An"
+CHAIR_TITLE = "Chủ tịch Liên hiệp các tổ chức hữu nghị Việt Nam"
 SECRETARY = "Lê Thị Hương"
+SECRETARY_TITLE = "Chuyên viên Văn phòng"
+#: The reasons given by the sites away (an "absent" mark's note, an RSVP's comment).
+REASONS = {"Cao Bằng": "lãnh đạo đi công tác", "Hà Giang": "trùng lịch làm việc của tỉnh"}
+#: Sites away, why, by province (meetings.attendance.report.Absence).
+ABSENCE = {
+    "Hà Giang": "declined",
+    "Cao Bằng": "absent",
+    "Quảng Trị": "left",
+    "Đắk Nông": "technical_issue",
+}
 
 RECOMMENDATIONS = (
     ("Kiên Giang", "Tổ chức, cán bộ", "Đề nghị bổ sung biên chế chuyên trách cho Liên hiệp tỉnh."),
@@ -98,6 +109,8 @@ def reference_minutes(
                 officials=["Chủ tịch", "Phó Chủ tịch", "Tổng Thư ký", "Trưởng, Phó các ban"]
                 if province == "Kiên Giang"
                 else [],
+                absence=ABSENCE.get(province, "absent") if away else None,
+                absence_reason=REASONS.get(province, ""),
             )
         )
     clusters = [
@@ -122,7 +135,7 @@ def reference_minutes(
             agenda_position=2,
         )
     ]
-    for province, _topic, text in RECOMMENDATIONS:
+    for n, (province, topic, text) in enumerate(RECOMMENDATIONS):
         said.append(
             MinutesContribution(
                 site_name=f"{UNION} {province}",
@@ -132,6 +145,16 @@ def reference_minutes(
                 text=text,
                 agenda_position=3,
                 focus_number=3,
+                recommendation=MinutesRecommendation(
+                    site_name=f"{UNION} {province}",
+                    topic=topic,
+                    text=text,
+                    status="answered" if n == 0 else "open",
+                    answer="Trung ương sẽ trao đổi với Bộ Nội vụ trong quý II/2024."
+                    if n == 0
+                    else "",
+                    answered_by=CHAIR if n == 0 else "",
+                ),
             )
         )
     kinds = ("opinion", "question", "report", "opinion")
@@ -166,7 +189,9 @@ def reference_minutes(
             timezone="Asia/Ho_Chi_Minh",
             location="Hội trường Liên hiệp các tổ chức hữu nghị Việt Nam",
             chair=CHAIR,
+            chair_title=CHAIR_TITLE,
             secretary=SECRETARY,
+            secretary_title=SECRETARY_TITLE,
         ),
         issued_on=date(2024, 4, 19),
         version=version,
@@ -206,17 +231,6 @@ def reference_minutes(
             for n, (title, _detail) in enumerate(demo_sessions.REFERENCE_FOCUS, 1)
         ],
         contributions=said,
-        recommendations=[
-            MinutesRecommendation(
-                site_name=f"{UNION} {province}",
-                topic=topic,
-                text=text,
-                status="answered" if n == 0 else "open",
-                answer="Trung ương sẽ trao đổi với Bộ Nội vụ trong quý II/2024." if n == 0 else "",
-                answered_by=CHAIR if n == 0 else "",
-            )
-            for n, (province, topic, text) in enumerate(RECOMMENDATIONS)
-        ],
         open_earlier=[
             MinutesRecommendation(
                 site_name=f"{UNION} Thanh Hóa",
@@ -237,6 +251,7 @@ def reference_minutes(
             )
             for n in range(actions)
         ],
+        copies=2,
     )
 
 
@@ -288,7 +303,7 @@ def assert_the_record_is_complete(text: str, data: MinutesData) -> None:
     for item in data.focus_items:
         assert item.title in text, item.title
     for _province, topic, recommendation in RECOMMENDATIONS:
-        assert f"{topic}: {recommendation.rstrip('.')} (" in text  # its status follows
+        assert text.count(f"{topic}: {recommendation}") == 1  # told once, where it was said
     for action in data.actions:
         assert action.text in text
     assert "Đề nghị hỗ trợ kinh phí tổ chức hoạt động giao lưu hữu nghị" in text  # earlier
@@ -305,23 +320,26 @@ VIETNAMESE = (
     "Thời gian bắt đầu: 08 giờ 00, thứ Sáu, ngày 19 tháng 4 năm 2024",
     "Địa điểm: Điểm cầu Trung ương: Hội trường Liên hiệp các tổ chức hữu nghị Việt Nam, Hà Nội; "
     "kết nối trực tuyến với 52 điểm cầu.",
-    f"Tại điểm cầu Trung ương: {CHAIR} (chủ trì); {SECRETARY} (thư ký);",
+    f"Tại điểm cầu Trung ương: {CHAIR}, {CHAIR_TITLE} (chủ trì); "
+    f"{SECRETARY}, {SECRETARY_TITLE} (thư ký);",
     "Các điểm cầu: 48/52 điểm cầu kết nối, tổng số",
     "Vắng mặt (4 điểm cầu):",
-    f"{UNION} Hà Giang (Chưa kết nối)",
+    f"{UNION} Hà Giang (Đã báo không tham dự, lý do: trùng lịch làm việc của tỉnh)",
+    f"{UNION} Cao Bằng (Vắng mặt, lý do: lãnh đạo đi công tác)",
     f"{UNION} Quảng Trị (Đã rời phiên)",
+    f"{UNION} Đắk Nông (Sự cố kỹ thuật)",
     "(Có danh sách kèm theo.)",
-    f"Chủ trì (chủ tọa): {CHAIR}",
-    f"Thư ký (người ghi biên bản): {SECRETARY}",
+    f"Chủ trì (chủ tọa): {CHAIR}, {CHAIR_TITLE}",
+    f"Thư ký (người ghi biên bản): {SECRETARY}, {SECRETARY_TITLE}",
     "Trọng tâm 3: Củng cố hệ thống tổ chức từ Trung ương tới địa phương (Đang thực hiện). "
     "Kết quả: Đã triển khai tới 52 Liên hiệp địa phương.",
-    f"Phạm Minh Giang, Chủ tịch {KIEN_GIANG}, {KIEN_GIANG} (Kiến nghị, trọng tâm 3):",
-    "Kiến nghị của các điểm cầu",
-    "Tổ chức, cán bộ: Đề nghị bổ sung biên chế chuyên trách cho Liên hiệp tỉnh (Đã trả lời).",
+    f"Phạm Minh Giang, Chủ tịch {KIEN_GIANG}, {KIEN_GIANG} (Kiến nghị, trọng tâm 3): "
+    "Tổ chức, cán bộ: Đề nghị bổ sung biên chế chuyên trách cho Liên hiệp tỉnh. "
     f"Trả lời ({CHAIR}): Trung ương sẽ trao đổi với Bộ Nội vụ trong quý II/2024.",
     "Kết luận của đồng chí Chủ trì",
     "Hội nghị thống nhất 10 trọng tâm công tác năm 2024.",
-    "Hội nghị kết thúc vào 11 giờ 30, ngày 19 tháng 4 năm 2024/.",
+    "Biên bản được lập thành 02 bản.",
+    "Cuộc họp kết thúc vào 11 giờ 30 phút, ngày 19 tháng 4 năm 2024/.",
     "THƯ KÝ",
     "CHỦ TRÌ",
     "Nơi nhận:",
@@ -385,13 +403,31 @@ def test_the_word_file_carries_the_whole_record_with_its_diacritics(reference):
     kien_giang = next(r for r in attached.rows if r.cells[1].text.startswith(KIEN_GIANG))
     assert kien_giang.cells[2].text in ("Đã kết nối", "Có mặt", "Đến muộn")
     lai_chau = next(r for r in attached.rows if r.cells[1].text == f"{UNION} Hà Giang")
-    assert (lai_chau.cells[2].text, lai_chau.cells[3].text) == ("Chưa kết nối", "")
+    assert (lai_chau.cells[2].text, lai_chau.cells[3].text) == ("Đã báo không tham dự", "")
     total = [c.text for c in attached.rows[-1].cells]
     assert total == ["", "Tổng cộng", "48/52", str(reference.attendance.delegates_present)]
     # The signature block: secretary left, chair right, names under the titles.
     signatures = document.tables[-2]
     assert flat(signatures.cell(0, 0).text) == f"THƯ KÝ {SECRETARY}"
     assert flat(signatures.cell(0, 1).text) == f"CHỦ TRÌ {CHAIR}"
+
+
+def test_the_word_file_names_the_minutes_the_organisation_and_when_it_was_made(reference):
+    made = datetime(2024, 4, 22, 9, 30, tzinfo=HANOI)
+    document = docx.Document(io.BytesIO(to_docx(reference, locale="vi", generated_at=made)))
+    properties = document.core_properties
+    assert properties.title == f"Biên bản — {demo_sessions.REFERENCE_TITLE}"
+    assert properties.subject == demo_sessions.REFERENCE_TITLE
+    assert properties.author == "Liên hiệp các tổ chức hữu nghị Việt Nam"
+    assert properties.last_modified_by == properties.author
+    assert properties.language == "vi-VN"
+    assert properties.created == properties.modified == made.astimezone(UTC)
+    assert properties.comments == "DỰ THẢO lần 1"
+    # Nothing is left of python-docx's template.
+    xml = "".join(
+        part.blob.decode() for part in document.part.package.parts if "core" in part.partname
+    )
+    assert "python-docx" not in xml and "2013" not in xml
 
 
 def test_the_action_items_are_a_table_of_task_owner_and_due_date(reference):
@@ -439,13 +475,13 @@ def test_the_pdf_reads_as_a_vietnamese_bien_ban(reference, reference_pdf, tmp_pa
         "Nội dung:",
         "1. Phát biểu khai mạc Hội nghị",
         "2. Báo cáo kết quả công tác Quý I/2024",
-        "3. Các trọng tâm công tác",
-        "4. Thảo luận",
-        "Kiến nghị của các điểm cầu",
-        "Kết luận của Đoàn Chủ tịch",
-        "Kết luận của đồng chí Chủ trì",
-        "Nhiệm vụ được giao",
-        "Hội nghị kết thúc vào",
+        "Các trọng tâm công tác:",
+        "3. Thảo luận",
+        "Kiến nghị từ các hội nghị trước chưa được trả lời:",
+        "4. Kết luận của đồng chí Chủ trì",
+        "Nhiệm vụ được giao:",
+        "Biên bản được lập thành 02 bản.",
+        "Cuộc họp kết thúc vào",
         "THƯ KÝ",
         "Nơi nhận:",
         "DANH SÁCH CÁC ĐIỂM CẦU",
@@ -548,11 +584,13 @@ def test_the_english_rendering_is_the_same_record_with_english_labels(reference,
             "(online, with 52 bridge points)",
             "Start time: 08:00, Friday, 19 April 2024",
             "Bridge points: 48/52 connected,",
-            f"{UNION} Hà Giang (Not connected)",
+            f"{UNION} Hà Giang (Declined the invitation, reason: trùng lịch làm việc",
+            f"{UNION} Cao Bằng (Absent, reason: lãnh đạo đi công tác)",
             "Focus item 3:",
             "(Ongoing)",
-            "Recommendations raised",
-            "Conclusions of the chair",
+            "Recommendations still open from earlier sessions",
+            "4. Conclusions of the chair",
+            "The minutes are made in 2 copies.",
             "The meeting ended at 11:30, 19 April 2024.",
             "SECRETARY",
             "LIST OF BRIDGE POINTS",

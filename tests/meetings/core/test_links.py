@@ -30,6 +30,7 @@ ALLOWED = {
     ("meetings/core/middlewares.py", "/api/"),  # tells an API call from a page
     ("meetings/attendance/video.py", "/api"),  # BigBlueButton's API, not ours
     ("notify/site/links.py", "*"),  # the site's absolute links, mounted by its routes
+    ("agendas/minutes/links.py", "*"),  # the minutes page in mails to the chair and secretary
 }
 
 

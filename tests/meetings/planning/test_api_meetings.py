@@ -103,14 +103,39 @@ async def test_schedule_go_live_end_and_refuse_illegal_moves(client: TestClient,
 
     meeting = await create(client, org, site_ids=[org["sites_two"][0].id])
     version = meeting["version"]
-    for status in ("scheduled", "live", "ended"):
+    early = await client.patch(  # the session is days away: its day has not come
+        f"/api/v1/meetings/{meeting['id']}",
+        json={"version": version, "status": "scheduled"},
+        headers=org["headers"],
+    )
+    version = (await early.json())["version"]
+    too_early = await client.patch(
+        f"/api/v1/meetings/{meeting['id']}",
+        json={"version": version, "status": "live"},
+        headers=org["headers"],
+    )
+    assert too_early.status == 422
+    assert (await too_early.json())["error"]["details"][0]["field"] == "early_start_reason"
+    for body in (
+        {"status": "live", "early_start_reason": "the hall is free earlier"},
+        {"status": "ended"},
+    ):
         response = await client.patch(
             f"/api/v1/meetings/{meeting['id']}",
-            json={"version": version, "status": status},
+            json={"version": version, **body},
             headers=org["headers"],
         )
         assert response.status == 200, await response.text()
         version = (await response.json())["version"]
+    log = await client.get(
+        f"/api/v1/meetings/{meeting['id']}/status-changes", headers=org["headers"]
+    )
+    steps = [(c["to_status"], c["is_early"], c["reason"]) for c in (await log.json())["items"]]
+    assert steps == [
+        ("scheduled", False, ""),
+        ("live", True, "the hall is free earlier"),
+        ("ended", False, ""),
+    ]
     back = await client.patch(
         f"/api/v1/meetings/{meeting['id']}",
         json={"version": version, "status": "live"},

@@ -82,7 +82,9 @@ async def test_lifecycle_accepts_only_legal_changes(store_session):
         site = await make_site(store_session)
         meeting = await new_meeting(store_session, site_ids=[site.id])
         for step in (MeetingStatus.scheduled, MeetingStatus.live, MeetingStatus.ended):
-            meeting = await planning.change_status(store_session, meeting.id, step)
+            meeting = await planning.change_status(  # the session is days away: early
+                store_session, meeting.id, step, reason="rehearsed in full"
+            )
     assert meeting.status == "ended"
     for illegal in (MeetingStatus.live, MeetingStatus.scheduled, MeetingStatus.cancelled):
         with pytest.raises(Invalid):

@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
+
+import holidays
+import pytest
 
 from meetings.planning.workdays import (
     conclusions_deadline,
+    day_off_name,
+    days_off_between,
     is_working_day,
+    on_working_day,
     planning_deadlines,
     working_days_before,
+    working_due_date,
 )
 
 HANOI = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -74,3 +81,86 @@ def test_notice_of_conclusions_five_working_days_after():
     assert conclusions_deadline(ends_at=ends, timezone="Asia/Ho_Chi_Minh").due_on == date(
         2024, 5, 7
     )
+
+
+@pytest.mark.parametrize("year", [2024, 2025, 2026, 2027, 2030])
+def test_the_days_off_are_the_holidays_packages_vietnam_calendar(year: int):
+    """Every public holiday of the `holidays` package's Vietnam list is a day off, named
+    as the calendar names it; weekdays outside it are working days."""
+    calendar = holidays.country_holidays("VN", years=year, language="vi")
+    assert calendar  # the package knows the year
+    for day, name in calendar.items():
+        assert not is_working_day(day)
+        assert day_off_name(day) == name
+    day = date(year, 1, 1)
+    while day.year == year:
+        if day.weekday() < 5 and day not in calendar:
+            assert is_working_day(day) and day_off_name(day) is None
+        day += timedelta(days=1)
+
+
+def test_days_off_are_named_in_the_readers_language():
+    assert day_off_name(date(2027, 1, 1)) == "Tết Dương lịch"
+    assert day_off_name(date(2027, 1, 1), "en") == "New Year's Day"
+    assert day_off_name(date(2026, 1, 3)) == "Thứ Bảy"
+    assert day_off_name(date(2026, 1, 4), "en") == "Sunday"
+    assert day_off_name(date(2026, 1, 2)) is None  # a Friday that is worked
+
+
+def test_a_session_over_new_year_is_on_a_day_off():
+    start = datetime(2027, 1, 1, 8, 0, tzinfo=HANOI)
+    assert days_off_between(start, start + timedelta(hours=3), "Asia/Ho_Chi_Minh") == [
+        date(2027, 1, 1)
+    ]
+    friday = datetime(2027, 1, 8, 8, 0, tzinfo=HANOI)
+    assert days_off_between(friday, friday + timedelta(hours=3), "Asia/Ho_Chi_Minh") == []
+
+
+MONDAY = datetime(2026, 1, 5, 8, 0, tzinfo=HANOI)
+
+
+def moved(due: datetime, rule: str, start: datetime = MONDAY) -> datetime:
+    return on_working_day(due, session_start=start, timezone="Asia/Ho_Chi_Minh", rule=rule)
+
+
+def test_a_reminder_due_on_saturday_goes_out_on_friday_at_the_same_time():
+    saturday = MONDAY - timedelta(days=2)
+    assert moved(saturday, "previous") == datetime(2026, 1, 2, 8, 0, tzinfo=HANOI)
+    assert moved(MONDAY - timedelta(days=1), "previous") == datetime(2026, 1, 2, 8, 0, tzinfo=HANOI)
+    assert moved(saturday, "keep") == saturday
+    # "next" would be Monday 08:00, the start itself: the message keeps its time.
+    assert moved(saturday, "next") == saturday
+    tuesday = MONDAY + timedelta(days=1)
+    assert moved(tuesday - timedelta(days=3), "next", tuesday) == datetime(
+        2026, 1, 5, 8, 0, tzinfo=HANOI
+    )
+
+
+def test_a_holiday_is_skipped_like_a_weekend_and_working_days_stay():
+    # Friday 2/1/2026 08:00 minus 1 day: Thursday 1/1, Tết Dương lịch → Wednesday 31/12.
+    friday = datetime(2026, 1, 2, 8, 0, tzinfo=HANOI)
+    assert moved(friday - timedelta(days=1), "previous", friday) == datetime(
+        2025, 12, 31, 8, 0, tzinfo=HANOI
+    )
+    assert moved(friday - timedelta(days=3), "previous", friday) == friday - timedelta(days=3)
+
+
+def test_a_weekend_session_keeps_its_reminders_on_that_weekend():
+    sunday = datetime(2026, 1, 4, 8, 0, tzinfo=HANOI)
+    assert moved(sunday - timedelta(hours=1), "previous", sunday) == sunday - timedelta(hours=1)
+    assert moved(sunday - timedelta(days=1), "previous", sunday) == sunday - timedelta(days=1)
+    # Three days before is Thursday 1/1, Tết Dương lịch: Friday 2/1 is worked between it
+    # and the session, so it moves to Wednesday 31/12.
+    assert moved(sunday - timedelta(days=3), "previous", sunday) == datetime(
+        2025, 12, 31, 8, 0, tzinfo=HANOI
+    )
+
+
+def test_a_due_date_on_a_day_off_moves_to_the_working_day_before():
+    session_day = date(2024, 4, 19)
+    assert working_due_date(date(2024, 6, 30), not_before=session_day) == date(2024, 6, 28)
+    assert working_due_date(date(2024, 6, 28), not_before=session_day) == date(2024, 6, 28)
+    assert working_due_date(date(2024, 4, 20), not_before=session_day) == session_day
+    # Sunday after a Saturday session: Friday would precede the session, so Monday.
+    saturday = date(2024, 4, 20)
+    assert working_due_date(date(2024, 4, 21), not_before=saturday) == date(2024, 4, 22)

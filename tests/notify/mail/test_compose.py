@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from email import message_from_bytes, policy
 
 import pytest
@@ -120,3 +121,41 @@ def test_texts_are_encoded_as_a_mail_client_would(text, encoding):
         assert part["Content-Transfer-Encoding"] == encoding
         # As a client shows it: the wire's CRLF read as line ends, whatever the encoding.
         assert part.get_content().replace("\r\n", "\n") == text
+
+
+#: The demo session's title: the stdlib's folding put the space of "hữu nghị" between two
+#: encoded-words, where every decoder drops it ("hữunghị").
+LONG_TITLE = (
+    "Hội nghị Giao ban trực tuyến với 52 Liên hiệp các tổ chức hữu nghị tỉnh, thành phố năm 2024"
+)
+
+
+def strictly_decoded(raw: bytes, name: str) -> str:
+    """The header as RFC 2047 says to read it (adjacent encoded-words are joined)."""
+    from email.header import decode_header, make_header
+
+    head = raw.split(b"\r\n\r\n", 1)[0].decode("ascii")
+    value = re.search(rf"^{name}: (.*?)\r\n(?! )", head, re.M | re.S)
+    assert value is not None
+    return str(make_header(decode_header(value.group(1).replace("\r\n", ""))))
+
+
+@pytest.mark.parametrize("prefix", ["Đã hủy", "Cập nhật", "Giấy mời", "Cancelled"])
+def test_subjects_keep_every_space_wherever_the_line_folds(prefix):
+    for cut in range(0, len(LONG_TITLE), 3):  # every place a fold can fall
+        subject = f"[{prefix}] {LONG_TITLE[cut:]} — 19/04/2024"
+        raw = build(rendered=Rendered(subject=subject, text="x", html="x"))
+        assert str(message_from_bytes(raw, policy=policy.default)["Subject"]) == subject
+        assert strictly_decoded(raw, "Subject") == subject
+        head = raw.split(b"\r\n\r\n", 1)[0]
+        assert all(len(line) <= 78 for line in head.split(b"\r\n"))
+
+
+def test_long_vietnamese_names_keep_their_spaces():
+    name = "Văn phòng Liên hiệp các tổ chức hữu nghị tỉnh Thanh Hóa và thành phố trực thuộc"
+    for cut in range(0, len(name), 2):
+        shown = name[cut:].strip()
+        raw = build(recipient=Person(shown, "vp@example.org"))
+        assert strictly_decoded(raw, "To") == f"{shown} <vp@example.org>"
+        parsed = message_from_bytes(raw, policy=policy.default)
+        assert parsed["To"].addresses[0].addr_spec == "vp@example.org"

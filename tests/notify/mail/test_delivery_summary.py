@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from meetings.planning import lifecycle as planning
 from meetings.planning.models import MeetingCreate
-from notify.mail import invitations
+from notify.mail import invitations, messages
 from tests.conftest import TEST_SECRET
 from tests.factories import make_site
 
@@ -31,10 +31,10 @@ async def test_the_summary_counts_messages_now_and_later_on_every_store(
             organiser_id=None,
             default_location="Hội trường",
         )
-        empty = await invitations.delivery_summary(store_session, meeting.id, now=now)
+        empty = await messages.delivery_summary(store_session, meeting.id, now=now)
         await invitations.queue_invitations(
             store_session, meeting.id, secret_key=TEST_SECRET, send_after=now + timedelta(hours=1)
         )
-        summary = await invitations.delivery_summary(store_session, meeting.id, now=now)
+        summary = await messages.delivery_summary(store_session, meeting.id, now=now)
     assert (empty.total, empty.queued, empty.waiting) == (0, 0, 0)
     assert (summary.total, summary.queued, summary.waiting, summary.sent) == (3, 3, 3, 0)

@@ -87,8 +87,56 @@ async def test_the_panel_says_who_gets_what_then_sends(client: TestClient, setup
     page = await (await client.get(f"/sessions/{setup['id']}")).text()
     assert 'data-count="sent">4</strong>' in page
     assert page.count("mail-status mail-sent") == 4
-    # Sending again would update the four, and a removed site gets a cancellation.
-    assert "4</strong> × thông báo thay đổi" in page
+    # Nothing changed since: nothing is offered, and the panel says everyone is current.
+    assert "thông báo thay đổi" not in page[page.index('id="invitations"') :]
+    assert 'data-testid="versions"' in page
+
+
+async def test_once_sent_nothing_is_offered_until_something_a_site_sees_changes(
+    client: TestClient, setup
+):
+    await client.post(f"/sessions/{setup['id']}/invitations", data={"_csrf": setup["csrf"]})
+    await _deliver(client)
+    page = await (await client.get(f"/sessions/{setup['id']}")).text()
+    panel = page[page.index('id="invitations"') :]
+    assert "<strong>2</strong> điểm cầu có phiên bản mới nhất</p>" in panel
+    assert "Mọi điểm cầu đã có phiên bản mới nhất: không có gì cần gửi." in panel
+    assert "Gửi giấy mời</button>" not in panel  # no button to send everyone an update
+    again = await client.post(
+        f"/sessions/{setup['id']}/invitations", data={"_csrf": setup["csrf"], "when": "now"}
+    )
+    assert "Không có gì để gửi: mọi điểm cầu đã có phiên bản mới nhất." in await again.text()
+    summary = await (await client.get(f"/api/v1/meetings/{setup['id']}/messages/summary")).json()
+    assert summary["total"] == 4
+
+    meeting = await (await client.get(f"/api/v1/meetings/{setup['id']}")).json()
+    changed = await client.patch(
+        f"/api/v1/meetings/{setup['id']}",
+        json={
+            "version": meeting["version"],
+            "starts_at": "2030-04-19T14:00:00+07:00",
+            "ends_at": "2030-04-19T16:30:00+07:00",
+            "video_url": "https://meet.example.org/quy-2",
+        },
+        headers={"X-CSRF-Token": setup["csrf"]},
+    )
+    assert changed.status == 200, await changed.text()
+    page = await (await client.get(f"/sessions/{setup['id']}")).text()
+    panel = page[page.index('id="invitations"') :]
+    assert (
+        "<strong>0</strong> điểm cầu có phiên bản mới nhất · <strong>2</strong> cần cập nhật"
+        in (panel)
+    )
+    assert "4</strong> × thông báo thay đổi" in panel
+    changes = panel[panel.index('data-testid="update-changes"') :]
+    assert (
+        "Thời gian: <del>08:00–11:00, Thứ Sáu, 19/04/2030</del> → "
+        "<ins>14:00–16:30, Thứ Sáu, 19/04/2030</ins>" in changes
+    )
+    assert "Đường dẫn họp trực tuyến: <del>—</del> → <ins>https://meet.example.org/quy-2</ins>" in (
+        changes
+    )
+    assert "Gửi giấy mời</button>" in panel
 
 
 async def test_removing_a_site_previews_its_cancellation(client: TestClient, setup):
@@ -103,12 +151,8 @@ async def test_removing_a_site_previews_its_cancellation(client: TestClient, set
     assert changed.status == 200, await changed.text()
     preview = await (await client.get(f"/api/v1/meetings/{setup['id']}/invitations/preview")).json()
     kinds = {item["recipient"]: item["kind"] for item in preview["items"]}
-    assert kinds == {
-        "ct.vp@example.org": "update",
-        "kt.vp@example.org": "update",
-        "ct.kg@example.org": "cancellation",
-        "kt.kg@example.org": "cancellation",
-    }
+    # Vĩnh Phúc sees nothing different: only the removed site is told.
+    assert kinds == {"ct.kg@example.org": "cancellation", "kt.kg@example.org": "cancellation"}
     page = await (await client.get(f"/sessions/{setup['id']}")).text()
     assert "2</strong> × thông báo hủy (điểm cầu không còn trong danh sách mời)" in page
 
@@ -142,6 +186,16 @@ async def test_the_mail_drop_viewer_shows_what_the_recipient_got(client: TestCli
     assert view.status == 200
     assert "Giao ban quý II" in html and "sandbox" in html
     assert "giaoban.ics" in html  # the calendar travels as an attachment too
+    # Its headers in the page's language, the date as the session's time of day.
+    headers = html[html.index('data-testid="mail-headers"') :]
+    headers = headers[: headers.index("</dl>")]
+    labels = re.findall(r"<dt>([^<]*)</dt>", headers)
+    assert labels == ["Người gửi", "Người nhận", "Tiêu đề", "Thời điểm gửi", "Mã thư"]
+    sent_on = re.search(r"<dt>Thời điểm gửi</dt><dd>([^<]*)</dd>", headers)
+    assert sent_on and re.fullmatch(
+        r"\d\d:\d\d (Thứ (Hai|Ba|Tư|Năm|Sáu|Bảy)|Chủ Nhật), \d\d/\d\d/\d{4}", sent_on.group(1)
+    ), sent_on
+    assert "+0000" not in headers and "[Giấy mời] Giao ban quý II" in headers
     download = await client.get(links[0] + "?download=1")
     assert download.headers["Content-Type"] == "message/rfc822"
     assert b'Content-Type: text/calendar; method="REQUEST"' in await download.read()

@@ -120,7 +120,8 @@ async def test_the_letter_to_a_site_reads_as_a_vietnamese_giay_moi(
     )
     assert "Điểm cầu Trung ương: Hội trường Liên hiệp các tổ chức hữu nghị Việt Nam, Hà Nội" in body
     assert "Điểm cầu của quý đơn vị:" in body and "phong-hop." in body  # its own room
-    assert "Chủ trì: Chủ tịch Liên hiệp các tổ chức hữu nghị Việt Nam" in body
+    chair, chair_title = demo_sessions.REFERENCE_CHAIR
+    assert f"Chủ trì: {chair}, {chair_title}." in body  # a person, with their position
     agenda = [
         "- 08 giờ 00: Phát biểu khai mạc Hội nghị",
         "- 08 giờ 15: Báo cáo kết quả công tác Quý I/2024",
@@ -132,7 +133,16 @@ async def test_the_letter_to_a_site_reads_as_a_vietnamese_giay_moi(
     # Answer by the working day before: 18/4/2024 is the Hùng Kings' day, a holiday.
     assert "chậm nhất ngày 17 tháng 4 năm 2024" in body
     assert re.search(r"Trang của điểm cầu .*: http://127\.0\.0\.1:8080/s/\S+", body)
-    assert "Nơi nhận: TL. CHỦ TỊCH - Như trên; CHÁNH VĂN PHÒNG - Lưu: VT." in body
+    # Whom to call (Decision 45), how to join, and who signs: the chair, by name, with
+    # room for the signature between the position and the name.
+    assert "Mọi chi tiết xin liên hệ: Nguyễn Thị Thu Hà, Văn phòng Liên hiệp, 024 3822 0000." in (
+        body
+    )
+    assert "Đường dẫn tham gia: trên trang của điểm cầu quý đơn vị (ghi ở dưới)." in body
+    assert re.search(r"Nơi nhận:\s{3,}BÍ THƯ ĐẢNG ĐOÀN, CHỦ TỊCH$", text, re.M)
+    signature = text[text.index("BÍ THƯ ĐẢNG ĐOÀN, CHỦ TỊCH") :].rstrip().splitlines()
+    assert signature[-1].strip() == chair and len(signature) >= 5  # blank lines: to sign
+    assert all(not line[40:].strip() for line in signature[3:-1])
 
     info = pdf_info(pdf, tmp_path)
     assert "Page size:       595.276 x 841.89 pts (A4)" in info
@@ -148,8 +158,55 @@ async def test_the_letter_to_all_sites_names_the_list_and_counts_the_bridge_poin
     body = flat(pdf_text(pdf, tmp_path))
     assert "Kính gửi: Các điểm cầu theo danh sách kèm theo" in body
     assert "Kết nối trực tuyến với 52 điểm cầu" in body
+    assert "- Như trên; (danh sách kèm theo)" in body
+
+    # The list is attached, on pages of its own: every invited site, cluster by cluster,
+    # each cluster whole on one page with its count.
+    pages = pdf_text(pdf, tmp_path).split("\f")
+    first_list = next(i for i, page in enumerate(pages) if "DANH SÁCH CÁC ĐIỂM CẦU" in page)
+    assert first_list >= 1 and "Kính gửi" not in "".join(pages[first_list:])
+    listed = flat("".join(pages[first_list:]))
+    assert "DANH SÁCH CÁC ĐIỂM CẦU ĐƯỢC MỜI" in listed
+    assert "(Kèm theo Giấy mời số /GM-LHHN ngày 12 tháng 4 năm 2024)" in listed
+    assert "Tổng cộng: 52 điểm cầu." in listed
+    numbers, clusters = [], 0
+    for page in pages[first_list:]:
+        lines = [line.strip() for line in page.splitlines() if line.strip()]
+        for at, line in enumerate(lines):
+            if heading := re.fullmatch(r"(Cụm \d .*) \((\d+)\)", line):
+                clusters += 1
+                rows = [r for r in lines[at + 1 :] if re.match(r"\d+\s+Liên hiệp", r)]
+                following = lines[at + 1 : at + 1 + int(heading.group(2))]
+                assert following == rows[: int(heading.group(2))], heading.group(1)
+            elif row := re.match(r"(\d+)\s+Liên hiệp", line):
+                numbers.append(int(row.group(1)))
+    assert clusters == 5 and numbers == list(range(1, 53))
+    assert f"{numbers[-1]} Liên hiệp các tổ chức hữu nghị Đồng Tháp" in listed
     assert "Mỗi điểm cầu xác nhận qua đường dẫn riêng gửi kèm thư mời điện tử" in body
     assert "/s/" not in body
+
+
+async def test_a_letter_with_a_video_link_prints_it_and_without_a_chair_the_office_signs(
+    settings, tmp_path
+):
+    starts = datetime(2030, 4, 19, 8, 0, tzinfo=HANOI)
+    meeting = Meeting(
+        id=1,
+        title="Giao ban quý II",
+        starts_at=starts,
+        ends_at=starts.replace(hour=11),
+        video_url="https://meet.example.org/giaoban-quy-2",
+    )
+    found = letter.Letter(
+        meeting, [], [], date(2030, 4, 1), join_link=meeting.video_url, contact="Văn phòng, 024"
+    )
+    html = letter.letter_html(environment(), found, organisation=settings.organisation, locale="vi")
+    text = pdf_text(await letter.pdf_bytes(html), tmp_path)
+    assert "Đường dẫn tham gia: https://meet.example.org/giaoban-quy-2." in flat(text)
+    assert "Mọi chi tiết xin liên hệ: Văn phòng, 024." in flat(text)
+    assert "Chủ trì:" not in text
+    assert re.search(r"Nơi nhận:\s{3,}TL\. CHỦ TỊCH$", text, re.M)
+    assert re.search(r"\s{3,}CHÁNH VĂN PHÒNG$", text, re.M)
 
 
 async def test_an_english_letter_for_the_english_locale(
