@@ -80,6 +80,7 @@ DOMAIN_MESSAGES = (
     N_("the file is empty"),
     N_("only PDF, DOCX, XLSX and PPTX files are accepted"),
     N_("Text may not contain control characters."),
+    N_("invite at least one site before scheduling"),
 )
 
 
@@ -143,7 +144,10 @@ def pydantic_problem(error: dict[str, Any], field: str, line: int | None = None)
 def problem_text(problem: FieldProblem, gettext: Gettext) -> str:
     """A field problem in the reader's language."""
     if problem.template is None:
-        return in_language(problem.message, gettext)
+        known = next(
+            (m for start, m in VALIDATOR_MESSAGES if problem.message.startswith(start)), None
+        )
+        return in_language(known or problem.message, gettext)
     translated = in_language(problem.template, gettext)
     try:
         return translated.format(**dict(problem.params))

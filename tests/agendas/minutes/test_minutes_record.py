@@ -84,9 +84,7 @@ async def briefing(session_factory: Any, settings: Settings) -> dict[str, Any]:
         )
         await session.execute(
             update(Participation)
-            .where(
-                Participation.meeting_id == meeting_id, Participation.site_id == sites["Hà Nam"]
-            )
+            .where(Participation.meeting_id == meeting_id, Participation.site_id == sites["Hà Nam"])
             .values(rsvp=Rsvp.declined, rsvp_note=HA_NAM_REASON)
         )
         for name, role in (("chutri", Role.chair), ("thuky", Role.secretary)):

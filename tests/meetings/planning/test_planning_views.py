@@ -77,7 +77,7 @@ async def test_bad_form_input_is_shown_at_its_field_and_nothing_is_created(
     )
     assert early.status == 422
     html = await early.text()
-    assert re.search(r'id="e-ends_at">[^<]*ends_at must be after starts_at', html)
+    assert re.search(r'id="e-ends_at">[^<]*Thời gian kết thúc phải sau thời gian bắt đầu', html)
     assert 'value="Giao ban quý III"' in html  # what was typed stays
     zone = await client.post(
         "/sessions/new", data=form(csrf, **session_fields(timezone="Mars/Olympus"))
