@@ -15,6 +15,7 @@ from meetings.core.access import ANY_ROLE, allow
 from meetings.core.errors import FieldProblem, Invalid
 from meetings.core.headers import as_document
 from meetings.core.keys import settings_key
+from meetings.core.labels import N_
 from meetings.core.web import db, int_query, items_response, model_response, path_id
 
 #: Who approves the minutes.
@@ -130,7 +131,7 @@ async def download_minutes(request: web.Request) -> web.Response:
     settings = request.app[settings_key]
     lang = request.query.get("lang", settings.organisation.locale)
     if lang not in ("vi", "en"):
-        raise Invalid("bad language", [FieldProblem("lang", "vi or en")])
+        raise Invalid("bad language", [FieldProblem("lang", N_("vi or en"))])
     version = int_query(request, "version", 0, 0, 10_000) or None
     return await minutes_file(request, path_id(request), fmt, version=version, locale=lang)
 

@@ -44,6 +44,7 @@ from agendas.record.models import (
 from meetings.attendance.models import AttendanceEvent, AttendanceStatus, EventKind
 from meetings.attendance.report import AttendanceReport, build_report
 from meetings.core.errors import NotFound
+from meetings.core.labels import N_
 from meetings.core.settings import OrganisationSettings
 from meetings.core.store import utcnow
 from meetings.planning.lifecycle import get_meeting_row
@@ -269,7 +270,7 @@ async def approved(session: AsyncSession, meeting_id: int, number: int | None = 
     query = query.where(col(Minutes.number) == number) if number else query
     row = await session.scalar(query.order_by(col(Minutes.number).desc()))
     if row is None:
-        raise NotFound(f"no approved minutes for session {meeting_id}")
+        raise NotFound.of(N_("no approved minutes for session {meeting_id}"), meeting_id=meeting_id)
     return row
 
 

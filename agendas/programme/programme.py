@@ -19,6 +19,7 @@ from agendas.programme.models import (
     FocusItemPublic,
 )
 from meetings.core.errors import FieldProblem, Invalid
+from meetings.core.labels import N_
 from meetings.core.store import bump_version, id_of
 from meetings.planning import lifecycle as planning
 from meetings.planning.models import Meeting, MeetingFollowUp, MeetingPublic
@@ -86,7 +87,7 @@ async def replace_agenda(
     """The agenda becomes `items`, in their order (the list is the order)."""
     meeting = await _editable(session, meeting_id, version)
     problems = [
-        FieldProblem(f"{index}.starts_at", "is before the session starts")
+        FieldProblem(f"{index}.starts_at", N_("is before the session starts"))
         for index, item in enumerate(items)
         if item.starts_at is not None and item.starts_at < meeting.starts_at
     ]
@@ -170,9 +171,11 @@ async def replace_focus_items(
     for index, item in enumerate(items):
         if item.number in first_seen:
             problems.append(
-                FieldProblem(
+                FieldProblem.of(
                     f"{index}.number",
-                    f"number {item.number} is also item {first_seen[item.number] + 1}",
+                    N_("number {number} is also item {item}"),
+                    number=item.number,
+                    item=first_seen[item.number] + 1,
                 )
             )
         first_seen.setdefault(item.number, index)

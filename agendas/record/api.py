@@ -20,6 +20,7 @@ from agendas.record.models import (
 from meetings.accounts.models import Role
 from meetings.core.access import ANY_ROLE, ORGANISERS, allow, current_user, public_token
 from meetings.core.errors import FieldProblem, Invalid
+from meetings.core.labels import N_
 from meetings.core.types import Line
 from meetings.core.web import (
     db,
@@ -106,7 +107,7 @@ async def delete_contribution(request: web.Request) -> web.Response:
 async def list_recommendations(request: web.Request) -> web.Response:
     raw = request.query.get("status") or None
     if raw is not None and raw not in RecommendationStatus.__members__:
-        raise Invalid("bad status", [FieldProblem("status", "open, answered or closed")])
+        raise Invalid("bad status", [FieldProblem("status", N_("open, answered or closed"))])
     async with db(request) as session:
         items = await recommendations.recommendations(
             session,

@@ -97,11 +97,24 @@ async def save_notes(
 
 
 def _stale(section: str, row: RecordNote | None) -> Conflict:
-    who = f" by {row.updated_by}" if row is not None and row.updated_by else ""
-    return Conflict(
-        f"'{section}' was changed{who} since you opened it; compare with the current text "
-        "and save again",
-        field=f"notes.{section}",
+    field = f"notes.{section}"
+    if row is not None and row.updated_by:
+        return Conflict.at(
+            field,
+            N_(
+                "'{section}' was changed by {who} since you opened it; compare with the "
+                "current text and save again"
+            ),
+            section=section,
+            who=row.updated_by,
+        )
+    return Conflict.at(
+        field,
+        N_(
+            "'{section}' was changed since you opened it; compare with the current text "
+            "and save again"
+        ),
+        section=section,
     )
 
 
@@ -115,7 +128,11 @@ async def set_focus_outcome(
         )
     )
     if item is None:
-        raise NotFound(f"no focus item {number} in session {meeting_id}")
+        raise NotFound.of(
+            N_("no focus item {number} in session {meeting_id}"),
+            number=number,
+            meeting_id=meeting_id,
+        )
     item.status = status
     item.summary = summary
     await session.flush()

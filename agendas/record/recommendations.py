@@ -130,11 +130,15 @@ async def update_recommendation(
 ) -> RecommendationPublic:
     row = await session.get(Recommendation, recommendation_id)
     if row is None:
-        raise NotFound(f"no recommendation {recommendation_id}")
+        raise NotFound.of(
+            N_("no recommendation {recommendation_id}"), recommendation_id=recommendation_id
+        )
     if data.status == RecommendationStatus.answered and not data.response.strip():
         raise Invalid("no answer", [FieldProblem("response", N_("Write the answer"))])
     if data.meeting_id is not None and await session.get(Meeting, data.meeting_id) is None:
-        problem = FieldProblem("meeting_id", f"no session {data.meeting_id}")
+        problem = FieldProblem.of(
+            "meeting_id", N_("no session {meeting_id}"), meeting_id=data.meeting_id
+        )
         raise Invalid("unknown session", [problem])
     await bump_version(session, row, row.version if data.version is None else data.version)
     row.status = data.status

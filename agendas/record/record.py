@@ -169,7 +169,11 @@ async def delete_contribution(session: AsyncSession, meeting_id: int, contributi
     await recordable(session, meeting_id)
     row = await session.get(Contribution, contribution_id)
     if row is None or row.meeting_id != meeting_id:
-        raise NotFound(f"no contribution {contribution_id} in session {meeting_id}")
+        raise NotFound.of(
+            N_("no contribution {contribution_id} in session {meeting_id}"),
+            contribution_id=contribution_id,
+            meeting_id=meeting_id,
+        )
     # Its recommendation goes too, unless someone has answered it already.
     await session.execute(
         delete(Recommendation).where(
@@ -240,7 +244,11 @@ async def delete_action(session: AsyncSession, meeting_id: int, action_id: int) 
     await recordable(session, meeting_id)
     row = await session.get(ActionItem, action_id)
     if row is None or row.meeting_id != meeting_id:
-        raise NotFound(f"no action item {action_id} in session {meeting_id}")
+        raise NotFound.of(
+            N_("no action item {action_id} in session {meeting_id}"),
+            action_id=action_id,
+            meeting_id=meeting_id,
+        )
     await session.delete(row)
     await session.flush()
 

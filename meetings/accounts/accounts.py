@@ -26,6 +26,7 @@ from meetings.accounts.models import (
 )
 from meetings.accounts.throttle import LoginPolicy, LoginTurn, refuse_if_throttled
 from meetings.core.errors import Conflict, FieldProblem, Invalid, NotFound
+from meetings.core.labels import N_
 from meetings.core.store import bump_version, id_of, utcnow
 
 _hasher = PasswordHasher()
@@ -60,7 +61,9 @@ async def create_user(session: AsyncSession, data: UserCreate) -> UserPublic:
         await session.scalar(select(col(User.id)).where(col(User.username) == data.username))
         is not None
     ):
-        raise Conflict(f"user {data.username!r} already exists", field="username")
+        raise Conflict.at(
+            "username", N_("user {username} already exists"), username=repr(data.username)
+        )
     user = User.model_validate(
         data.model_dump(exclude={"password"}),
         update={"password_hash": await hash_password(data.password)},
@@ -78,14 +81,14 @@ async def list_users(session: AsyncSession) -> list[UserPublic]:
 async def get_user(session: AsyncSession, user_id: int) -> User:
     user = await session.get(User, user_id)
     if user is None:
-        raise NotFound(f"no user with id {user_id}")
+        raise NotFound.of(N_("no user with id {user_id}"), user_id=user_id)
     return user
 
 
 async def user_by_name(session: AsyncSession, username: str) -> User:
     user = await session.scalar(select(User).where(col(User.username) == username))
     if user is None:
-        raise NotFound(f"no user named {username!r}")
+        raise NotFound.of(N_("no user named {username}"), username=repr(username))
     return user
 
 
@@ -114,7 +117,7 @@ async def _keep_one_admin(session: AsyncSession, user: User) -> None:
     )
     if (admins or 0) <= 1:
         raise Invalid(
-            "last admin", [FieldProblem("role", "the last active admin must stay an admin")]
+            "last admin", [FieldProblem("role", N_("the last active admin must stay an admin"))]
         )
 
 

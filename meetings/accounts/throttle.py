@@ -21,6 +21,7 @@ from sqlmodel import col
 
 from meetings.accounts.models import LoginAttempt
 from meetings.core.errors import TooManyAttempts
+from meetings.core.labels import N_
 from meetings.core.store import utcnow
 
 #: Refused only because other logins of the name or address are under way: one hash's time.
@@ -108,6 +109,6 @@ async def refuse_if_throttled(
             waits.append(BUSY_RETRY_SECONDS)
     if waits:
         raise TooManyAttempts(
-            "too many failed logins; wait before trying again",
+            N_("too many failed logins; wait before trying again"),
             retry_after_seconds=max(max(waits), 1),
         )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Self
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,16 @@ class DomainError(Exception):
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
+        #: The message as a msgid with `{…}` placeholders and their values (see `of`).
+        self.template: str | None = None
+        self.params: tuple[tuple[str, object], ...] = ()
+
+    @classmethod
+    def of(cls, template: str, /, **params: object) -> Self:
+        """An error said by a msgid: English (for the API) and translatable (for pages)."""
+        error = cls(template.format(**params))
+        error.template, error.params = template, tuple(params.items())
+        return error
 
 
 class NotFound(DomainError):
@@ -56,6 +67,13 @@ class Conflict(DomainError):
     def __init__(self, message: str, *, field: str | None = None) -> None:
         super().__init__(message)
         self.field = field
+
+    @classmethod
+    def at(cls, field: str, template: str, /, **params: object) -> Conflict:
+        """A conflict on `field`, said by a msgid (see `DomainError.of`)."""
+        error = cls.of(template, **params)
+        error.field = field
+        return error
 
 
 class Invalid(DomainError):

@@ -108,9 +108,18 @@ REFUSALS = {
 
 
 def _refusal(request: web.Request, exc: DomainError) -> str:
-    """The domain's message in the page's language (a general one when it has none)."""
+    """The domain's message in the page's language (a general one when it has none); an
+    invalid value is said by its problems."""
     gettext = (request.get(translations_key) or translations("en")).gettext
-    return in_language(exc.message, gettext, REFUSALS.get(exc.status, N_("This cannot be done.")))
+    fallback = REFUSALS.get(exc.status, N_("This cannot be done."))
+    if isinstance(exc, Invalid) and exc.problems:
+        return "; ".join(dict.fromkeys(problem_text(p, gettext) for p in exc.problems))
+    if exc.template is None:
+        return in_language(exc.message, gettext, fallback)
+    try:
+        return in_language(exc.template, gettext, fallback).format(**dict(exc.params))
+    except (KeyError, IndexError, ValueError):
+        return gettext(fallback)
 
 
 def _for_a_page(request: web.Request) -> bool:
@@ -190,9 +199,10 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
             raise
         if not is_api(request):
             return await error_page(request, exc.status, _http_message(request, exc))
-        response = json_error(exc.status, HTTP_CODES.get(exc.status, "error"), exc.reason)
-        if exc.text and not exc.text.startswith(f"{exc.status}:"):
-            response = json_error(exc.status, HTTP_CODES.get(exc.status, "error"), exc.text)
+        text = exc.text if exc.text and not exc.text.startswith(f"{exc.status}:") else exc.reason
+        if _for_a_page(request):  # the page's script shows it: in the page's language
+            text = in_language(text, request[translations_key].gettext, _http_message(request, exc))
+        response = json_error(exc.status, HTTP_CODES.get(exc.status, "error"), text)
         for name in ("Allow", "WWW-Authenticate", "Retry-After"):
             if name in exc.headers:
                 response.headers[name] = exc.headers[name]
@@ -259,7 +269,7 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
         # No declaration: fail closed. 404/405 routes have no handler of ours either.
         if request.match_info.http_exception is not None:
             raise request.match_info.http_exception
-        raise web.HTTPForbidden(text="this route declares no access")
+        raise web.HTTPForbidden(text=N_("this route declares no access"))
     if not access.admits(user):
         if user is None:
             if is_api(request):
@@ -268,7 +278,7 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
                     headers={"WWW-Authenticate": 'Bearer realm="giaoban"'},
                 )
             raise web.HTTPSeeOther(url(request, "login", query={"next": request.path_qs}))
-        raise web.HTTPForbidden(text="your role may not use this")
+        raise web.HTTPForbidden(text=N_("your role may not use this"))
     if (
         request.method in UNSAFE_METHODS
         and request[auth_kind_key] != "bearer"
@@ -282,7 +292,7 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
             posted = (await form_data(request)).get(CSRF_FIELD)
             given = posted if isinstance(posted, str) else None
         if not csrf_matches(session.get(CSRF_SESSION_KEY), given):
-            raise web.HTTPForbidden(text="missing or wrong CSRF token; reload the page")
+            raise web.HTTPForbidden(text=N_("missing or wrong CSRF token; reload the page"))
     return await handler(request)
 
 

@@ -20,6 +20,7 @@ from sqlalchemy.types import TypeDecorator
 from sqlmodel import col
 
 from meetings.core.errors import Conflict
+from meetings.core.labels import N_
 from meetings.core.settings import DatabaseSettings
 from meetings.core.signals import INFO_KEY, Signals
 
@@ -126,10 +127,14 @@ async def bump_version(session: AsyncSession, row: Versioned, expected: int) -> 
     )
     if cast(CursorResult[Any], result).rowcount != 1:
         current = getattr(row, "version", "?")
-        raise Conflict(
-            f"this record was changed by someone else (your version {expected}, now {current}); "
-            "reload and apply your change again",
-            field="version",
+        raise Conflict.at(
+            "version",
+            N_(
+                "this record was changed by someone else (your version {expected}, now "
+                "{current}); reload and apply your change again"
+            ),
+            expected=expected,
+            current=current,
         )
     row.version = expected + 1
 

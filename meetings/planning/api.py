@@ -8,6 +8,7 @@ from aiohttp import web
 from meetings.core.access import ANY_ROLE, ORGANISERS, allow, current_user, public_token
 from meetings.core.errors import FieldProblem, Invalid
 from meetings.core.keys import settings_key
+from meetings.core.labels import N_
 from meetings.core.web import (
     db,
     int_query,
@@ -44,7 +45,8 @@ async def list_meetings(request: web.Request) -> web.Response:
     period = listing.as_period(request.query.get("period", "all"))
     if period is None:
         raise Invalid(
-            "bad period", [FieldProblem("period", f"one of {', '.join(listing.PERIODS)}")]
+            "bad period",
+            [FieldProblem.of("period", N_("one of {choices}"), choices=", ".join(listing.PERIODS))],
         )
     cluster = request.query.get("cluster_id")
     async with db(request) as session:
@@ -129,7 +131,9 @@ async def upload_document(request: web.Request) -> web.Response:
         raise web.HTTPUnsupportedMediaType(text="send multipart/form-data with a field 'file'")
     upload = (await request.post()).get("file")
     if not isinstance(upload, web.FileField):
-        raise Invalid("no file", [FieldProblem("file", "send the file in a field named 'file'")])
+        raise Invalid(
+            "no file", [FieldProblem("file", N_("send the file in a field named 'file'"))]
+        )
     return model_response(await store_upload(request, upload), status=201)
 
 

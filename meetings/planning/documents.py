@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from meetings.core.errors import FieldProblem, Invalid, NotFound, TooLarge
+from meetings.core.labels import N_
 from meetings.planning.lifecycle import get_meeting_row
 from meetings.planning.models import Document, DocumentPublic
 
@@ -69,7 +70,11 @@ def detect_kind(filename: str, content: bytes) -> str:
     if not genuine:
         raise Invalid(
             "content does not match",
-            [FieldProblem("file", f"the file's content is not a valid .{ext} document")],
+            [
+                FieldProblem.of(
+                    "file", N_("the file's content is not a valid .{ext} document"), ext=ext
+                )
+            ],
         )
     return ext
 
@@ -112,7 +117,10 @@ async def add_document(
 ) -> DocumentPublic:
     await get_meeting_row(session, meeting_id)
     if len(content) > max_bytes:
-        raise TooLarge(f"the file is larger than the limit of {max_bytes // (1024 * 1024)} MB")
+        raise TooLarge.of(
+            N_("the file is larger than the limit of {megabytes} MB"),
+            megabytes=max_bytes // (1024 * 1024),
+        )
     if not content:
         raise Invalid("empty file", [FieldProblem("file", "the file is empty")])
     name = safe_filename(filename)
@@ -161,7 +169,11 @@ async def list_documents(session: AsyncSession, meeting_id: int) -> list[Documen
 async def get_document(session: AsyncSession, meeting_id: int, document_id: int) -> Document:
     document = await session.get(Document, document_id)
     if document is None or document.meeting_id != meeting_id:
-        raise NotFound(f"no document {document_id} in session {meeting_id}")
+        raise NotFound.of(
+            N_("no document {document_id} in session {meeting_id}"),
+            document_id=document_id,
+            meeting_id=meeting_id,
+        )
     return document
 
 

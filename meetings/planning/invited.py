@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from meetings.core.errors import FieldProblem, Forbidden, Invalid, NotFound
+from meetings.core.labels import N_
 from meetings.core.store import key_col, utcnow
 from meetings.planning.models import Participation, SiteSelection
 from meetings.register.models import Cluster, Site
@@ -70,7 +71,10 @@ async def resolve_selection(session: AsyncSession, selection: SiteSelection) -> 
             ).all()
         )
         if missing := sorted(wanted - known):
-            raise Invalid("unknown cluster", [FieldProblem("cluster_ids", f"no cluster {missing}")])
+            raise Invalid(
+                "unknown cluster",
+                [FieldProblem.of("cluster_ids", N_("no cluster {cluster_id}"), cluster_id=missing)],
+            )
         chosen.update(
             (
                 await session.scalars(
@@ -83,7 +87,10 @@ async def resolve_selection(session: AsyncSession, selection: SiteSelection) -> 
         known = await _existing_site_ids(session, wanted)
         if missing := sorted(wanted - known):
             shown = ", ".join(str(i) for i in missing[:10])
-            raise Invalid("unknown site", [FieldProblem("site_ids", f"no site with id {shown}")])
+            raise Invalid(
+                "unknown site",
+                [FieldProblem.of("site_ids", N_("no site with id {site_id}"), site_id=shown)],
+            )
         chosen.update(wanted)
     return chosen - set(selection.exclude_site_ids)
 

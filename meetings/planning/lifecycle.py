@@ -20,6 +20,7 @@ from sqlmodel import col
 
 from meetings.core import signals
 from meetings.core.errors import FieldProblem, Invalid, NotFound
+from meetings.core.labels import N_
 from meetings.core.store import bump_version, id_of, utcnow
 from meetings.planning import golive
 from meetings.planning.invited import add_participant, resolve_selection, set_participants
@@ -69,13 +70,16 @@ def next_step(status: MeetingStatus | str) -> MeetingStatus | None:
 async def get_meeting_row(session: AsyncSession, meeting_id: int) -> Meeting:
     meeting = await session.get(Meeting, meeting_id)
     if meeting is None:
-        raise NotFound(f"no session with id {meeting_id}")
+        raise NotFound.of(N_("no session with id {meeting_id}"), meeting_id=meeting_id)
     return meeting
 
 
 async def _check_host(session: AsyncSession, host_site_id: int | None) -> None:
     if host_site_id is not None and await session.get(Site, host_site_id) is None:
-        raise Invalid("unknown site", [FieldProblem("host_site_id", f"no site {host_site_id}")])
+        raise Invalid(
+            "unknown site",
+            [FieldProblem.of("host_site_id", N_("no site {site_id}"), site_id=host_site_id)],
+        )
 
 
 async def _series_for(
@@ -87,7 +91,10 @@ async def _series_for(
         await session.flush()
         return series.id
     if series_id is not None and await session.get(Series, series_id) is None:
-        raise Invalid("unknown series", [FieldProblem("series_id", f"no series {series_id}")])
+        raise Invalid(
+            "unknown series",
+            [FieldProblem.of("series_id", N_("no series {series_id}"), series_id=series_id)],
+        )
     return series_id
 
 
@@ -200,8 +207,12 @@ async def _change_status(
         raise Invalid(
             "illegal status change",
             [
-                FieldProblem(
-                    "status", f"a {current} session cannot become {target} (allowed: {allowed})"
+                FieldProblem.of(
+                    "status",
+                    N_("a {current} session cannot become {target} (allowed: {allowed})"),
+                    current=current.value,
+                    target=MeetingStatus(target).value,
+                    allowed=allowed,
                 )
             ],
         )
@@ -212,7 +223,7 @@ async def _change_status(
         if not invited:
             raise Invalid(
                 "no invited site",
-                [FieldProblem("site_ids", "invite at least one site before scheduling")],
+                [FieldProblem("site_ids", N_("invite at least one site before scheduling"))],
             )
     now = now or utcnow()
     early = target == MeetingStatus.live and golive.check_go_live(meeting, now=now, reason=reason)
@@ -353,6 +364,8 @@ async def overlap_warnings(session: AsyncSession, meeting: Meeting) -> list[Warn
             code="overlap",
             meeting_id=other_id,
             message=f"{shared} invited site(s) are also invited to '{title}' at the same time",
+            site_count=shared,
+            meeting_title=title,
         )
         for other_id, title, shared in rows
     ]

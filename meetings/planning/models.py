@@ -213,6 +213,9 @@ class Warning(SQLModel):  # noqa: A001 (a domain word, not the builtin)
     meeting_id: int | None = None
     #: The day concerned (`non_working_day`: the weekend day or public holiday).
     day: date | None = None
+    #: `overlap`: how many invited sites the other session shares, and its title.
+    site_count: int | None = None
+    meeting_title: str | None = None
 
 
 class MeetingPublic(MeetingBase):

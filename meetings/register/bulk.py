@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from meetings.core.errors import Conflict
+from meetings.core.labels import N_
 from meetings.core.store import table_of
 from meetings.core.types import search_key
 from meetings.register.models import Contact, ContactIn, Site
@@ -97,8 +98,10 @@ async def write(session: AsyncSession, writes: Writes, now: datetime) -> None:
 
 def changed_meanwhile() -> Conflict:
     return Conflict(
-        "the register changed while the file was imported (a site was changed, a site code "
-        "was taken or a cluster removed); nothing was imported, run the import again"
+        N_(
+            "the register changed while the file was imported (a site was changed, a site "
+            "code was taken or a cluster removed); nothing was imported, run the import again"
+        )
     )
 
 

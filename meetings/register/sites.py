@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from meetings.core.errors import Conflict, FieldProblem, Invalid, NotFound
+from meetings.core.labels import N_
 from meetings.core.store import bump_version, id_of, key_col
 from meetings.core.types import search_key, word_conditions
 from meetings.planning.models import Participation
@@ -61,7 +62,7 @@ async def list_clusters(session: AsyncSession) -> list[ClusterPublic]:
 async def get_cluster(session: AsyncSession, cluster_id: int) -> Cluster:
     cluster = await session.get(Cluster, cluster_id)
     if cluster is None:
-        raise NotFound(f"no cluster with id {cluster_id}")
+        raise NotFound.of(N_("no cluster with id {cluster_id}"), cluster_id=cluster_id)
     return cluster
 
 
@@ -98,19 +99,26 @@ async def delete_cluster(session: AsyncSession, cluster_id: int) -> None:
     cluster = await get_cluster(session, cluster_id)
     members = await session.scalar(select(func.count()).where(col(Site.cluster_id) == cluster_id))
     if members:
-        raise Conflict(f"cluster {cluster.code} still has {members} sites; move them first")
+        raise Conflict.of(
+            N_("cluster {code} still has {members} sites; move them first"),
+            code=cluster.code,
+            members=members,
+        )
     await session.delete(cluster)
 
 
 async def _check_cluster_code_free(session: AsyncSession, code: str) -> None:
     if await session.scalar(select(col(Cluster.id)).where(col(Cluster.code) == code)) is not None:
-        raise Conflict(f"a cluster with code {code!r} already exists", field="code")
+        raise Conflict.at("code", N_("a cluster with code {code} already exists"), code=repr(code))
 
 
 async def _check_sites_exist(session: AsyncSession, *site_ids: int | None) -> None:
     for field, site_id in zip(("leader_site_id", "deputy_site_id"), site_ids, strict=True):
         if site_id is not None and await session.get(Site, site_id) is None:
-            raise Invalid("unknown site", [FieldProblem(field, f"no site with id {site_id}")])
+            raise Invalid(
+                "unknown site",
+                [FieldProblem.of(field, N_("no site with id {site_id}"), site_id=site_id)],
+            )
 
 
 # --- sites -----------------------------------------------------------------------------
@@ -189,7 +197,7 @@ async def get_site(session: AsyncSession, site_id: int) -> SitePublic:
 async def _get_site_row(session: AsyncSession, site_id: int) -> Site:
     site = await session.get(Site, site_id)
     if site is None:
-        raise NotFound(f"no site with id {site_id}")
+        raise NotFound.of(N_("no site with id {site_id}"), site_id=site_id)
     return site
 
 
@@ -225,14 +233,20 @@ async def update_site(session: AsyncSession, site_id: int, data: SiteUpdate) -> 
 async def delete_site(session: AsyncSession, site_id: int, *, version: int | None = None) -> None:
     site = await _get_site_row(session, site_id)
     if version is not None and version != site.version:
-        raise Conflict(f"site changed meanwhile (version {site.version})", field="version")
+        raise Conflict.at(
+            "version", N_("site changed meanwhile (version {version})"), version=site.version
+        )
     sessions = await session.scalar(
         select(func.count()).where(col(Participation.site_id) == site_id)
     )
     if sessions:
-        raise Conflict(
-            f"site {site.code} was invited to {sessions} session(s); its record stays. "
-            "Remove it from those sessions first."
+        raise Conflict.of(
+            N_(
+                "site {code} was invited to {sessions} session(s); its record stays. "
+                "Remove it from those sessions first."
+            ),
+            code=site.code,
+            sessions=sessions,
         )
     await session.delete(site)
     await session.flush()
@@ -240,13 +254,18 @@ async def delete_site(session: AsyncSession, site_id: int, *, version: int | Non
 
 async def _check_site_code_free(session: AsyncSession, code: str) -> None:
     if await session.scalar(select(col(Site.id)).where(col(Site.code) == code)) is not None:
-        raise Conflict(f"a site with code {code!r} already exists", field="code")
+        raise Conflict.at("code", N_("a site with code {code} already exists"), code=repr(code))
 
 
 async def _check_cluster_exists(session: AsyncSession, cluster_id: int | None) -> None:
     if cluster_id is not None and await session.get(Cluster, cluster_id) is None:
         raise Invalid(
-            "unknown cluster", [FieldProblem("cluster_id", f"no cluster with id {cluster_id}")]
+            "unknown cluster",
+            [
+                FieldProblem.of(
+                    "cluster_id", N_("no cluster with id {cluster_id}"), cluster_id=cluster_id
+                )
+            ],
         )
 
 

@@ -20,6 +20,7 @@ from aiohttp import BodyPartReader, hdrs, web
 
 from meetings.core.errors import FieldProblem, Invalid
 from meetings.core.keys import settings_key
+from meetings.core.labels import N_
 from meetings.core.settings import ImportSettings
 from meetings.core.web import MALFORMED_FORM, form_data
 from meetings.register.files import FileKind, kind_from_name, over_size
@@ -42,7 +43,7 @@ class NoFile(Invalid):
     that when none was chosen)."""
 
     def __init__(self) -> None:
-        problem = FieldProblem("file", "send the file in a form field named 'file'")
+        problem = FieldProblem("file", N_("send the file in a form field named 'file'"))
         super().__init__("no file", [problem])
 
 

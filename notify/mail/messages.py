@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from meetings.core.errors import NotFound
+from meetings.core.labels import N_
 from meetings.planning.lifecycle import get_meeting_row
 from meetings.planning.models import Participation
 from meetings.register.models import Contact, Site
@@ -30,7 +31,11 @@ async def get_message(session: AsyncSession, meeting_id: int, message_id: int) -
     """One message of the session; another session's is not found."""
     row = await session.get(Message, message_id)
     if row is None or row.meeting_id != meeting_id:
-        raise NotFound(f"no message {message_id} in session {meeting_id}")
+        raise NotFound.of(
+            N_("no message {message_id} in session {meeting_id}"),
+            message_id=message_id,
+            meeting_id=meeting_id,
+        )
     return row
 
 

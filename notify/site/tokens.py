@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from meetings.core.errors import NotFound
+from meetings.core.labels import N_
 from meetings.core.store import utcnow
 from meetings.register.models import Site
 from notify.mail.models import SiteToken
@@ -136,7 +137,7 @@ async def site_tokens(
 async def revoke(session: AsyncSession, site_id: int, *, secret_key: str) -> str:
     """End the site's current link and issue a new one (returned)."""
     if await session.get(Site, site_id) is None:
-        raise NotFound(f"no site with id {site_id}")
+        raise NotFound.of(N_("no site with id {site_id}"), site_id=site_id)
     current = await _current(session, site_id)
     if current is not None:
         current.revoked_at = utcnow()
@@ -160,5 +161,5 @@ async def site_for_token(session: AsyncSession, token: str) -> Site:
     """The site a link belongs to; an unknown or revoked token is simply not found."""
     site = (await sites_for_tokens(session, [token])).get(token)
     if site is None:
-        raise NotFound("no such site link")
+        raise NotFound(N_("no such site link"))
     return site
