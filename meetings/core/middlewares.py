@@ -109,10 +109,10 @@ REFUSALS = {
 
 def _refusal(request: web.Request, exc: DomainError) -> str:
     """The domain's message in the page's language (a general one when it has none); an
-    invalid value is said by its problems."""
+    invalid value whose summary has no translation is said by its problems."""
     gettext = (request.get(translations_key) or translations("en")).gettext
     fallback = REFUSALS.get(exc.status, N_("This cannot be done."))
-    if isinstance(exc, Invalid) and exc.problems:
+    if isinstance(exc, Invalid) and exc.problems and gettext(exc.message) == exc.message:
         return "; ".join(dict.fromkeys(problem_text(p, gettext) for p in exc.problems))
     if exc.template is None:
         return in_language(exc.message, gettext, fallback)

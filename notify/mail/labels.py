@@ -1,9 +1,5 @@
-"""HTML forms: from posted fields to the API's models, and from errors back to fields.
-
-The pages validate with the same pydantic models as the API, so a rule lives in one
-place; this module only translates between form fields and those models, and turns
-errors into per-field messages in the page's language.
-"""
+"""The names of mail kinds, statuses and headers as the pages show them (translated where
+shown)."""
 
 from __future__ import annotations
 
@@ -14,6 +10,8 @@ MESSAGE_KIND_LABELS = {
     "update": N_("Update"),
     "cancellation": N_("Cancellation"),
     "reminder": N_("Reminder"),
+    "rsvp_chaser": N_("Reply reminder"),
+    "rehearsal": N_("Rehearsal notice"),
     "minutes": N_("Notice of conclusions"),
     "minutes_ready": N_("Draft minutes ready"),
 }

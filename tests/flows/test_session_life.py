@@ -25,9 +25,17 @@ from playwright.async_api import Browser, Dialog, Page, expect
 
 from meetings.accounts.models import Role
 from meetings.core.settings import Settings
+from meetings.planning import lifecycle
+from meetings.planning.models import MeetingStatus
 from notify.mail import outbox, transports
 from notify.mail.render import make_renderer
-from tests.factories import PASSWORD, make_cluster, make_site, make_user
+from tests.factories import (
+    PASSWORD,
+    make_cluster,
+    make_scheduled_meeting,
+    make_site,
+    make_user,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -73,7 +81,7 @@ class Story:
         context = await self.browser.new_context(viewport=PHONE, accept_downloads=True)
         context.set_default_timeout(10_000)
         page = await context.new_page()
-        page.on("dialog", self._refuse)
+        page.on("dialog", self.refuse)
         if username is not None:
             await page.goto(f"{self.base_url}/login?next={target}")
             await page.get_by_label("Tên đăng nhập").fill(username)
@@ -82,7 +90,7 @@ class Story:
             await expect(page.get_by_role("button", name="Đăng nhập")).to_have_count(0)
         return page
 
-    async def _refuse(self, dialog: Dialog) -> None:
+    async def refuse(self, dialog: Dialog) -> None:
         self.dialogs.append(dialog.message)
         await dialog.dismiss()
 
@@ -110,10 +118,16 @@ async def expect_step(page: Page, label: str) -> None:
     await expect(page.get_by_test_id("phase-lead")).to_contain_text(label)
 
 
+#: What sticks out past the phone's width (said when a page scrolls sideways).
+WIDER = """() => [...document.querySelectorAll("main *")]
+  .filter((e) => e.getBoundingClientRect().right > innerWidth + 1)
+  .slice(0, 5).map((e) => `${e.tagName}.${e.className}: ${e.textContent.slice(0, 40)}`)"""
+
+
 async def fits_the_phone(page: Page) -> None:
+    """Nothing scrolls sideways on a phone."""
     width = await page.evaluate("document.documentElement.scrollWidth")
-    import sys; sys.path.insert(0, "/tmp"); from walk_probe import PROBE
-    assert width <= PHONE["width"], (page.url, width, await page.evaluate(PROBE))
+    assert width <= PHONE["width"], (page.url, width, await page.evaluate(WIDER))
 
 
 # --- the phases ------------------------------------------------------------------------
@@ -225,9 +239,13 @@ async def answer(story: Story, organiser: Page) -> str:
     await expect(summary).to_contain_text("Nhận lời: 1")
     await expect(summary).to_contain_text("Chưa trả lời: 2")
     await expect(summary).to_contain_text("Số đại biểu dự kiến: 12")
-    await expect(organiser.locator(f"tr[data-site='{story.site_ids[PROVINCES[0]]}']")).to_contain_text(
-        "Nhận lời"
-    )
+    row = organiser.locator(f"tr[data-site='{story.site_ids[PROVINCES[0]]}']")
+    await expect(row).to_contain_text("Nhận lời")
+    await organiser.goto(f"{story.base_url}/")  # the organiser's dashboard tallies it too
+    row = organiser.get_by_test_id("upcoming").locator(f"tr[data-meeting='{story.meeting_id}']")
+    await expect(row).to_contain_text("Nhận lời 1")
+    await expect(row).to_contain_text("Số đại biểu dự kiến 12")
+    await organiser.goto(story.session_url)
     return link
 
 
@@ -240,9 +258,11 @@ async def go_live(story: Story, organiser: Page, site_link: str) -> None:
     await organiser.get_by_role("button", name="Bắt đầu (trực tuyến)").click()
     await expect_step(organiser, "Đang diễn ra")
 
-    await organiser.get_by_test_id("phase-lead").get_by_role(
-        "link", name="Bảng theo dõi trực tiếp"
-    ).click()
+    await (
+        organiser.get_by_test_id("phase-lead")
+        .get_by_role("link", name="Bảng theo dõi trực tiếp")
+        .click()
+    )
     await expect(organiser.locator("[data-live-state].on")).to_have_count(1)
     await fits_the_phone(organiser)
     connected = organiser.locator(f"#site-{story.site_ids[PROVINCES[1]]}")
@@ -269,6 +289,11 @@ async def go_live(story: Story, organiser: Page, site_link: str) -> None:
     )
     for tile in (own, connected, absent):
         await expect(tile.locator("[data-error]")).to_have_text("")
+    admin = await story.page("quantri")  # live sessions come first on a dashboard
+    live = admin.get_by_test_id("live")
+    await expect(live.get_by_role("link", name=TITLE)).to_be_visible()
+    await expect(live.get_by_role("link", name="Bảng điểm danh")).to_be_visible()
+    await fits_the_phone(admin)
     assert story.dialogs == []  # every mark was taken: nothing refused, nothing alerted
 
 
@@ -329,7 +354,7 @@ async def approve(story: Story) -> Path:
         confirms.append(dialog.message)
         await dialog.accept()
 
-    page.remove_listener("dialog", story._refuse)
+    page.remove_listener("dialog", story.refuse)
     page.on("dialog", confirm)
     await page.get_by_role("button", name="Duyệt phiên bản 1").click()
     current = page.get_by_test_id("current-minutes")
@@ -393,7 +418,28 @@ async def test_a_session_from_planning_to_approved_minutes_on_a_phone(
     assert text.count(RECOMMENDATION) == 1, text
     assert CONCLUSIONS in text
     assert "Phan Anh Sơn" in text and "Nguyễn Thị Thu" in text
-
-    admin = await story.page("quantri")
-    await expect(admin.get_by_role("link", name=TITLE).first).to_be_visible()
     assert story.dialogs == []
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="an ended session is listed by its planned end: ended before it, it is neither "
+    "upcoming nor recent (meetings.planning.listing, period 'past')",
+)
+async def test_a_session_ended_before_its_planned_end_is_among_the_recent_ones(
+    browser: Browser, base_url: str, settings: Settings, session_factory: Any, tmp_path: Path
+):
+    story = Story(browser, base_url, settings, session_factory, tmp_path)
+    async with session_factory() as session, session.begin():
+        await make_user(session, username="quantri", role=Role.admin)
+        site = await make_site(session)
+        meeting_id = await make_scheduled_meeting(
+            session,
+            starts_at=datetime.now(UTC) - timedelta(minutes=30),
+            site_ids=[site.id],
+            title=TITLE,
+        )
+        for status in (MeetingStatus.live, MeetingStatus.ended):
+            await lifecycle.change_status(session, meeting_id, status)
+    admin = await story.page("quantri")
+    await expect(admin.get_by_role("main").get_by_role("link", name=TITLE)).to_be_visible()
