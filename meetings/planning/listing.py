@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -54,10 +54,21 @@ async def list_meetings(
     now = now or utcnow()
     conditions: list[Any] = []
     order: Any = col(Meeting.starts_at)
+    status = col(Meeting.status)
     if period == "upcoming":
-        conditions += [col(Meeting.ends_at) >= now, col(Meeting.status) != MeetingStatus.cancelled]
+        # A session ended early is past; one running over its planned end is not.
+        conditions += [
+            status.not_in([MeetingStatus.cancelled, MeetingStatus.ended]),
+            or_(col(Meeting.ends_at) >= now, status == MeetingStatus.live),
+        ]
     elif period == "past":
-        conditions += [col(Meeting.ends_at) < now, col(Meeting.status) != MeetingStatus.cancelled]
+        conditions += [
+            status != MeetingStatus.cancelled,
+            or_(
+                status == MeetingStatus.ended,
+                and_(col(Meeting.ends_at) < now, status != MeetingStatus.live),
+            ),
+        ]
         order = col(Meeting.starts_at).desc()
     elif period == "cancelled":
         conditions.append(col(Meeting.status) == MeetingStatus.cancelled)

@@ -421,11 +421,6 @@ async def test_a_session_from_planning_to_approved_minutes_on_a_phone(
     assert story.dialogs == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="an ended session is listed by its planned end: ended before it, it is neither "
-    "upcoming nor recent (meetings.planning.listing, period 'past')",
-)
 async def test_a_session_ended_before_its_planned_end_is_among_the_recent_ones(
     browser: Browser, base_url: str, settings: Settings, session_factory: Any, tmp_path: Path
 ):

@@ -234,7 +234,7 @@ async def test_a_site_abroad_reads_its_own_local_time_too(settings, tmp_path):
     )
     assert (
         "Giờ địa phương tại điểm cầu của quý đơn vị: 03 giờ 00, thứ Sáu, "
-        "ngày 19 tháng 4 năm 2024 (Europe/Paris)" in body
+        "ngày 19 tháng 4 năm 2024 (Giờ Pháp (UTC+2))" in body
     )
     # Issued on the day itself: no answer-by date already past.
     assert "Đề nghị quý đơn vị xác nhận tham dự và đăng ký số lượng đại biểu. " in body
