@@ -11,13 +11,12 @@ from agendas.record.models import Minutes, MinutesStatus
 
 
 async def session_facts(session: AsyncSession, meeting_id: int) -> dict[str, bool]:
-    """Approved: a version was approved; conclusions sent: its notice went out."""
-    approved, noticed = (
-        await session.execute(
-            select(func.count(), func.count(col(Minutes.notice_sent_at))).where(
-                col(Minutes.meeting_id) == meeting_id,
-                col(Minutes.status) == MinutesStatus.approved,
-            )
+    """Approved: a version was approved (whether its notice of conclusions reached the sites
+    is the outbox's to say: notify.mail.facts)."""
+    approved = await session.scalar(
+        select(func.count()).where(
+            col(Minutes.meeting_id) == meeting_id,
+            col(Minutes.status) == MinutesStatus.approved,
         )
-    ).one()
-    return {"minutes_approved": bool(approved), "conclusions_sent": bool(noticed)}
+    )
+    return {"minutes_approved": bool(approved)}
