@@ -1,4 +1,5 @@
-"""workdays: reserved for issue #14 (no schema change yet)
+"""workdays: no schema change (working days are computed from the `holidays` package); kept
+so the revision chain stays as issue #14 laid it out
 
 Revision ID: 0014
 Revises: 0013
