@@ -14,10 +14,8 @@ from sqlmodel import col
 from meetings.attendance.models import CONNECTED
 from meetings.core.store import id_of
 from meetings.planning.lifecycle import publish
+from meetings.planning.listing import period_conditions
 from meetings.planning.models import Meeting, MeetingPublic, MeetingStatus, Participation, Rsvp
-
-#: Sessions that have not happened yet (a live one has its own list).
-NOT_YET = (MeetingStatus.draft, MeetingStatus.scheduled)
 
 
 @dataclass(frozen=True)
@@ -66,8 +64,12 @@ async def live_sessions(session: AsyncSession, *, limit: int = 20) -> list[LiveS
 async def upcoming_sessions(
     session: AsyncSession, *, now: datetime, limit: int = 10
 ) -> tuple[list[MeetingPublic], int]:
-    """Drafts and scheduled sessions that have not ended, soonest first, and how many."""
-    conditions = (col(Meeting.status).in_(NOT_YET), col(Meeting.ends_at) >= now)
+    """Upcoming sessions that are not live (those have their own section), soonest first,
+    and how many."""
+    conditions = (
+        *period_conditions("upcoming", now),
+        col(Meeting.status) != MeetingStatus.live,
+    )
     total = await session.scalar(select(func.count()).select_from(Meeting).where(*conditions))
     rows = (
         await session.scalars(

@@ -39,6 +39,28 @@ class MeetingPage:
     total: int
 
 
+def period_conditions(period: Period, now: datetime) -> list[Any]:
+    """Which sessions a period holds: the one rule for lists and dashboards. A session ended
+    early is past; one running over its planned end is still upcoming (it is live)."""
+    status = col(Meeting.status)
+    if period == "upcoming":
+        return [
+            status.not_in([MeetingStatus.cancelled, MeetingStatus.ended]),
+            or_(col(Meeting.ends_at) >= now, status == MeetingStatus.live),
+        ]
+    if period == "past":
+        return [
+            status != MeetingStatus.cancelled,
+            or_(
+                status == MeetingStatus.ended,
+                and_(col(Meeting.ends_at) < now, status != MeetingStatus.live),
+            ),
+        ]
+    if period == "cancelled":
+        return [status == MeetingStatus.cancelled]
+    return []
+
+
 async def list_meetings(
     session: AsyncSession,
     *,
@@ -52,26 +74,9 @@ async def list_meetings(
 ) -> MeetingPage:
     """Sessions for lists: upcoming soonest first, past and cancelled latest first."""
     now = now or utcnow()
-    conditions: list[Any] = []
+    conditions: list[Any] = period_conditions(period, now)
     order: Any = col(Meeting.starts_at)
-    status = col(Meeting.status)
-    if period == "upcoming":
-        # A session ended early is past; one running over its planned end is not.
-        conditions += [
-            status.not_in([MeetingStatus.cancelled, MeetingStatus.ended]),
-            or_(col(Meeting.ends_at) >= now, status == MeetingStatus.live),
-        ]
-    elif period == "past":
-        conditions += [
-            status != MeetingStatus.cancelled,
-            or_(
-                status == MeetingStatus.ended,
-                and_(col(Meeting.ends_at) < now, status != MeetingStatus.live),
-            ),
-        ]
-        order = col(Meeting.starts_at).desc()
-    elif period == "cancelled":
-        conditions.append(col(Meeting.status) == MeetingStatus.cancelled)
+    if period in ("past", "cancelled"):
         order = col(Meeting.starts_at).desc()
     if kind:
         conditions.append(col(Meeting.kind) == kind)

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
@@ -14,25 +16,19 @@ async def session_facts(session: AsyncSession, meeting_id: int) -> dict[str, boo
     """Invitations count as out once one is queued or sent (not skipped); the notice of
     conclusions once one reached a site (approval queues it at once, so "queued" would skip
     the approved phase the chair should see)."""
-    invited = await _exists(session, meeting_id, MessageKind.invitation, skipped=True)
-    noticed = await _exists(session, meeting_id, MessageKind.minutes, sent=True)
+    status = col(Message.status)
+    invited = await _any(
+        session, meeting_id, MessageKind.invitation, status != MessageStatus.skipped
+    )
+    noticed = await _any(session, meeting_id, MessageKind.minutes, status == MessageStatus.sent)
     return {"invitations_sent": invited, "conclusions_sent": noticed}
 
 
-async def _exists(
-    session: AsyncSession,
-    meeting_id: int,
-    kind: MessageKind,
-    *,
-    skipped: bool = False,
-    sent: bool = False,
-) -> bool:
-    """A message of `kind` for the session: any but skipped ones, or only sent ones."""
-    query = select(col(Message.id)).where(
-        col(Message.meeting_id) == meeting_id, col(Message.kind) == kind
+async def _any(session: AsyncSession, meeting_id: int, kind: MessageKind, condition: Any) -> bool:
+    """Whether the session has a message of `kind` meeting `condition`."""
+    found = await session.scalar(
+        select(col(Message.id))
+        .where(col(Message.meeting_id) == meeting_id, col(Message.kind) == kind, condition)
+        .limit(1)
     )
-    if skipped:
-        query = query.where(col(Message.status) != MessageStatus.skipped)
-    if sent:
-        query = query.where(col(Message.status) == MessageStatus.sent)
-    return await session.scalar(query.limit(1)) is not None
+    return found is not None
