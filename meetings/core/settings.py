@@ -92,6 +92,27 @@ class MailSettings:
 
 
 @dataclass(frozen=True)
+class InboundSettings:
+    """The mailbox that hears the sites (notify.inbound); `enabled` False: none."""
+
+    enabled: bool
+    #: The mailbox's address: ORGANIZER and Reply-To of invitations, base of return paths.
+    address: str
+    imap_host: str
+    imap_port: int
+    #: "tls" (implicit, 993) or "starttls".
+    imap_tls: str
+    imap_cafile: Path | None
+    imap_user: str
+    imap_password: str
+    folder: str
+    processed_folder: str
+    unreadable_folder: str
+    poll_seconds: int
+    batch_size: int
+
+
+@dataclass(frozen=True)
 class DocumentSettings:
     dir: Path
     max_size_mb: int
@@ -179,6 +200,7 @@ class Settings:
     database: DatabaseSettings
     organisation: OrganisationSettings
     mail: MailSettings
+    inbound: InboundSettings
     documents: DocumentSettings
     video: VideoSettings
     security: SecuritySettings
@@ -219,6 +241,7 @@ def _validate(
         database=database,
         organisation=_organisation(raw),
         mail=_mail(raw, base_dir, environ),
+        inbound=_inbound(raw, base_dir, environ),
         documents=DocumentSettings(
             dir=config.anchored(config.text(raw, "documents", "dir"), base_dir),
             max_size_mb=config.number(raw, "documents", "max_size_mb", 1, 1024),
@@ -313,6 +336,35 @@ def _mail(raw: dict[str, dict[str, Any]], base_dir: Path, environ: dict[str, str
             "[mail] smtp_password_env", f"smtp_user is set but ${password_env} is empty"
         )
     return mail
+
+
+def _inbound(
+    raw: dict[str, dict[str, Any]], base_dir: Path, environ: dict[str, str]
+) -> InboundSettings:
+    """The mailbox is checked only when it is on: off, its keys may stay empty."""
+    enabled = config.expect(raw, "inbound", "enabled", bool)
+    address = config.text(raw, "inbound", "address", required=enabled)
+    if address and ("@" not in address or any(c in address for c in "\r\n <>,+")):
+        raise ConfigError("[inbound] address", f"not a plain e-mail address: {address!r}")
+    password_env = config.text(raw, "inbound", "imap_password_env", required=False)
+    password = environ.get(password_env, "") if password_env else ""
+    if enabled and not password:
+        raise ConfigError("[inbound] imap_password_env", f"${password_env} is empty")
+    return InboundSettings(
+        enabled=enabled,
+        address=address,
+        imap_host=config.text(raw, "inbound", "imap_host", required=enabled),
+        imap_port=config.number(raw, "inbound", "imap_port", 1, 65535),
+        imap_tls=config.choice(raw, "inbound", "imap_tls", ("tls", "starttls")),
+        imap_cafile=config.existing_file(raw, "inbound", "imap_cafile", base_dir),
+        imap_user=config.text(raw, "inbound", "imap_user", required=enabled),
+        imap_password=password,
+        folder=config.text(raw, "inbound", "folder"),
+        processed_folder=config.text(raw, "inbound", "processed_folder"),
+        unreadable_folder=config.text(raw, "inbound", "unreadable_folder"),
+        poll_seconds=config.number(raw, "inbound", "poll_seconds", 1, 3600),
+        batch_size=config.number(raw, "inbound", "batch_size", 1, 10000),
+    )
 
 
 def _security(

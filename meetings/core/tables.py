@@ -6,5 +6,6 @@ from meetings.accounts import models as account_models  # noqa: F401
 from meetings.attendance import models as attendance_models  # noqa: F401
 from meetings.planning import models as planning_models  # noqa: F401
 from meetings.register import models as register_models  # noqa: F401
+from notify.inbound import models as inbound_models  # noqa: F401
 from notify.mail import models as notify_models  # noqa: F401
 from scheduler import models as scheduler_models  # noqa: F401

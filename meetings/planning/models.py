@@ -292,6 +292,10 @@ class Participation(SQLModel, table=True):
     technical_contact: str = Field(default="", max_length=200)
     rsvp_note: str = Field(default="", max_length=1000)
     responded_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    #: Where the answer in force came from (RsvpSource) and the invitation SEQUENCE it
+    #: answered: a calendar reply to an older version does not overturn it.
+    rsvp_source: str = Field(default="", max_length=16)
+    rsvp_sequence: int | None = Field(default=None)
     # Attendance, derived from its events by meetings.attendance.tracking (never set directly).
     attendance_status: str | None = Field(default=None, max_length=20)
     joined_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
@@ -309,6 +313,42 @@ class Participation(SQLModel, table=True):
         UniqueConstraint("meeting_id", "site_id", name="uq_participation_meeting_site"),
         Index("ix_participation_meeting", "meeting_id"),
     )
+
+
+class RsvpSource(StrEnum):
+    #: The site's page (its personal link).
+    site_page = "site_page"
+    #: A calendar client's reply (iMIP METHOD:REPLY) read from the inbound mailbox.
+    calendar = "calendar"
+    #: An organiser, on the session page or through the API.
+    organiser = "organiser"
+
+
+class RsvpChange(SQLModel, table=True):
+    """One answer a site gave, in the order received, with where it came from; the
+    participation holds the one in force. A calendar reply to an older version of the
+    invitation is kept here with `applied` False."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    meeting_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("meeting.id", ondelete="CASCADE"), nullable=False)
+    )
+    site_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("site.id", ondelete="CASCADE"), nullable=False)
+    )
+    response: str = Field(max_length=16)
+    source: RsvpSource = Field(sa_type=String(16))
+    #: Who answered: the address of a calendar reply, the user name of an organiser.
+    source_detail: str = Field(default="", max_length=254)
+    #: The invitation SEQUENCE answered (None: not known).
+    sequence: int | None = Field(default=None)
+    applied: bool = Field(default=True)
+    #: The calendar reply delegated the invitation to this address (DELEGATED-TO).
+    delegated_to: str = Field(default="", max_length=254)
+    comment: str = Field(default="", max_length=1000)
+    at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+    __table_args__ = (Index("ix_rsvpchange_meeting_site", "meeting_id", "site_id"),)
 
 
 class ParticipationPublic(SQLModel):

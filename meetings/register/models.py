@@ -106,6 +106,10 @@ class Contact(ContactBase, table=True):
     )
     #: Order of the contact within its site (0 first), kept so exports round-trip.
     position: int = Field(default=0)
+    #: Mail to this address bounced for good (a 5.x.x delivery status): when, and the
+    #: server's reason. Cleared when the address changes.
+    bounced_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    bounce_reason: str = Field(default="", max_length=500)
 
 
 class ContactIn(ContactBase):

@@ -22,6 +22,9 @@ class MessageKind(StrEnum):
     #: To the chair and the secretary (not a site): the session ended, its draft minutes
     #: are ready.
     minutes_ready = "minutes_ready"
+    #: To one contact: the organiser declined the other time it proposed (iTIP
+    #: METHOD:DECLINECOUNTER).
+    declinecounter = "declinecounter"
 
 
 class MessageStatus(StrEnum):
@@ -30,6 +33,9 @@ class MessageStatus(StrEnum):
     sent = "sent"
     failed = "failed"
     skipped = "skipped"
+    #: Sent, then a delivery status notification said it did not arrive (last_error
+    #: holds the reason).
+    bounced = "bounced"
 
 
 class Message(SQLModel, table=True):
