@@ -99,7 +99,14 @@ def sqlite_url(sqlite_template: Path, tmp_path: Path) -> str:
     return f"sqlite+aiosqlite:///{path}"
 
 
-def make_settings(tmp_path: Path, database_url: str, **overrides: dict[str, Any]) -> Settings:
+def make_settings(
+    tmp_path: Path,
+    database_url: str,
+    *,
+    environ: dict[str, str] | None = None,
+    **overrides: dict[str, Any],
+) -> Settings:
+    """Test settings; `environ` adds variables (e.g. the IMAP password) to the secret key."""
     sections: dict[str, dict[str, Any]] = {
         "server": {"var_dir": str(tmp_path / "var")},
         "database": {"url": database_url},
@@ -112,7 +119,8 @@ def make_settings(tmp_path: Path, database_url: str, **overrides: dict[str, Any]
     }
     for section, values in overrides.items():
         sections.setdefault(section, {}).update(values)
-    return load_settings(None, environ={"GIAOBAN_SECRET_KEY": TEST_SECRET}, overrides=sections)
+    variables = {"GIAOBAN_SECRET_KEY": TEST_SECRET} | (environ or {})
+    return load_settings(None, environ=variables, overrides=sections)
 
 
 @pytest.fixture

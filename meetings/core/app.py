@@ -69,9 +69,18 @@ from meetings.core.signals import Signals
 from meetings.core.store import create_engine, session_maker
 from meetings.planning import routes as planning_routes
 from meetings.planning import workdays
-from meetings.planning.labels import DEADLINE_LABELS, KIND_LABELS, RSVP_LABELS, STATUS_LABELS
+from meetings.planning.labels import (
+    DEADLINE_LABELS,
+    KIND_LABELS,
+    RSVP_LABELS,
+    RSVP_SOURCE_LABELS,
+    STATUS_LABELS,
+)
 from meetings.register import routes as register_routes
 from meetings.register.labels import CONTACT_ROLE_LABELS
+from notify.inbound import routes as inbound_routes
+from notify.inbound import views as inbound_views
+from notify.inbound.worker import inbound_context
 from notify.mail import dashboard_views as mail_dashboard
 from notify.mail import facts as mail_facts
 from notify.mail import invitations, notices
@@ -97,6 +106,7 @@ PARTS = (
     record_routes.ROUTES,
     minutes_routes.ROUTES,
     mail_routes.ROUTES,
+    inbound_routes.ROUTES,
     site_routes.ROUTES,
 )
 #: The smallest body limit (a big XLSX import); larger bodies get 413.
@@ -168,6 +178,7 @@ def _templates(app: web.Application) -> None:
         "agenda_kind": AGENDA_KIND_LABELS,
         "focus_status": FOCUS_STATUS_LABELS,
         "rsvp": RSVP_LABELS,
+        "rsvp_source": RSVP_SOURCE_LABELS,
         "message_kind": MESSAGE_KIND_LABELS,
         "attendance": ATTENDANCE_LABELS,
         "rehearsal": REHEARSAL_LABELS,
@@ -176,6 +187,38 @@ def _templates(app: web.Application) -> None:
         "message_status": MESSAGE_STATUS_LABELS,
         "deadline": DEADLINE_LABELS,
     }
+
+
+def _providers(app: web.Application) -> None:
+    """What other parts add to the pages of meetings/ (panels, dashboard sections, phase
+    facts, sites' links), so meetings/ need not import them."""
+    panels: dict[str, list[PanelProvider]] = {
+        "session": [
+            notify_views.invitations_panel,
+            inbound_views.inbox_panel,
+            scheduler_views.timeline_panel,
+            programme_views.programme_panel,
+            attendance_panel.attendance_panel,
+            minutes_panel.minutes_panel,
+        ],
+        "site": [notify_views.site_link_panel],
+    }
+    app[panels_key] = panels
+    # Each role's dashboard: the chair's and secretary's follow-up, the organiser's sessions.
+    dashboard: list[DashboardProvider] = [
+        minutes_dashboard.chair_sections,
+        minutes_dashboard.secretary_sections,
+        mail_dashboard.organiser_sections,
+        inbound_views.organiser_sections,
+        mail_dashboard.notice_sections,
+    ]
+    app[dashboard_key] = dashboard
+    # What decides a session's phase on its page, from the parts that know it.
+    facts: list[FactsProvider] = [mail_facts.session_facts, minutes_facts.session_facts]
+    app[session_facts_key] = facts
+    # Only notify.site knows sites' links; the parts with forms under a link use these.
+    app[site_resolver_key] = tokens.site_for_token
+    app[site_form_page_key] = site_views.refused_form_page
 
 
 def create_app(settings: Settings) -> web.Application:
@@ -204,35 +247,12 @@ def create_app(settings: Settings) -> web.Application:
     _own_state(app)
     app.cleanup_ctx.append(database_context)
     app.cleanup_ctx.append(delivery_context)
+    app.cleanup_ctx.append(inbound_context)
     app.cleanup_ctx.append(scheduler_context)
     app.cleanup_ctx.append(video_poll_context)
     app[listening_key] = asyncio.Event()
     app.cleanup_ctx.append(public_url_context)
-    panels: dict[str, list[PanelProvider]] = {
-        "session": [
-            notify_views.invitations_panel,
-            scheduler_views.timeline_panel,
-            programme_views.programme_panel,
-            attendance_panel.attendance_panel,
-            minutes_panel.minutes_panel,
-        ],
-        "site": [notify_views.site_link_panel],
-    }
-    app[panels_key] = panels
-    # Each role's dashboard: the chair's and secretary's follow-up, the organiser's sessions.
-    dashboard: list[DashboardProvider] = [
-        minutes_dashboard.chair_sections,
-        minutes_dashboard.secretary_sections,
-        mail_dashboard.organiser_sections,
-        mail_dashboard.notice_sections,
-    ]
-    app[dashboard_key] = dashboard
-    # What decides a session's phase on its page, from the parts that know it.
-    facts: list[FactsProvider] = [mail_facts.session_facts, minutes_facts.session_facts]
-    app[session_facts_key] = facts
-    # Only notify.site knows sites' links; the parts with forms under a link use these.
-    app[site_resolver_key] = tokens.site_for_token
-    app[site_form_page_key] = site_views.refused_form_page
+    _providers(app)
     mount(app, PARTS)
     app.router.add_static("/static", str(STATIC_DIR), name="static", append_version=True)
     return app

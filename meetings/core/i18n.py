@@ -38,6 +38,7 @@ TEMPLATE_PACKAGES = (
     "agendas.record",
     "agendas.minutes",
     "notify.mail",
+    "notify.inbound",
     "notify.site",
     "scheduler",
 )

@@ -31,6 +31,8 @@ RSVP_LABELS = {
     "accepted": N_("Accepted"),
     "declined": N_("Declined"),
     "tentative": N_("Tentative"),
+    #: Only in an answer's history: a calendar reply that handed the invitation on.
+    "delegated": N_("Delegated"),
 }
 
 
@@ -38,4 +40,12 @@ DEADLINE_LABELS = {
     "invitations": N_("Invitations"),
     "documents": N_("Documents"),
     "conclusions": N_("Notice of conclusions"),
+}
+
+
+#: Where the answer in force came from (RsvpSource), as the RSVP grid and site page say it.
+RSVP_SOURCE_LABELS = {
+    "site_page": N_("on the site's page"),
+    "calendar": N_("via calendar"),
+    "organiser": N_("by the organiser"),
 }

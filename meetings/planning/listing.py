@@ -130,6 +130,7 @@ async def participations(session: AsyncSession, meeting_id: int) -> list[Partici
             technical_contact=participation.technical_contact,
             rsvp_note=participation.rsvp_note,
             responded_at=participation.responded_at,
+            rsvp_source=participation.rsvp_source,
             endpoint=participation.endpoint or site.endpoint,
             timezone=site.timezone or meeting.timezone,
             local_starts_at=local_time(meeting.starts_at, site.timezone or meeting.timezone),

@@ -351,6 +351,22 @@ class RsvpChange(SQLModel, table=True):
     __table_args__ = (Index("ix_rsvpchange_meeting_site", "meeting_id", "site_id"),)
 
 
+class RsvpChangePublic(SQLModel):
+    """One answer in a site's history (meetings.planning.rsvp.history)."""
+
+    #: accepted, declined, tentative; "delegated" for a calendar reply that handed the
+    #: invitation on (the answer in force did not change).
+    response: str
+    source: RsvpSource
+    source_detail: str
+    sequence: int | None
+    #: False: it answered an older version of the invitation than the answer in force.
+    applied: bool
+    delegated_to: str
+    comment: str
+    at: datetime
+
+
 class ParticipationPublic(SQLModel):
     site_id: int
     site_code: str
@@ -364,6 +380,8 @@ class ParticipationPublic(SQLModel):
     technical_contact: str = ""
     rsvp_note: str = ""
     responded_at: datetime | None = None
+    #: Where the answer in force came from (RsvpSource; "" before any answer).
+    rsvp_source: str = ""
     endpoint: str
     #: The session's start in the site's own time zone (sites abroad).
     timezone: str

@@ -4,10 +4,12 @@ by cluster, its documents and its notice deadlines (the page only renders this).
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from meetings.planning import documents, listing, series
 from meetings.planning import lifecycle as planning
@@ -17,6 +19,8 @@ from meetings.planning.models import (
     MeetingStatus,
     ParticipationPublic,
     Rsvp,
+    RsvpChange,
+    RsvpChangePublic,
 )
 from meetings.planning.phases import Phase, PhaseFacts, phase_of
 from meetings.planning.workdays import Deadline, planning_deadlines
@@ -98,6 +102,8 @@ class SessionOverview:
     phase: Phase
     #: The session that was made from this one (its series successor), if any.
     next_meeting: MeetingPublic | None = None
+    #: Every answer each site gave, oldest first (site id → its history).
+    histories: dict[int, list[RsvpChangePublic]] = field(default_factory=dict)
 
 
 async def session_overview(
@@ -121,4 +127,21 @@ async def session_overview(
         deadlines=session_deadlines(meeting, files, now=now),
         phase=phase_of(meeting, PhaseFacts.of(now, flags)),
         next_meeting=await series.successor(session, meeting_id),
+        histories=await answer_histories(session, meeting_id),
     )
+
+
+async def answer_histories(
+    session: AsyncSession, meeting_id: int
+) -> dict[int, list[RsvpChangePublic]]:
+    """Every invited site's answers, oldest first, with where each came from: one query
+    for the whole session (the grid shows them beside each site's answer)."""
+    rows = await session.scalars(
+        select(RsvpChange)
+        .where(col(RsvpChange.meeting_id) == meeting_id)
+        .order_by(col(RsvpChange.site_id), col(RsvpChange.at), col(RsvpChange.id))
+    )
+    found: dict[int, list[RsvpChangePublic]] = {}
+    for row in rows:
+        found.setdefault(row.site_id, []).append(RsvpChangePublic.model_validate(row))
+    return found

@@ -265,6 +265,7 @@ async def session_page(request: web.Request) -> web.Response:
             "groups": found.answers.clusters,
             "invited": found.invited,
             "answers": found.answers,
+            "histories": found.histories,
             "documents": found.documents,
             "deadlines": found.deadlines,
             "may_edit": may_edit(request) and meeting.status not in ("ended", "cancelled"),

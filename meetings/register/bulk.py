@@ -22,6 +22,7 @@ from meetings.core.errors import Conflict
 from meetings.core.labels import N_
 from meetings.core.store import table_of
 from meetings.core.types import search_key
+from meetings.register import bounces
 from meetings.register.models import Contact, ContactIn, Site
 from meetings.register.rows import SITE_COLUMNS, Header, Planned, taking_turns
 
@@ -147,7 +148,10 @@ async def _update_sites(session: AsyncSession, writes: Writes, now: datetime) ->
 async def _replace_contacts(
     session: AsyncSession, contacts: list[dict[str, Any]], *, deleted: list[int]
 ) -> None:
-    """The old contacts of the `deleted` sites gone, then every given contact inserted."""
+    """The old contacts of the `deleted` sites gone, then every given contact inserted;
+    an address that bounced at its site stays flagged."""
+    bounced = await bounces.bounced_contacts(session, deleted)
+    contacts = [c | bounces.carried(bounced, c["site_id"], c["email"]) for c in contacts]
     for start in range(0, len(deleted), CHUNK):
         await session.execute(
             delete(Contact)

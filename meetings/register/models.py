@@ -118,6 +118,9 @@ class ContactIn(ContactBase):
 
 class ContactPublic(ContactBase):
     id: int
+    #: Mail to this address bounced for good: when, and the server's reason (None: not).
+    bounced_at: datetime | None = None
+    bounce_reason: str = ""
 
 
 class SiteBase(SQLModel):

@@ -14,6 +14,7 @@ from meetings.core.labels import N_
 from meetings.core.store import bump_version, id_of, key_col
 from meetings.core.types import search_key, word_conditions
 from meetings.planning.models import Participation
+from meetings.register import bounces
 from meetings.register.models import (
     Cluster,
     ClusterCreate,
@@ -272,9 +273,16 @@ async def _check_cluster_exists(session: AsyncSession, cluster_id: int | None) -
 async def _replace_contacts(
     session: AsyncSession, site_id: int, contacts: Sequence[ContactIn]
 ) -> None:
+    """The site's contacts become `contacts`; an address that bounced stays flagged."""
+    bounced = await bounces.bounced_contacts(session, [site_id])
     await session.execute(delete(Contact).where(col(Contact.site_id) == site_id))
     session.add_all(
-        Contact(site_id=site_id, position=index, **contact.model_dump())
+        Contact(
+            site_id=site_id,
+            position=index,
+            **contact.model_dump(),
+            **bounces.carried(bounced, site_id, contact.email),
+        )
         for index, contact in enumerate(contacts)
     )
     await session.flush()

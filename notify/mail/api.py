@@ -172,15 +172,35 @@ class PlannedOut(SQLModel):
     kind: MessageKind
 
 
+class UnreachableOut(SQLModel):
+    """An invited site no e-mail can reach (see invitations.unreachable_sites)."""
+
+    site_id: int
+    site_name: str
+    #: "no_address": no contact with an e-mail; "bounced": every address bounced for good.
+    reason: str
+    #: The bounce's reason as the server gave it ("5.1.1 user unknown").
+    detail: str
+
+
+class PreviewOut(SQLModel):
+    """The planned messages as a page of items, and the invited sites they cannot reach."""
+
+    items: list[PlannedOut]
+    total: int
+    unreachable: list[UnreachableOut]
+
+
 @allow(*ORGANISERS)
 async def preview_invitations(request: web.Request) -> web.Response:
     async with db(request) as session:
-        planned = await invitations.plan_invitations(session, path_id(request))
+        plan = await invitations.invitation_plan(session, path_id(request))
     items = [
         PlannedOut(recipient=p.email, recipient_name=p.name, site_id=p.site_id, kind=p.kind)
-        for p in planned
+        for p in plan.planned
     ]
-    return items_response(items, len(items))
+    unreachable = [UnreachableOut.model_validate(u, from_attributes=True) for u in plan.unreachable]
+    return model_response(PreviewOut(items=items, total=len(items), unreachable=unreachable))
 
 
 class SiteLinkOut(SQLModel):

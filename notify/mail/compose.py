@@ -61,9 +61,15 @@ def compose(
     method: Method | None,
     now: datetime,
     attachments: Sequence[bytes | tuple[str, str, bytes]] = (),
+    reply_to: Person | None = None,
+    envelope_sender: str = "",
 ) -> Outgoing:
     """One e-mail as the bytes a server receives; `attachments` are parts made by
     `attachment_part` or (filename, content type, bytes), e.g. the PDF letter.
+
+    `reply_to` (the inbound mailbox) is where a person's "Reply" goes; `envelope_sender`
+    (a VERP return path, `notify.inbound.addresses`) is the SMTP MAIL FROM, where bounces
+    go: not a header, so From stays the office's address. Without them: From for both.
 
     The stdlib encodes every header (through MAIL_POLICY) and the shared attachments;
     the multipart frame around them is written here, because the stdlib's generator,
@@ -85,6 +91,8 @@ def compose(
     headers = (
         _header("From", source)
         + _header("To", destination)
+        # The same mailbox for every recipient: through the header cache like From.
+        + (_header("Reply-To", mailbox(reply_to)) if reply_to is not None else b"")
         + _header("Subject", header_text(rendered.subject))
         # Ours, ASCII and short: written as they are (the stdlib's parse and fold of
         # these unique values cost more than the rest of the headers).
@@ -96,7 +104,7 @@ def compose(
     if related:
         body = _multipart("mixed", [body, *related])
     data = headers + body
-    return Outgoing(source.addr_spec, destination.addr_spec, message_id, data)
+    return Outgoing(envelope_sender or source.addr_spec, destination.addr_spec, message_id, data)
 
 
 def attachment_part(filename: str, content_type: str, content: bytes) -> bytes:

@@ -2,9 +2,10 @@
 
 Pure functions from plain values to bytes (RFC 5545, iTIP RFC 5546): REQUEST for
 invitations and updates (one ATTENDEE per recipient, so each gets Accept/Decline),
-CANCEL for cancellations (same UID, higher SEQUENCE, STATUS:CANCELLED, no alarm), and
-PUBLISH for downloads and subscription feeds (no attendees: they would expose every
-site's address). Times carry their TZID with a matching VTIMEZONE; DTSTAMP is UTC.
+CANCEL for cancellations (same UID, higher SEQUENCE, STATUS:CANCELLED, no alarm),
+DECLINECOUNTER to the one attendee whose proposal of another time the organiser did not
+take, and PUBLISH for downloads and subscription feeds (no attendees: they would expose
+every site's address). Times carry their TZID with a matching VTIMEZONE; DTSTAMP is UTC.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from icalendar import (
 )
 
 PRODID = "-//giaoban//Giao ban truc tuyen//VI"
-Method = Literal["REQUEST", "CANCEL", "PUBLISH"]
+Method = Literal["REQUEST", "CANCEL", "PUBLISH", "DECLINECOUNTER"]
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
 
 
@@ -175,8 +176,8 @@ def scheduling(
     event: CalendarEvent, attendees: Sequence[Person], *, method: Method, now: datetime
 ) -> bytes:
     """A REQUEST (invitation or update) or CANCEL for these attendees (iTIP)."""
-    if method == "PUBLISH":
-        raise ValueError("use feed() for PUBLISH")
+    if method not in ("REQUEST", "CANCEL"):
+        raise ValueError(f"use feed() for PUBLISH, declining() for DECLINECOUNTER: {method}")
     calendar = _calendar(method)
     component = _event(event, method=method, now=now)
     for person in attendees:
@@ -185,6 +186,28 @@ def scheduling(
         address.params["partstat"] = vText("NEEDS-ACTION")
         address.params["rsvp"] = vText("TRUE")
         component.add("attendee", address)
+    calendar.add_component(component)
+    return _finish(calendar, [event])
+
+
+def declining(event: CalendarEvent, attendee: Person, *, now: datetime, comment: str = "") -> bytes:
+    """DECLINECOUNTER (RFC 5546 §3.2.8): the organiser keeps the session's time, to the
+    one attendee who proposed another: UID, SEQUENCE (the session's, unchanged), DTSTAMP,
+    ORGANIZER, that ATTENDEE, an optional COMMENT, and the time kept (DTSTART/DTEND with
+    their VTIMEZONE: optional in iTIP, but clients show it with the answer). No SUMMARY
+    or alarm: it does not make a calendar entry, it answers a proposal."""
+    calendar = _calendar("DECLINECOUNTER")
+    zone = ZoneInfo(event.timezone)
+    component = Event()
+    component.add("uid", event.uid)
+    component.add("sequence", event.sequence)
+    component.add("dtstamp", now.astimezone(UTC))
+    component.add("dtstart", event.starts_at.astimezone(zone))
+    component.add("dtend", event.ends_at.astimezone(zone))
+    component.add("organizer", event.organizer.address())
+    component.add("attendee", attendee.address())
+    if comment.strip():
+        component.add("comment", clean(comment))
     calendar.add_component(component)
     return _finish(calendar, [event])
 

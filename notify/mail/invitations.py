@@ -8,10 +8,10 @@ what was sent before; a recipient whose site is no longer invited gets a cancell
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
-from sqlalchemy import insert, select
+from sqlalchemy import case, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -24,7 +24,7 @@ from meetings.planning.lifecycle import get_meeting_row
 from meetings.planning.models import MeetingStatus, Participation
 from meetings.register.models import Contact, Site
 from notify.mail import versions
-from notify.mail.messages import get_message
+from notify.mail.messages import DID_NOT_ARRIVE, get_message
 from notify.mail.models import Message, MessageKind, MessageStatus
 from notify.site import tokens
 
@@ -51,9 +51,11 @@ class Recipient:
     site_id: int
     name: str
     endpoint: str
+    #: The address bounced for good (notify.inbound): mail to it would bounce again.
+    is_bounced: bool = False
 
 
-async def _recipients(session: AsyncSession, meeting_id: int) -> dict[str, Recipient]:
+async def _addresses(session: AsyncSession, meeting_id: int) -> dict[str, Recipient]:
     """Every contact e-mail of every invited site: address → recipient."""
     rows = await session.execute(
         select(
@@ -62,6 +64,7 @@ async def _recipients(session: AsyncSession, meeting_id: int) -> dict[str, Recip
             col(Contact.name),
             col(Participation.endpoint),
             col(Site.endpoint),
+            col(Contact.bounced_at),
         )
         .join(Participation, col(Participation.site_id) == col(Contact.site_id))
         .join(Site, col(Site.id) == col(Contact.site_id))
@@ -69,14 +72,65 @@ async def _recipients(session: AsyncSession, meeting_id: int) -> dict[str, Recip
         .order_by(col(Contact.site_id), col(Contact.position))
     )
     found: dict[str, Recipient] = {}
-    for email, site_id, name, own_endpoint, endpoint in rows.all():
-        found.setdefault(email.lower(), Recipient(site_id, name, own_endpoint or endpoint))
+    for email, site_id, name, own_endpoint, endpoint, bounced_at in rows.all():
+        found.setdefault(
+            email.lower(),
+            Recipient(site_id, name, own_endpoint or endpoint, bounced_at is not None),
+        )
     return found
+
+
+def _reachable(addresses: dict[str, Recipient]) -> dict[str, Recipient]:
+    """The addresses mail is sent to: not one that bounced for good
+    (`unreachable_sites` names a site left with none)."""
+    return {email: r for email, r in addresses.items() if not r.is_bounced}
+
+
+async def _recipients(session: AsyncSession, meeting_id: int) -> dict[str, Recipient]:
+    """The invited sites' contact addresses that mail can reach: address → recipient."""
+    return _reachable(await _addresses(session, meeting_id))
+
+
+@dataclass(frozen=True)
+class Unreachable:
+    """An invited site no e-mail can reach: the organiser must phone it or fix its
+    contacts before counting on the invitation."""
+
+    site_id: int
+    site_name: str
+    #: "no_address": no contact with an e-mail; "bounced": every address bounced for good.
+    reason: str
+    #: A bounce's reason as the server gave it ("5.1.1 user unknown"), for "bounced".
+    detail: str = ""
+
+
+async def unreachable_sites(session: AsyncSession, meeting_id: int) -> list[Unreachable]:
+    """Invited sites without an address that can receive mail (none, or all bounced),
+    by name, in one query however many sites are invited."""
+    has_address = col(Contact.email) != ""
+    reachable = func.sum(case((has_address & col(Contact.bounced_at).is_(None), 1), else_=0))
+    addresses = func.sum(case((has_address, 1), else_=0))
+    rows = await session.execute(
+        select(col(Site.id), col(Site.name), addresses, func.max(col(Contact.bounce_reason)))
+        .join(Participation, col(Participation.site_id) == col(Site.id))
+        .outerjoin(Contact, col(Contact.site_id) == col(Site.id))
+        .where(col(Participation.meeting_id) == meeting_id)
+        .group_by(col(Site.id), col(Site.name))
+        .having(func.coalesce(reachable, 0) == 0)
+        .order_by(col(Site.name), col(Site.id))
+    )
+    return [
+        Unreachable(site_id, name, "bounced", reason or "")
+        if count
+        else Unreachable(site_id, name, "no_address")
+        for site_id, name, count, reason in rows.all()
+    ]
 
 
 @dataclass(frozen=True)
 class Told:
-    """The latest message that told a recipient of the session (not a failed one)."""
+    """The latest message that told a recipient of the session (not a failed or bounced
+    one)."""
 
     kind: MessageKind
     site_id: int | None
@@ -98,7 +152,7 @@ async def _last_told(session: AsyncSession, meeting_id: int) -> dict[str, Told]:
         .where(
             col(Message.meeting_id) == meeting_id,
             col(Message.kind).in_(TELLING),
-            col(Message.status) != MessageStatus.failed,
+            col(Message.status).not_in(DID_NOT_ARRIVE),  # what did not arrive told nobody
         )
         .order_by(col(Message.id))
     )
@@ -134,6 +188,8 @@ class InvitationPlan:
     outdated_sites: int = 0
     #: Invited sites never invited yet (or invited again after a cancellation).
     new_sites: int = 0
+    #: Invited sites the sending cannot reach (no address, or all bounced).
+    unreachable: list[Unreachable] = field(default_factory=list)
 
 
 def _is_current(told: Told, view: versions.SiteView, sequence: int) -> bool:
@@ -155,7 +211,8 @@ async def invitation_plan(session: AsyncSession, meeting_id: int) -> InvitationP
             "closed session",
             [FieldProblem("status", N_("An ended or cancelled session sends no invitations"))],
         )
-    recipients = await _recipients(session, meeting_id)
+    addresses = await _addresses(session, meeting_id)
+    recipients = _reachable(addresses)
     told = await _last_told(session, meeting_id)
     agenda = versions.agenda_digest(await agenda_items(session, meeting_id=meeting_id))
     planned, current = [], set()
@@ -182,9 +239,12 @@ async def invitation_plan(session: AsyncSession, meeting_id: int) -> InvitationP
             email, t.name, t.site_id, MessageKind.cancellation, _next_sequence(meeting.sequence, t)
         )
         for email, t in sorted(told.items())
-        if email not in recipients and t.kind != MessageKind.cancellation
+        # Not to an address that bounced: a site still invited, whose mail does not arrive.
+        if email not in addresses and t.kind != MessageKind.cancellation
     )
-    return _plan(planned, current)
+    return replace(
+        _plan(planned, current), unreachable=await unreachable_sites(session, meeting_id)
+    )
 
 
 def _next_sequence(sequence: int, before: Told | None) -> int:

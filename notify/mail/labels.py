@@ -14,6 +14,7 @@ MESSAGE_KIND_LABELS = {
     "rehearsal": N_("Rehearsal notice"),
     "minutes": N_("Notice of conclusions"),
     "minutes_ready": N_("Draft minutes ready"),
+    "declinecounter": N_("Proposed time declined"),
 }
 
 
@@ -23,6 +24,7 @@ MESSAGE_STATUS_LABELS = {
     "sent": N_("Sent"),
     "failed": N_("Failed"),
     "skipped": N_("Skipped"),
+    "bounced": N_("Bounced"),
 }
 
 

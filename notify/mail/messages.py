@@ -1,6 +1,6 @@
 """A session's outbox as its organisers read it: the messages (failures first on the
-session page, in the order queued in the API), one message, and the invited sites nobody
-can be mailed at."""
+session page, in the order queued in the API) and one message. (The invited sites nobody
+can be mailed at: `notify.mail.invitations.unreachable_sites`.)"""
 
 from __future__ import annotations
 
@@ -14,9 +14,11 @@ from sqlmodel import col
 from meetings.core.errors import NotFound
 from meetings.core.labels import N_
 from meetings.planning.lifecycle import get_meeting_row
-from meetings.planning.models import Participation
-from meetings.register.models import Contact, Site
+from meetings.register.models import Site
 from notify.mail.models import Message, MessagePublic, MessageStatus
+
+#: Messages that did not reach their recipient: given up on, or returned by a bounce.
+DID_NOT_ARRIVE = (MessageStatus.failed, MessageStatus.bounced)
 
 
 @dataclass(frozen=True)
@@ -40,8 +42,8 @@ async def get_message(session: AsyncSession, meeting_id: int, message_id: int) -
 
 
 async def problems_first(session: AsyncSession, meeting_id: int, *, limit: int) -> list[Listed]:
-    """The session's messages, failed ones first, then the latest first."""
-    failed_first = case((col(Message.status) == MessageStatus.failed, 0), else_=1)
+    """The session's messages, failed (or bounced) ones first, then the latest first."""
+    failed_first = case((col(Message.status).in_(DID_NOT_ARRIVE), 0), else_=1)
     rows = await session.execute(
         select(Message, col(Site.name))
         .outerjoin(Site, col(Site.id) == col(Message.site_id))
@@ -64,24 +66,6 @@ async def messages_page(
         select(Message).where(of_meeting).order_by(col(Message.id)).limit(limit).offset(offset)
     )
     return [MessagePublic.model_validate(m) for m in rows], total or 0
-
-
-async def sites_without_mail(session: AsyncSession, meeting_id: int) -> list[str]:
-    """Invited sites nobody can be mailed at: the organiser must phone them."""
-    has_mail = select(col(Contact.site_id)).where(col(Contact.email) != "")
-    return list(
-        (
-            await session.scalars(
-                select(col(Site.name))
-                .join(Participation, col(Participation.site_id) == col(Site.id))
-                .where(
-                    col(Participation.meeting_id) == meeting_id,
-                    col(Site.id).not_in(has_mail),
-                )
-                .order_by(col(Site.name))
-            )
-        ).all()
-    )
 
 
 @dataclass(frozen=True)
@@ -123,6 +107,6 @@ async def delivery_summary(
         queued=counts.get(MessageStatus.queued, 0),
         sending=counts.get(MessageStatus.sending, 0),
         sent=counts.get(MessageStatus.sent, 0),
-        failed=counts.get(MessageStatus.failed, 0) + counts.get(MessageStatus.skipped, 0),
+        failed=sum(counts.get(status, 0) for status in (*DID_NOT_ARRIVE, MessageStatus.skipped)),
         waiting=waiting,
     )

@@ -23,9 +23,10 @@ from meetings.core.store import id_of, utcnow
 from meetings.planning.documents import documents_of
 from meetings.planning.models import Document, Meeting, MeetingStatus, Participation
 from meetings.register.models import Site
+from notify.inbound.addresses import return_path
 from notify.mail import letter, versions
 from notify.mail.compose import Rendered, attachment_part, compose
-from notify.mail.ical import CalendarEvent, Method, Person, scheduling
+from notify.mail.ical import CalendarEvent, Method, Person, declining, scheduling
 from notify.mail.models import Message, MessageKind
 from notify.mail.notice_mail import NOTICE_KINDS, render_notice
 from notify.mail.transports import Outgoing
@@ -41,6 +42,7 @@ SUBJECT_PREFIX = {
     MessageKind.rsvp_chaser: N_("Please answer"),
     MessageKind.rehearsal: N_("Technical rehearsal"),
     MessageKind.minutes: N_("Notice of conclusions"),
+    MessageKind.declinecounter: N_("Proposal declined"),
 }
 #: The opening line of each kind (a cancellation says why in the template).
 INTRO = {
@@ -59,6 +61,10 @@ INTRO = {
     MessageKind.minutes: N_(
         "The chair has approved the minutes of the following session. The conclusions "
         "and the tasks for your bridge point are in the attached minutes."
+    ),
+    MessageKind.declinecounter: N_(
+        "Thank you for proposing another time. The organiser keeps the session at the time "
+        "below; your calendar entry stays as it is."
     ),
 }
 #: Kinds that carry a calendar object; reminders and notices are plain messages, since a
@@ -101,9 +107,24 @@ class MessageRenderer:
         self.text_template = self.env.get_template("mail/message.txt")
         self.html_template = self.env.get_template("mail/message.html")
         self.sender = Person(settings.mail.from_name, settings.mail.from_address)
+        inbound = settings.inbound
+        #: With the inbound mailbox on, the sites' answers go to it: the calendar's
+        #: ORGANIZER (Accept/Decline/Propose) and Reply-To; From stays the office's.
+        self.organizer = (
+            Person(settings.mail.from_name, inbound.address) if inbound.enabled else self.sender
+        )
+        self.reply_to = self.organizer if inbound.enabled else None
         self._letters = letter.LetterCache()
         #: Approved minutes as attachment parts, by session, version and language.
         self._minutes: dict[tuple[int, int, str], bytes] = {}
+
+    def envelope_sender(self, message: Message) -> str:
+        """The VERP return path of this outbox row when the inbound mailbox is on ("":
+        the From address), so a bounce names the message that did not arrive."""
+        inbound = self.settings.inbound
+        if not inbound.enabled or message.id is None:
+            return ""
+        return return_path(inbound.address, message.id, self.settings.security.secret_key)
 
     async def render_one(self, session: AsyncSession, message: Message) -> Outgoing:
         """One row (the delivery renders batches; this is for a single message)."""
@@ -251,6 +272,7 @@ class _Batch:
         # told at different times read different updates.
         key = (meeting.id or 0, site.id or 0, kind, json.dumps(seen_before, sort_keys=True))
         if key not in self.bodies:
+            short = kind == MessageKind.declinecounter
             site_zone = site.timezone or meeting.timezone
             context = {
                 "kind": kind.value,
@@ -262,8 +284,9 @@ class _Batch:
                 "changes": self._changes(meeting, site, seen_before, locale)
                 if kind == MessageKind.update
                 else [],
-                "agenda": self.programmes[meeting.id or 0].agenda,
-                "documents": self.programmes[meeting.id or 0].documents,
+                # A declined proposal is a short note: the time kept, not the programme.
+                "agenda": [] if short else self.programmes[meeting.id or 0].agenda,
+                "documents": [] if short else self.programmes[meeting.id or 0].documents,
                 "locale": locale,
                 "organisation": self.renderer.settings.organisation,
                 "translations": translations(locale),
@@ -304,6 +327,10 @@ class _Batch:
         if kind in CALENDAR_KINDS:
             event = self._event(meeting, site, message, description=text, site_url=site_url)
             calendar = scheduling(event, [recipient], method=method, now=now)
+        elif kind == MessageKind.declinecounter:
+            method = "DECLINECOUNTER"
+            event = self._event(meeting, site, message, description=text, site_url=site_url)
+            calendar = declining(event, recipient, now=now)
         return compose(
             sender=self.renderer.sender,
             recipient=recipient,
@@ -312,6 +339,8 @@ class _Batch:
             method=method if calendar is not None else None,
             now=now,
             attachments=self.attachments[(meeting.id or 0, kind, locale)],
+            reply_to=self.renderer.reply_to,
+            envelope_sender=self.renderer.envelope_sender(message),
         )
 
     def _event(
@@ -325,7 +354,7 @@ class _Batch:
             starts_at=meeting.starts_at,
             ends_at=meeting.ends_at,
             timezone=meeting.timezone,
-            organizer=self.renderer.sender,
+            organizer=self.renderer.organizer,
             location="; ".join(
                 p for p in (site.address, self._endpoint(meeting, site), meeting.video_url) if p
             ),

@@ -55,9 +55,9 @@ ROUTES = Routes(
             "GET",
             "/api/v1/meetings/{id}/invitations/preview",
             api.preview_invitations,
-            "Who would get what if invitations were sent now (nothing is queued)",
-            response=api.PlannedOut,
-            is_collection=True,
+            "Who would get what if invitations were sent now (nothing is queued), and the "
+            "invited sites no e-mail can reach (no address, or every address bounced)",
+            response=api.PreviewOut,
             tags=("invitations",),
             name="api_preview_invitations",
         ),

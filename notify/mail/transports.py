@@ -35,6 +35,8 @@ class Unreachable(TemporaryFailure):
 class Outgoing:
     """An e-mail ready for the wire: its envelope and its bytes (CRLF line endings)."""
 
+    #: The SMTP MAIL FROM: the From address, or with the inbound mailbox on, the
+    #: message's VERP return path (bounces come back naming it).
     sender: str
     recipient: str
     message_id: str

@@ -54,11 +54,12 @@ async def invitations_panel(request: web.Request, meeting_id: int) -> dict[str, 
         meeting = await get_meeting_row(session, meeting_id)
         try:
             plan = await invitations.invitation_plan(session, meeting_id)
+            unreachable = plan.unreachable
         except DomainError:  # an ended or cancelled session sends nothing more
             plan = invitations.InvitationPlan([])
+            unreachable = await invitations.unreachable_sites(session, meeting_id)
         summary = await messages.delivery_summary(session, meeting_id, now=utcnow())
         listed = await messages.problems_first(session, meeting_id, limit=LISTED)
-        sites_without_mail = await messages.sites_without_mail(session, meeting_id)
     return {
         "template": "mail/invitations_panel.html",
         "ranks": RANKS,
@@ -75,7 +76,7 @@ async def invitations_panel(request: web.Request, meeting_id: int) -> dict[str, 
         "listed_all": summary.total <= LISTED,
         "is_drop": request.app[settings_key].mail.mode == "drop",
         "may_send": _may_send(request),
-        "sites_without_mail": sites_without_mail,
+        "unreachable": unreachable,
     }
 
 

@@ -1,0 +1,198 @@
+"""One pass over the inbound folder: read each chunk, apply it in one transaction, move it.
+
+For each chunk of `[inbound] batch_size` messages: fetch → understand (pure, never
+raises) → `apply.take_in` in ONE transaction → commit → move the chunk's messages out
+(the unreadable ones to `unreadable_folder`, the rest to `processed_folder`).
+
+Why this order is safe:
+- The `InboundMail` row, unique by the message's key, is committed with what the message
+  changed; the message leaves the folder only afterwards. Killed between the commit and
+  the move, the next pass reads the message again, `take_in` returns the stored row and
+  applies nothing, and the message is only moved.
+- Two workers on one mailbox read the same messages: the second commit fails on the
+  unique key; that chunk is then taken in one mail per transaction, where a mail whose
+  row is already stored is not applied again. Each message changes the database once.
+- A message that cannot be understood is recorded as unreadable (with the reason) and
+  moved aside; one whose applying fails is recorded the same way with the error. Neither
+  stops the pass, and the messages after it are applied in the same pass.
+- A database that cannot be reached stops the pass (nothing is moved) and the worker
+  tries again later: nothing is marked unreadable for a fault of ours.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
+
+from meetings.core.settings import Settings
+from meetings.core.store import SessionMaker, utcnow
+from notify.inbound import apply, parse
+from notify.inbound.mailbox import Fetched, Mailbox
+from notify.inbound.models import InboundKind, InboundMail, InboundOutcome
+from notify.inbound.parsed import Envelope, Mail, Unreadable
+
+log = logging.getLogger(__name__)
+
+#: Tries of one mail whose commit collides with another worker's (the next try finds
+#: the other's row and applies nothing).
+COLLISION_TRIES = 3
+
+
+@dataclass
+class PassReport:
+    """What one pass read, by kind and outcome (for the log line)."""
+
+    read: int = 0
+    moved: int = 0
+    outcomes: Counter[tuple[InboundKind, InboundOutcome]] = field(default_factory=Counter)
+
+    def add(self, rows: Sequence[InboundMail]) -> None:
+        self.read += len(rows)
+        self.outcomes.update((row.kind, row.outcome) for row in rows)
+
+    def count(self, kind: InboundKind, outcome: InboundOutcome | None = None) -> int:
+        return sum(n for (k, o), n in self.outcomes.items() if k == kind and outcome in (None, o))
+
+    def summary(self) -> str:
+        """ "12 read: 10 replies applied, 1 not applied, 1 bounce, 0 plain, 0 unreadable"."""
+        replies = self.count(InboundKind.reply, InboundOutcome.applied)
+        answers = self.count(InboundKind.reply) + self.count(InboundKind.counter)
+        return (
+            f"{self.read} read: {replies} replies applied, "
+            f"{answers - replies} other answers (stale, stranger, closed, counter), "
+            f"{self.count(InboundKind.bounce)} bounces, {self.count(InboundKind.plain)} plain, "
+            f"{self.count(InboundKind.unreadable)} unreadable"
+        )
+
+
+def understand(raw: bytes) -> Mail:
+    """`parse.understand`, which never raises by contract; should it all the same, the
+    message is unreadable rather than a stop of the loop."""
+    try:
+        return parse.understand(raw)
+    except Exception as error:  # a bug in the parser must not hold the mailbox up
+        log.exception("inbound: the parser failed on a message")
+        key = "sha256:" + hashlib.sha256(raw).hexdigest()
+        return Mail(Envelope(key, "", "", None), Unreadable(f"parser failed: {error!r}"))
+
+
+async def take_in_pass(
+    mailbox: Mailbox,
+    maker: SessionMaker,
+    settings: Settings,
+    *,
+    stopping: asyncio.Event | None = None,
+    now: Callable[[], datetime] = utcnow,
+) -> PassReport:
+    """Everything in the folder, a chunk at a time (see the module's docstring); stops
+    between chunks when `stopping` is set. Raises MailboxError or a database error
+    when the mailbox or the database cannot be used: the chunk in hand stays in the
+    folder for the next pass."""
+    inbound = settings.inbound
+    report = PassReport()
+    uids = await mailbox.uids()
+    for start in range(0, len(uids), inbound.batch_size):
+        if stopping is not None and stopping.is_set():
+            break
+        fetched = await mailbox.fetch(uids[start : start + inbound.batch_size])
+        if not fetched:
+            continue  # moved by another worker meanwhile
+        mails = [understand(message.raw) for message in fetched]
+        rows = await record(
+            maker,
+            mails,
+            inbound_address=inbound.address,
+            secret=settings.security.secret_key,
+            now=now(),
+        )
+        report.add(rows)
+        await _move(mailbox, fetched, rows, settings)
+        report.moved += len(fetched)
+    return report
+
+
+async def _move(
+    mailbox: Mailbox, fetched: Sequence[Fetched], rows: Sequence[InboundMail], settings: Settings
+) -> None:
+    aside = [m.uid for m, row in zip(fetched, rows, strict=True) if _unreadable(row)]
+    done = [m.uid for m, row in zip(fetched, rows, strict=True) if not _unreadable(row)]
+    await mailbox.move(done, settings.inbound.processed_folder)
+    await mailbox.move(aside, settings.inbound.unreadable_folder)
+
+
+def _unreadable(row: InboundMail) -> bool:
+    return row.kind == InboundKind.unreadable
+
+
+def _unreachable(error: Exception) -> bool:
+    """The database itself is in trouble (down, locked, connection dropped): no mail is
+    to blame, so nothing is marked; the pass stops and is tried again."""
+    if isinstance(error, IntegrityError):
+        return False
+    if isinstance(error, OperationalError | InterfaceError):
+        return True
+    return isinstance(error, DBAPIError) and error.connection_invalidated
+
+
+async def record(
+    maker: SessionMaker,
+    mails: Sequence[Mail],
+    *,
+    inbound_address: str,
+    secret: str,
+    now: datetime,
+) -> list[InboundMail]:
+    """The chunk's rows, committed: in one transaction, else (another worker took some of
+    these in meanwhile, or one mail fails to apply) one mail per transaction."""
+    try:
+        async with maker() as session, session.begin():
+            return await apply.take_in(
+                session, mails, inbound_address=inbound_address, secret=secret, now=now
+            )
+    except Exception as error:
+        if _unreachable(error):
+            raise
+        if isinstance(error, IntegrityError):
+            log.info("inbound: another worker took some of %s mails in; one at a time", len(mails))
+        else:
+            log.warning(
+                "inbound: a chunk of %s mails failed (%r); one at a time", len(mails), error
+            )
+    return [
+        await _record_one(maker, mail, inbound_address=inbound_address, secret=secret, now=now)
+        for mail in mails
+    ]
+
+
+async def _record_one(
+    maker: SessionMaker, mail: Mail, *, inbound_address: str, secret: str, now: datetime
+) -> InboundMail:
+    failure: Exception | None = None
+    for _ in range(COLLISION_TRIES):
+        try:
+            async with maker() as session, session.begin():
+                return await apply.take_in_one(
+                    session, mail, inbound_address=inbound_address, secret=secret, now=now
+                )
+        except IntegrityError as error:
+            failure = error  # committed by the other worker meanwhile: found next time
+        except Exception as error:
+            if _unreachable(error):
+                raise
+            failure = error
+            break
+    log.error("inbound: mail %s could not be applied: %r", mail.envelope.key, failure)
+    envelope = mail.envelope
+    kept = Envelope(envelope.key, envelope.sender[:254], envelope.subject[:500], envelope.date)
+    aside = Mail(kept, Unreadable(f"could not be applied: {failure!r}"[:2000]))
+    async with maker() as session, session.begin():
+        return await apply.take_in_one(
+            session, aside, inbound_address=inbound_address, secret=secret, now=now
+        )
