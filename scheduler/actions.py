@@ -23,6 +23,7 @@ from meetings.core.settings import SchedulerSettings
 from meetings.core.store import utcnow
 from meetings.planning import lifecycle as planning
 from meetings.planning.models import Meeting, MeetingStatus, Participation, Rsvp
+from meetings.register.bounces import reachable
 from meetings.register.models import Contact, ContactRole
 from notify.mail.models import Message, MessageKind, MessageStatus
 from scheduler.plan import Action, Due, plan
@@ -132,7 +133,9 @@ async def run(
 async def _recipients(
     session: AsyncSession, meeting_id: int, action: Action
 ) -> list[tuple[int, str, str]]:
-    """(site id, name, address) of the contacts this action speaks to."""
+    """(site id, name, address) of the contacts this action speaks to: of those mail can
+    reach, so a rehearsal notice goes to a site's first reachable contact when its
+    technical contact's address bounced."""
     rows = (
         await session.execute(
             select(col(Contact.site_id), col(Contact.name), col(Contact.email), col(Contact.role))
@@ -140,7 +143,7 @@ async def _recipients(
             .where(
                 col(Participation.meeting_id) == meeting_id,
                 col(Participation.rsvp).in_(AUDIENCE[action]),
-                col(Contact.email) != "",
+                reachable(),
             )
             .order_by(col(Contact.site_id), col(Contact.position))
         )

@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 
 # Debian packages: Chromium for the browser tests (Playwright drives /usr/bin/chromium and
 # never downloads a browser), fonts with Vietnamese glyphs and poppler for documents,
-# and Node.js for ical.js.
+# Node.js for ical.js, and Dovecot: the inbound tests start their own IMAP server with it.
 missing=()
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 dpkg -s fonts-liberation2 >/dev/null 2>&1 || missing+=(fonts-liberation2)
@@ -19,6 +19,7 @@ dpkg -s libharfbuzz-subset0 >/dev/null 2>&1 || missing+=(libharfbuzz-subset0)
 dpkg -s libpangoft2-1.0-0 >/dev/null 2>&1 || missing+=(libpango-1.0-0 libpangoft2-1.0-0)
 command -v node >/dev/null 2>&1 || missing+=(nodejs)
 command -v npm >/dev/null 2>&1 || missing+=(npm)
+[ -x /usr/sbin/dovecot ] || missing+=(dovecot-imapd)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "installing Debian packages: ${missing[*]}"
   source scripts/apt.sh  # waits for another apt or dpkg instead of failing on its lock

@@ -21,8 +21,8 @@ from meetings.core.web import (
 )
 from meetings.planning import documents, golive, listing, rsvp
 from meetings.planning import lifecycle as planning
+from meetings.planning.document_models import DocumentPublic
 from meetings.planning.models import (
-    DocumentPublic,
     MeetingCancel,
     MeetingCreate,
     MeetingUpdate,

@@ -25,8 +25,8 @@ from sqlmodel import col
 
 from meetings.core.errors import FieldProblem, Invalid, NotFound, TooLarge
 from meetings.core.labels import N_
+from meetings.planning.document_models import Document, DocumentPublic
 from meetings.planning.lifecycle import get_meeting_row
-from meetings.planning.models import Document, DocumentPublic
 
 #: extension → (content type, the folder a genuine package of that type contains)
 KINDS: dict[str, tuple[str, str | None]] = {

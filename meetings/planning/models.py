@@ -1,4 +1,5 @@
-"""Tables and schemas of sessions: meetings, their series, invited sites and documents."""
+"""Tables and schemas of sessions: meetings, their series, invited sites and their answers
+(the shared documents' are in `document_models`)."""
 
 from __future__ import annotations
 
@@ -392,32 +393,3 @@ class ParticipationPublic(SQLModel):
     left_at: datetime | None = None
     delegates_present: int | None = None
     officials_present: list[str] = []
-
-
-# --- documents -------------------------------------------------------------------------
-
-
-class Document(SQLModel, table=True):
-    """A file shared with the sites before the session; the bytes live under var/."""
-
-    id: int | None = Field(default=None, primary_key=True)
-    meeting_id: int = Field(
-        sa_column=Column(
-            Integer, ForeignKey("meeting.id", ondelete="CASCADE"), nullable=False, index=True
-        )
-    )
-    filename: str = Field(max_length=255)
-    stored_name: str = Field(max_length=100, unique=True)
-    content_type: str = Field(max_length=100)
-    size: int
-    uploaded_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
-    uploaded_by: str = Field(default="", max_length=64)
-
-
-class DocumentPublic(SQLModel):
-    id: int
-    filename: str
-    content_type: str
-    size: int
-    uploaded_at: datetime
-    uploaded_by: str

@@ -13,8 +13,8 @@ from sqlmodel import col
 
 from meetings.planning import documents, listing, series
 from meetings.planning import lifecycle as planning
+from meetings.planning.document_models import DocumentPublic
 from meetings.planning.models import (
-    DocumentPublic,
     MeetingPublic,
     MeetingStatus,
     ParticipationPublic,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from meetings.core.routing import PAGING, Operation, Page, Param, Routes
 from meetings.planning import api, documents, views
+from meetings.planning.document_models import DocumentPublic
 from meetings.planning.models import (
-    DocumentPublic,
     MeetingCancel,
     MeetingCreate,
     MeetingPublic,

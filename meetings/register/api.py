@@ -8,7 +8,13 @@ from meetings.core.access import ANY_ROLE, ORGANISERS, allow
 from meetings.core.keys import settings_key
 from meetings.core.web import db, int_query, items_response, json_body, model_response, path_id
 from meetings.register import export, imports, sites, uploads
-from meetings.register.models import ClusterCreate, ClusterUpdate, SiteCreate, SiteUpdate
+from meetings.register.models import (
+    BounceClear,
+    ClusterCreate,
+    ClusterUpdate,
+    SiteCreate,
+    SiteUpdate,
+)
 
 
 @allow(*ANY_ROLE)
@@ -86,6 +92,16 @@ async def update_site(request: web.Request) -> web.Response:
     data = await json_body(request, SiteUpdate)
     async with db(request) as session:
         site = await sites.update_site(session, path_id(request), data)
+    return model_response(site)
+
+
+@allow(*ORGANISERS)
+async def clear_bounce(request: web.Request) -> web.Response:
+    data = await json_body(request, BounceClear)
+    async with db(request) as session:
+        site = await sites.clear_bounce(
+            session, path_id(request), path_id(request, "contact_id"), version=data.version
+        )
     return model_response(site)
 
 

@@ -1,9 +1,15 @@
-"""A contact's bounce flag outlives an edit of its site, not a change of its address.
+"""Bounced addresses: which contacts mail may go to, and how the flag lives on.
 
+`reachable` is the one rule every sending uses (invitations, reminders, chasers,
+rehearsal notices, the notice of conclusions, the register's health): a contact with an
+address that has not bounced for good.
+
+A contact's bounce flag outlives an edit of its site, not a change of its address.
 The form, the API and the import all save a site's contacts by replacing its list, so
 the flag notify.inbound sets on an address that bounced for good would be lost on any
 edit; it is carried over to the new row with the same address, and dropped when the
-address changed — a new address deserves a try.
+address changed — a new address deserves a try. An organiser clears it by hand, keeping
+the address, when the site has fixed its mailbox (`sites.clear_bounce`).
 """
 
 from __future__ import annotations
@@ -12,7 +18,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -23,6 +29,12 @@ Bounced = dict[tuple[int, str], tuple[datetime | None, str]]
 
 #: Site ids per query (`IN (...)`), under SQLite's limit on parameters.
 CHUNK = 500
+
+
+def reachable() -> ColumnElement[bool]:
+    """The contacts mail is sent to: those with an address that has not bounced for good
+    (a condition on `Contact`, for the WHERE, CASE or SELECT of any query)."""
+    return (col(Contact.email) != "") & col(Contact.bounced_at).is_(None)
 
 
 async def bounced_contacts(session: AsyncSession, site_ids: Sequence[int]) -> Bounced:

@@ -10,6 +10,7 @@ from sqlalchemy import ColumnElement, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from meetings.register.bounces import reachable
 from meetings.register.models import Cluster, Contact, ContactRole, Site
 
 
@@ -19,7 +20,8 @@ class RegisterHealth:
     clusters: int
     #: Sites in no cluster (cluster invitations and reports miss them).
     without_cluster: int
-    #: Sites nobody can be mailed at (invitations do not reach them).
+    #: Sites nobody can be mailed at: no address, or every one bounced (nothing reaches
+    #: them).
     without_email: int
     #: Sites without a technical contact (the rehearsal notice goes to their first contact).
     without_technical: int
@@ -37,7 +39,7 @@ class RegisterHealth:
 
 
 async def register_health(session: AsyncSession) -> RegisterHealth:
-    mailed = select(col(Contact.site_id)).where(col(Contact.email) != "")
+    mailed = select(col(Contact.site_id)).where(reachable())
     technical = select(col(Contact.site_id)).where(col(Contact.role) == ContactRole.technical)
 
     def count(condition: ColumnElement[bool]) -> ColumnElement[int]:

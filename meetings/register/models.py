@@ -150,6 +150,12 @@ class Site(SiteBase, table=True):
     __table_args__ = (Index("ix_site_cluster_name", "cluster_id", "name"),)
 
 
+class BounceClear(SQLModel):
+    """POST …/contacts/{contact_id}/bounce/clear: the site's version the organiser saw."""
+
+    version: Count
+
+
 class SiteCreate(SiteBase):
     contacts: list[ContactIn] = Field(default_factory=list, max_length=50)
 

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from meetings.core.routing import PAGING, Operation, Page, Param, Routes
-from meetings.register import api, views
+from meetings.register import api, bounce_views, views
 from meetings.register.imports import ImportReport
 from meetings.register.models import (
+    BounceClear,
     ClusterCreate,
     ClusterPublic,
     ClusterUpdate,
@@ -134,6 +135,18 @@ ROUTES = Routes(
             name="api_update_site",
         ),
         Operation(
+            "POST",
+            "/api/v1/sites/{id}/contacts/{contact_id}/bounce/clear",
+            api.clear_bounce,
+            "The contact's address works again (the site fixed its mailbox): its bounce flag "
+            "is cleared, the address kept, at every contact of the site with that address "
+            "(stale version → 409)",
+            body=BounceClear,
+            response=SitePublic,
+            tags=("register",),
+            name="api_clear_bounce",
+        ),
+        Operation(
             "DELETE",
             "/api/v1/sites/{id}",
             api.delete_site,
@@ -155,6 +168,12 @@ ROUTES = Routes(
         Page("GET", r"/sites/{id:\d+}/edit", views.site_edit, "site_edit"),
         Page("POST", r"/sites/{id:\d+}/edit", views.site_update, "site_update"),
         Page("POST", r"/sites/{id:\d+}/delete", views.site_delete, "site_delete"),
+        Page(
+            "POST",
+            r"/sites/{id:\d+}/contacts/{contact_id:\d+}/bounce/clear",
+            bounce_views.contact_bounce_clear,
+            "site_contact_bounce_clear",
+        ),
         Page("GET", "/clusters", views.cluster_list, "clusters"),
         Page("POST", "/clusters/new", views.cluster_create, "cluster_create"),
         Page("GET", r"/clusters/{id:\d+}/edit", views.cluster_edit, "cluster_edit"),

@@ -231,6 +231,26 @@ async def update_site(session: AsyncSession, site_id: int, data: SiteUpdate) -> 
     return await get_site(session, site_id)
 
 
+async def clear_bounce(
+    session: AsyncSession, site_id: int, contact_id: int, *, version: int
+) -> SitePublic:
+    """The site fixed the mailbox that bounced (a full one, say): its address is mailed
+    again, kept as it is. Every contact of this site at that address is cleared; another
+    site sharing the address keeps its flag until its own page says so. An edit of the
+    site, so a stale `version` is a Conflict."""
+    site = await _get_site_row(session, site_id)
+    chosen = await session.get(Contact, contact_id)
+    if chosen is None or chosen.site_id != site_id:
+        raise NotFound.of(N_("no contact with id {contact_id} at this site"), contact_id=contact_id)
+    await bump_version(session, site, version)
+    address = chosen.email.lower()
+    for contact in await session.scalars(select(Contact).where(col(Contact.site_id) == site_id)):
+        if contact.email.lower() == address:
+            contact.bounced_at, contact.bounce_reason = None, ""
+    await session.flush()
+    return await get_site(session, site_id)
+
+
 async def delete_site(session: AsyncSession, site_id: int, *, version: int | None = None) -> None:
     site = await _get_site_row(session, site_id)
     if version is not None and version != site.version:

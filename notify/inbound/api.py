@@ -12,7 +12,7 @@ from meetings.core.types import Count
 from meetings.core.web import db, int_query, items_response, json_body, model_response, path_id
 from meetings.planning.lifecycle import get_meeting_row
 from meetings.planning.models import MeetingPublic
-from notify.inbound import counters, inbox
+from notify.inbound import counters, inbox, strangers
 from notify.inbound.inbox import InboundMailPublic
 from notify.mail.keys import wake_key
 from notify.mail.models import MessagePublic
@@ -116,3 +116,18 @@ async def decline_counter(request: web.Request) -> web.Response:
     return model_response(
         CounterDeclined(counter=await _public(request, inbound_id), message=queued), status=202
     )
+
+
+@allow(*ORGANISERS)
+async def apply_stranger(request: web.Request) -> web.Response:
+    """A stranger's calendar answer taken as the chosen invited site's."""
+    data = await json_body(request, strangers.StrangerApply)
+    async with db(request) as session:
+        done = await strangers.apply_stranger(
+            session,
+            path_id(request),
+            path_id(request, "inbound_id"),
+            site_id=data.site_id,
+            by=_by(request),
+        )
+    return model_response(done)

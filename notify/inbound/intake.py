@@ -12,6 +12,11 @@ Why this order is safe:
 - Two workers on one mailbox read the same messages: the second commit fails on the
   unique key; that chunk is then taken in one mail per transaction, where a mail whose
   row is already stored is not applied again. Each message changes the database once.
+  The messages the other worker committed meanwhile are left to it to move (two IMAP
+  sessions moving one message at the same instant can leave it twice in the processed
+  folder); should it die before it does, the next pass, soon after, moves them. One
+  the other had committed just before this worker looked is moved by both, and may
+  rarely be there twice: that folder is an archive, the database is what counts.
 - A message that cannot be understood is recorded as unreadable (with the reason) and
   moved aside; one whose applying fails is recorded the same way with the error. Neither
   stops the pass, and the messages after it are applied in the same pass.
@@ -24,12 +29,15 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
+from sqlmodel import col
 
 from meetings.core.settings import Settings
 from meetings.core.store import SessionMaker, utcnow
@@ -43,6 +51,12 @@ log = logging.getLogger(__name__)
 #: Tries of one mail whose commit collides with another worker's (the next try finds
 #: the other's row and applies nothing).
 COLLISION_TRIES = 3
+#: Values in one `IN (...)`: under SQLite's old limit of 999 parameters.
+KEYS_PER_QUERY = 450
+
+
+#: The stages of a pass, as `PassReport.seconds` names them.
+STAGES = ("fetch", "parse", "apply", "move")
 
 
 @dataclass
@@ -51,7 +65,12 @@ class PassReport:
 
     read: int = 0
     moved: int = 0
+    #: Left in the folder for the worker that committed them meanwhile to move.
+    deferred: int = 0
     outcomes: Counter[tuple[InboundKind, InboundOutcome]] = field(default_factory=Counter)
+    #: Seconds the pass spent in each stage ("fetch", "parse", "apply", "move"): where a
+    #: slow pass's time goes (bench/replies.py prints them).
+    seconds: dict[str, float] = field(default_factory=lambda: dict.fromkeys(STAGES, 0.0))
 
     def add(self, rows: Sequence[InboundMail]) -> None:
         self.read += len(rows)
@@ -94,36 +113,77 @@ async def take_in_pass(
     """Everything in the folder, a chunk at a time (see the module's docstring); stops
     between chunks when `stopping` is set. Raises MailboxError or a database error
     when the mailbox or the database cannot be used: the chunk in hand stays in the
-    folder for the next pass."""
+    folder for the next pass.
+
+    The next chunk is fetched while this one is understood and applied (one FETCH ahead
+    on the same connection): the server reads and sends it meanwhile, so the pass
+    waits for the mailbox only at its first chunk."""
     inbound = settings.inbound
     report = PassReport()
     uids = await mailbox.uids()
-    for start in range(0, len(uids), inbound.batch_size):
-        if stopping is not None and stopping.is_set():
-            break
-        fetched = await mailbox.fetch(uids[start : start + inbound.batch_size])
-        if not fetched:
-            continue  # moved by another worker meanwhile
-        mails = [understand(message.raw) for message in fetched]
-        rows = await record(
-            maker,
-            mails,
-            inbound_address=inbound.address,
-            secret=settings.security.secret_key,
-            now=now(),
-        )
-        report.add(rows)
-        await _move(mailbox, fetched, rows, settings)
-        report.moved += len(fetched)
+    chunks = [uids[i : i + inbound.batch_size] for i in range(0, len(uids), inbound.batch_size)]
+    ahead: asyncio.Future[list[Fetched]] | None = None
+    try:
+        for index, chunk in enumerate(chunks):
+            if stopping is not None and stopping.is_set():
+                break
+            began = time.perf_counter()
+            fetched = await (ahead if ahead is not None else mailbox.fetch(chunk))
+            ahead = None
+            if index + 1 < len(chunks):
+                ahead = asyncio.ensure_future(mailbox.fetch(chunks[index + 1]))
+            report.seconds["fetch"] += time.perf_counter() - began
+            if fetched:  # else moved by another worker meanwhile
+                await _take_in_chunk(mailbox, maker, settings, fetched, report, now())
+    except BaseException:
+        if ahead is not None:
+            ahead.cancel()  # the connection is not used again (the caller reconnects)
+        raise
+    if ahead is not None:  # stopped: the fetch in flight ends before the next command
+        await ahead
     return report
 
 
-async def _move(
-    mailbox: Mailbox, fetched: Sequence[Fetched], rows: Sequence[InboundMail], settings: Settings
+async def _take_in_chunk(
+    mailbox: Mailbox,
+    maker: SessionMaker,
+    settings: Settings,
+    fetched: Sequence[Fetched],
+    report: PassReport,
+    now: datetime,
 ) -> None:
-    aside = [m.uid for m, row in zip(fetched, rows, strict=True) if _unreadable(row)]
-    done = [m.uid for m, row in zip(fetched, rows, strict=True) if not _unreadable(row)]
-    await mailbox.move(done, settings.inbound.processed_folder)
+    """Understood, applied and committed, moved out of the folder."""
+    began = time.perf_counter()
+    mails = [understand(message.raw) for message in fetched]
+    parsed_at = time.perf_counter()
+    recorded = await record(
+        maker,
+        mails,
+        inbound_address=settings.inbound.address,
+        secret=settings.security.secret_key,
+        now=now,
+    )
+    applied_at = time.perf_counter()
+    report.add(recorded.rows)
+    mine = [
+        (message, row)
+        for message, row in zip(fetched, recorded.rows, strict=True)
+        if row.key not in recorded.theirs
+    ]
+    await _move(mailbox, mine, settings)
+    report.moved += len(mine)
+    report.deferred += len(fetched) - len(mine)
+    report.seconds["parse"] += parsed_at - began
+    report.seconds["apply"] += applied_at - parsed_at
+    report.seconds["move"] += time.perf_counter() - applied_at
+
+
+async def _move(
+    mailbox: Mailbox, done: Sequence[tuple[Fetched, InboundMail]], settings: Settings
+) -> None:
+    aside = [message.uid for message, row in done if _unreadable(row)]
+    processed = [message.uid for message, row in done if not _unreadable(row)]
+    await mailbox.move(processed, settings.inbound.processed_folder)
     await mailbox.move(aside, settings.inbound.unreadable_folder)
 
 
@@ -141,6 +201,15 @@ def _unreachable(error: Exception) -> bool:
     return isinstance(error, DBAPIError) and error.connection_invalidated
 
 
+@dataclass(frozen=True)
+class Recorded:
+    #: One row per mail, in order (committed now, or before).
+    rows: list[InboundMail]
+    #: Keys another worker committed while this one was applying the same mails: that
+    #: worker moves their messages.
+    theirs: frozenset[str] = frozenset()
+
+
 async def record(
     maker: SessionMaker,
     mails: Sequence[Mail],
@@ -148,27 +217,43 @@ async def record(
     inbound_address: str,
     secret: str,
     now: datetime,
-) -> list[InboundMail]:
+) -> Recorded:
     """The chunk's rows, committed: in one transaction, else (another worker took some of
     these in meanwhile, or one mail fails to apply) one mail per transaction."""
+    theirs: frozenset[str] = frozenset()
     try:
         async with maker() as session, session.begin():
-            return await apply.take_in(
+            rows = await apply.take_in(
                 session, mails, inbound_address=inbound_address, secret=secret, now=now
             )
+            return Recorded(rows)
     except Exception as error:
         if _unreachable(error):
             raise
         if isinstance(error, IntegrityError):
             log.info("inbound: another worker took some of %s mails in; one at a time", len(mails))
+            theirs = await _stored(maker, [apply.key_of(mail) for mail in mails])
         else:
             log.warning(
                 "inbound: a chunk of %s mails failed (%r); one at a time", len(mails), error
             )
-    return [
+    rows = [
         await _record_one(maker, mail, inbound_address=inbound_address, secret=secret, now=now)
         for mail in mails
     ]
+    return Recorded(rows, theirs)
+
+
+async def _stored(maker: SessionMaker, keys: Sequence[str]) -> frozenset[str]:
+    """Which of these keys are stored (by parts: SQLite takes at most 999 values)."""
+    found: set[str] = set()
+    unique = sorted(set(keys))
+    async with maker() as session:
+        for start in range(0, len(unique), KEYS_PER_QUERY):
+            part = unique[start : start + KEYS_PER_QUERY]
+            query = select(col(InboundMail.key)).where(col(InboundMail.key).in_(part))
+            found.update(await session.scalars(query))
+    return frozenset(found)
 
 
 async def _record_one(

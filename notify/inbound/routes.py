@@ -1,10 +1,10 @@
-"""The routes notify.inbound contributes: the inboxes and the decisions on proposals of
-another time, as API operations and as pages."""
+"""The routes notify.inbound contributes: the inboxes, the decisions on proposals of
+another time and on answers from unknown addresses, as API operations and as pages."""
 
 from __future__ import annotations
 
 from meetings.core.routing import PAGING, Operation, Page, Param, Routes
-from notify.inbound import api, views
+from notify.inbound import api, strangers, views
 from notify.inbound.inbox import InboundMailPublic
 
 FILTERING = (
@@ -64,6 +64,19 @@ ROUTES = Routes(
             tags=("inbox",),
             name="api_decline_counter",
         ),
+        Operation(
+            "POST",
+            "/api/v1/meetings/{id}/inbox/{inbound_id}/apply",
+            api.apply_stranger,
+            "Apply a calendar answer from an address that was not invited to the invited "
+            "site it speaks for: the site's RSVP is set as by any calendar reply (an answer "
+            "to an older version is recorded, not taken); decided once (409), a site not "
+            "invited is a 422",
+            body=strangers.StrangerApply,
+            response=strangers.StrangerApplied,
+            tags=("inbox",),
+            name="api_apply_stranger",
+        ),
     ),
     pages=(
         Page("GET", r"/sessions/{id:\d+}/inbox", views.session_inbox, "session_inbox"),
@@ -79,6 +92,18 @@ ROUTES = Routes(
             r"/sessions/{id:\d+}/counters/{inbound_id:\d+}/decline",
             views.decline_counter,
             "session_counter_decline",
+        ),
+        Page(
+            "GET",
+            r"/sessions/{id:\d+}/inbox/{inbound_id:\d+}/apply",
+            views.stranger_form,
+            "session_inbox_apply",
+        ),
+        Page(
+            "POST",
+            r"/sessions/{id:\d+}/inbox/{inbound_id:\d+}/apply",
+            views.apply_stranger,
+            "session_inbox_apply_post",
         ),
     ),
 )

@@ -27,7 +27,7 @@ from meetings.planning.lifecycle import get_meeting, get_meeting_row
 from meetings.planning.models import MeetingPublic
 from meetings.planning.phases import ranks
 from meetings.planning.workdays import day_off_label
-from notify.inbound import counters, inbox
+from notify.inbound import counters, inbox, strangers
 from notify.inbound.labels import FILTERS, KIND_LABELS, outcome_label
 from notify.mail.keys import wake_key
 
@@ -239,6 +239,68 @@ async def decline_counter(request: web.Request) -> web.Response:
         ),
     )
     raise _back(request, meeting_id)
+
+
+# --- answers from unknown addresses ----------------------------------------------------
+
+
+async def _stranger_page(
+    request: web.Request, meeting_id: int, inbound_id: int, *, problem: str = "", status: int = 200
+) -> web.Response:
+    async with db(request) as session:
+        meeting = await get_meeting(session, meeting_id)
+        row = await strangers.get_stranger(session, meeting_id, inbound_id)
+        choices = await strangers.invited_choices(session, meeting_id)
+    return render(
+        request,
+        "inbound/apply_stranger.html",
+        {
+            "meeting": meeting,
+            "item": row,
+            "choices": choices,
+            "problem": problem,
+            "tz": meeting.timezone,
+            **_labels(),
+        },
+        status=status,
+    )
+
+
+@allow(*ORGANISERS)
+async def stranger_form(request: web.Request) -> web.Response:
+    """ "Apply to a site…": the answer from an unknown address, and the invited sites to
+    choose the one it speaks for."""
+    return await _stranger_page(request, path_id(request), path_id(request, "inbound_id"))
+
+
+@allow(*ORGANISERS)
+async def apply_stranger(request: web.Request) -> web.Response:
+    """The chosen site's answer becomes the stranger's; back to the session's inbox."""
+    meeting_id, inbound_id = path_id(request), path_id(request, "inbound_id")
+    form = await request.post()
+    try:
+        async with db(request) as session:
+            done = await strangers.apply_stranger(
+                session,
+                meeting_id,
+                inbound_id,
+                site_id=optional_int(form, "site_id") or 0,
+                by=_username(request),
+            )
+    except Invalid as exc:  # no site chosen, or one not invited: choose again
+        return await _stranger_page(
+            request, meeting_id, inbound_id, problem=_refusal(request, exc), status=422
+        )
+    except DomainError as exc:  # decided meanwhile
+        await flash(request, _refusal(request, exc))
+        raise web.HTTPSeeOther(url(request, "session_inbox", id=meeting_id)) from None
+    said = (
+        _(request, "The answer was applied to {site}.")
+        if done.mail.outcome == "applied"
+        else _(request, "{site} has a newer answer: this one was recorded, not applied.")
+    )
+    await flash(request, said.format(site=done.mail.site_name or ""))
+    raise web.HTTPSeeOther(url(request, "session_inbox", id=meeting_id))
 
 
 # --- the dashboard -----------------------------------------------------------------------

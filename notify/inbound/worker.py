@@ -32,6 +32,8 @@ log = logging.getLogger(__name__)
 FIRST_BACKOFF_SECONDS = 2.0
 MAX_BACKOFF_SECONDS = 300.0
 STOP_GRACE_SECONDS = 30.0
+#: The next pass after one that left messages for another worker to move.
+DEFERRED_SECONDS = 10.0
 
 
 async def _sleep(stopping: asyncio.Event, seconds: float) -> None:
@@ -71,6 +73,8 @@ async def run(
                     if stopping.is_set():
                         break
                     wait = mailbox.IDLE_SECONDS if box.can_idle else inbound.poll_seconds
+                    if report.deferred:  # another worker's to move: see that it did
+                        wait = min(wait, DEFERRED_SECONDS)
                     await box.wait(wait, stopping, waiting=listening)
         except mailbox.MailboxError as error:
             log.warning("inbound: %s; trying again in %.0fs", error, backoff)

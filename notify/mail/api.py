@@ -173,7 +173,7 @@ class PlannedOut(SQLModel):
 
 
 class UnreachableOut(SQLModel):
-    """An invited site no e-mail can reach (see invitations.unreachable_sites)."""
+    """An invited site no e-mail can reach (see recipients.unreachable_sites)."""
 
     site_id: int
     site_name: str

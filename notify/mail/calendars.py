@@ -10,6 +10,15 @@ from meetings.register.models import Site
 from notify.mail.ical import CalendarEvent, Person, feed
 
 
+def organizer(settings: Settings) -> Person:
+    """Whom a calendar we give answers (Accept, Decline, Propose a new time): the inbound
+    mailbox when it is on (notify.inbound reads it), else the office's From address. The
+    one rule for invitations, the session download and the sites' feeds alike."""
+    inbound = settings.inbound
+    address = inbound.address if inbound.enabled else settings.mail.from_address
+    return Person(settings.mail.from_name, address)
+
+
 def event_for(meeting: Meeting, *, settings: Settings, location: str = "") -> CalendarEvent:
     return CalendarEvent(
         uid=meeting.uid,
@@ -18,7 +27,7 @@ def event_for(meeting: Meeting, *, settings: Settings, location: str = "") -> Ca
         starts_at=meeting.starts_at,
         ends_at=meeting.ends_at,
         timezone=meeting.timezone,
-        organizer=Person(settings.mail.from_name, settings.mail.from_address),
+        organizer=organizer(settings),
         location="; ".join(p for p in (location or meeting.location, meeting.video_url) if p),
         description=meeting.description,
         is_cancelled=meeting.status == MeetingStatus.cancelled,

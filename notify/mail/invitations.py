@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
-from sqlalchemy import case, func, insert, select
+from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -21,11 +21,17 @@ from meetings.core.errors import FieldProblem, Invalid
 from meetings.core.labels import N_
 from meetings.core.store import utcnow
 from meetings.planning.lifecycle import get_meeting_row
-from meetings.planning.models import MeetingStatus, Participation
-from meetings.register.models import Contact, Site
+from meetings.planning.models import MeetingStatus
 from notify.mail import versions
 from notify.mail.messages import DID_NOT_ARRIVE, get_message
 from notify.mail.models import Message, MessageKind, MessageStatus
+from notify.mail.recipients import (
+    Unreachable,
+    contact_addresses,
+    reachable_only,
+    site_recipients,
+    unreachable_sites,
+)
 from notify.site import tokens
 
 INVITING = (MessageKind.invitation, MessageKind.update)
@@ -42,89 +48,6 @@ class QueueReport:
     @property
     def total(self) -> int:
         return self.invitations + self.updates + self.cancellations
-
-
-@dataclass(frozen=True)
-class Recipient:
-    """A contact address of an invited site, with the site's room for this session."""
-
-    site_id: int
-    name: str
-    endpoint: str
-    #: The address bounced for good (notify.inbound): mail to it would bounce again.
-    is_bounced: bool = False
-
-
-async def _addresses(session: AsyncSession, meeting_id: int) -> dict[str, Recipient]:
-    """Every contact e-mail of every invited site: address → recipient."""
-    rows = await session.execute(
-        select(
-            col(Contact.email),
-            col(Contact.site_id),
-            col(Contact.name),
-            col(Participation.endpoint),
-            col(Site.endpoint),
-            col(Contact.bounced_at),
-        )
-        .join(Participation, col(Participation.site_id) == col(Contact.site_id))
-        .join(Site, col(Site.id) == col(Contact.site_id))
-        .where(col(Participation.meeting_id) == meeting_id)
-        .order_by(col(Contact.site_id), col(Contact.position))
-    )
-    found: dict[str, Recipient] = {}
-    for email, site_id, name, own_endpoint, endpoint, bounced_at in rows.all():
-        found.setdefault(
-            email.lower(),
-            Recipient(site_id, name, own_endpoint or endpoint, bounced_at is not None),
-        )
-    return found
-
-
-def _reachable(addresses: dict[str, Recipient]) -> dict[str, Recipient]:
-    """The addresses mail is sent to: not one that bounced for good
-    (`unreachable_sites` names a site left with none)."""
-    return {email: r for email, r in addresses.items() if not r.is_bounced}
-
-
-async def _recipients(session: AsyncSession, meeting_id: int) -> dict[str, Recipient]:
-    """The invited sites' contact addresses that mail can reach: address → recipient."""
-    return _reachable(await _addresses(session, meeting_id))
-
-
-@dataclass(frozen=True)
-class Unreachable:
-    """An invited site no e-mail can reach: the organiser must phone it or fix its
-    contacts before counting on the invitation."""
-
-    site_id: int
-    site_name: str
-    #: "no_address": no contact with an e-mail; "bounced": every address bounced for good.
-    reason: str
-    #: A bounce's reason as the server gave it ("5.1.1 user unknown"), for "bounced".
-    detail: str = ""
-
-
-async def unreachable_sites(session: AsyncSession, meeting_id: int) -> list[Unreachable]:
-    """Invited sites without an address that can receive mail (none, or all bounced),
-    by name, in one query however many sites are invited."""
-    has_address = col(Contact.email) != ""
-    reachable = func.sum(case((has_address & col(Contact.bounced_at).is_(None), 1), else_=0))
-    addresses = func.sum(case((has_address, 1), else_=0))
-    rows = await session.execute(
-        select(col(Site.id), col(Site.name), addresses, func.max(col(Contact.bounce_reason)))
-        .join(Participation, col(Participation.site_id) == col(Site.id))
-        .outerjoin(Contact, col(Contact.site_id) == col(Site.id))
-        .where(col(Participation.meeting_id) == meeting_id)
-        .group_by(col(Site.id), col(Site.name))
-        .having(func.coalesce(reachable, 0) == 0)
-        .order_by(col(Site.name), col(Site.id))
-    )
-    return [
-        Unreachable(site_id, name, "bounced", reason or "")
-        if count
-        else Unreachable(site_id, name, "no_address")
-        for site_id, name, count, reason in rows.all()
-    ]
 
 
 @dataclass(frozen=True)
@@ -211,8 +134,8 @@ async def invitation_plan(session: AsyncSession, meeting_id: int) -> InvitationP
             "closed session",
             [FieldProblem("status", N_("An ended or cancelled session sends no invitations"))],
         )
-    addresses = await _addresses(session, meeting_id)
-    recipients = _reachable(addresses)
+    addresses = await contact_addresses(session, meeting_id)
+    recipients = reachable_only(addresses)
     told = await _last_told(session, meeting_id)
     agenda = versions.agenda_digest(await agenda_items(session, meeting_id=meeting_id))
     planned, current = [], set()
@@ -420,7 +343,7 @@ async def queue_minutes_notice(session: AsyncSession, meeting_id: int) -> QueueR
     if minutes is None:
         return QueueReport()
     meeting = await get_meeting_row(session, meeting_id)
-    recipients = await _recipients(session, meeting_id)
+    recipients = await site_recipients(session, meeting_id)
     rows = []
     for email, recipient in recipients.items():
         row = _row(

@@ -1,6 +1,6 @@
 """A session's outbox as its organisers read it: the messages (failures first on the
 session page, in the order queued in the API) and one message. (The invited sites nobody
-can be mailed at: `notify.mail.invitations.unreachable_sites`.)"""
+can be mailed at: `notify.mail.recipients.unreachable_sites`.)"""
 
 from __future__ import annotations
 

@@ -13,6 +13,7 @@ from sqlmodel import col
 
 from meetings.core.labels import N_
 from meetings.planning.models import MeetingPublic, Participation
+from meetings.register.bounces import reachable
 from meetings.register.models import Contact
 from notify.mail.models import Message, MessageKind, MessageStatus
 
@@ -48,8 +49,8 @@ async def invitation_progress(
     session: AsyncSession, meetings: Sequence[MeetingPublic]
 ) -> dict[int, InvitationProgress]:
     """Per session: invitations not sent, sent, or an update due (the session's calendar
-    sequence rose after the last sending, or an invited site that has an e-mail address
-    was sent nothing yet). Two grouped queries for all the sessions."""
+    sequence rose after the last sending, or an invited site that mail can reach was
+    sent nothing yet). Two grouped queries for all the sessions."""
     if not meetings:
         return {}
     ids = [m.id for m in meetings]
@@ -74,14 +75,14 @@ async def invitation_progress(
         .group_by(col(Message.meeting_id))
     )
     sent = {meeting_id: (sites, sequence, bad) for meeting_id, sites, sequence, bad in rows}
-    reachable = dict(
+    mailable = dict(
         (
             await session.execute(
                 select(
                     col(Participation.meeting_id), func.count(func.distinct(col(Contact.site_id)))
                 )
                 .join(Contact, col(Contact.site_id) == col(Participation.site_id))
-                .where(col(Participation.meeting_id).in_(ids), col(Contact.email) != "")
+                .where(col(Participation.meeting_id).in_(ids), reachable())
                 .group_by(col(Participation.meeting_id))
             )
         ).all()
@@ -91,7 +92,7 @@ async def invitation_progress(
         sites, sequence, bad = sent.get(meeting.id, (0, None, 0))
         if sequence is None:
             state = InvitationState.not_sent
-        elif sequence < meeting.sequence or sites < reachable.get(meeting.id, 0):
+        elif sequence < meeting.sequence or sites < mailable.get(meeting.id, 0):
             state = InvitationState.update_due
         else:
             state = InvitationState.sent

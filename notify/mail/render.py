@@ -20,11 +20,12 @@ from meetings.core.i18n import document_environment, format_moment, translations
 from meetings.core.labels import N_
 from meetings.core.settings import Settings
 from meetings.core.store import id_of, utcnow
+from meetings.planning.document_models import Document
 from meetings.planning.documents import documents_of
-from meetings.planning.models import Document, Meeting, MeetingStatus, Participation
+from meetings.planning.models import Meeting, MeetingStatus, Participation
 from meetings.register.models import Site
 from notify.inbound.addresses import return_path
-from notify.mail import letter, versions
+from notify.mail import calendars, letter, versions
 from notify.mail.compose import Rendered, attachment_part, compose
 from notify.mail.ical import CalendarEvent, Method, Person, declining, scheduling
 from notify.mail.models import Message, MessageKind
@@ -107,13 +108,10 @@ class MessageRenderer:
         self.text_template = self.env.get_template("mail/message.txt")
         self.html_template = self.env.get_template("mail/message.html")
         self.sender = Person(settings.mail.from_name, settings.mail.from_address)
-        inbound = settings.inbound
         #: With the inbound mailbox on, the sites' answers go to it: the calendar's
         #: ORGANIZER (Accept/Decline/Propose) and Reply-To; From stays the office's.
-        self.organizer = (
-            Person(settings.mail.from_name, inbound.address) if inbound.enabled else self.sender
-        )
-        self.reply_to = self.organizer if inbound.enabled else None
+        self.organizer = calendars.organizer(settings)
+        self.reply_to = self.organizer if settings.inbound.enabled else None
         self._letters = letter.LetterCache()
         #: Approved minutes as attachment parts, by session, version and language.
         self._minutes: dict[tuple[int, int, str], bytes] = {}

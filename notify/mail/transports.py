@@ -11,7 +11,7 @@ from typing import Protocol
 
 import aiosmtplib
 
-from meetings.core.settings import MailSettings
+from meetings.core.mail_settings import MailSettings
 
 
 class TemporaryFailure(Exception):

@@ -29,7 +29,7 @@ from meetings.core.store import utcnow
 from meetings.core.web import db, path_id, url
 from meetings.planning.lifecycle import get_meeting_row
 from meetings.planning.phases import ranks
-from notify.mail import invitations, messages, versions
+from notify.mail import invitations, messages, recipients, versions
 from notify.mail.keys import wake_key
 from notify.mail.labels import MAIL_HEADER_LABELS
 from notify.mail.models import MessageKind
@@ -57,7 +57,7 @@ async def invitations_panel(request: web.Request, meeting_id: int) -> dict[str, 
             unreachable = plan.unreachable
         except DomainError:  # an ended or cancelled session sends nothing more
             plan = invitations.InvitationPlan([])
-            unreachable = await invitations.unreachable_sites(session, meeting_id)
+            unreachable = await recipients.unreachable_sites(session, meeting_id)
         summary = await messages.delivery_summary(session, meeting_id, now=utcnow())
         listed = await messages.problems_first(session, meeting_id, limit=LISTED)
     return {

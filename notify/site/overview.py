@@ -11,8 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from agendas.programme.models import AgendaItem
 from agendas.programme.programme import agendas_of
+from meetings.planning.document_models import Document
 from meetings.planning.documents import documents_of
-from meetings.planning.models import Document
 from meetings.planning.visible import SiteSession
 from meetings.register.models import Site
 from notify.site.sessions import page_sessions
