@@ -34,7 +34,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     commands.add_parser(
         "scheduler",
-        help="run only the scheduler and the delivery worker (when the web runs elsewhere)",
+        help="run only the scheduler, the delivery worker and the mailbox reader"
+        " (when the web runs elsewhere)",
     )
     commands.add_parser("jobs", help="list the scheduler's stored jobs, soonest first")
 
