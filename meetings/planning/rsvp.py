@@ -11,7 +11,7 @@ shows there as soon as it is saved; every answer is also kept in the history
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Literal, Protocol
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -85,8 +85,21 @@ def overturns(sequence: int | None, in_force: int | None) -> bool:
     return sequence is None or in_force is None or sequence >= in_force
 
 
+class Answering(Protocol):
+    """What `take_answer` reads and sets of a site's invitation: a `Participation`, or the
+    plain row notify.inbound.apply loads for a batch of calendar replies (it writes them
+    back in one statement, without the ORM's cost per row)."""
+
+    rsvp: Rsvp
+    rsvp_source: str
+    rsvp_sequence: int | None
+    responded_at: datetime | None
+    updated_at: datetime
+    version: int
+
+
 def take_answer(
-    row: Participation,
+    row: Answering,
     response: Rsvp,
     *,
     source: RsvpSource,

@@ -42,7 +42,8 @@ from sqlmodel import col
 from meetings.core.settings import Settings
 from meetings.core.store import SessionMaker, utcnow
 from notify.inbound import apply, parse
-from notify.inbound.mailbox import Fetched, Mailbox
+from notify.inbound.imap import Fetched
+from notify.inbound.mailbox import Mailbox
 from notify.inbound.models import InboundKind, InboundMail, InboundOutcome
 from notify.inbound.parsed import Envelope, Mail, Unreadable
 

@@ -4,25 +4,30 @@ Sessions by UID, invited contacts by address, outbox messages by row id and by
 Message-ID, contacts by address, and the keys already taken in: a fixed number of
 queries per batch (chunked `IN (...)` lists), however many mails it holds, so
 `notify.inbound.apply` can apply the mails in memory.
+
+Only the columns applying reads or writes are selected, as tuples into the plain rows
+below (no ORM entity: building and tracking one costs more than the whole reply's
+budget); `apply` writes the changed ones back in one statement per table.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, NamedTuple
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from meetings.core.store import id_of, key_col
-from meetings.planning.models import Meeting, MeetingStatus, Participation, RsvpChange
+from meetings.core.store import key_col
+from meetings.planning.models import Meeting, MeetingStatus, Participation, Rsvp
 from meetings.register.models import Contact
 from notify.inbound.addresses import outbox_id_of
-from notify.inbound.models import InboundMail
+from notify.inbound.models import InboundKind, InboundMail, InboundOutcome
 from notify.inbound.parsed import Bounce, CalendarAnswer, Mail, PlainReply
-from notify.mail.models import Message
+from notify.mail.models import Message, MessageStatus
 
 #: Values per `IN (...)` list; two lists in one query stay under SQLite's old limit of
 #: 999 parameters.
@@ -34,31 +39,89 @@ class _Session(NamedTuple):
     status: MeetingStatus
 
 
-@dataclass(frozen=True)
+class Taken(NamedTuple):
+    """What the worker needs back of a mail taken in: its key, what it was and what was
+    done with it (the pass moves it by kind and counts the outcomes)."""
+
+    key: str
+    kind: InboundKind
+    outcome: InboundOutcome
+
+
+@dataclass(slots=True)
+class Invitation:
+    """A site's invitation to a session as a calendar reply may change it: the columns
+    `meetings.planning.rsvp.take_answer` (its `Answering`) and `apply.calendar_reply`
+    read and set."""
+
+    id: int
+    meeting_id: int
+    site_id: int
+    rsvp: Rsvp
+    rsvp_source: str
+    rsvp_sequence: int | None
+    responded_at: datetime | None
+    updated_at: datetime
+    version: int
+    expected_delegates: int | None
+    rsvp_note: str
+    #: The version read: the batch's statement adds what its answers added (each +1) to
+    #: the version stored, so a writer holding the old one is refused.
+    read_version: int
+
+
+@dataclass(frozen=True, slots=True)
 class _Invited:
     """A participation of an invited site, through one of its contacts' address."""
 
-    participation: Participation
+    participation: Invitation
     contact_id: int
+
+
+@dataclass(slots=True)
+class Sent:
+    """An outbox message a bounce or a plain reply names."""
+
+    id: int
+    meeting_id: int | None
+    site_id: int | None
+    recipient: str
+    status: MessageStatus
+    last_error: str
+
+
+class Addressee(NamedTuple):
+    """A contact with the address a bounce or a plain reply names."""
+
+    id: int
+    site_id: int
+    email: str
 
 
 @dataclass
 class Known:
-    """Everything the batch's mails name, and what applying them adds."""
+    """Everything the batch's mails name, and what applying them changes and adds."""
 
     sessions: dict[str, _Session] = field(default_factory=dict)
     #: (session id, address lower-case) → the invited sites with a contact at it.
     invited: dict[tuple[int, str], list[_Invited]] = field(default_factory=dict)
-    #: Outbox messages by row id and by Message-ID header.
-    messages: dict[int, Message] = field(default_factory=dict)
-    by_header: dict[str, Message] = field(default_factory=dict)
+    #: Every invitation read, by participation id (one object each, however many of its
+    #: contacts' addresses name it).
+    invitations: dict[int, Invitation] = field(default_factory=dict)
+    #: Outbox messages by row id and by Message-ID header (one object per row).
+    messages: dict[int, Sent] = field(default_factory=dict)
+    by_header: dict[str, Sent] = field(default_factory=dict)
     #: A bounce's outbox row by the mail's key: the bounce's own, else decoded from the
     #: return path it was delivered to.
     outbox_ids: dict[str, int | None] = field(default_factory=dict)
     #: Address lower-case → its contacts (every site), in id order.
-    contacts: dict[str, list[Contact]] = field(default_factory=dict)
-    #: History rows to add.
-    changes: list[RsvpChange] = field(default_factory=list)
+    contacts: dict[str, list[Addressee]] = field(default_factory=dict)
+    #: Messages a bounce changed, by id.
+    marked: dict[int, Sent] = field(default_factory=dict)
+    #: Contacts a permanent bounce flagged: id → the reason.
+    flagged: dict[int, str] = field(default_factory=dict)
+    #: History rows to add (RsvpChange's columns).
+    changes: list[dict[str, Any]] = field(default_factory=list)
 
 
 def chunks(values: Iterable[Any]) -> list[list[Any]]:
@@ -68,11 +131,25 @@ def chunks(values: Iterable[Any]) -> list[list[Any]]:
 
 
 async def stored(session: AsyncSession, keys: Sequence[str]) -> dict[str, InboundMail]:
-    """The rows of the mails already taken in, by key: they are not applied again."""
+    """The rows of the mails taken in (now or before), by key."""
     found: dict[str, InboundMail] = {}
     for chunk in chunks(keys):
         rows = await session.scalars(select(InboundMail).where(col(InboundMail.key).in_(chunk)))
         found.update((row.key, row) for row in rows)
+    return found
+
+
+async def taken(session: AsyncSession, keys: Sequence[str]) -> dict[str, Taken]:
+    """What became of the mails already taken in, by key: they are not applied again."""
+    found: dict[str, Taken] = {}
+    key = col(InboundMail.key)
+    for chunk in chunks(keys):
+        rows = await session.execute(
+            select(key, col(InboundMail.kind), col(InboundMail.outcome)).where(key.in_(chunk))
+        )
+        found.update(
+            (k, Taken(k, InboundKind(kind), InboundOutcome(outcome))) for k, kind, outcome in rows
+        )
     return found
 
 
@@ -98,7 +175,6 @@ async def load(
     addresses = {mail.envelope.sender for mail in plains}
     addresses |= {b.recipient for b in bounces}
     addresses |= {m.recipient.lower() for m in known.messages.values()}
-    addresses |= {m.recipient.lower() for m in known.by_header.values()}
     await _load_contacts(session, known, addresses - {""})
     return known
 
@@ -117,38 +193,104 @@ async def _load_sessions(
         known.sessions.update((uid, _Session(id_, MeetingStatus(s))) for uid, id_, s in rows)
     attendees = {a.attendee for a in answers if a.uid in known.sessions} - {""}
     address = func.lower(col(Contact.email))
+    invitations = known.invitations
     for meeting_ids in chunks(s.id for s in known.sessions.values()):
         for chunk in chunks(attendees):
             found = await session.execute(
-                select(Participation, key_col(Contact.id), address)
+                select(
+                    key_col(Participation.id),
+                    col(Participation.meeting_id),
+                    col(Participation.site_id),
+                    col(Participation.rsvp),
+                    col(Participation.rsvp_source),
+                    col(Participation.rsvp_sequence),
+                    col(Participation.responded_at),
+                    col(Participation.updated_at),
+                    col(Participation.version),
+                    col(Participation.expected_delegates),
+                    col(Participation.rsvp_note),
+                    key_col(Contact.id),
+                    address,
+                )
                 .join(Contact, col(Contact.site_id) == col(Participation.site_id))
                 .where(col(Participation.meeting_id).in_(meeting_ids), address.in_(chunk))
                 .order_by(col(Participation.site_id), col(Contact.id))
             )
-            for participation, contact_id, email in found.all():
-                key = (participation.meeting_id, email)
-                known.invited.setdefault(key, []).append(_Invited(participation, contact_id))
+            for (
+                id_,
+                meeting_id,
+                site_id,
+                *answer,
+                version,
+                delegates,
+                note,
+                contact,
+                email,
+            ) in found:
+                row = invitations.get(id_)
+                if row is None:
+                    rsvp, source, sequence, responded_at, updated_at = answer
+                    row = invitations[id_] = Invitation(
+                        id_,
+                        meeting_id,
+                        site_id,
+                        Rsvp(rsvp),
+                        source,
+                        sequence,
+                        responded_at,
+                        updated_at,
+                        version,
+                        delegates,
+                        note,
+                        version,
+                    )
+                known.invited.setdefault((meeting_id, email), []).append(_Invited(row, contact))
+
+
+_SENT = (
+    key_col(Message.id),
+    col(Message.meeting_id),
+    col(Message.site_id),
+    col(Message.recipient),
+    col(Message.status),
+    col(Message.last_error),
+    col(Message.message_id),
+)
 
 
 async def _load_messages(
     session: AsyncSession, known: Known, ids: Iterable[int | None], headers: list[str]
 ) -> None:
+    """By row id and by Message-ID header; a message named both ways is one object, so
+    what a bounce changes in it is seen by the next."""
+
+    def sent(values: Any) -> Sent:
+        found = known.messages.get(values[0])
+        if found is None:
+            found = known.messages[values[0]] = Sent(*values[:-1])
+            found.status = MessageStatus(found.status)
+        return found
+
     for chunk in chunks(i for i in ids if i is not None):
-        rows = await session.scalars(select(Message).where(col(Message.id).in_(chunk)))
-        known.messages.update((id_of(row), row) for row in rows)
+        for values in await session.execute(select(*_SENT).where(col(Message.id).in_(chunk))):
+            sent(values)
     for chunk in chunks(headers):
-        rows = await session.scalars(select(Message).where(col(Message.message_id).in_(chunk)))
-        known.by_header.update((row.message_id, row) for row in rows)
+        for values in await session.execute(
+            select(*_SENT).where(col(Message.message_id).in_(chunk))
+        ):
+            known.by_header[values[-1]] = sent(values)
 
 
 async def _load_contacts(session: AsyncSession, known: Known, addresses: set[str]) -> None:
     address = func.lower(col(Contact.email))
     for chunk in chunks(addresses):
-        rows = await session.scalars(
-            select(Contact).where(address.in_(chunk)).order_by(col(Contact.id))
+        rows = await session.execute(
+            select(key_col(Contact.id), col(Contact.site_id), col(Contact.email))
+            .where(address.in_(chunk))
+            .order_by(col(Contact.id))
         )
-        for contact in rows:
-            known.contacts.setdefault(contact.email.lower(), []).append(contact)
+        for id_, site_id, email in rows:
+            known.contacts.setdefault(email.lower(), []).append(Addressee(id_, site_id, email))
 
 
 def bracketed(message_id: str) -> str:

@@ -21,6 +21,7 @@ from sqlmodel import SQLModel, col
 from meetings.core.errors import Conflict, FieldProblem, Invalid, NotFound
 from meetings.core.labels import N_
 from meetings.core.store import key_col, utcnow
+from meetings.core.types import Id
 from meetings.planning import rsvp
 from meetings.planning.models import Meeting, Participation
 from meetings.register.models import Cluster, Site
@@ -33,7 +34,7 @@ from notify.inbound.parsed import CalendarAnswer
 class StrangerApply(SQLModel):
     """POST …/inbox/{inbound_id}/apply: the invited site the answer speaks for."""
 
-    site_id: int
+    site_id: Id
 
 
 class StrangerApplied(SQLModel):

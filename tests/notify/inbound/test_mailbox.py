@@ -12,7 +12,8 @@ import pytest
 
 from meetings.core.settings import InboundSettings
 from notify.inbound import mailbox
-from notify.inbound.mailbox import Fetched, MailboxError, folder_name, parse_fetch, uid_set
+from notify.inbound.imap import Fetched, folder_name, parse_fetch, uid_set
+from notify.inbound.mailbox import MailboxError
 from tests.conftest import make_settings
 from tests.notify.inbound.dovecot import Dovecot, Mailbox
 from tests.notify.mail.test_outbox import free_port
