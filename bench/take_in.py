@@ -1,7 +1,7 @@
 """Applying replies alone: `apply.take_in` on batches of understood mails, no mailbox.
 
     .venv/bin/python bench/take_in.py [--replies 2000] [--batch 500] [--repeat 3]
-                                      [--mixed] [--postgres URL] [--profile]
+                                      [--mixed] [--rows] [--postgres URL] [--profile]
 
 Builds a register of `--replies` sites with one contact each and one session inviting
 them all, queues the invitations (bench/invitations.py's helpers, as bench/replies.py
@@ -13,9 +13,11 @@ to it. The database is a fresh migrated SQLite file (or the scratch PostgreSQL d
 
 Each round applies every mail in batches of `--batch` (the worker's `[inbound]
 batch_size`), one transaction per batch as `intake.record` does, and checks every site's
-RSVP afterwards (not timed). Printed: µs per reply of take_in + commit (median and
-spread over the rounds), and the load average (2 shared cores: a figure beside a high
-load is not a measurement). `--profile` prints cProfile's top functions of one round.
+RSVP afterwards (not timed). `take_in_batch` (the worker's) is timed, which returns what
+the pass needs of each mail; with `--rows`, `take_in`, which reads each mail's row back.
+Printed: µs per mail of applying + commit (median and spread over the rounds), and the
+load average (2 shared cores: a figure beside a high load is not a measurement).
+`--profile` prints cProfile's top functions of the last round.
 """
 
 from __future__ import annotations
@@ -135,13 +137,15 @@ async def build(
     return settings, mails, expected, restore
 
 
-async def apply_all(maker: SessionMaker, mails: list[Mail], batch: int) -> float:
-    """Every mail, a batch per transaction; the seconds it took."""
+async def apply_all(maker: SessionMaker, mails: list[Mail], batch: int, rows: bool) -> float:
+    """Every mail, a batch per transaction; the seconds it took. `rows`: through
+    `take_in` (each mail's whole row read back), else `take_in_batch` (the worker's)."""
+    take = apply.take_in if rows else apply.take_in_batch
     now = datetime.now(UTC)
     began = time.perf_counter()
     for start in range(0, len(mails), batch):
         async with maker() as session, session.begin():
-            await apply.take_in(
+            await take(
                 session,
                 mails[start : start + batch],
                 inbound_address=INBOUND,
@@ -171,7 +175,8 @@ async def run(args: argparse.Namespace) -> None:
         )
         print(
             f"take_in bench ({'PostgreSQL' if args.postgres else 'SQLite'}, {len(mails):,} "
-            f"mails{' mixed' if args.mixed else ''}, batches of {args.batch}); "
+            f"mails{' mixed' if args.mixed else ''}, batches of {args.batch}, "
+            f"{'take_in: rows read back' if args.rows else 'take_in_batch'}); "
             f"load average {load()}"
         )
         seconds: list[float] = []
@@ -185,7 +190,7 @@ async def run(args: argparse.Namespace) -> None:
                 profile = cProfile.Profile() if args.profile and round_ == args.repeat else None
                 if profile is not None:
                     profile.enable()
-                took = await apply_all(maker, mails, args.batch)
+                took = await apply_all(maker, mails, args.batch, args.rows)
                 if profile is not None:
                     profile.disable()
                 wrong, after = await misses(maker, expected)
@@ -218,6 +223,7 @@ def main() -> None:
     parser.add_argument("--mixed", action="store_true")
     parser.add_argument("--postgres", metavar="URL")
     parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--rows", action="store_true", help="take_in, not take_in_batch")
     asyncio.run(run(parser.parse_args()))
 
 
