@@ -302,7 +302,7 @@ def _sites(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _demo(settings: Settings) -> int:
-    from meetings.core import demo, demo_sessions
+    from meetings.core import demo, demo_mail, demo_sessions
 
     async def load(session: AsyncSession) -> tuple[int, list[str], list[demo.DemoAccount]]:
         from meetings.core.store import utcnow
@@ -311,6 +311,7 @@ def _demo(settings: Settings) -> int:
         sessions = await demo_sessions.load_reference_sessions(
             session, hall=settings.organisation.hall, now=utcnow()
         )
+        await demo_mail.load_demo_mail(session, now=utcnow())
         return created, sessions, await demo.demo_accounts(session)
 
     created, sessions, people = run_with_session(settings, load)

@@ -29,9 +29,9 @@ from notify.inbound.models import InboundKind, InboundMail, InboundOutcome
 from notify.inbound.parsed import Bounce, CalendarAnswer, Mail, PlainReply
 from notify.mail.models import Message, MessageStatus
 
-#: Values per `IN (...)` list; two lists in one query stay under SQLite's old limit of
-#: 999 parameters.
-CHUNK = 450
+#: Values in the `IN (...)` lists of one query, under SQLite's old limit of 999
+#: parameters: each list of a batch of the worker's size (500) is one query.
+PER_QUERY = 900
 
 
 class _Session(NamedTuple):
@@ -124,10 +124,10 @@ class Known:
     changes: list[dict[str, Any]] = field(default_factory=list)
 
 
-def chunks(values: Iterable[Any]) -> list[list[Any]]:
+def chunks(values: Iterable[Any], size: int = PER_QUERY) -> list[list[Any]]:
     """The distinct values, sorted, in lists short enough for one `IN (...)`."""
     ordered = sorted(set(values))
-    return [ordered[start : start + CHUNK] for start in range(0, len(ordered), CHUNK)]
+    return [ordered[start : start + size] for start in range(0, len(ordered), size)]
 
 
 async def stored(session: AsyncSession, keys: Sequence[str]) -> dict[str, InboundMail]:
@@ -194,8 +194,10 @@ async def _load_sessions(
     attendees = {a.attendee for a in answers if a.uid in known.sessions} - {""}
     address = func.lower(col(Contact.email))
     invitations = known.invitations
-    for meeting_ids in chunks(s.id for s in known.sessions.values()):
-        for chunk in chunks(attendees):
+    # The join reads every contact (no index on the lower-case address): as few queries
+    # as can be, one per batch (its sessions are few).
+    for meeting_ids in chunks((s.id for s in known.sessions.values()), PER_QUERY // 10):
+        for chunk in chunks(attendees, PER_QUERY - len(meeting_ids)):
             found = await session.execute(
                 select(
                     key_col(Participation.id),
