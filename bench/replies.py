@@ -337,27 +337,24 @@ def show(replies: int, runs: list[Run]) -> bool:
         f"  {'sites not set as their reply says':<44}{missed:8d}   target 0      "
         f"{verdict(missed == 0)}"
     )
-    print("  where the figure's seconds go (medians; the pass's own stage timings):")
+    print(
+        "  where the figure's seconds go (medians; the pass's own stage timings, which"
+        " overlap:\n  fetching and understanding run beside applying and moving):"
+    )
     for stage, label in zip(
         STAGES,
         (
-            "fetch (waited for)",
-            "parse (understand)",
+            "fetch (waited for by the reading stage)",
+            "understand",
             "apply + commit (take_in)",
-            "move (UID MOVE; waits for the fetch ahead)",
+            "move (waited for by the applying stage)",
         ),
         strict=True,
     ):
         values = [run.stages.get(stage, 0.0) for run in runs]
         print(f"    {label:<42}{statistics.median(values):8.2f} s")
-    other = [run.figure - sum(run.stages.values()) for run in runs]
-    print(f"    {'other (connect, list, between stages)':<42}{statistics.median(other):8.2f} s")
     budget = replies / (RATIO_TARGET * statistics.median(floors))
-    parse = statistics.median(run.stages.get("parse", 0.0) for run in runs)
-    print(
-        f"  the target leaves the whole pass {budget:.2f} s; understanding the replies "
-        f"alone took {parse:.2f} s"
-    )
+    print(f"  the target leaves the whole pass {budget:.2f} s")
     outcomes = runs[-1].outcomes
     print(
         "  rows of the last pass: "

@@ -302,7 +302,8 @@ def _sites(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _demo(settings: Settings) -> int:
-    from meetings.core import demo, demo_mail, demo_sessions
+    from meetings.core import demo, demo_sessions
+    from notify.inbound import demo as demo_mail
 
     async def load(session: AsyncSession) -> tuple[int, list[str], list[demo.DemoAccount]]:
         from meetings.core.store import utcnow

@@ -10,7 +10,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from pydantic import EmailStr
-from sqlalchemy import Column, ForeignKey, Index, Integer, String
+from sqlalchemy import Column, ForeignKey, Index, Integer, String, func, text
 from sqlmodel import Field, SQLModel
 
 from meetings.core.store import UTCDateTime, utcnow
@@ -110,6 +110,9 @@ class Contact(ContactBase, table=True):
     #: server's reason. Cleared when the address changes.
     bounced_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     bounce_reason: str = Field(default="", max_length=500)
+
+    #: Inbound mail names contacts by address as it was written, whatever the case.
+    __table_args__ = (Index("ix_contact_email_lower", func.lower(text("email"))),)
 
 
 class ContactIn(ContactBase):

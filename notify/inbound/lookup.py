@@ -157,7 +157,9 @@ async def load(
     session: AsyncSession, mails: dict[str, Mail], *, inbound_address: str, secret: str
 ) -> Known:
     """Everything these mails (by key) name; `inbound_address` and `secret` decode the
-    VERP return path a bounce came back to."""
+    VERP return path a bounce came back to. The contacts at every address named (the
+    attendees', the senders', the failed recipients') are read in one query, as it reads
+    the whole table (no index on the lower-case address)."""
     known = Known()
     answers = [m.meaning for m in mails.values() if isinstance(m.meaning, CalendarAnswer)]
     bounces: list[Bounce] = []
@@ -172,18 +174,19 @@ async def load(
     headers = [bracketed(b.original_message_id) for b in bounces if b.original_message_id]
     headers += [bracketed(mid) for mail in plains for mid in mail.envelope.answers]
     await _load_messages(session, known, known.outbox_ids.values(), headers)
-    addresses = {mail.envelope.sender for mail in plains}
+    attendees = {a.attendee for a in answers if a.uid in known.sessions}
+    addresses = attendees | {mail.envelope.sender for mail in plains}
     addresses |= {b.recipient for b in bounces}
     addresses |= {m.recipient.lower() for m in known.messages.values()}
     await _load_contacts(session, known, addresses - {""})
+    await _load_invitations(session, known, attendees)
     return known
 
 
 async def _load_sessions(
     session: AsyncSession, known: Known, answers: list[CalendarAnswer]
 ) -> None:
-    """The sessions the calendar answers name, and their invited sites' contacts at the
-    attendees' addresses."""
+    """The sessions the calendar answers name, by UID."""
     for chunk in chunks(a.uid for a in answers):
         rows = await session.execute(
             select(col(Meeting.uid), key_col(Meeting.id), col(Meeting.status)).where(
@@ -191,62 +194,60 @@ async def _load_sessions(
             )
         )
         known.sessions.update((uid, _Session(id_, MeetingStatus(s))) for uid, id_, s in rows)
-    attendees = {a.attendee for a in answers if a.uid in known.sessions} - {""}
-    address = func.lower(col(Contact.email))
+
+
+_INVITATION = (
+    key_col(Participation.id),
+    col(Participation.meeting_id),
+    col(Participation.site_id),
+    col(Participation.rsvp),
+    col(Participation.rsvp_source),
+    col(Participation.rsvp_sequence),
+    col(Participation.responded_at),
+    col(Participation.updated_at),
+    col(Participation.version),
+    col(Participation.expected_delegates),
+    col(Participation.rsvp_note),
+)
+
+
+async def _load_invitations(session: AsyncSession, known: Known, attendees: set[str]) -> None:
+    """The sessions' invitations of the sites whose contacts are the attendees (the
+    contacts read already), as (session, attendee) → [(invitation, contact)], by site
+    then contact."""
+    sites: dict[int, list[Addressee]] = {}
+    for address in attendees:
+        for contact in known.contacts.get(address, []):
+            sites.setdefault(contact.site_id, []).append(contact)
     invitations = known.invitations
-    # The join reads every contact (no index on the lower-case address): as few queries
-    # as can be, one per batch (its sessions are few).
     for meeting_ids in chunks((s.id for s in known.sessions.values()), PER_QUERY // 10):
-        for chunk in chunks(attendees, PER_QUERY - len(meeting_ids)):
-            found = await session.execute(
-                select(
-                    key_col(Participation.id),
-                    col(Participation.meeting_id),
-                    col(Participation.site_id),
-                    col(Participation.rsvp),
-                    col(Participation.rsvp_source),
-                    col(Participation.rsvp_sequence),
-                    col(Participation.responded_at),
-                    col(Participation.updated_at),
-                    col(Participation.version),
-                    col(Participation.expected_delegates),
-                    col(Participation.rsvp_note),
-                    key_col(Contact.id),
-                    address,
+        for chunk in chunks(sites, PER_QUERY - len(meeting_ids)):
+            rows = await session.execute(
+                select(*_INVITATION).where(
+                    col(Participation.meeting_id).in_(meeting_ids),
+                    col(Participation.site_id).in_(chunk),
                 )
-                .join(Contact, col(Contact.site_id) == col(Participation.site_id))
-                .where(col(Participation.meeting_id).in_(meeting_ids), address.in_(chunk))
-                .order_by(col(Participation.site_id), col(Contact.id))
             )
-            for (
-                id_,
-                meeting_id,
-                site_id,
-                *answer,
-                version,
-                delegates,
-                note,
-                contact,
-                email,
-            ) in found:
-                row = invitations.get(id_)
-                if row is None:
-                    rsvp, source, sequence, responded_at, updated_at = answer
-                    row = invitations[id_] = Invitation(
-                        id_,
-                        meeting_id,
-                        site_id,
-                        Rsvp(rsvp),
-                        source,
-                        sequence,
-                        responded_at,
-                        updated_at,
-                        version,
-                        delegates,
-                        note,
-                        version,
-                    )
-                known.invited.setdefault((meeting_id, email), []).append(_Invited(row, contact))
+            for id_, meeting_id, site_id, *answer, version, delegates, note in rows:
+                rsvp, source, sequence, responded_at, updated_at = answer
+                invitations[id_] = Invitation(
+                    id_,
+                    meeting_id,
+                    site_id,
+                    Rsvp(rsvp),
+                    source,
+                    sequence,
+                    responded_at,
+                    updated_at,
+                    version,
+                    delegates,
+                    note,
+                    version,
+                )
+    for row in sorted(invitations.values(), key=lambda row: row.site_id):
+        for contact in sorted(sites[row.site_id]):
+            invited = _Invited(row, contact.id)
+            known.invited.setdefault((row.meeting_id, contact.email), []).append(invited)
 
 
 _SENT = (
@@ -284,15 +285,16 @@ async def _load_messages(
 
 
 async def _load_contacts(session: AsyncSession, known: Known, addresses: set[str]) -> None:
+    """The contacts at these addresses (compared lower-case), by address, in id order."""
     address = func.lower(col(Contact.email))
     for chunk in chunks(addresses):
         rows = await session.execute(
-            select(key_col(Contact.id), col(Contact.site_id), col(Contact.email))
+            select(key_col(Contact.id), col(Contact.site_id), address)
             .where(address.in_(chunk))
             .order_by(col(Contact.id))
         )
         for id_, site_id, email in rows:
-            known.contacts.setdefault(email.lower(), []).append(Addressee(id_, site_id, email))
+            known.contacts.setdefault(email, []).append(Addressee(id_, site_id, email))
 
 
 def bracketed(message_id: str) -> str:

@@ -51,6 +51,17 @@ async def run(
 ) -> None:
     """Until `stopping` is set. `passed` is set after each pass, `listening` while the
     worker waits for new mail."""
+    await _loop(settings, maker, stopping, passed=passed, listening=listening)
+
+
+async def _loop(
+    settings: Settings,
+    maker: SessionMaker,
+    stopping: asyncio.Event,
+    *,
+    passed: asyncio.Event | None,
+    listening: asyncio.Event | None,
+) -> None:
     inbound = settings.inbound
     backoff = FIRST_BACKOFF_SECONDS
     while not stopping.is_set():

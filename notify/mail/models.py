@@ -80,7 +80,11 @@ class Message(SQLModel, table=True):
     seen_before: dict[str, str] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
-    __table_args__ = (Index("ix_message_status_send_after", "status", "send_after"),)
+    __table_args__ = (
+        Index("ix_message_status_send_after", "status", "send_after"),
+        # A bounce or a plain reply names the message it answers by its Message-ID.
+        Index("ix_message_message_id", "message_id"),
+    )
 
 
 class MessagePublic(SQLModel):

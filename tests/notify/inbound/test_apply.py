@@ -15,6 +15,7 @@ from aiohttp.test_utils import TestClient
 from sqlalchemy import event, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from meetings.core.errors import Conflict
 from meetings.core.settings import DatabaseSettings
 from meetings.core.store import create_engine, session_maker, utcnow
 from meetings.planning import lifecycle, rsvp
@@ -28,7 +29,7 @@ from meetings.planning.models import (
 from meetings.register import imports, sites
 from meetings.register.models import Contact, ContactIn, Site, SiteUpdate
 from notify.inbound.addresses import return_path
-from notify.inbound.apply import take_in, take_in_one
+from notify.inbound.apply import take_in, take_in_batch, take_in_one
 from notify.inbound.models import InboundMail
 from notify.inbound.parse import understand
 from notify.inbound.parsed import (
@@ -312,6 +313,69 @@ async def test_one_person_coordinating_two_sites_answers_for_both(maker: Any, se
     assert (row.outcome, row.site_id) == ("applied", setup.site_a)
     for site_id in (setup.site_a, setup.site_b):
         assert (await answer_of(maker, setup, site_id)).rsvp == Rsvp.accepted
+
+
+async def test_two_answers_of_one_site_in_a_batch_count_as_two(maker: Any, setup: Setup):
+    """Each answer taken raises the version once, as it would one batch after another."""
+    rows = await take(
+        maker,
+        reply(setup.uid, "ACCEPTED", comment="Dự"),
+        reply(setup.uid, "DECLINED", comment="Bận"),
+        reply(setup.uid, "TENTATIVE", attendee=B),
+    )
+    assert [row.outcome for row in rows] == ["applied"] * 3
+    answer = await answer_of(maker, setup, setup.site_a)
+    assert (answer.rsvp, answer.rsvp_note, answer.version) == (Rsvp.declined, "Bận", 3)
+    assert (await answer_of(maker, setup, setup.site_b)).version == 2
+    assert [c.response for c in await history(maker, setup, setup.site_a)] == [
+        "accepted",
+        "declined",
+    ]
+
+
+async def test_the_worker_gets_back_what_it_needs_of_each_mail(maker: Any, setup: Setup):
+    once = reply(setup.uid, "ACCEPTED", key="<da-co@mail.example.net>")
+    await take(maker, once)
+    async with maker() as session, session.begin():
+        taken = await take_in_batch(
+            session,
+            [once, reply("khac@calendar.example.com", "ACCEPTED"), mail(Unreadable("x"))],
+            inbound_address=INBOUND,
+            secret=TEST_SECRET,
+            now=NOW,
+        )
+    assert [(t.kind, t.outcome) for t in taken] == [
+        ("reply", "applied"),  # taken in before: what became of it then
+        ("reply", "unmatched"),
+        ("unreadable", "unreadable"),
+    ]
+    assert taken[0].key == "<da-co@mail.example.net>"
+    assert await count(maker, InboundMail) == 3
+
+
+async def test_an_answer_changed_since_the_batch_read_it_is_not_overwritten(
+    maker: Any, setup: Setup, database_url: str
+):
+    """Another writer (the site's page) answers between the batch's read and its write:
+    the batch is refused whole (the worker then takes its mails one at a time)."""
+    engine = create_engine(DatabaseSettings(url=database_url, echo=False))
+    changed: list[str] = []
+
+    def meanwhile(_conn: Any, cursor: Any, statement: str, *_: Any) -> None:
+        if statement.lstrip().upper().startswith("UPDATE PARTICIPATION") and not changed:
+            changed.append(statement)
+            cursor.execute("UPDATE participation SET version = version + 1")
+
+    event.listen(engine.sync_engine, "before_cursor_execute", meanwhile)
+    try:
+        with pytest.raises(Conflict):
+            await take(session_maker(engine), reply(setup.uid, "ACCEPTED"))
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", meanwhile)
+        await engine.dispose()
+    assert changed
+    assert (await answer_of(maker, setup, setup.site_a)).rsvp == Rsvp.needs_action
+    assert await count(maker, InboundMail) == 0
 
 
 async def test_a_counter_proposal_waits_for_the_organiser(maker: Any, setup: Setup):

@@ -8,10 +8,11 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from meetings.core import demo, demo_mail, demo_sessions
+from meetings.core import demo, demo_sessions
 from meetings.core.settings import Settings
 from meetings.core.store import utcnow
 from meetings.planning.models import Meeting, Participation, Rsvp
+from notify.inbound import demo as demo_mail
 from notify.inbound.models import InboundKind, InboundMail, InboundOutcome
 
 
