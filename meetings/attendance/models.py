@@ -108,6 +108,8 @@ class SiteAttendance(SQLModel):
     cluster_id: int | None
     cluster_name: str | None
     rsvp: str
+    #: Where the answer came from (planning.models.RsvpSource; "" for none yet).
+    rsvp_source: str = ""
     expected_delegates: int | None
     attendance_status: AttendanceStatus | None
     joined_at: datetime | None

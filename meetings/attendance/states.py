@@ -50,6 +50,7 @@ def state(row: Participation, site: Site, cluster: Cluster | None) -> SiteAttend
         cluster_id=site.cluster_id,
         cluster_name=cluster.name if cluster else None,
         rsvp=row.rsvp,
+        rsvp_source=row.rsvp_source,
         expected_delegates=row.expected_delegates,
         attendance_status=_known(AttendanceStatus, row.attendance_status),
         joined_at=row.joined_at,

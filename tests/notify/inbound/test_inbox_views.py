@@ -258,6 +258,12 @@ async def test_an_answer_by_calendar_shows_its_source_on_the_grid_the_site_page_
     assert "qua lịch · ct.vp@example.org" in row
     assert "Các lần trả lời" in row
     assert "Từ chối · qua lịch · kt.vp@example.org — <em>trả lời cho phiên bản cũ" in row
+    # The board before the session: each tile says its site's answer and where it came from.
+    board = await (await client.get(f"/sessions/{data['id']}/board")).text()
+    tile = board[board.index(f'id="site-{vp.id}"') :]
+    assert 'data-rsvp="accepted">Nhận lời · qua lịch</span>' in tile[: tile.index("</li>")]
+    tile = board[board.index(f'id="site-{kg.id}"') :]
+    assert 'data-rsvp="needs_action">' in tile[: tile.index("</li>")]
 
     async with session_factory() as session, session.begin():
         token = await tokens.site_token(session, vp.id, secret_key=TEST_SECRET)
