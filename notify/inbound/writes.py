@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import SQLModel
 
 from meetings.core.errors import Conflict
+from meetings.core.labels import N_
 from meetings.core.store import table_of
 from meetings.planning.models import Participation, RsvpChange
 from meetings.register.models import Contact
@@ -125,4 +126,4 @@ async def _answer(session: AsyncSession, answered: list[Invitation], now: dateti
             count = select(func.count()).where(table.c.id.in_(chunk), table.c.updated_at == now)
             written += await session.scalar(count) or 0
     if written != len(answered):
-        raise Conflict("a site's answer changed while the batch was applied", field="version")
+        raise Conflict.at("version", N_("a site's answer changed while the batch was applied"))
