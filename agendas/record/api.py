@@ -116,6 +116,7 @@ async def list_recommendations(request: web.Request) -> web.Response:
             cluster_id=int_query(request, "cluster_id", 0, 0, 2**31) or None,
             topic=request.query.get("topic") or None,
             meeting_id=int_query(request, "meeting_id", 0, 0, 2**31) or None,
+            unit=request.query.get("unit") or None,
             limit=int_query(request, "limit", 500, 1, 10_000),
             offset=int_query(request, "offset", 0, 0, 2**31),
         )

@@ -23,3 +23,10 @@ CONTRIBUTION_KIND_LABELS = {
     "recommendation": N_("Recommendation"),
     "question": N_("Question"),
 }
+
+#: Where a site's progress report on an action item stands.
+REPORT_STATUS_LABELS = {
+    "submitted": N_("Awaiting review"),
+    "accepted": N_("Report accepted"),
+    "returned": N_("Report returned"),
+}

@@ -107,6 +107,9 @@ class Recommendation(SQLModel, table=True):
     topic: str = Field(default="", max_length=200)
     text: str = Field(sa_type=SAText)
     status: RecommendationStatus = Field(default=RecommendationStatus.open, sa_type=String(16))
+    #: The unit of the central office that owes the answer ("Ban Tổ chức"): the register
+    #: is filtered by it, so each unit sees what it must answer.
+    assigned_unit: str = Field(default="", max_length=200)
     answer: str = Field(default="", sa_type=SAText)
     answered_by: str = Field(default="", max_length=200)
     answered_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
@@ -226,6 +229,7 @@ class RecommendationPublic(SQLModel):
     topic: str
     text: str
     status: RecommendationStatus
+    assigned_unit: str = ""
     answer: str
     answered_by: str
     answered_at: datetime | None
@@ -245,6 +249,8 @@ class RecommendationUpdate(SQLModel):
     answered_by: Line = Field(default="", max_length=200)
     #: The session it was answered in (the one whose record shows the answer).
     meeting_id: Id | None = None
+    #: The unit that owes the answer; None leaves it as it is.
+    assigned_unit: Line | None = Field(default=None, max_length=200)
     version: Count | None = None
 
 

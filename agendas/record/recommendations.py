@@ -6,7 +6,9 @@ the sessions of its series (each shows those carried in) until someone answers o
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
+from statistics import median
 
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -18,6 +20,7 @@ from agendas.record.models import (
     RecommendationStatus,
     RecommendationUpdate,
 )
+from meetings.core import signals
 from meetings.core.errors import FieldProblem, Invalid, NotFound
 from meetings.core.labels import N_
 from meetings.core.store import bump_version, utcnow
@@ -39,6 +42,7 @@ def _public(
         topic=rec.topic,
         text=rec.text,
         status=rec.status,
+        assigned_unit=rec.assigned_unit,
         answer=rec.answer,
         answered_by=rec.answered_by,
         answered_at=rec.answered_at,
@@ -59,6 +63,7 @@ async def recommendations(
     meeting_id: int | None = None,
     before: datetime | None = None,
     series_id: int | None = None,
+    unit: str | None = None,
     limit: int = 500,
     offset: int = 0,
 ) -> list[RecommendationPublic]:
@@ -83,6 +88,8 @@ async def recommendations(
         )
     if meeting_id is not None:
         query = query.where(col(Recommendation.meeting_id) == meeting_id)
+    if unit:
+        query = query.where(col(Recommendation.assigned_unit) == unit.strip())
     if before is not None:
         query = query.where(col(Meeting.starts_at) < before)
     if series_id is not None:
@@ -141,16 +148,92 @@ async def update_recommendation(
         )
         raise Invalid("unknown session", [problem])
     await bump_version(session, row, row.version if data.version is None else data.version)
+    if data.assigned_unit is not None:
+        row.assigned_unit = data.assigned_unit
+    # Saving only the unit keeps the answer's date (and mails nothing again).
+    changed = row.status != data.status or row.answer != data.response
+    answered = data.status == RecommendationStatus.answered and changed
     row.status = data.status
     if data.status == RecommendationStatus.open:
         row.answer, row.answered_by, row.answered_at, row.answered_in_id = "", "", None, None
-    else:
+    elif changed:
         row.answer = data.response
         row.answered_by = data.answered_by
         row.answered_at = utcnow()
         row.answered_in_id = data.meeting_id
     await session.flush()
+    if answered:  # a new or changed answer goes to the site that raised it
+        await signals.of(session).recommendation_answered.send(session, row.id or 0)
     (found,) = [
         r for r in await recommendations(session, meeting_id=row.meeting_id) if r.id == row.id
     ]
     return found
+
+
+async def units(session: AsyncSession) -> list[str]:
+    """The units recommendations are routed to, by name (the page's filter offers them:
+    SQLite lowers no Vietnamese capital, so the filter matches the name as written)."""
+    rows = await session.scalars(
+        select(col(Recommendation.assigned_unit))
+        .where(col(Recommendation.assigned_unit) != "")
+        .distinct()
+        .order_by(col(Recommendation.assigned_unit))
+    )
+    return list(rows.all())
+
+
+@dataclass(frozen=True)
+class AnswerNumbers:
+    """How a group of recommendations fared: raised, answered, and the median days from
+    raising to answer (None while none is answered)."""
+
+    name: str
+    raised: int
+    answered: int
+    median_days: float | None
+
+
+@dataclass(frozen=True)
+class AnswerReport:
+    """The numbers per cluster (sites without one, and the central hall, as "") and all
+    of them together."""
+
+    clusters: list[AnswerNumbers]
+    total: AnswerNumbers
+
+
+def _numbers(name: str, spans: list[float | None]) -> AnswerNumbers:
+    days = [d for d in spans if d is not None]
+    return AnswerNumbers(name, len(spans), len(days), median(days) if days else None)
+
+
+async def answer_numbers(
+    session: AsyncSession, *, series_id: int | None = None, unit: str | None = None
+) -> AnswerReport:
+    """Raised, answered and median days to answer per cluster and in all, for a series
+    (or every session) and a unit (or all): one query, whatever the number of sites."""
+    query = (
+        select(
+            col(Cluster.name),
+            col(Recommendation.status),
+            col(Recommendation.created_at),
+            col(Recommendation.answered_at),
+        )
+        .join(Meeting, col(Meeting.id) == col(Recommendation.meeting_id))
+        .outerjoin(Site, col(Site.id) == col(Recommendation.site_id))
+        .outerjoin(Cluster, col(Cluster.id) == col(Site.cluster_id))
+    )
+    if series_id is not None:
+        query = query.where(col(Meeting.series_id) == series_id)
+    if unit:
+        query = query.where(col(Recommendation.assigned_unit) == unit.strip())
+    spans: dict[str, list[float | None]] = {}
+    for cluster, status, raised, answered_at in (await session.execute(query)).all():
+        days = (
+            (answered_at - raised).total_seconds() / 86_400
+            if status == RecommendationStatus.answered and answered_at is not None
+            else None
+        )
+        spans.setdefault(cluster or "", []).append(days)
+    clusters = [_numbers(name, spans[name]) for name in sorted(spans, key=lambda n: (not n, n))]
+    return AnswerReport(clusters, _numbers("", [d for s in spans.values() for d in s]))

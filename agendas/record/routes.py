@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from agendas.record import api, views
+from agendas.record import api, progress_api, progress_views, views
 from agendas.record.models import (
     ActionItemIn,
     ActionItemPublic,
@@ -12,6 +12,12 @@ from agendas.record.models import (
     RecommendationPublic,
     RecommendationUpdate,
     SiteContributionIn,
+)
+from agendas.record.progress_models import (
+    ActionReportIn,
+    ActionReportPublic,
+    ReportDecisionIn,
+    SiteActionPublic,
 )
 from meetings.core.routing import PAGING, Operation, Page, Param, Routes
 
@@ -88,6 +94,7 @@ ROUTES = Routes(
                 Param("cluster_id", "raised by a site of this cluster", "integer"),
                 Param("topic", "words in the topic or text"),
                 Param("meeting_id", "raised in this session", "integer"),
+                Param("unit", "the unit that owes the answer, as written"),
                 *PAGING,
             ),
             tags=("record",),
@@ -144,6 +151,48 @@ ROUTES = Routes(
             tags=("sites",),
             name="api_post_site_contribution",
         ),
+        Operation(
+            "GET",
+            "/api/v1/site/{site_token}/actions",
+            progress_api.list_site_actions,
+            "The site's open action items across sessions, with due dates and its reports",
+            response=SiteActionPublic,
+            is_collection=True,
+            tags=("sites",),
+            name="api_site_actions",
+        ),
+        Operation(
+            "POST",
+            "/api/v1/site/{site_token}/actions/{id}/reports",
+            progress_api.post_site_report,
+            "The owning site reports progress: {text, done} as JSON, or multipart with an "
+            "optional `file` (PDF, DOCX, XLSX, PPTX, checked like session documents)",
+            body=ActionReportIn,
+            response=ActionReportPublic,
+            status=201,
+            tags=("sites",),
+            name="api_post_site_action_report",
+        ),
+        Operation(
+            "POST",
+            "/api/v1/actions/{id}/reports/{report_id}/accept",
+            progress_api.accept_report,
+            "Accept a progress report: {comment}; one that says done marks the item done",
+            body=ReportDecisionIn,
+            response=ActionReportPublic,
+            tags=("record",),
+            name="api_accept_action_report",
+        ),
+        Operation(
+            "POST",
+            "/api/v1/actions/{id}/reports/{report_id}/return",
+            progress_api.return_report,
+            "Return a progress report to the site: {comment}",
+            body=ReportDecisionIn,
+            response=ActionReportPublic,
+            tags=("record",),
+            name="api_return_action_report",
+        ),
     ),
     pages=(
         Page("GET", r"/sessions/{id:\d+}/record", views.record_page, "session_record"),
@@ -184,6 +233,18 @@ ROUTES = Routes(
             r"/s/{site_token}/meetings/{id:\d+}/contributions",
             views.site_contribution_submit,
             "site_contribution",
+        ),
+        Page(
+            "POST",
+            r"/s/{site_token}/actions/{id:\d+}/reports",
+            progress_views.site_report_submit,
+            "site_action_report",
+        ),
+        Page(
+            "POST",
+            r"/actions/{id:\d+}/reports/{report_id:\d+}/decide",
+            progress_views.decide_report,
+            "action_report_decide",
         ),
     ),
 )

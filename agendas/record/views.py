@@ -13,8 +13,9 @@ from agendas.minutes.api import APPROVERS
 from agendas.programme import programme
 from agendas.programme.models import FocusStatus
 from agendas.record import notes as record_notes
-from agendas.record import recommendations, record
+from agendas.record import progress, recommendations, record
 from agendas.record.api import RECORD_KEEPERS, author
+from agendas.record.labels import REPORT_STATUS_LABELS
 from agendas.record.models import (
     ActionItemIn,
     ContributionIn,
@@ -69,6 +70,7 @@ async def record_page(request: web.Request) -> web.Response:
         notes = await record_notes.notes(session, meeting_id)
         said = await record.contributions(session, meeting_id)
         todo = await record.actions(session, meeting_id)
+        reports = await progress.meeting_reports(session, meeting_id)
         invited = await attendance.sites(session, meeting_id)
         totals = await attendance.summary(session, meeting_id)
         earlier = await recommendations.open_from_earlier(session, meeting_id)
@@ -83,6 +85,8 @@ async def record_page(request: web.Request) -> web.Response:
             "notes": notes,
             "contributions": said,
             "actions": todo,
+            "reports": reports,
+            "report_labels": REPORT_STATUS_LABELS,
             "invited": invited,
             "summary": totals,
             "earlier": earlier,
@@ -190,10 +194,18 @@ async def recommendations_page(request: web.Request) -> web.Response:
     site_id = optional_int(request.query, "site")
     cluster_id = optional_int(request.query, "cluster")
     topic = request.query.get("topic", "").strip()
+    unit = request.query.get("unit", "").strip()
     async with db(request) as session:
         items = await recommendations.recommendations(
-            session, status=status, site_id=site_id, cluster_id=cluster_id, topic=topic or None
+            session,
+            status=status,
+            site_id=site_id,
+            cluster_id=cluster_id,
+            topic=topic or None,
+            unit=unit or None,
         )
+        numbers = await recommendations.answer_numbers(session, unit=unit or None)
+        known_units = await recommendations.units(session)
         clusters = await sites.list_clusters(session)
         all_sites = await sites.all_sites(session)
     return render(
@@ -205,6 +217,9 @@ async def recommendations_page(request: web.Request) -> web.Response:
             "site_id": site_id,
             "cluster_id": cluster_id,
             "topic": topic,
+            "unit": unit,
+            "units": known_units,
+            "numbers": numbers,
             "clusters": clusters,
             "sites": all_sites,
             "statuses": list(RecommendationStatus),
@@ -223,6 +238,7 @@ async def answer_recommendation(request: web.Request) -> web.Response:
             status=RecommendationStatus(text(form, "status") or "answered"),
             response=str(form.get("response", "")).strip(),
             answered_by=text(form, "answered_by") or author(request),
+            assigned_unit=text(form, "assigned_unit") if "assigned_unit" in form else None,
             version=optional_int(form, "version"),
         )
         async with db(request) as session:

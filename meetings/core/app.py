@@ -67,8 +67,9 @@ from meetings.core.routing import mount
 from meetings.core.settings import Settings
 from meetings.core.signals import Signals
 from meetings.core.store import create_engine, session_maker
+from meetings.planning import report_routes, workdays
+from meetings.planning import report_views as request_views
 from meetings.planning import routes as planning_routes
-from meetings.planning import workdays
 from meetings.planning.labels import (
     DEADLINE_LABELS,
     KIND_LABELS,
@@ -81,9 +82,9 @@ from meetings.register.labels import CONTACT_ROLE_LABELS
 from notify.inbound import routes as inbound_routes
 from notify.inbound import views as inbound_views
 from notify.inbound.worker import inbound_context
+from notify.mail import answers, invitations, notices
 from notify.mail import dashboard_views as mail_dashboard
 from notify.mail import facts as mail_facts
-from notify.mail import invitations, notices
 from notify.mail import routes as mail_routes
 from notify.mail import views as notify_views
 from notify.mail.labels import MESSAGE_KIND_LABELS, MESSAGE_STATUS_LABELS
@@ -101,6 +102,7 @@ PARTS = (
     accounts_routes.ROUTES,
     register_routes.ROUTES,
     planning_routes.ROUTES,
+    report_routes.ROUTES,
     programme_routes.ROUTES,
     attendance_routes.ROUTES,
     record_routes.ROUTES,
@@ -130,6 +132,8 @@ def receivers() -> Signals:
     signals = Signals()
     signals.meeting_cancelled.connect(invitations.queue_cancellations)
     signals.minutes_approved.connect(invitations.queue_minutes_notice)
+    # An answered recommendation is mailed to the site that raised it.
+    signals.recommendation_answered.connect(answers.queue_answer)
     # The end of a session, by the scheduler or by a person: its draft minutes are announced.
     signals.minutes_due.connect(notices.announce_minutes_ready)
     signals.meeting_changed.connect(notices.announce_minutes_ready)
@@ -198,6 +202,7 @@ def _providers(app: web.Application) -> None:
             inbound_views.inbox_panel,
             scheduler_views.timeline_panel,
             programme_views.programme_panel,
+            request_views.report_requests_panel,
             attendance_panel.attendance_panel,
             minutes_panel.minutes_panel,
         ],

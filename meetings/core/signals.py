@@ -62,6 +62,9 @@ class Signals:
     #: The chair approved a version of a session's minutes (receivers queue the notice of
     #: conclusions with the minutes to every invited site).
     minutes_approved: Signal = _signal("minutes_approved")
+    #: A recommendation got an answer, or a changed one (sent with the recommendation's id:
+    #: receivers queue the answer to the site that raised it).
+    recommendation_answered: Signal = _signal("recommendation_answered")
     #: Committed attendance changes reach these (the app's live hub).
     attendance_changed: list[AttendanceListener] = field(default_factory=list)
 

@@ -90,7 +90,7 @@ def _zip_has(content: bytes, folder: str) -> bool:
 
 
 @asynccontextmanager
-async def _stored(path: Path, content: bytes) -> AsyncIterator[None]:
+async def stored_file(path: Path, content: bytes) -> AsyncIterator[None]:
     """Keep the file only if the block (the database work) succeeds."""
     await asyncio.to_thread(_write, path, content)
     try:
@@ -105,6 +105,20 @@ def _write(path: Path, content: bytes) -> None:
     path.write_bytes(content)
 
 
+def checked_file(filename: str, content: bytes, *, max_bytes: int) -> tuple[str, str]:
+    """The safe name and real extension of an upload within the size limit, else refused
+    (documents and the reports sites send follow the same rule)."""
+    if len(content) > max_bytes:
+        raise TooLarge.of(
+            N_("the file is larger than the limit of {megabytes} MB"),
+            megabytes=max_bytes // (1024 * 1024),
+        )
+    if not content:
+        raise Invalid("empty file", [FieldProblem("file", N_("the file is empty"))])
+    name = safe_filename(filename)
+    return name, detect_kind(name, content)
+
+
 async def add_document(
     session: AsyncSession,
     meeting_id: int,
@@ -116,17 +130,9 @@ async def add_document(
     uploaded_by: str,
 ) -> DocumentPublic:
     await get_meeting_row(session, meeting_id)
-    if len(content) > max_bytes:
-        raise TooLarge.of(
-            N_("the file is larger than the limit of {megabytes} MB"),
-            megabytes=max_bytes // (1024 * 1024),
-        )
-    if not content:
-        raise Invalid("empty file", [FieldProblem("file", "the file is empty")])
-    name = safe_filename(filename)
-    ext = detect_kind(name, content)
+    name, ext = checked_file(filename, content, max_bytes=max_bytes)
     stored_name = f"{meeting_id}/{secrets.token_hex(16)}.{ext}"
-    async with _stored(folder / stored_name, content):
+    async with stored_file(folder / stored_name, content):
         document = Document(
             meeting_id=meeting_id,
             filename=name,

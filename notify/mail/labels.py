@@ -15,6 +15,7 @@ MESSAGE_KIND_LABELS = {
     "minutes": N_("Notice of conclusions"),
     "minutes_ready": N_("Draft minutes ready"),
     "declinecounter": N_("Proposed time declined"),
+    "rec_answer": N_("Answer to a recommendation"),
 }
 
 

@@ -25,6 +25,8 @@ class MessageKind(StrEnum):
     #: To one contact: the organiser declined the other time it proposed (iTIP
     #: METHOD:DECLINECOUNTER).
     declinecounter = "declinecounter"
+    #: To the contacts of the site that raised a recommendation: its answer.
+    recommendation_answer = "rec_answer"
 
 
 class MessageStatus(StrEnum):
@@ -78,6 +80,18 @@ class Message(SQLModel, table=True):
     seen: dict[str, str] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     #: An update's earlier view (what the site had), so the message says what changed.
     seen_before: dict[str, str] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    #: A recommendation's answer: the recommendation it tells (rendered from its answer
+    #: as it is at delivery).
+    recommendation_id: int | None = Field(
+        default=None,
+        sa_column=Column(
+            Integer,
+            ForeignKey(
+                "recommendation.id", ondelete="CASCADE", name="fk_message_recommendation_id"
+            ),
+            nullable=True,
+        ),
+    )
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
     __table_args__ = (

@@ -15,6 +15,7 @@ from sqlmodel import col
 
 from agendas.programme.models import AgendaItem
 from agendas.programme.programme import agendas_of, timeline
+from agendas.record.models import Recommendation
 from meetings.core.errors import NotFound
 from meetings.core.i18n import document_environment, format_moment, translations
 from meetings.core.labels import N_
@@ -25,7 +26,7 @@ from meetings.planning.documents import documents_of
 from meetings.planning.models import Meeting, MeetingStatus, Participation
 from meetings.register.models import Site
 from notify.inbound.addresses import return_path
-from notify.mail import calendars, letter, versions
+from notify.mail import answers, calendars, letter, versions
 from notify.mail.compose import Rendered, attachment_part, compose
 from notify.mail.ical import CalendarEvent, Method, Person, declining, scheduling
 from notify.mail.models import Message, MessageKind
@@ -157,6 +158,9 @@ class MessageRenderer:
         }
         batch = _Batch(self, meetings, sites, links, programmes)
         batch.endpoints = await _endpoints(session, meeting_ids, site_ids)
+        batch.answers = await answers.answered(
+            session, {row.recommendation_id for row in rows if row.recommendation_id}
+        )
         for row in rows:
             meeting = meetings.get(row.meeting_id)
             if meeting is None or row.site_id not in sites:
@@ -224,6 +228,8 @@ class _Batch:
     endpoints: dict[tuple[int, int], str] = field(default_factory=dict)
     #: Why the messages of a (session, kind, language) cannot be made, if they cannot.
     unavailable: dict[tuple[int, MessageKind, str], str] = field(default_factory=dict)
+    #: The recommendations the batch's answer mails tell, by id.
+    answers: dict[int, Recommendation] = field(default_factory=dict)
 
     async def add_attachments(
         self, session: AsyncSession, meeting: Meeting, kind: MessageKind, locale: str
@@ -312,6 +318,9 @@ class _Batch:
         if meeting is None or site is None:
             raise LookupError(f"message {message.id} has no session or site any more")
         settings = self.renderer.settings
+        if message.kind == MessageKind.recommendation_answer:  # no calendar, no letter
+            rec = self.answers.get(message.recommendation_id or 0)
+            return answers.render_answer(self.renderer, meeting, site, rec, message)
         locale = site.locale or settings.organisation.locale  # Vietnamese by default
         kind = MessageKind(message.kind)
         if reason := self.unavailable.get((meeting.id or 0, kind, locale)):

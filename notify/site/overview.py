@@ -11,8 +11,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from agendas.programme.models import AgendaItem
 from agendas.programme.programme import agendas_of
+from agendas.record.progress import site_actions
+from agendas.record.progress_models import SiteActionPublic
 from meetings.planning.document_models import Document
 from meetings.planning.documents import documents_of
+from meetings.planning.report_requests import requests_of, site_reports
+from meetings.planning.request_models import ReportRequest, SiteReport
 from meetings.planning.visible import SiteSession
 from meetings.register.models import Site
 from notify.site.sessions import page_sessions
@@ -25,14 +29,25 @@ class SiteOverview:
     agenda: dict[int, list[AgendaItem]]
     #: Session id → its documents, oldest first.
     files: dict[int, list[Document]]
+    #: Session id → the reports asked of the sites, soonest due first.
+    report_requests: dict[int, list[ReportRequest]]
+    #: Request id → the file this site sent for it.
+    site_reports: dict[int, SiteReport]
+    #: The site's open action items of every session, soonest due first.
+    actions: list[SiteActionPublic]
 
 
 async def site_overview(session: AsyncSession, site: Site, *, now: datetime) -> SiteOverview:
     """The site's sessions with their agendas and documents."""
     found = await page_sessions(session, site_id=site.id or 0, now=now)
     ids = [s.meeting.id for s in found if s.meeting.id is not None]
+    asked = await requests_of(session, meeting_ids=ids)
+    request_ids = [r.id for rows in asked.values() for r in rows if r.id is not None]
     return SiteOverview(
         sessions=found,
         agenda=await agendas_of(session, meeting_ids=ids),
         files=await documents_of(session, meeting_ids=ids),
+        report_requests=asked,
+        site_reports=await site_reports(session, site_id=site.id or 0, request_ids=request_ids),
+        actions=await site_actions(session, site.id or 0, now=now),
     )

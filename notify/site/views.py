@@ -17,6 +17,7 @@ from aiohttp import web
 from aiohttp_session import get_session
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from agendas.record.labels import REPORT_STATUS_LABELS
 from meetings.attendance import video
 from meetings.core.access import public_token
 from meetings.core.i18n import translations
@@ -62,6 +63,13 @@ def _context(request: web.Request, site: Site, shown: SiteOverview) -> dict[str,
         "sessions": shown.sessions,
         "agenda": shown.agenda,
         "files": shown.files,
+        "report_requests": shown.report_requests,
+        "site_reports": shown.site_reports,
+        "uploaded": request.query.get("uploaded", ""),
+        "max_document_mb": settings.documents.max_size_mb,
+        "actions": shown.actions,
+        "reported": request.query.get("reported", ""),
+        "report_labels": REPORT_STATUS_LABELS,
         # The provider's personal join link (Jitsi room, BigBlueButton join URL).
         "join": {s.meeting.id: video.join_url(settings, s.meeting, site) for s in shown.sessions},
         "token": token,

@@ -27,6 +27,7 @@ PACKAGES = ("meetings", "agendas", "notify", "scheduler")
 DOCUMENTS = {
     "agendas/minutes/templates/minutes/minutes.html",  # the minutes, as_document
     "notify/mail/templates/mail/message.html",  # an e-mail: the mail viewer's frame
+    "notify/mail/templates/mail/answer.html",  # an e-mail too (a recommendation's answer)
     "notify/mail/templates/mail/letter.html",  # the letter's source, only ever a PDF
 }
 INLINE = {
@@ -127,7 +128,12 @@ async def test_every_answer_under_a_sites_link_sends_no_referrer(
     document = await (
         await client.post(f"/api/v1/meetings/{meeting['id']}/documents", headers=headers, data=form)
     ).json()
-    parts = {"site_token": token, "id": meeting["id"], "document_id": document["id"]}
+    parts = {
+        "site_token": token,
+        "id": meeting["id"],
+        "document_id": document["id"],
+        "request_id": 1,
+    }
     answers = []
     for route in client.app.router.routes():
         formatter = route.resource.get_info().get("formatter", "") if route.resource else ""
