@@ -67,9 +67,9 @@ from meetings.core.routing import mount
 from meetings.core.settings import Settings
 from meetings.core.signals import Signals
 from meetings.core.store import create_engine, session_maker
-from meetings.planning import report_routes, workdays
 from meetings.planning import report_views as request_views
 from meetings.planning import routes as planning_routes
+from meetings.planning import workdays
 from meetings.planning.labels import (
     DEADLINE_LABELS,
     KIND_LABELS,
@@ -102,7 +102,7 @@ PARTS = (
     accounts_routes.ROUTES,
     register_routes.ROUTES,
     planning_routes.ROUTES,
-    report_routes.ROUTES,
+    planning_routes.REPORT_ROUTES,
     programme_routes.ROUTES,
     attendance_routes.ROUTES,
     record_routes.ROUTES,

@@ -122,7 +122,8 @@ async def submit_report(
     await invitation(session, meeting_id=meeting_id, site_id=site_id)
     await get_request(session, meeting_id, request_id)
     name, ext = checked_file(filename, content, max_bytes=max_bytes)
-    stored_name = f"{meeting_id}/reports/{secrets.token_hex(16)}.{ext}"
+    # Beside the session's documents, in a folder of their own.
+    stored_name = "/".join((str(meeting_id), "reports", f"{secrets.token_hex(16)}.{ext}"))
     previous = (await site_reports(session, site_id=site_id, request_ids=[request_id])).get(
         request_id
     )
