@@ -4,7 +4,6 @@ VERP return path; and the DECLINECOUNTER that answers a proposal of another time
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from email import message_from_bytes, policy
@@ -34,6 +33,7 @@ from notify.mail.render import make_renderer
 from tests.conftest import TEST_SECRET, make_settings
 from tests.factories import make_site
 from tests.notify.mail.test_ical import ical_js
+from tests.notify.mail.test_outbox import free_port
 
 HANOI = ZoneInfo("Asia/Ho_Chi_Minh")
 INBOX = "giaoban@inbound.example.gov.vn"
@@ -61,9 +61,7 @@ class Sink:
 
 @pytest.fixture
 def smtp_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+    return free_port()
 
 
 @pytest.fixture

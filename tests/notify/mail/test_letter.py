@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-import socket
 import subprocess
 from collections.abc import Iterator
 from datetime import date, datetime
@@ -33,6 +32,7 @@ from notify.mail import invitations, letter, outbox, transports
 from notify.mail.render import environment, make_renderer
 from tests.conftest import TEST_SECRET, make_settings
 from tests.factories import bearer, make_site, make_user
+from tests.notify.mail.test_outbox import free_port
 
 HANOI = ZoneInfo("Asia/Ho_Chi_Minh")
 KIEN_GIANG = "Liên hiệp các tổ chức hữu nghị Kiên Giang"
@@ -342,9 +342,7 @@ class Sink:
 
 @pytest.fixture
 def smtp_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+    return free_port()
 
 
 @pytest.fixture
