@@ -41,7 +41,11 @@ class RecommendationStatus(StrEnum):
 
 
 class ActionStatus(StrEnum):
+    """Stored states; "overdue" is never stored: it is derived from the due date
+    (agendas.record.progress.is_overdue)."""
+
     open = "open"
+    in_progress = "in_progress"
     done = "done"
 
 
@@ -131,12 +135,39 @@ class ActionItem(SQLModel, table=True):
     meeting_id: int = Field(sa_column=_meeting_fk())
     text: str = Field(sa_type=SAText)
     owner_site_id: int | None = Field(default=None, sa_column=_site_fk())
-    #: A department or person when the owner is not a site ("Văn phòng Liên hiệp").
+    #: A cluster owns the task (its leading union answers for it).
+    owner_cluster_id: int | None = Field(
+        default=None,
+        sa_column=Column(Integer, ForeignKey("cluster.id", ondelete="SET NULL"), nullable=True),
+    )
+    #: A unit of the central office or a person when the owner is not a site or a
+    #: cluster ("Văn phòng Liên hiệp").
     owner_text: str = Field(default="", max_length=200)
     due_on: date | None = None
     status: ActionStatus = Field(default=ActionStatus.open, sa_type=String(16))
+    #: When it was marked done: "done on time" compares this with `due_on`.
+    done_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    #: The last day (in the session's zone) the owner was chased for it being overdue:
+    #: chased at most once a day, on working days only.
+    chased_on: date | None = None
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     version: int = Field(default=1)
+
+
+class ActionChange(SQLModel, table=True):
+    """One change of an action item's status, with who made it and why: its history."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    action_item_id: int = Field(
+        sa_column=Column(
+            Integer, ForeignKey("actionitem.id", ondelete="CASCADE"), nullable=False, index=True
+        )
+    )
+    status: ActionStatus = Field(sa_type=String(16))
+    at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    #: A user name, "site:<id>" for the site's own page, or "scheduler".
+    by: str = Field(default="", max_length=200)
+    note: str = Field(default="", max_length=1000)
 
 
 class Minutes(SQLModel, table=True):

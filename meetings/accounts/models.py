@@ -25,6 +25,9 @@ class Role(StrEnum):
     organiser = "organiser"
     secretary = "secretary"
     chair = "chair"
+    #: A cluster's leading union (cụm trưởng): plans and runs its cluster's meetings and
+    #: follows its sites' action items; sees nothing of other clusters (`User.cluster_id`).
+    cluster_leader = "cluster_leader"
 
 
 class UserBase(SQLModel):
@@ -49,6 +52,11 @@ class User(UserBase, table=True):
     #: Written into each login cookie; raising it (logout, new password, account disabled)
     #: ends every session the user holds, since cookies cannot be recalled.
     session_generation: int = Field(default=1, sa_column_kwargs={"server_default": "1"})
+    #: The cluster a cluster leader's account is scoped to (None for every other role).
+    cluster_id: int | None = Field(
+        default=None,
+        sa_column=Column(Integer, ForeignKey("cluster.id", ondelete="SET NULL"), nullable=True),
+    )
 
 
 class UserCreate(UserBase):

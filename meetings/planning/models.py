@@ -118,6 +118,14 @@ class Meeting(MeetingBase, table=True):
         default=None,
         sa_column=Column(Integer, ForeignKey("user.id", ondelete="SET NULL"), nullable=True),
     )
+    #: A cluster's own meeting (planned by its leader): only that cluster's sites are
+    #: invited, and only its leader and the office see it. None: a session of the office.
+    cluster_id: int | None = Field(
+        default=None,
+        sa_column=Column(
+            Integer, ForeignKey("cluster.id", ondelete="SET NULL"), nullable=True, index=True
+        ),
+    )
     version: int = Field(default=1)
     #: Diacritic-free lower-case title and place, for search ("giao ban" finds "Giao ban").
     search_text: str = Field(default="", max_length=700)
