@@ -8,7 +8,7 @@ from aiohttp import web
 
 from meetings.core.keys import sessions_key, settings_key, signals_key
 from notify.mail.keys import wake_key
-from scheduler.keys import scheduler_key
+from scheduler.keys import chasers_key, scheduler_key
 from scheduler.service import SchedulerService
 
 
@@ -17,8 +17,13 @@ async def scheduler_context(app: web.Application) -> AsyncIterator[None]:
     if not app[settings_key].scheduler.enabled:
         yield
         return
+    chasers = app[chasers_key] if chasers_key in app else []
     service = SchedulerService(
-        app[sessions_key], app[settings_key], wake=app[wake_key].set, signals=app[signals_key]
+        app[sessions_key],
+        app[settings_key],
+        wake=app[wake_key].set,
+        signals=app[signals_key],
+        chasers=chasers,
     )
     await service.start()
     app[scheduler_key] = service

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Sequence
 from contextvars import ContextVar
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -40,6 +40,11 @@ JOB_FUNCTION = "scheduler.service:run_job"
 TABLE = "apscheduler_jobs"
 RECONCILE_EVERY = timedelta(minutes=10)
 Clock = Callable[[], datetime]
+#: A chaser: (session, now) → how many e-mails it queued. The composition root lists them
+#: (overdue action items, late reports); the scheduler runs each in its own transaction
+#: every `[scheduler] chase_interval_minutes`, and each decides what is due (working days,
+#: its hour) and claims it so that two scheduler processes chase once.
+Chaser = Callable[[AsyncSession, datetime], Awaitable[int]]
 
 #: The service whose scheduler runs the current job: jobs are stored as a function name
 #: and plain arguments, so the running job finds its database and settings here (set by
@@ -82,6 +87,11 @@ async def reconcile_all() -> None:
         await service.reconcile()
 
 
+async def run_chasers() -> None:
+    if (service := _running.get()) is not None:
+        await service.chase()
+
+
 class SchedulerService:
     def __init__(
         self,
@@ -91,8 +101,10 @@ class SchedulerService:
         wake: Callable[[], None] = lambda: None,
         clock: Clock = utcnow,
         signals: Signals | None = None,
+        chasers: Sequence[Chaser] = (),
     ) -> None:
         self.maker = maker
+        self.chasers = tuple(chasers)
         self.signals = signals
         self.settings = settings
         self.config = settings.scheduler
@@ -121,20 +133,20 @@ class SchedulerService:
         if self.signals is not None:  # the app's changes re-plan their sessions
             self.signals.meeting_changed.connect(self.meeting_changed)
         self.scheduler.start()
-        self.scheduler.add_job(
-            "scheduler.service:retry_outbox",
-            "interval",
-            seconds=self.config.retry_interval_seconds,
-            id="outbox:retry",
-            replace_existing=True,
-        )
-        self.scheduler.add_job(
-            "scheduler.service:reconcile_all",
-            "interval",
-            seconds=RECONCILE_EVERY.total_seconds(),
-            id="scheduler:reconcile",
-            replace_existing=True,
-        )
+        every = {
+            "outbox:retry": ("retry_outbox", self.config.retry_interval_seconds),
+            "scheduler:reconcile": ("reconcile_all", RECONCILE_EVERY.total_seconds()),
+        }
+        if self.chasers:
+            every["scheduler:chase"] = ("run_chasers", self.config.chase_interval_minutes * 60)
+        for job_id, (function, seconds) in every.items():
+            self.scheduler.add_job(
+                f"scheduler.service:{function}",
+                "interval",
+                seconds=seconds,
+                id=job_id,
+                replace_existing=True,
+            )
         await self.reconcile()
 
     async def stop(self) -> None:
@@ -282,6 +294,21 @@ class SchedulerService:
         if released:
             log.info("scheduler: %s interrupted deliveries queued again", released)
         self.wake()
+
+    async def chase(self) -> int:
+        """Run every chaser once, each in its own transaction: one failing (logged) keeps
+        neither its claims nor its mail, and the others go on. Returns the e-mails queued."""
+        queued = 0
+        for chaser in self.chasers:
+            try:
+                async with self.maker() as session, session.begin():
+                    queued += await chaser(session, self.clock())
+            except Exception:
+                log.exception("scheduler: a chaser failed; its next run tries again")
+        if queued:
+            log.info("scheduler: chasers queued %s e-mails", queued)
+            self.wake()
+        return queued
 
     async def settle(self) -> None:
         """Wait until the re-planning of committed changes is done (tests, shutdown)."""

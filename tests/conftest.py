@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -164,3 +164,19 @@ async def store_session(database_url: str) -> AsyncIterator[AsyncSession]:
     async with session_maker(engine)() as session:
         yield session
     await engine.dispose()
+
+
+@pytest.fixture
+def smtp_sink() -> Iterator[Any]:
+    """A real SMTP server on a free port that keeps what it receives (`.received`, `.port`):
+    the sink of the outbox tests (tests.notify.mail.test_outbox.Sink)."""
+    from aiosmtpd.controller import Controller
+
+    from tests.notify.mail.test_outbox import Sink, free_port
+
+    handler, port = Sink(), free_port()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    handler.port = port  # type: ignore[attr-defined]
+    yield handler
+    controller.stop()

@@ -79,9 +79,15 @@ async def bearer(session: AsyncSession, username: str) -> dict[str, str]:
 
 
 async def make_scheduled_meeting(
-    session: AsyncSession, *, starts_at: datetime, site_ids: list[int], **fields: Any
+    session: AsyncSession,
+    *,
+    starts_at: datetime,
+    site_ids: list[int],
+    cluster_id: int | None = None,
+    **fields: Any,
 ) -> int:
-    """A scheduled three-hour session inviting `site_ids`; returns its id."""
+    """A scheduled three-hour session inviting `site_ids` (a cluster's own meeting with
+    `cluster_id`); returns its id."""
     meeting = await lifecycle.create_meeting(
         session,
         MeetingCreate(
@@ -93,6 +99,7 @@ async def make_scheduled_meeting(
         ),
         organiser_id=None,
         default_location="Hội trường",
+        cluster_id=cluster_id,
     )
     await lifecycle.change_status(session, meeting.id, MeetingStatus.scheduled)
     return meeting.id

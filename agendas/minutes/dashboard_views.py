@@ -34,6 +34,7 @@ async def chair_sections(request: web.Request, user: User) -> list[dict[str, Any
     async with db(request) as session:
         ended = await approval.ended_sessions(session, organisation, now=now, limit=ENDED_LISTED)
         due, due_total = await followup.actions_due(session, until=today + ACTIONS_AHEAD)
+        overdue = await followup.overdue_count(session, today=today)
         open_total = await followup.open_recommendation_count(session)
         open_items = await recommendations.recommendations(
             session, status=RecommendationStatus.open, limit=5
@@ -54,6 +55,7 @@ async def chair_sections(request: web.Request, user: User) -> list[dict[str, Any
             "notices_due": notices_due,
             "actions": due,
             "actions_total": due_total,
+            "overdue_total": overdue,
             "today": today,
         },
         {
@@ -62,6 +64,26 @@ async def chair_sections(request: web.Request, user: User) -> list[dict[str, Any
             "recommendations": open_items,
             "total": open_total,
         },
+    ]
+
+
+async def organiser_sections(request: web.Request, user: User) -> list[dict[str, Any]]:
+    """The organisers' follow-up: action items falling due, the overdue ones first."""
+    if user.role not in (Role.organiser, Role.admin):
+        return []
+    today = datetime.now(ZoneInfo(request.app[settings_key].organisation.timezone)).date()
+    async with db(request) as session:
+        due, due_total = await followup.actions_due(session, until=today + ACTIONS_AHEAD)
+        overdue = await followup.overdue_count(session, today=today)
+    return [
+        {
+            "template": "minutes/dashboard_deadlines.html",
+            "order": 15,
+            "actions": due,
+            "actions_total": due_total,
+            "overdue_total": overdue,
+            "today": today,
+        }
     ]
 
 

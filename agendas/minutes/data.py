@@ -125,6 +125,23 @@ class MinutesAction(BaseModel):
     status: str = "open"
 
 
+class MinutesCarried(BaseModel):
+    """An item carried from an earlier session of the series, as it stood when the minutes
+    were made: an action item or a recommendation."""
+
+    kind: str = "action"  # or "recommendation"
+    text: str
+    #: The owner of an action item, the site that raised a recommendation.
+    owner: str = ""
+    due_on: date | None = None
+    #: A key of agendas.record.labels.CARRIED_STATE_LABELS (done, in_progress, open,
+    #: overdue; answered, closed, still_open).
+    state: str
+    raised_in: str = ""
+    #: The latest progress reported on an action item.
+    progress: str = ""
+
+
 class MinutesData(BaseModel):
     organisation: MinutesOrganisation
     meeting: MinutesMeeting
@@ -146,5 +163,8 @@ class MinutesData(BaseModel):
     conclusions: str = ""
     general_notes: str = ""
     actions: list[MinutesAction] = []
+    #: What this session carried from earlier ones and how each stood (empty in versions
+    #: approved before the minutes reported it).
+    carried: list[MinutesCarried] = []
     #: "Biên bản được lập thành 02 bản" (configured; 0 leaves the sentence out).
     copies: int = 0

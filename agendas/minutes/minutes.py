@@ -21,6 +21,7 @@ from agendas.minutes.data import (
     MinutesAction,
     MinutesAgendaItem,
     MinutesAttendance,
+    MinutesCarried,
     MinutesCluster,
     MinutesContribution,
     MinutesData,
@@ -34,6 +35,7 @@ from agendas.programme import programme
 from agendas.programme.models import AgendaItemPublic
 from agendas.record import notes as record_notes
 from agendas.record import recommendations, record
+from agendas.record.carried import Carried, carried
 from agendas.record.models import (
     ContributionPublic,
     Minutes,
@@ -122,8 +124,36 @@ async def build(
             MinutesAction(text=a.text, owner=a.owner_site_name or a.owner, due_on=a.due_date)
             for a in await record.actions(session, meeting_id)
         ],
+        carried=_carried(await carried(session, meeting_id, now=now or utcnow(), since_start=True)),
         copies=organisation.minutes_copies,
     )
+
+
+def _carried(found: Carried) -> list[MinutesCarried]:
+    """The carried items as they stand now (the approved version keeps them so)."""
+    return [
+        *(
+            MinutesCarried(
+                text=a.text,
+                owner=a.owner,
+                due_on=a.due_on,
+                state=a.state,
+                raised_in=a.meeting_title,
+                progress=a.progress,
+            )
+            for a in found.actions
+        ),
+        *(
+            MinutesCarried(
+                kind="recommendation",
+                text=f"{r.topic}: {r.text}" if r.topic else r.text,
+                owner=r.site_name or "",
+                state=r.state,
+                raised_in=r.meeting_title,
+            )
+            for r in found.recommendations
+        ),
+    ]
 
 
 async def absence_reasons(session: AsyncSession, meeting_id: int) -> dict[int, str]:

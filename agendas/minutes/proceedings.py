@@ -14,8 +14,9 @@ from agendas.minutes.data import (
     MinutesRecommendation,
 )
 from agendas.minutes.parts import Block, Table, in_words, lines_of
+from agendas.programme.carried_part import CARRIED_TITLE, is_carried_part
 from agendas.programme.labels import FOCUS_STATUS_LABELS
-from agendas.record.labels import CONTRIBUTION_KIND_LABELS
+from agendas.record.labels import CARRIED_STATE_LABELS, CONTRIBUTION_KIND_LABELS
 from meetings.core.i18n import Gettext
 
 #: Agenda kinds before which the focus items are read out: form 1.9 puts them after the
@@ -32,6 +33,8 @@ class _Places:
     focus: int | None
     discussion: int | None
     conclusion: int | None
+    #: The part on what earlier sessions left open ("Kết quả thực hiện kết luận phiên trước").
+    carried: int | None = None
 
 
 def proceedings(data: MinutesData, gettext: Gettext) -> list[Block | Table]:
@@ -52,6 +55,8 @@ def proceedings(data: MinutesData, gettext: Gettext) -> list[Block | Table]:
         title = gettext("Conclusions of the chair") if is_conclusion else item.title
         parts.append(Block("heading", f"{item.position}. {title}"))
         parts += _agenda_item(item, by_item.get(item.position, []), gettext)
+        if index == places.carried:
+            parts += _carried(data, gettext)
         if index == places.focus:
             parts += _focus(data, gettext)
         if index == places.discussion:
@@ -60,6 +65,8 @@ def proceedings(data: MinutesData, gettext: Gettext) -> list[Block | Table]:
             parts += _conclusions(data, gettext)
     number = max((item.position for item in data.agenda), default=0)
     extra: list[tuple[str, Sequence[Block | Table]]] = []
+    if places.carried is None:
+        extra.append((gettext(CARRIED_TITLE), _carried(data, gettext)))
     if places.focus is None:
         extra.append((gettext("Focus items discussed"), _focus(data, gettext)[1:]))
     if places.discussion is None:
@@ -84,7 +91,39 @@ def _places(data: MinutesData) -> _Places:
         focus = max(first - 1, 0)
     if discussion is None and conclusion is not None and conclusion > 0:
         discussion = conclusion - 1
-    return _Places(focus=focus, discussion=discussion, conclusion=conclusion)
+    carried = next((n for n, i in enumerate(data.agenda) if is_carried_part(i.title)), None)
+    return _Places(focus=focus, discussion=discussion, conclusion=conclusion, carried=carried)
+
+
+def _carried(data: MinutesData, gettext: Gettext) -> list[Block | Table]:
+    """What the session carried from earlier ones and how each stood: one row each."""
+    if not data.carried:
+        return []
+    rows = []
+    for n, item in enumerate(data.carried, start=1):
+        text = _one_line(item.text)
+        if item.kind == "recommendation":
+            text = gettext("Recommendation: %(text)s") % {"text": text}
+        if item.raised_in:
+            text += " " + gettext("(raised at %(session)s)") % {"session": item.raised_in}
+        if item.progress:
+            text += "\n" + gettext("Latest progress:") + " " + item.progress
+        state = in_words(CARRIED_STATE_LABELS, item.state, gettext)
+        rows.append((str(n), text, item.owner, _short_day(item.due_on), state))
+    table = Table(
+        columns=(
+            gettext("No."),
+            gettext("Task or recommendation"),
+            gettext("Responsible"),
+            gettext("Due"),
+            gettext("State"),
+        ),
+        widths_mm=(12, 70, 32, 22, 29),
+        rows=rows,
+        centred=frozenset({0, 3, 4}),
+    )
+    intro = gettext("What the earlier sessions of the series left open, and how it stands:")
+    return [Block("para", "", intro), table]
 
 
 def _conclusions(data: MinutesData, gettext: Gettext) -> list[Block | Table]:
@@ -151,7 +190,7 @@ def _discussion(
         ),
         *_per_site(
             gettext("Recommendations still open from earlier sessions"),
-            data.open_earlier,
+            [] if any(c.kind == "recommendation" for c in data.carried) else data.open_earlier,
             lambda r: _earlier(r, gettext),
             gettext,
         ),

@@ -85,7 +85,7 @@ async def replace_agenda(
     session: AsyncSession, meeting_id: int, items: Sequence[AgendaItemIn], *, version: int | None
 ) -> list[AgendaItemPublic]:
     """The agenda becomes `items`, in their order (the list is the order)."""
-    meeting = await _editable(session, meeting_id, version)
+    meeting = await editable(session, meeting_id, version)
     problems = [
         FieldProblem(f"{index}.starts_at", N_("is before the session starts"))
         for index, item in enumerate(items)
@@ -165,7 +165,7 @@ async def replace_focus_items(
     session: AsyncSession, meeting_id: int, items: Sequence[FocusItemIn], *, version: int | None
 ) -> list[FocusItemPublic]:
     """The focus items become `items`; an item keeps its history when its number stays."""
-    await _editable(session, meeting_id, version)
+    await editable(session, meeting_id, version)
     first_seen: dict[int, int] = {}
     problems = []
     for index, item in enumerate(items):
@@ -202,7 +202,7 @@ async def replace_focus_items(
     return await get_focus_items(session, meeting_id)
 
 
-async def _editable(session: AsyncSession, meeting_id: int, version: int | None) -> Meeting:
+async def editable(session: AsyncSession, meeting_id: int, version: int | None) -> Meeting:
     meeting = await planning.get_meeting_row(session, meeting_id)
     refuse_if_read_only(meeting.status, "programme")
     await bump_version(session, meeting, meeting.version if version is None else version)

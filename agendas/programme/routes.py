@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from agendas.programme import api, views
+from agendas.programme import api, carried_views, views
 from agendas.programme.schemas import AgendaIn, AgendaOut, FocusItemsIn, FocusItemsOut
 from meetings.core.routing import Operation, Page, Param, Routes
 from meetings.planning.models import MeetingFollowUp, MeetingPublic
@@ -43,6 +43,19 @@ ROUTES = Routes(
             name="api_put_agenda",
         ),
         Operation(
+            "PUT",
+            "/api/v1/meetings/{id}/agenda/carried",
+            api.put_carried_part,
+            "Make again the agenda part of what earlier sessions of the series left open "
+            "(kept once; added after the opening items when missing)",
+            response=AgendaOut,
+            query=(
+                Param("version", "refuse (409) unless the session is at this version", "integer"),
+            ),
+            tags=("programme",),
+            name="api_put_carried_part",
+        ),
+        Operation(
             "GET",
             "/api/v1/meetings/{id}/focus-items",
             api.get_focus_items,
@@ -69,5 +82,11 @@ ROUTES = Routes(
         Page("POST", r"/sessions/{id:\d+}/next", views.session_next, "session_next"),
         Page("POST", r"/sessions/{id:\d+}/agenda", views.session_agenda, "session_agenda"),
         Page("POST", r"/sessions/{id:\d+}/focus-items", views.session_focus, "session_focus"),
+        Page(
+            "POST",
+            r"/sessions/{id:\d+}/agenda/carried",
+            carried_views.session_carried_part,
+            "session_carried_part",
+        ),
     ),
 )

@@ -8,13 +8,16 @@ from typing import Any, NoReturn
 from aiohttp import web
 from pydantic import ValidationError
 
-from agendas.programme import programme
+from agendas.programme import carried_part, programme
 from agendas.programme.api import PROGRAMME_EDITORS
 from agendas.programme.models import AgendaItemIn, AgendaKind, FocusItemIn, FocusStatus
 from meetings.core.access import ORGANISERS, allow, current_user
 from meetings.core.errors import DomainError
 from meetings.core.forms import local_moment, optional_int, rows, text
+from meetings.core.keys import settings_key
 from meetings.core.pages import _, flash, not_saved
+from meetings.core.scope import acts_as
+from meetings.core.store import utcnow
 from meetings.core.web import db, path_id, url
 from meetings.planning import lifecycle as planning
 from meetings.planning.models import MeetingFollowUp
@@ -48,7 +51,6 @@ async def programme_panel(request: web.Request, meeting_id: int) -> dict[str, An
         meeting = await planning.get_meeting_row(session, meeting_id)
         agenda = await programme.get_agenda(session, meeting_id)
         focus = await programme.get_focus_items(session, meeting_id)
-    user = current_user(request)
     read_only = read_only_reason(meeting.status, "programme")
     return {
         "template": "programme/programme_panel.html",
@@ -57,7 +59,7 @@ async def programme_panel(request: web.Request, meeting_id: int) -> dict[str, An
         "agenda": agenda,
         "focus": focus,
         "overruns": any(item.overruns for item in agenda),
-        "may_edit": user is not None and user.role in PROGRAMME_EDITORS and read_only is None,
+        "may_edit": acts_as(request, PROGRAMME_EDITORS) and read_only is None,
         "agenda_kinds": list(AgendaKind),
         "focus_statuses": list(FocusStatus),
         "blank_agenda": BLANK_AGENDA,
@@ -142,8 +144,13 @@ async def session_next(request: web.Request) -> web.Response:
                 ends_at=local_moment(text(form, "ends_at"), zone, "ends_at"),
                 title=text(form, "title") or None,
             )
-            meeting = await programme.create_follow_up(
-                session, meeting_id, data, organiser_id=user.id if user else None
+            meeting = await carried_part.create_follow_up(
+                session,
+                meeting_id,
+                data,
+                organiser_id=user.id if user else None,
+                locale=request.app[settings_key].organisation.locale,
+                now=utcnow(),
             )
     except (ValidationError, DomainError) as exc:
         await _back(request, not_saved(request, exc))

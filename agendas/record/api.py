@@ -7,10 +7,11 @@ from sqlmodel import Field, SQLModel
 
 from agendas.minutes import minutes
 from agendas.programme.models import FocusStatus
+from agendas.record import action_items, recommendations, record
 from agendas.record import notes as record_notes
-from agendas.record import recommendations, record
 from agendas.record.models import (
     ActionItemIn,
+    ActionItemUpdate,
     ContributionIn,
     NotesIn,
     RecommendationStatus,
@@ -145,8 +146,27 @@ async def list_actions(request: web.Request) -> web.Response:
 async def create_action(request: web.Request) -> web.Response:
     data = await json_body(request, ActionItemIn)
     async with db(request) as session:
-        item = await record.add_action(session, path_id(request), data)
+        item = await record.add_action(session, path_id(request), data, by=author(request))
     return model_response(item, status=201)
+
+
+@allow(*RECORD_KEEPERS)
+async def update_action(request: web.Request) -> web.Response:
+    data = await json_body(request, ActionItemUpdate)
+    async with db(request) as session:
+        item = await action_items.update_action(
+            session, path_id(request), path_id(request, "action_id"), data, by=author(request)
+        )
+    return model_response(item)
+
+
+@allow(*ANY_ROLE)
+async def action_history(request: web.Request) -> web.Response:
+    async with db(request) as session:
+        changes = await action_items.history(
+            session, path_id(request), path_id(request, "action_id")
+        )
+    return items_response(changes, len(changes))
 
 
 @allow(*RECORD_KEEPERS)

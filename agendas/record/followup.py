@@ -12,17 +12,18 @@ from sqlmodel import col
 
 from agendas.record.models import ActionItem, ActionStatus, Recommendation, RecommendationStatus
 from meetings.planning.models import Meeting
-from meetings.register.models import Site
+from meetings.register.models import Cluster, Site
 
 
 @dataclass(frozen=True)
 class DueAction:
-    """An open action item with a due date, and the session it came from."""
+    """An action item not done, with a due date, and the session it came from."""
 
     id: int
     text: str
     owner: str
     due_on: date
+    status: ActionStatus
     meeting_id: int
     meeting_title: str
 
@@ -33,18 +34,19 @@ class DueAction:
 async def actions_due(
     session: AsyncSession, *, until: date, limit: int = 10
 ) -> tuple[list[DueAction], int]:
-    """Open action items due on or before `until` (overdue ones included), soonest first,
-    and how many there are in all."""
+    """Action items not done (open or in progress) due on or before `until` (overdue ones
+    included), soonest first, and how many there are in all."""
     conditions = (
-        col(ActionItem.status) == ActionStatus.open,
+        col(ActionItem.status) != ActionStatus.done,
         col(ActionItem.due_on).is_not(None),
         col(ActionItem.due_on) <= until,
     )
     total = await session.scalar(select(func.count()).select_from(ActionItem).where(*conditions))
     rows = await session.execute(
-        select(ActionItem, col(Meeting.title), col(Site.name))
+        select(ActionItem, col(Meeting.title), col(Site.name), col(Cluster.name))
         .join(Meeting, col(Meeting.id) == col(ActionItem.meeting_id))
         .outerjoin(Site, col(Site.id) == col(ActionItem.owner_site_id))
+        .outerjoin(Cluster, col(Cluster.id) == col(ActionItem.owner_cluster_id))
         .where(*conditions)
         .order_by(col(ActionItem.due_on), col(ActionItem.id))
         .limit(limit)
@@ -53,15 +55,26 @@ async def actions_due(
         DueAction(
             id=item.id or 0,
             text=item.text,
-            owner=item.owner_text or site_name or "",
+            owner=item.owner_text or site_name or cluster_name or "",
             due_on=item.due_on,
+            status=item.status,
             meeting_id=item.meeting_id,
             meeting_title=title,
         )
-        for item, title, site_name in rows.all()
+        for item, title, site_name, cluster_name in rows.all()
         if item.due_on is not None
     ]
     return found, total or 0
+
+
+async def overdue_count(session: AsyncSession, *, today: date) -> int:
+    """Action items not done whose due date has passed."""
+    found = await session.scalar(
+        select(func.count())
+        .select_from(ActionItem)
+        .where(col(ActionItem.status) != ActionStatus.done, col(ActionItem.due_on) < today)
+    )
+    return found or 0
 
 
 async def open_recommendation_count(session: AsyncSession) -> int:

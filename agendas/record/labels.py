@@ -24,9 +24,28 @@ CONTRIBUTION_KIND_LABELS = {
     "question": N_("Question"),
 }
 
+#: An action item's status (overdue is derived from its due date, never stored).
+ACTION_STATUS_LABELS = {
+    "open": N_("Not started"),
+    "in_progress": N_("In progress"),
+    "done": N_("Done"),
+    "overdue": N_("Overdue"),
+}
+
 #: Where a site's progress report on an action item stands.
 REPORT_STATUS_LABELS = {
     "submitted": N_("Awaiting review"),
     "accepted": N_("Report accepted"),
     "returned": N_("Report returned"),
+}
+
+#: How an item carried from an earlier session stands (action items, recommendations).
+CARRIED_STATE_LABELS = {
+    "open": N_("Not started"),
+    "in_progress": N_("In progress"),
+    "done": N_("Done"),
+    "overdue": N_("Overdue"),
+    "answered": N_("Answered"),
+    "closed": N_("Closed"),
+    "still_open": N_("Still open"),
 }

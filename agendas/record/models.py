@@ -122,6 +122,11 @@ class Recommendation(SQLModel, table=True):
         default=None,
         sa_column=Column(Integer, ForeignKey("meeting.id", ondelete="SET NULL"), nullable=True),
     )
+    #: The answer's document (checked like a session document, kept under var/), if any.
+    answer_filename: str = Field(default="", max_length=255)
+    answer_stored_name: str = Field(default="", max_length=100)
+    answer_content_type: str = Field(default="", max_length=100)
+    answer_size: int = Field(default=0)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     version: int = Field(default=1)
 
@@ -268,6 +273,9 @@ class RecommendationPublic(SQLModel):
     answered_in_id: int | None = None
     #: The contribution that raised it (None once that was deleted).
     contribution_id: int | None = None
+    #: The answer's document ("" when it has none) and its size in bytes.
+    answer_filename: str = ""
+    answer_size: int = 0
     created_at: datetime
     version: int
 
@@ -285,22 +293,62 @@ class RecommendationUpdate(SQLModel):
     version: Count | None = None
 
 
+#: "N working days" after the session: at most about a year of them.
+WorkingDays = Annotated[int, Field(ge=1, le=250)]
+
+
 class ActionItemIn(SQLModel):
     text: Text = Field(min_length=1, max_length=5000)
-    #: A department or person ("Văn phòng Liên hiệp"); or name a site by `owner_site_id`.
+    #: A department or person ("Văn phòng Liên hiệp"); or name a site by `owner_site_id`,
+    #: or a cluster by `owner_cluster_id` (its leading site answers for it).
     owner: Line = Field(default="", max_length=200)
     owner_site_id: Id | None = None
+    owner_cluster_id: Id | None = None
     due_date: date | None = None
+    #: Instead of `due_date`: due this many working days after the session's day
+    #: (weekends and public holidays not counted).
+    due_working_days: WorkingDays | None = None
     status: ActionStatus = ActionStatus.open
+
+
+class ActionItemUpdate(SQLModel):
+    """PATCH an action item: only the fields sent change (null clears an owner or the due
+    date, and leaves the others as they are); a change of status is written to its
+    history with `note`. `version` names the version the editor started from: a stale
+    one is refused (409)."""
+
+    text: Text | None = Field(default=None, min_length=1, max_length=5000)
+    owner: Line | None = Field(default=None, max_length=200)
+    owner_site_id: Id | None = None
+    owner_cluster_id: Id | None = None
+    due_date: date | None = None
+    due_working_days: WorkingDays | None = None
+    status: ActionStatus | None = None
+    note: Line = Field(default="", max_length=1000)
+    version: Count | None = None
 
 
 class ActionItemPublic(ActionItemIn):
     id: int
     owner_site_name: str | None = None
+    owner_cluster_name: str | None = None
     version: int
+    #: Past its due date and not done (in the session's zone); never stored.
+    overdue: bool = False
+    done_at: datetime | None = None
+    #: The last day its owner was mailed for it being overdue.
+    chased_on: date | None = None
     #: In the answer to adding it: the due date asked for, when that was a weekend or
     #: public holiday and `due_date` is the working day it moved to (not stored).
     due_date_moved_from: date | None = None
+
+
+class ActionChangePublic(SQLModel):
+    id: int
+    status: ActionStatus
+    at: datetime
+    by: str
+    note: str
 
 
 class MinutesVersion(SQLModel):

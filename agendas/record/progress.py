@@ -2,9 +2,10 @@
 its page (text, and a file checked like a session document), the office accepts or
 returns each report, and accepting one that says "done" marks the item done.
 
-Only the owning site may report on an item; for any other site the item simply does not
-exist (404), so a link learns nothing about other sites' work. Overdue is derived from the
-due date in the session's zone, never stored.
+Only the owning site (for a cluster's item, the site that leads the cluster) may report
+on an item; for any other site the item simply does not exist (404), so a link learns
+nothing about other sites' work. Overdue is derived from the due date in the session's
+zone, never stored.
 """
 
 from __future__ import annotations
@@ -15,10 +16,11 @@ from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from agendas.record.changes import set_status
 from agendas.record.models import ActionItem, ActionStatus
 from agendas.record.progress_models import (
     ActionReport,
@@ -32,7 +34,7 @@ from meetings.core.labels import N_
 from meetings.core.store import utcnow
 from meetings.planning.documents import KINDS, checked_file, stored_file
 from meetings.planning.models import Meeting
-from meetings.register.models import Site
+from meetings.register.models import Cluster, Site
 
 #: The folder under the documents' folder where report files are kept.
 REPORTS_FOLDER = "action-reports"
@@ -57,9 +59,17 @@ def _public(report: ActionReport, site_name: str | None = None) -> ActionReportP
     return ActionReportPublic.model_validate(report, update={"site_name": site_name})
 
 
+def owned_by(site_id: int) -> ColumnElement[bool]:
+    """The items a site answers for: its own, and its cluster's when it leads the cluster."""
+    led = select(col(Cluster.id)).where(col(Cluster.leader_site_id) == site_id)
+    return or_(col(ActionItem.owner_site_id) == site_id, col(ActionItem.owner_cluster_id).in_(led))
+
+
 async def _owned_item(session: AsyncSession, item_id: int, site_id: int) -> ActionItem:
-    item = await session.get(ActionItem, item_id)
-    if item is None or item.owner_site_id != site_id:
+    item = await session.scalar(
+        select(ActionItem).where(col(ActionItem.id) == item_id, owned_by(site_id))
+    )
+    if item is None:
         raise NotFound.of(N_("no action item {item_id} for your site"), item_id=item_id)
     return item
 
@@ -98,7 +108,8 @@ async def decide_report(
     session: AsyncSession, report_id: int, *, accept: bool, comment: str, by: str
 ) -> ActionReportPublic:
     """Accept or return a submitted report; accepting one that says done marks the item
-    done. A report decided already is refused (409), so two officers never both decide."""
+    done, and another moves an open item to in progress. A report decided already is
+    refused (409), so two officers never both decide."""
     report = await session.get(ActionReport, report_id)
     if report is None:
         raise NotFound.of(N_("no progress report {report_id}"), report_id=report_id)
@@ -108,10 +119,13 @@ async def decide_report(
         )
     report.status = ReportStatus.accepted if accept else ReportStatus.returned
     report.comment, report.decided_by, report.decided_at = comment, by, utcnow()
-    if accept and report.done:
-        item = await session.get(ActionItem, report.action_item_id)
-        if item is not None and item.status != ActionStatus.done:
-            item.status = ActionStatus.done
+    item = await session.get(ActionItem, report.action_item_id) if accept else None
+    # Accepted, a report moves its item on: "done" marks it done, the first other one
+    # (still open) puts it in progress; each move is written to the item's history with
+    # the office's comment.
+    if item is not None and item.status != ActionStatus.done:
+        status = ActionStatus.done if report.done else ActionStatus.in_progress
+        if set_status(session, item, status, by=by, note=comment):
             item.version += 1
     await session.flush()
     return _public(report)
@@ -168,7 +182,7 @@ async def site_actions(
             select(ActionItem, col(Meeting.title), col(Meeting.timezone))
             .join(Meeting, col(Meeting.id) == col(ActionItem.meeting_id))
             .where(
-                col(ActionItem.owner_site_id) == site_id,
+                owned_by(site_id),
                 col(ActionItem.status) != ActionStatus.done,
             )
             .order_by(col(ActionItem.due_on).is_(None), col(ActionItem.due_on), col(ActionItem.id))

@@ -1,9 +1,10 @@
 """Tables and schemas of an action item's progress: the reports its owning site sends
 through its page, and the office's decision on each.
 
-The report rows are also the item's history: every change of an item's status follows an
-accepted report (or the secretary's edit of the record), so a separate table of changes
-would only repeat them. `overdue` is never stored: it is derived from the due date and the
+An item's status history is its own table (agendas.record.models.ActionChange, written by
+agendas.record.changes): an accepted report that moves the item on (in progress, done)
+writes a line there naming the report, beside the secretary's edits and the scheduler's
+reminders. `overdue` is never stored: it is derived from the due date and the
 session's zone (agendas.record.progress.is_overdue).
 """
 

@@ -6,14 +6,14 @@ the sessions of its series (each shows those carried in) until someone answers o
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
-from statistics import median
+from statistics import fmean, median
 
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import col
+from sqlmodel import SQLModel, col
 
+from agendas.record import answer_documents
 from agendas.record.models import (
     Recommendation,
     RecommendationPublic,
@@ -48,6 +48,8 @@ def _public(
         answered_at=rec.answered_at,
         answered_in_id=rec.answered_in_id,
         contribution_id=rec.contribution_id,
+        answer_filename=rec.answer_filename,
+        answer_size=rec.answer_size,
         created_at=rec.created_at,
         version=rec.version,
     )
@@ -64,6 +66,7 @@ async def recommendations(
     before: datetime | None = None,
     series_id: int | None = None,
     unit: str | None = None,
+    recommendation_id: int | None = None,
     limit: int = 500,
     offset: int = 0,
 ) -> list[RecommendationPublic]:
@@ -94,6 +97,8 @@ async def recommendations(
         query = query.where(col(Meeting.starts_at) < before)
     if series_id is not None:
         query = query.where(col(Meeting.series_id) == series_id)
+    if recommendation_id is not None:
+        query = query.where(col(Recommendation.id) == recommendation_id)
     rows = await session.execute(
         query.order_by(col(Recommendation.created_at).desc(), col(Recommendation.id).desc())
         .limit(limit)
@@ -133,8 +138,13 @@ async def open_from_earlier(session: AsyncSession, meeting_id: int) -> list[Reco
 
 
 async def update_recommendation(
-    session: AsyncSession, recommendation_id: int, data: RecommendationUpdate
+    session: AsyncSession,
+    recommendation_id: int,
+    data: RecommendationUpdate,
+    *,
+    document: answer_documents.Upload | None = None,
 ) -> RecommendationPublic:
+    """Route, answer, close or reopen; a document given goes with the answer (and its mail)."""
     row = await session.get(Recommendation, recommendation_id)
     if row is None:
         raise NotFound.of(
@@ -151,7 +161,7 @@ async def update_recommendation(
     if data.assigned_unit is not None:
         row.assigned_unit = data.assigned_unit
     # Saving only the unit keeps the answer's date (and mails nothing again).
-    changed = row.status != data.status or row.answer != data.response
+    changed = row.status != data.status or row.answer != data.response or document is not None
     answered = data.status == RecommendationStatus.answered and changed
     row.status = data.status
     if data.status == RecommendationStatus.open:
@@ -161,7 +171,8 @@ async def update_recommendation(
         row.answered_by = data.answered_by
         row.answered_at = utcnow()
         row.answered_in_id = data.meeting_id
-    await session.flush()
+    async with answer_documents.kept(row, document):
+        await session.flush()
     if answered:  # a new or changed answer goes to the site that raised it
         await signals.of(session).recommendation_answered.send(session, row.id or 0)
     (found,) = [
@@ -182,38 +193,48 @@ async def units(session: AsyncSession) -> list[str]:
     return list(rows.all())
 
 
-@dataclass(frozen=True)
-class AnswerNumbers:
-    """How a group of recommendations fared: raised, answered, and the median days from
-    raising to answer (None while none is answered)."""
+class AnswerNumbers(SQLModel):
+    """How a group of recommendations fared: raised, answered, and the median and average
+    days from raising to answer (None while none is answered)."""
 
     name: str
+    cluster_id: int | None = None
     raised: int
     answered: int
     median_days: float | None
+    mean_days: float | None
 
 
-@dataclass(frozen=True)
-class AnswerReport:
+class AnswerReport(SQLModel):
     """The numbers per cluster (sites without one, and the central hall, as "") and all
-    of them together."""
+    of them together, for one series (None: every session)."""
 
+    series_id: int | None = None
     clusters: list[AnswerNumbers]
     total: AnswerNumbers
 
 
-def _numbers(name: str, spans: list[float | None]) -> AnswerNumbers:
+def _numbers(name: str, cluster_id: int | None, spans: list[float | None]) -> AnswerNumbers:
     days = [d for d in spans if d is not None]
-    return AnswerNumbers(name, len(spans), len(days), median(days) if days else None)
+    return AnswerNumbers(
+        name=name,
+        cluster_id=cluster_id,
+        raised=len(spans),
+        answered=len(days),
+        median_days=median(days) if days else None,
+        mean_days=fmean(days) if days else None,
+    )
 
 
 async def answer_numbers(
     session: AsyncSession, *, series_id: int | None = None, unit: str | None = None
 ) -> AnswerReport:
-    """Raised, answered and median days to answer per cluster and in all, for a series
-    (or every session) and a unit (or all): one query, whatever the number of sites."""
+    """Raised, answered and median and average days to answer per cluster and in all, for
+    a series (or every session) and a unit (or all): one query, whatever the number of
+    sites."""
     query = (
         select(
+            col(Cluster.id),
             col(Cluster.name),
             col(Recommendation.status),
             col(Recommendation.created_at),
@@ -227,13 +248,17 @@ async def answer_numbers(
         query = query.where(col(Meeting.series_id) == series_id)
     if unit:
         query = query.where(col(Recommendation.assigned_unit) == unit.strip())
-    spans: dict[str, list[float | None]] = {}
-    for cluster, status, raised, answered_at in (await session.execute(query)).all():
+    spans: dict[tuple[str, int | None], list[float | None]] = {}
+    for cluster_id, cluster, status, raised, answered_at in (await session.execute(query)).all():
         days = (
             (answered_at - raised).total_seconds() / 86_400
             if status == RecommendationStatus.answered and answered_at is not None
             else None
         )
-        spans.setdefault(cluster or "", []).append(days)
-    clusters = [_numbers(name, spans[name]) for name in sorted(spans, key=lambda n: (not n, n))]
-    return AnswerReport(clusters, _numbers("", [d for s in spans.values() for d in s]))
+        spans.setdefault((cluster or "", cluster_id), []).append(days)
+    clusters = [
+        _numbers(name, cluster_id, spans[name, cluster_id])
+        for name, cluster_id in sorted(spans, key=lambda k: (not k[0], k[0]))
+    ]
+    every = [d for s in spans.values() for d in s]
+    return AnswerReport(series_id=series_id, clusters=clusters, total=_numbers("", None, every))

@@ -8,7 +8,6 @@ agendas.record.notes. A site named here must be invited to the session.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -16,10 +15,13 @@ from sqlmodel import col
 
 from agendas.programme.models import FocusItem
 from agendas.programme.programme import agenda_items
+from agendas.record.action_items import actions, check_owners, due_on_of, get_action
+from agendas.record.changes import note_change
 from agendas.record.models import (
     ActionItem,
     ActionItemIn,
     ActionItemPublic,
+    ActionStatus,
     Contribution,
     ContributionIn,
     ContributionKind,
@@ -30,10 +32,10 @@ from agendas.record.models import (
 )
 from meetings.core.errors import FieldProblem, Invalid, NotFound
 from meetings.core.labels import N_
+from meetings.core.store import utcnow
 from meetings.planning.invited import invitation
 from meetings.planning.lifecycle import get_meeting_row
 from meetings.planning.models import Meeting, MeetingStatus
-from meetings.planning.workdays import working_due_date
 from meetings.register.models import Site
 
 
@@ -188,67 +190,38 @@ async def delete_contribution(session: AsyncSession, meeting_id: int, contributi
 # --- action items ----------------------------------------------------------------------
 
 
-async def actions(session: AsyncSession, meeting_id: int) -> list[ActionItemPublic]:
-    rows = await session.execute(
-        select(ActionItem, col(Site.name))
-        .outerjoin(Site, col(Site.id) == col(ActionItem.owner_site_id))
-        .where(col(ActionItem.meeting_id) == meeting_id)
-        .order_by(col(ActionItem.id))
-    )
-    return [
-        ActionItemPublic(
-            id=row.id or 0,
-            text=row.text,
-            owner=row.owner_text,
-            owner_site_id=row.owner_site_id,
-            owner_site_name=name,
-            due_date=row.due_on,
-            status=row.status,
-            version=row.version,
-        )
-        for row, name in rows.all()
-    ]
-
-
 async def add_action(
-    session: AsyncSession, meeting_id: int, data: ActionItemIn
+    session: AsyncSession, meeting_id: int, data: ActionItemIn, *, by: str = ""
 ) -> ActionItemPublic:
+    """A new action item, its creation the first line of its history."""
     meeting = await recordable(session, meeting_id)
-    await _check_site(session, meeting_id, data.owner_site_id)
-    if data.due_date is not None and data.due_date < meeting.starts_at.date():
-        raise Invalid(
-            "due before session",
-            [FieldProblem("due_date", N_("The due date is before the session"))],
-        )
-    due_on = data.due_date
-    if due_on is not None:  # a weekend or holiday moves to a working day
-        local_day = meeting.starts_at.astimezone(ZoneInfo(meeting.timezone)).date()
-        due_on = working_due_date(due_on, not_before=local_day)
+    await check_owners(
+        session, meeting_id, site_id=data.owner_site_id, cluster_id=data.owner_cluster_id
+    )
+    due_on = due_on_of(meeting, data.due_date, data.due_working_days)
     row = ActionItem(
         meeting_id=meeting_id,
         text=data.text,
         owner_site_id=data.owner_site_id,
+        owner_cluster_id=data.owner_cluster_id,
         owner_text=data.owner,
         due_on=due_on,
         status=data.status,
+        done_at=utcnow() if data.status == ActionStatus.done else None,
     )
     session.add(row)
     await session.flush()
+    note_change(session, row, by=by)
+    await session.flush()
     added = [a for a in await actions(session, meeting_id) if a.id == row.id][0]
-    if due_on != data.due_date:
+    if data.due_date is not None and due_on != data.due_date:
         added.due_date_moved_from = data.due_date
     return added
 
 
 async def delete_action(session: AsyncSession, meeting_id: int, action_id: int) -> None:
     await recordable(session, meeting_id)
-    row = await session.get(ActionItem, action_id)
-    if row is None or row.meeting_id != meeting_id:
-        raise NotFound.of(
-            N_("no action item {action_id} in session {meeting_id}"),
-            action_id=action_id,
-            meeting_id=meeting_id,
-        )
+    row = await get_action(session, meeting_id, action_id)
     await session.delete(row)
     await session.flush()
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from agendas.record import api, progress_api, progress_views, views
+from agendas.record import answer_views, api, progress_api, progress_views, views
 from agendas.record.models import (
+    ActionChangePublic,
     ActionItemIn,
     ActionItemPublic,
+    ActionItemUpdate,
     ContributionIn,
     ContributionPublic,
     NotesIn,
@@ -19,7 +21,9 @@ from agendas.record.progress_models import (
     ReportDecisionIn,
     SiteActionPublic,
 )
+from agendas.record.recommendations import AnswerReport
 from meetings.core.routing import PAGING, Operation, Page, Param, Routes
+from meetings.planning.documents import KINDS
 
 ROUTES = Routes(
     api=(
@@ -101,6 +105,40 @@ ROUTES = Routes(
             name="api_list_recommendations",
         ),
         Operation(
+            "GET",
+            "/api/v1/recommendations/numbers",
+            answer_views.answer_numbers,
+            "Recommendations raised and answered per cluster, with the median and average "
+            "days to answer, in one series or all",
+            response=AnswerReport,
+            query=(
+                Param("series_id", "in this series (default: every session)", "integer"),
+                Param("unit", "the unit that owes the answer, as written"),
+            ),
+            tags=("record",),
+            name="api_answer_numbers",
+        ),
+        Operation(
+            "POST",
+            "/api/v1/recommendations/{id}/document",
+            answer_views.attach_document,
+            "The answer's document, new or replaced (multipart field 'file', optional "
+            "'version'; PDF, DOCX, XLSX or PPTX): an answer already given is mailed again",
+            response=RecommendationPublic,
+            body_media=("multipart/form-data",),
+            tags=("record",),
+            name="api_attach_answer_document",
+        ),
+        Operation(
+            "GET",
+            "/api/v1/recommendations/{id}/document",
+            answer_views.download_document,
+            "Download the answer's document",
+            response_media=tuple(media for media, _ in KINDS.values()),
+            tags=("record",),
+            name="api_download_answer_document",
+        ),
+        Operation(
             "PATCH",
             "/api/v1/recommendations/{id}",
             api.update_recommendation,
@@ -124,12 +162,34 @@ ROUTES = Routes(
             "POST",
             "/api/v1/meetings/{id}/actions",
             api.create_action,
-            "Add an action item: {text, owner | owner_site_id, due_date?, status?}",
+            "Add an action item: {text, owner | owner_site_id | owner_cluster_id, "
+            "due_date? | due_working_days?, status?}",
             body=ActionItemIn,
             response=ActionItemPublic,
             status=201,
             tags=("record",),
             name="api_create_action",
+        ),
+        Operation(
+            "PATCH",
+            "/api/v1/meetings/{id}/actions/{action_id}",
+            api.update_action,
+            "Change an action item (owner, due date, status: open, in_progress, done); a "
+            "change of status is written to its history with `note`",
+            body=ActionItemUpdate,
+            response=ActionItemPublic,
+            tags=("record",),
+            name="api_update_action",
+        ),
+        Operation(
+            "GET",
+            "/api/v1/meetings/{id}/actions/{action_id}/history",
+            api.action_history,
+            "An action item's changes of status, oldest first: who, when, why",
+            response=ActionChangePublic,
+            is_collection=True,
+            tags=("record",),
+            name="api_action_history",
         ),
         Operation(
             "DELETE",
@@ -209,6 +269,12 @@ ROUTES = Routes(
             "record_contribution_delete",
         ),
         Page("POST", r"/sessions/{id:\d+}/record/actions", views.record_action, "record_action"),
+        Page(
+            "POST",
+            r"/sessions/{id:\d+}/record/actions/{action_id:\d+}/status",
+            views.action_status,
+            "record_action_status",
+        ),
         Page(
             "POST",
             r"/sessions/{id:\d+}/record/actions/{action_id:\d+}/delete",

@@ -12,12 +12,14 @@ from pydantic import ValidationError
 from agendas.minutes.api import APPROVERS
 from agendas.programme import programme
 from agendas.programme.models import FocusStatus
+from agendas.record import action_items, answer_views, progress, recommendations, record
 from agendas.record import notes as record_notes
-from agendas.record import progress, recommendations, record
 from agendas.record.api import RECORD_KEEPERS, author
-from agendas.record.labels import REPORT_STATUS_LABELS
+from agendas.record.changes import AUTHOR_LABELS
+from agendas.record.labels import ACTION_STATUS_LABELS, REPORT_STATUS_LABELS
 from agendas.record.models import (
     ActionItemIn,
+    ActionItemUpdate,
     ContributionIn,
     ContributionKind,
     RecommendationStatus,
@@ -31,6 +33,7 @@ from meetings.core.forms import optional_int, problems_of, text
 from meetings.core.i18n import format_day
 from meetings.core.keys import locale_key, settings_key, translations_key
 from meetings.core.pages import _, flash, refused_site_form, render
+from meetings.core.scope import acts_as
 from meetings.core.web import (
     back_to_site_page,
     db,
@@ -39,13 +42,14 @@ from meetings.core.web import (
     url,
 )
 from meetings.planning import lifecycle as planning
+from meetings.planning.series import all_series
 from meetings.planning.workdays import day_off_label
 from meetings.register import sites
 
 
 def _may(request: web.Request, roles: tuple[Any, ...]) -> bool:
     user = current_user(request)
-    return user is not None and (user.role in roles or user.role == "admin")
+    return user is not None and acts_as(request, roles)
 
 
 async def _back(request: web.Request, message: str, anchor: str = "") -> web.Response:
@@ -70,6 +74,10 @@ async def record_page(request: web.Request) -> web.Response:
         notes = await record_notes.notes(session, meeting_id)
         said = await record.contributions(session, meeting_id)
         todo = await record.actions(session, meeting_id)
+        history = await action_items.meeting_histories(session, meeting_id)
+        clusters = [  # a cluster's own meeting: its cluster only
+            c for c in await sites.list_clusters(session) if meeting.cluster_id in (None, c.id)
+        ]
         reports = await progress.meeting_reports(session, meeting_id)
         invited = await attendance.sites(session, meeting_id)
         totals = await attendance.summary(session, meeting_id)
@@ -87,6 +95,11 @@ async def record_page(request: web.Request) -> web.Response:
             "actions": todo,
             "reports": reports,
             "report_labels": REPORT_STATUS_LABELS,
+            "history": history,
+            "clusters": clusters,
+            "units": request.app[settings_key].office.units,
+            "action_statuses": ACTION_STATUS_LABELS,
+            "history_authors": AUTHOR_LABELS,
             "invited": invited,
             "summary": totals,
             "earlier": earlier,
@@ -140,10 +153,12 @@ async def record_action(request: web.Request) -> web.Response:
             text=str(form.get("text", "")).strip(),
             owner=text(form, "owner"),
             owner_site_id=optional_int(form, "owner_site_id"),
+            owner_cluster_id=optional_int(form, "owner_cluster_id"),
             due_date=date.fromisoformat(due) if due else None,
+            due_working_days=optional_int(form, "due_working_days"),
         )
         async with db(request) as session:
-            added = await record.add_action(session, path_id(request), data)
+            added = await record.add_action(session, path_id(request), data, by=author(request))
     except (ValueError, ValidationError, DomainError) as exc:
         if not isinstance(exc, ValidationError | DomainError):
             return await _back(request, _(request, "Enter a date"), "#actions")
@@ -159,6 +174,25 @@ async def record_action(request: web.Request) -> web.Response:
             due=format_day(added.due_date, locale),
         )
     return await _back(request, message, "#actions")
+
+
+@allow(*RECORD_KEEPERS)
+async def action_status(request: web.Request) -> web.Response:
+    """The record page's change of an item's status (open, in progress, done), with why."""
+    form = await request.post()
+    try:
+        data = ActionItemUpdate.model_validate(
+            {"status": text(form, "status"), "note": text(form, "note")[:1000]}
+        )
+        async with db(request) as session:
+            await action_items.update_action(
+                session, path_id(request), path_id(request, "action_id"), data, by=author(request)
+            )
+    except (ValidationError, DomainError) as exc:
+        if isinstance(exc, DomainError) and exc.status == 404:
+            raise
+        return await _refused(request, exc, "#actions")
+    return await _back(request, _(request, "The action item's status was saved."), "#actions")
 
 
 @allow(*RECORD_KEEPERS)
@@ -195,16 +229,21 @@ async def recommendations_page(request: web.Request) -> web.Response:
     cluster_id = optional_int(request.query, "cluster")
     topic = request.query.get("topic", "").strip()
     unit = request.query.get("unit", "").strip()
+    series_id = optional_int(request.query, "series")
     async with db(request) as session:
         items = await recommendations.recommendations(
             session,
+            series_id=series_id,
             status=status,
             site_id=site_id,
             cluster_id=cluster_id,
             topic=topic or None,
             unit=unit or None,
         )
-        numbers = await recommendations.answer_numbers(session, unit=unit or None)
+        numbers = await recommendations.answer_numbers(
+            session, unit=unit or None, series_id=series_id
+        )
+        series = await all_series(session)
         known_units = await recommendations.units(session)
         clusters = await sites.list_clusters(session)
         all_sites = await sites.all_sites(session)
@@ -220,6 +259,7 @@ async def recommendations_page(request: web.Request) -> web.Response:
             "unit": unit,
             "units": known_units,
             "numbers": numbers,
+            "series": series,
             "clusters": clusters,
             "sites": all_sites,
             "statuses": list(RecommendationStatus),
@@ -241,8 +281,11 @@ async def answer_recommendation(request: web.Request) -> web.Response:
             assigned_unit=text(form, "assigned_unit") if "assigned_unit" in form else None,
             version=optional_int(form, "version"),
         )
+        document = answer_views.upload_of(request, form.get("document"))
         async with db(request) as session:
-            await recommendations.update_recommendation(session, path_id(request), data)
+            await recommendations.update_recommendation(
+                session, path_id(request), data, document=document
+            )
         await flash(request, _(request, "The recommendation was updated."))
     except (ValueError, ValidationError, DomainError) as exc:
         if not isinstance(exc, ValidationError | DomainError):

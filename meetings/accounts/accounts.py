@@ -28,6 +28,7 @@ from meetings.accounts.throttle import LoginPolicy, LoginTurn, refuse_if_throttl
 from meetings.core.errors import Conflict, FieldProblem, Invalid, NotFound
 from meetings.core.labels import N_
 from meetings.core.store import bump_version, id_of, utcnow
+from meetings.register.models import Cluster
 
 _hasher = PasswordHasher()
 #: A token's last use is recorded at most this often: a read with a token must not write.
@@ -64,9 +65,10 @@ async def create_user(session: AsyncSession, data: UserCreate) -> UserPublic:
         raise Conflict.at(
             "username", N_("user {username} already exists"), username=repr(data.username)
         )
+    cluster_id = await _leader_cluster(session, data.role, data.cluster_id)
     user = User.model_validate(
-        data.model_dump(exclude={"password"}),
-        update={"password_hash": await hash_password(data.password)},
+        data.model_dump(exclude={"password", "cluster_id"}),
+        update={"password_hash": await hash_password(data.password), "cluster_id": cluster_id},
     )
     session.add(user)
     await session.flush()
@@ -97,6 +99,9 @@ async def update_user(session: AsyncSession, user_id: int, data: UserUpdate) -> 
     changes = data.model_dump(exclude_unset=True, exclude={"version", "password"})
     if changes.get("role", user.role) != Role.admin or changes.get("is_active") is False:
         await _keep_one_admin(session, user)
+    changes["cluster_id"] = await _leader_cluster(
+        session, changes.get("role", user.role), changes.get("cluster_id", user.cluster_id)
+    )
     await bump_version(session, user, data.version)
     for key, value in changes.items():
         setattr(user, key, value)
@@ -106,6 +111,23 @@ async def update_user(session: AsyncSession, user_id: int, data: UserUpdate) -> 
         user.session_generation += 1  # whoever held the old password or account is out
     await session.flush()
     return UserPublic.model_validate(user)
+
+
+async def _leader_cluster(session: AsyncSession, role: Role, cluster_id: int | None) -> int | None:
+    """A cluster leader's account names an existing cluster; other roles have none."""
+    if role != Role.cluster_leader:
+        return None
+    if cluster_id is None:
+        raise Invalid(
+            "no cluster",
+            [FieldProblem("cluster_id", N_("a cluster leader needs its cluster"))],
+        )
+    if await session.get(Cluster, cluster_id) is None:
+        raise Invalid(
+            "unknown cluster",
+            [FieldProblem.of("cluster_id", N_("no cluster {cluster_id}"), cluster_id=cluster_id)],
+        )
+    return cluster_id
 
 
 async def _keep_one_admin(session: AsyncSession, user: User) -> None:

@@ -16,4 +16,5 @@ ROLE_LABELS = {
     Role.organiser: N_("Organiser"),
     Role.secretary: N_("Secretary"),
     Role.chair: N_("Chair"),
+    Role.cluster_leader: N_("Cluster leader"),
 }

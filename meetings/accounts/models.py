@@ -15,7 +15,7 @@ from sqlalchemy import Column, ForeignKey, Index, Integer, String
 from sqlmodel import Field, SQLModel
 
 from meetings.core.store import UTCDateTime, utcnow
-from meetings.core.types import Count, Line, Patch, nfc
+from meetings.core.types import Count, Id, Line, Patch, nfc
 
 
 class Role(StrEnum):
@@ -61,10 +61,12 @@ class User(UserBase, table=True):
 
 class UserCreate(UserBase):
     password: str = Field(min_length=10, max_length=200)
+    #: Required for a cluster leader (its cluster), ignored for every other role.
+    cluster_id: Id | None = None
 
 
 class UserUpdate(Patch):
-    nullable = frozenset({"email"})
+    nullable = frozenset({"email", "cluster_id"})
 
     version: Count
     full_name: Line | None = Field(default=None, max_length=200)
@@ -72,11 +74,14 @@ class UserUpdate(Patch):
     role: Role | None = None
     is_active: bool | None = None
     password: str | None = Field(default=None, min_length=10, max_length=200)
+    cluster_id: Id | None = None
 
 
 class UserPublic(UserBase):
     id: int
     version: int
+    #: A cluster leader's cluster.
+    cluster_id: int | None = None
     last_login_at: datetime | None = None
 
 

@@ -20,6 +20,7 @@ from meetings.core.forms import FormState, problems_of, text
 from meetings.core.keys import settings_key, translations_key
 from meetings.core.pages import _, flash, render, safe_next
 from meetings.core.web import db, path_id, url
+from meetings.register import sites
 
 
 @public
@@ -88,10 +89,11 @@ async def logout(request: web.Request) -> web.Response:
 async def _users_page(request: web.Request, state: FormState) -> web.Response:
     async with db(request) as session:
         users = await accounts.list_users(session)
+        clusters = await sites.list_clusters(session)
     return render(
         request,
         "accounts/users.html",
-        {"users": users, "state": state, "roles": list(Role)},
+        {"users": users, "state": state, "roles": list(Role), "clusters": clusters},
         status=state.status,
     )
 
@@ -108,6 +110,7 @@ async def user_create(request: web.Request) -> web.Response:
         name: text(form, name) for name in ("username", "full_name", "role", "password")
     }
     values["email"] = text(form, "email") or None
+    values["cluster_id"] = text(form, "cluster_id") or None
     try:
         async with db(request) as session:
             await accounts.create_user(session, UserCreate.model_validate(values))
@@ -122,6 +125,7 @@ async def user_create(request: web.Request) -> web.Response:
 async def _user_form(request: web.Request, user_id: int, state: FormState) -> web.Response:
     async with db(request) as session:
         user = await accounts.get_user(session, user_id)
+        clusters = await sites.list_clusters(session)
     values = {**UserPublic.model_validate(user).model_dump(), **state.values}
     return render(
         request,
@@ -131,6 +135,7 @@ async def _user_form(request: web.Request, user_id: int, state: FormState) -> we
             "values": values,
             "state": state,
             "roles": list(Role),
+            "clusters": clusters,
         },
         status=state.status,
     )
@@ -150,6 +155,7 @@ async def user_update(request: web.Request) -> web.Response:
         "email": text(form, "email") or None,
         "role": text(form, "role"),
         "is_active": form.get("is_active") == "on",
+        "cluster_id": text(form, "cluster_id") or None,
     }
     if text(form, "password"):
         values["password"] = text(form, "password")

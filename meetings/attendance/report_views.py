@@ -17,7 +17,7 @@ from meetings.attendance.report import ABSENCE_LABELS, STATUS_LABELS, Attendance
 from meetings.core.access import ANY_ROLE, allow
 from meetings.core.keys import translations_key
 from meetings.core.pages import render
-from meetings.core.web import db, path_id
+from meetings.core.web import db, download, path_id
 
 
 async def _report(request: web.Request) -> AttendanceReport:
@@ -25,22 +25,11 @@ async def _report(request: web.Request) -> AttendanceReport:
         return await attendance_report.build_report(session, path_id(request))
 
 
-def _download(body: bytes, media_type: str, filename: str) -> web.Response:
-    return web.Response(
-        body=body,
-        headers={
-            "Content-Type": media_type,
-            "Content-Disposition": f'attachment; filename="{filename}"',
-            "Cache-Control": "no-store",  # the figures change while the session runs
-        },
-    )
-
-
 @allow(*ANY_ROLE)
 async def attendance_csv(request: web.Request) -> web.Response:
     report = await _report(request)
     body = report_files.to_csv(report, request[translations_key].gettext)
-    return _download(body, "text/csv; charset=utf-8", f"diem-danh-{report.meeting_id}.csv")
+    return download(body, "text/csv; charset=utf-8", f"diem-danh-{report.meeting_id}.csv")
 
 
 @allow(*ANY_ROLE)
@@ -50,7 +39,7 @@ async def attendance_xlsx(request: web.Request) -> web.Response:
     body = await asyncio.get_running_loop().run_in_executor(
         None, partial(report_files.to_xlsx, report, request[translations_key].gettext)
     )
-    return _download(body, report_files.XLSX_MEDIA_TYPE, f"diem-danh-{report.meeting_id}.xlsx")
+    return download(body, report_files.XLSX_MEDIA_TYPE, f"diem-danh-{report.meeting_id}.xlsx")
 
 
 @allow(*ANY_ROLE)

@@ -27,6 +27,8 @@ CSRF_FIELD = "_csrf"
 ANY_ROLE = frozenset(Role)
 #: Roles that plan and run sessions and keep the register.
 ORGANISERS = frozenset({Role.admin, Role.organiser})
+#: The roles whose routes a cluster leader may call, on its own cluster's records only.
+LEADER_POWERS = frozenset({Role.organiser, Role.secretary, Role.chair, Role.cluster_leader})
 
 
 @dataclass(frozen=True)
@@ -44,6 +46,9 @@ class Access:
             return True
         if user is None or not user.is_active:
             return False
+        if user.role == Role.cluster_leader:
+            # Acts as organiser, secretary and chair, only where meetings.core.scope lets it.
+            return bool(self.roles & LEADER_POWERS)
         return user.role == Role.admin or Role(user.role) in self.roles
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 from collections.abc import AsyncIterator
+from functools import partial
 from pathlib import Path
 
 import aiohttp_jinja2
@@ -17,11 +18,15 @@ from agendas.minutes import dashboard_views as minutes_dashboard
 from agendas.minutes import facts as minutes_facts
 from agendas.minutes import panel as minutes_panel
 from agendas.minutes import routes as minutes_routes
+from agendas.programme import carried_part
+from agendas.programme import carried_views as carried_panel
 from agendas.programme import routes as programme_routes
 from agendas.programme import views as programme_views
 from agendas.programme.labels import AGENDA_KIND_LABELS, FOCUS_STATUS_LABELS
+from agendas.record import answer_views, cluster_views
 from agendas.record import routes as record_routes
 from agendas.record.labels import CONTRIBUTION_KIND_LABELS, RECOMMENDATION_STATUS_LABELS
+from agendas.yearly import routes as yearly_routes
 from meetings.accounts import routes as accounts_routes
 from meetings.accounts.keys import logins_key
 from meetings.accounts.labels import ROLE_LABELS
@@ -67,9 +72,9 @@ from meetings.core.routing import mount
 from meetings.core.settings import Settings
 from meetings.core.signals import Signals
 from meetings.core.store import create_engine, session_maker
+from meetings.planning import report_chases, workdays
 from meetings.planning import report_views as request_views
 from meetings.planning import routes as planning_routes
-from meetings.planning import workdays
 from meetings.planning.labels import (
     DEADLINE_LABELS,
     KIND_LABELS,
@@ -82,7 +87,7 @@ from meetings.register.labels import CONTACT_ROLE_LABELS
 from notify.inbound import routes as inbound_routes
 from notify.inbound import views as inbound_views
 from notify.inbound.worker import inbound_context
-from notify.mail import answers, invitations, notices
+from notify.mail import answers, chases, invitations, notices, overdue_actions
 from notify.mail import dashboard_views as mail_dashboard
 from notify.mail import facts as mail_facts
 from notify.mail import routes as mail_routes
@@ -94,6 +99,8 @@ from notify.site import tokens
 from notify.site import views as site_views
 from scheduler import views as scheduler_views
 from scheduler.context import scheduler_context
+from scheduler.keys import chasers_key
+from scheduler.service import Chaser
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 #: Every part's routes, in the order they are mounted.
@@ -107,6 +114,7 @@ PARTS = (
     attendance_routes.ROUTES,
     record_routes.ROUTES,
     minutes_routes.ROUTES,
+    yearly_routes.ROUTES,
     mail_routes.ROUTES,
     inbound_routes.ROUTES,
     site_routes.ROUTES,
@@ -126,14 +134,19 @@ async def database_context(app: web.Application) -> AsyncIterator[None]:
     await engine.dispose()
 
 
-def receivers() -> Signals:
+def receivers(*, locale: str = "vi") -> Signals:
     """Signals with every package's receivers: an app's, or a command-line run's (so a
-    session cancelled from the command line still queues its cancellations)."""
+    session cancelled from the command line still queues its cancellations); `locale` is
+    the organisation's, in which agenda parts made for a session are titled."""
     signals = Signals()
+    # A session created in a series starts with the agenda part on what the last left open.
+    signals.meeting_changed.connect(carried_part.part_on_creation(locale))
     signals.meeting_cancelled.connect(invitations.queue_cancellations)
     signals.minutes_approved.connect(invitations.queue_minutes_notice)
     # An answered recommendation is mailed to the site that raised it.
     signals.recommendation_answered.connect(answers.queue_answer)
+    # The sites chased for a report they have not sent are mailed a reminder.
+    signals.report_chased.connect(chases.queue_chase)
     # The end of a session, by the scheduler or by a person: its draft minutes are announced.
     signals.minutes_due.connect(notices.announce_minutes_ready)
     signals.meeting_changed.connect(notices.announce_minutes_ready)
@@ -144,7 +157,7 @@ def _own_state(app: web.Application) -> None:
     """What belongs to this app alone: its receivers, its live boards fed by the attendance
     changes its sessions commit (the scheduler connects itself when it runs), its
     best-effort tasks, and its counts of logins under way and of unknown site links."""
-    app[signals_key] = receivers()
+    app[signals_key] = receivers(locale=app[settings_key].organisation.locale)
     app[hub_key] = live.Hub()
     app[signals_key].attendance_changed.append(app[hub_key].publish)
     app.on_shutdown.append(app[hub_key].on_shutdown)
@@ -202,17 +215,22 @@ def _providers(app: web.Application) -> None:
             inbound_views.inbox_panel,
             scheduler_views.timeline_panel,
             programme_views.programme_panel,
+            carried_panel.carried_panel,
             request_views.report_requests_panel,
             attendance_panel.attendance_panel,
             minutes_panel.minutes_panel,
         ],
         "site": [notify_views.site_link_panel],
+        # The register's clusters page: recommendations answered per cluster and series.
+        "clusters": [answer_views.clusters_panel],
     }
     app[panels_key] = panels
     # Each role's dashboard: the chair's and secretary's follow-up, the organiser's sessions.
     dashboard: list[DashboardProvider] = [
         minutes_dashboard.chair_sections,
+        cluster_views.leader_sections,
         minutes_dashboard.secretary_sections,
+        minutes_dashboard.organiser_sections,
         mail_dashboard.organiser_sections,
         inbound_views.organiser_sections,
         mail_dashboard.notice_sections,
@@ -224,6 +242,13 @@ def _providers(app: web.Application) -> None:
     # Only notify.site knows sites' links; the parts with forms under a link use these.
     app[site_resolver_key] = tokens.site_for_token
     app[site_form_page_key] = site_views.refused_form_page
+    # What the scheduler chases by mail, each deciding what is due (scheduler.service.Chaser).
+    settings = app[settings_key]
+    chasers: list[Chaser] = [
+        partial(overdue_actions.chase_overdue_actions, settings=settings),
+        report_chases.chase_late_reports,
+    ]
+    app[chasers_key] = chasers
 
 
 def create_app(settings: Settings) -> web.Application:

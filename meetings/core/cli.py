@@ -47,7 +47,12 @@ def build_parser() -> argparse.ArgumentParser:
     user_commands = users.add_subparsers(dest="users_command", required=True, metavar="ACTION")
     add = user_commands.add_parser("add", help="create an account")
     add.add_argument("username")
-    add.add_argument("--role", required=True, choices=["admin", "organiser", "secretary", "chair"])
+    add.add_argument(
+        "--role",
+        required=True,
+        choices=["admin", "organiser", "secretary", "chair", "cluster_leader"],
+    )
+    add.add_argument("--cluster", help="the code of a cluster leader's cluster", metavar="CODE")
     add.add_argument("--full-name", default="")
     add.add_argument("--email")
     add.add_argument(
@@ -240,14 +245,24 @@ def _users(args: argparse.Namespace, settings: Settings) -> int:
             password = getpass.getpass("Password (10 characters or more): ")
         else:
             password, generated = secrets.token_urlsafe(12), True
-    data = UserCreate(
-        username=args.username,
-        role=Role(args.role),
-        full_name=args.full_name,
-        email=args.email,
-        password=password,
-    )
-    run_with_session(settings, _domain_guard(lambda s: accounts.create_user(s, data)))
+
+    async def create(session: AsyncSession) -> object:
+        from meetings.register import sites
+
+        cluster = (await sites.cluster_by_code(session)).get(args.cluster or "")
+        if args.cluster and cluster is None:
+            raise CommandError(f"no cluster with the code {args.cluster}")
+        data = UserCreate(
+            username=args.username,
+            role=Role(args.role),
+            full_name=args.full_name,
+            email=args.email,
+            password=password,
+            cluster_id=cluster.id if cluster else None,
+        )
+        return await accounts.create_user(session, data)
+
+    run_with_session(settings, _domain_guard(create))
     print(
         f"created {args.role} {args.username}" + (f" with password {password}" if generated else "")
     )
@@ -321,7 +336,7 @@ def _demo(settings: Settings) -> int:
         print(f"demo session: {title}")
     print("demo accounts (passwords are new at every run of `giaoban demo`):")
     for person in people:
-        print(f"  {person.role:<10} {person.username:<10} {person.password}")
+        print(f"  {person.role:<14} {person.username:<10} {person.password}")
     return 0
 
 

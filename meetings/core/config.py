@@ -46,6 +46,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "contact_name": "Nguyễn Thị Thu Hà, Văn phòng Liên hiệp",
         "contact_phone": "024 3822 0000",
     },
+    "office": {"units": []},
     "mail": {
         "mode": "drop",
         "drop_dir": "var/maildrop",
@@ -118,6 +119,9 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "rehearsal_minutes": 30,
         "retry_interval_seconds": 60,
         "jobstore_url": "",
+        "chase_interval_minutes": 60,
+        "chase_hour": 8,
+        "chase_every_working_days": 5,
     },
 }
 

@@ -202,19 +202,30 @@ DEMO_USERS = (
     ("organiser", Role.organiser, "Cán bộ Văn phòng (tổ chức)"),
     ("secretary", Role.secretary, "Thư ký hội nghị"),
     ("chair", Role.chair, "Chủ tịch (chủ trì)"),
+    ("cumtruong", Role.cluster_leader, "Cụm trưởng Cụm 1"),
 )
+#: The cluster of each demo cluster leader, by its code.
+DEMO_LEADER_CLUSTERS = {"cumtruong": "CUM-1"}
 
 
 async def demo_accounts(session: AsyncSession) -> list[DemoAccount]:
     """One account per role, each with a fresh random password (printed by the CLI)."""
     made = []
+    clusters = await sites.cluster_by_code(session)
     for username, role, full_name in DEMO_USERS:
         password = secrets.token_urlsafe(9)
         user = await session.scalar(select(User).where(col(User.username) == username))
+        cluster = clusters.get(DEMO_LEADER_CLUSTERS.get(username, ""))
         if user is None:
             await accounts.create_user(
                 session,
-                UserCreate(username=username, role=role, full_name=full_name, password=password),
+                UserCreate(
+                    username=username,
+                    role=role,
+                    full_name=full_name,
+                    password=password,
+                    cluster_id=cluster.id if cluster else None,
+                ),
             )
         else:
             user.password_hash = await accounts.hash_password(password)

@@ -37,6 +37,7 @@ TEMPLATE_PACKAGES = (
     "agendas.programme",
     "agendas.record",
     "agendas.minutes",
+    "agendas.yearly",
     "notify.mail",
     "notify.inbound",
     "notify.site",

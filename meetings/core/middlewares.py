@@ -13,6 +13,7 @@ from pydantic import ValidationError
 
 from meetings.accounts import accounts, cookies
 from meetings.accounts.models import User
+from meetings.core import scope
 from meetings.core.access import (
     CSRF_FIELD,
     CSRF_HEADER,
@@ -279,6 +280,8 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
                 )
             raise web.HTTPSeeOther(url(request, "login", query={"next": request.path_qs}))
         raise web.HTTPForbidden(text=N_("your role may not use this"))
+    if user is not None and not access.is_public:
+        await scope.check(request, user)  # a cluster leader: its own cluster only
     if (
         request.method in UNSAFE_METHODS
         and request[auth_kind_key] != "bearer"

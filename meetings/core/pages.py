@@ -12,7 +12,6 @@ from aiohttp_session import get_session
 
 from meetings.core.access import (
     ORGANISERS,
-    current_user,
 )
 from meetings.core.forms import problems_of
 from meetings.core.keys import (
@@ -22,6 +21,7 @@ from meetings.core.keys import (
     translations_key,
 )
 from meetings.core.labels import N_
+from meetings.core.scope import acts_as
 from meetings.core.web import url
 
 PAGE_SIZE = 50
@@ -78,8 +78,7 @@ def render(
 
 
 def may_edit(request: web.Request) -> bool:
-    user = current_user(request)
-    return user is not None and user.role in ORGANISERS
+    return acts_as(request, ORGANISERS)
 
 
 #: A path of this site as a redirect may name it: "/", then not a second "/" nor a

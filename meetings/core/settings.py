@@ -23,6 +23,7 @@ from meetings.core.mail_settings import (
     inbound_settings,
     mail_settings,
 )
+from meetings.core.office_settings import OfficeSettings, office_settings
 
 LOCALES = ("vi", "en")
 
@@ -155,6 +156,11 @@ class SchedulerSettings:
     retry_interval_seconds: int
     #: A synchronous SQLAlchemy URL (APScheduler 3 cannot use the async drivers).
     jobstore_url: str
+    #: Overdue action items: how often they are looked at, from which local hour of a
+    #: working day their owners are mailed, and how many working days between two mails.
+    chase_interval_minutes: int = 60
+    chase_hour: int = 8
+    chase_every_working_days: int = 5
 
 
 @dataclass(frozen=True)
@@ -174,6 +180,7 @@ class Settings:
     imports: ImportSettings
     base_dir: Path
     source: str
+    office: OfficeSettings = OfficeSettings()
 
     @property
     def var_dir(self) -> Path:
@@ -228,6 +235,7 @@ def _validate(
         ),
         base_dir=base_dir,
         source=source,
+        office=office_settings(raw),
     )
 
 
@@ -324,6 +332,13 @@ def _scheduler(
         retry_interval_seconds=config.number(raw, "scheduler", "retry_interval_seconds", 1, 86400),
         jobstore_url=config.text(raw, "scheduler", "jobstore_url", required=False)
         or config.default_jobstore(database.url, server.var_dir),
+        chase_interval_minutes=config.number(
+            raw, "scheduler", "chase_interval_minutes", 1, 24 * 60
+        ),
+        chase_hour=config.number(raw, "scheduler", "chase_hour", 0, 23),
+        chase_every_working_days=config.number(
+            raw, "scheduler", "chase_every_working_days", 1, 250
+        ),
     )
 
 

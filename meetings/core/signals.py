@@ -65,6 +65,9 @@ class Signals:
     #: A recommendation got an answer, or a changed one (sent with the recommendation's id:
     #: receivers queue the answer to the site that raised it).
     recommendation_answered: Signal = _signal("recommendation_answered")
+    #: Sites were reminded of a report request they had not answered (sent with the
+    #: request's id: receivers mail the sites of its latest chase round).
+    report_chased: Signal = _signal("report_chased")
     #: Committed attendance changes reach these (the app's live hub).
     attendance_changed: list[AttendanceListener] = field(default_factory=list)
 

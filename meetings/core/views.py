@@ -17,6 +17,7 @@ from meetings.core.access import (
     public,
     require_user,
 )
+from meetings.core.cluster_views import cluster_home
 from meetings.core.keys import dashboard_key, settings_key
 from meetings.core.pages import render, safe_next
 from meetings.core.settings import LOCALES
@@ -49,6 +50,8 @@ async def dashboard(request: web.Request) -> web.Response:
     """Live sessions first for everyone, then what the user's role works on (the
     sections of other packages), then the upcoming and recent sessions and the register."""
     user = require_user(request)
+    if user.role == Role.cluster_leader:
+        return await cluster_home(request, user, await _sections(request, user))
     is_organiser = user.role in ORGANISERS
     async with db(request) as session:
         live = await dashboard_lists.live_sessions(session)

@@ -103,6 +103,19 @@ def model_response(model: BaseModel, status: int = 200) -> web.Response:
     )
 
 
+def download(body: bytes, media_type: str, filename: str) -> web.Response:
+    """A generated file (a report, an export) to save under `filename` (ASCII), never
+    cached: its figures change as the data does."""
+    return web.Response(
+        body=body,
+        headers={
+            "Content-Type": media_type,
+            "Content-Disposition": f'attachment; filename="{filename}"',
+            "Cache-Control": "no-store",
+        },
+    )
+
+
 def items_response(items: list[Any], total: int) -> web.Response:
     body = '{"items":[' + ",".join(i.model_dump_json() for i in items) + f'],"total":{total}}}'
     return web.Response(body=body, content_type="application/json")

@@ -9,6 +9,7 @@ from meetings.core.access import ANY_ROLE, ORGANISERS, allow, current_user, publ
 from meetings.core.errors import FieldProblem, Invalid
 from meetings.core.keys import settings_key
 from meetings.core.labels import N_
+from meetings.core.scope import own_cluster
 from meetings.core.web import (
     db,
     int_query,
@@ -58,6 +59,7 @@ async def list_meetings(request: web.Request) -> web.Response:
             q=request.query.get("q"),
             limit=int_query(request, "limit", 50, 1, 500),
             offset=int_query(request, "offset", 0, 0, 2**31),
+            own_cluster_id=own_cluster(request),
         )
     return items_response(page.items, page.total)
 
@@ -71,6 +73,7 @@ async def create_meeting(request: web.Request) -> web.Response:
             data,
             organiser_id=_user_id(request),
             default_location=request.app[settings_key].organisation.hall,
+            cluster_id=own_cluster(request),
         )
     return model_response(meeting, status=201)
 

@@ -56,11 +56,25 @@ async def invited_site_ids(
     return set(found.all())
 
 
-async def resolve_selection(session: AsyncSession, selection: SiteSelection) -> set[int]:
-    """The site ids a selection means; unknown clusters or sites are named, not ignored."""
+async def resolve_selection(
+    session: AsyncSession, selection: SiteSelection, *, cluster_id: int | None = None
+) -> set[int]:
+    """The site ids a selection means; unknown clusters or sites are named, not ignored.
+    For a cluster's own meeting (`cluster_id`), "all" is all of its sites, and another
+    cluster or a site of another cluster is refused, naming the field."""
     chosen: set[int] = set()
+    if cluster_id is not None:
+        await check_in_cluster(session, cluster_id, "site_ids", selection.site_ids)
+        if others := sorted(set(selection.cluster_ids) - {cluster_id}):
+            raise Invalid(
+                "outside the cluster",
+                [FieldProblem.of("cluster_ids", OTHER_CLUSTER, cluster_id=others[0])],
+            )
     if selection.all_sites:
-        chosen.update((await session.scalars(select(key_col(Site.id)))).all())
+        everything = select(key_col(Site.id))
+        if cluster_id is not None:
+            everything = everything.where(col(Site.cluster_id) == cluster_id)
+        chosen.update((await session.scalars(everything)).all())
     if selection.cluster_ids:
         wanted = set(selection.cluster_ids)
         known = set(
@@ -93,6 +107,27 @@ async def resolve_selection(session: AsyncSession, selection: SiteSelection) -> 
             )
         chosen.update(wanted)
     return chosen - set(selection.exclude_site_ids)
+
+
+OTHER_CLUSTER = N_(
+    "a cluster's meeting invites only its own cluster's sites: not cluster {cluster_id}"
+)
+OTHER_SITE = N_("a cluster's meeting invites only its own cluster's sites: not site {site_id}")
+
+
+async def check_in_cluster(
+    session: AsyncSession, cluster_id: int | None, field: str, site_ids: Collection[int | None]
+) -> None:
+    """A cluster's own meeting invites (and is hosted by) its cluster's sites only; the
+    first other one is named under `field`. No cluster (an office session): anyone."""
+    wanted = {i for i in site_ids if i is not None}
+    if cluster_id is None or not wanted:
+        return
+    own = select(key_col(Site.id)).where(col(Site.cluster_id) == cluster_id)
+    if outside := sorted(wanted - set((await session.scalars(own)).all())):
+        raise Invalid(
+            "outside the cluster", [FieldProblem.of(field, OTHER_SITE, site_id=outside[0])]
+        )
 
 
 async def _existing_site_ids(session: AsyncSession, ids: set[int]) -> set[int]:

@@ -23,7 +23,17 @@ from meetings.core.errors import FieldProblem, Invalid, NotFound
 from meetings.core.labels import N_
 from meetings.core.store import bump_version, id_of, utcnow
 from meetings.planning import golive
-from meetings.planning.invited import add_participant, resolve_selection, set_participants
+from meetings.planning.cluster_rules import (
+    as_cluster_meeting,
+    check_cluster_changes,
+    check_cluster_series,
+)
+from meetings.planning.invited import (
+    add_participant,
+    check_in_cluster,
+    resolve_selection,
+    set_participants,
+)
 from meetings.planning.models import (
     Meeting,
     MeetingCreate,
@@ -83,8 +93,13 @@ async def _check_host(session: AsyncSession, host_site_id: int | None) -> None:
 
 
 async def _series_for(
-    session: AsyncSession, *, series_id: int | None, series_name: str | None
+    session: AsyncSession,
+    *,
+    series_id: int | None,
+    series_name: str | None,
+    cluster_id: int | None = None,
 ) -> int | None:
+    """The series a new session joins (a new one by its name; a cluster's: its own)."""
     if series_name:
         series = Series(name=series_name)
         session.add(series)
@@ -95,6 +110,7 @@ async def _series_for(
             "unknown series",
             [FieldProblem.of("series_id", N_("no series {series_id}"), series_id=series_id)],
         )
+    await check_cluster_series(session, series_id, cluster_id)
     return series_id
 
 
@@ -104,12 +120,19 @@ async def create_meeting(
     *,
     organiser_id: int | None,
     default_location: str,
+    cluster_id: int | None = None,
 ) -> MeetingPublic:
+    """Plan a session; `cluster_id` makes it that cluster's own meeting (its leader's):
+    only its sites are invited, and it may not join a series of other meetings."""
+    data = as_cluster_meeting(data, cluster_id)
     await _check_host(session, data.host_site_id)
-    site_ids = await resolve_selection(session, data)
+    await check_in_cluster(session, cluster_id, "host_site_id", [data.host_site_id])
+    site_ids = await resolve_selection(session, data, cluster_id=cluster_id)
     if data.host_site_id is not None:
         site_ids.add(data.host_site_id)
-    series_id = await _series_for(session, series_id=data.series_id, series_name=data.series_name)
+    series_id = await _series_for(
+        session, series_id=data.series_id, series_name=data.series_name, cluster_id=cluster_id
+    )
     fields = data.model_dump(
         exclude={*SELECTION_FIELDS, "series_name", "series_id", "starts_at", "ends_at"}
     )
@@ -119,6 +142,7 @@ async def create_meeting(
         ends_at=data.ends_at.astimezone(UTC),
         series_id=series_id,
         organiser_id=organiser_id,
+        cluster_id=cluster_id,
     )
     meeting.location = meeting.location or default_location
     meeting.refresh_search_text()
@@ -148,6 +172,7 @@ async def update_meeting(
         )
     except ValueError as exc:
         raise Invalid("bad times", [FieldProblem("ends_at", str(exc))]) from None
+    await check_cluster_changes(session, meeting.cluster_id, changes)
     if "host_site_id" in changes:
         await _check_host(session, changes["host_site_id"])
     if "series_id" in changes:
@@ -164,7 +189,7 @@ async def update_meeting(
                 if v is not None
             }
         )
-        site_ids = await resolve_selection(session, selection)
+        site_ids = await resolve_selection(session, selection, cluster_id=meeting.cluster_id)
         host = changes.get("host_site_id", meeting.host_site_id)
         if host is not None:
             site_ids.add(host)

@@ -71,10 +71,14 @@ async def list_meetings(
     now: datetime | None = None,
     limit: int = 50,
     offset: int = 0,
+    own_cluster_id: int | None = None,
 ) -> MeetingPage:
-    """Sessions for lists: upcoming soonest first, past and cancelled latest first."""
+    """Sessions for lists: upcoming soonest first, past and cancelled latest first;
+    `own_cluster_id`: only that cluster's own meetings (what its leader sees)."""
     now = now or utcnow()
     conditions: list[Any] = period_conditions(period, now)
+    if own_cluster_id is not None:
+        conditions.append(col(Meeting.cluster_id) == own_cluster_id)
     order: Any = col(Meeting.starts_at)
     if period in ("past", "cancelled"):
         order = col(Meeting.starts_at).desc()

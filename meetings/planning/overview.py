@@ -14,15 +14,9 @@ from sqlmodel import col
 from meetings.planning import documents, listing, series
 from meetings.planning import lifecycle as planning
 from meetings.planning.document_models import DocumentPublic
-from meetings.planning.models import (
-    MeetingPublic,
-    MeetingStatus,
-    ParticipationPublic,
-    Rsvp,
-    RsvpChange,
-    RsvpChangePublic,
-)
+from meetings.planning.models import MeetingPublic, MeetingStatus, ParticipationPublic, Rsvp
 from meetings.planning.phases import Phase, PhaseFacts, phase_of
+from meetings.planning.rsvp_models import RsvpChange, RsvpChangePublic
 from meetings.planning.workdays import Deadline, planning_deadlines
 from meetings.register.groups import by_cluster
 

@@ -29,6 +29,7 @@ from meetings.planning.documents import KINDS, checked_file, safe_filename, stor
 from meetings.planning.lifecycle import get_meeting_row
 from meetings.planning.models import Participation
 from meetings.planning.request_models import (
+    ReportChase,
     ReportRequest,
     ReportRequestCreate,
     ReportRequestPublic,
@@ -56,7 +57,14 @@ async def create_request(
             starts_at=meeting.starts_at, timezone=meeting.timezone, now=utcnow(), is_urgent=False
         )
         due_at = next(d.due_at for d in deadlines if d.kind == "documents")
-    row = ReportRequest(meeting_id=meeting_id, title=data.title, due_at=due_at, created_by=by)
+    row = ReportRequest(
+        meeting_id=meeting_id,
+        title=data.title,
+        due_at=due_at,
+        created_by=by,
+        auto_chase=data.auto_chase,
+        remind_days_before=data.remind_days_before,
+    )
     session.add(row)
     await session.flush()
     return ReportRequestPublic.model_validate(row)
@@ -164,7 +172,8 @@ def _state_column(due_at: datetime) -> ColumnElement[str]:
     )
 
 
-def _invited_with_reports(row: ReportRequest) -> Select[Site, SiteReport]:
+def invited_with_reports(row: ReportRequest) -> Select[Site, SiteReport]:
+    """Every invited site of the request's session, with its report if it sent one."""
     return (
         select(Site, SiteReport)
         .join(Participation, col(Participation.site_id) == col(Site.id))
@@ -182,7 +191,7 @@ def _invited_with_reports(row: ReportRequest) -> Select[Site, SiteReport]:
 async def request_counts(session: AsyncSession, row: ReportRequest) -> RequestCounts:
     """How many invited sites sent in time, late, or not yet — one query."""
     state = _state_column(row.due_at).label("state")
-    query = _invited_with_reports(row).with_only_columns(state, func.count()).group_by(state)
+    query = invited_with_reports(row).with_only_columns(state, func.count()).group_by(state)
     counts = dict((await session.execute(query)).all())
     return RequestCounts(**{s: counts.get(s, 0) for s in STATES})
 
@@ -203,7 +212,7 @@ async def request_sites(
             "bad state",
             [FieldProblem.of("state", N_("choose one of: {states}"), states=", ".join(STATES))],
         )
-    query = _invited_with_reports(row)
+    query = invited_with_reports(row)
     if state is not None:
         query = query.where(_state_column(row.due_at) == state)
     total = await session.scalar(query.with_only_columns(func.count()).order_by(None))
@@ -220,7 +229,22 @@ async def request_sites(
         )
         for site, report in found.all()
     ]
+    chased = await last_chased(session, row, site_ids=[i.site_id for i in items])
+    for item in items:
+        item.last_chased_at = chased.get(item.site_id)
     return SitesPage(items, total or 0)
+
+
+async def last_chased(
+    session: AsyncSession, row: ReportRequest, *, site_ids: Collection[int]
+) -> dict[int, datetime]:
+    """When each of these sites was last reminded of the request (one query)."""
+    found = await session.execute(
+        select(col(ReportChase.site_id), func.max(col(ReportChase.chased_at)))
+        .where(col(ReportChase.request_id) == row.id, col(ReportChase.site_id).in_(site_ids))
+        .group_by(col(ReportChase.site_id))
+    )
+    return dict(found.all())
 
 
 def archive_name(site: Site, report: SiteReport) -> str:

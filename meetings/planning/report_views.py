@@ -28,6 +28,7 @@ from meetings.core.web import (
     path_id,
     url,
 )
+from meetings.planning import report_chases
 from meetings.planning import report_requests as reports
 from meetings.planning.documents import content_disposition
 from meetings.planning.lifecycle import get_meeting_row
@@ -112,6 +113,16 @@ async def download_reports(request: web.Request) -> web.StreamResponse:
     return response
 
 
+@allow(*ORGANISERS)
+async def chase_request(request: web.Request) -> web.Response:
+    """Remind every invited site that has not sent the report (one round per click)."""
+    async with db(request) as session:
+        done = await report_chases.chase_request(
+            session, path_id(request), path_id(request, "request_id"), by=_username(request)
+        )
+    return model_response(done)
+
+
 # --- the session page ------------------------------------------------------------------
 
 
@@ -152,6 +163,8 @@ async def session_request_create(request: web.Request) -> web.Response:
                 {
                     "title": text(form, "title"),
                     "due_at": _due_at(text(form, "due_at"), meeting.timezone),
+                    "auto_chase": bool(form.get("auto_chase")),
+                    "remind_days_before": text(form, "remind_days_before") or 0,
                 }
             )
             await reports.create_request(session, meeting_id, data, by=_username(request))
@@ -160,6 +173,25 @@ async def session_request_create(request: web.Request) -> web.Response:
     else:
         await flash(request, _(request, "The report was requested from the sites."))
     raise web.HTTPSeeOther(url(request, "session", id=meeting_id))
+
+
+@allow(*ORGANISERS)
+async def session_request_chase(request: web.Request) -> web.Response:
+    """The page's one click: the sites still missing are reminded, or why not."""
+    meeting_id, request_id = path_id(request), path_id(request, "request_id")
+    try:
+        async with db(request) as session:
+            done = await report_chases.chase_request(
+                session, meeting_id, request_id, by=_username(request)
+            )
+    except DomainError as exc:
+        await flash(request, not_saved(request, exc))
+    else:
+        message = _(request, "Reminders were queued for {count} sites.")
+        await flash(request, message.format(count=done.chased))
+    raise web.HTTPSeeOther(
+        url(request, "session_report_request", id=meeting_id, request_id=request_id)
+    )
 
 
 @allow(*ANY_ROLE)

@@ -14,6 +14,7 @@ from meetings.planning.models import (
     StatusChangePublic,
 )
 from meetings.planning.request_models import (
+    ChasePublic,
     ReportRequestCreate,
     ReportRequestPublic,
     RequestSitesPublic,
@@ -231,6 +232,16 @@ REPORT_ROUTES = Routes(
             tags=("sessions",),
             name="api_download_reports",
         ),
+        Operation(
+            "POST",
+            "/api/v1/meetings/{id}/report-requests/{request_id}/chase",
+            report_views.chase_request,
+            "Remind every invited site that has not sent the report, by e-mail to its "
+            "reachable contacts (a second chase within 5 minutes → 409)",
+            response=ChasePublic,
+            tags=("sessions",),
+            name="api_chase_report_request",
+        ),
     ),
     pages=(
         Page(
@@ -244,6 +255,12 @@ REPORT_ROUTES = Routes(
             r"/sessions/{id:\d+}/report-requests/{request_id:\d+}",
             report_views.session_request_page,
             "session_report_request",
+        ),
+        Page(
+            "POST",
+            r"/sessions/{id:\d+}/report-requests/{request_id:\d+}/chase",
+            report_views.session_request_chase,
+            "session_report_request_chase",
         ),
         Page(
             "POST",

@@ -22,15 +22,8 @@ from meetings.core.labels import N_
 from meetings.core.store import utcnow
 from meetings.core.types import Line, Text
 from meetings.planning.invited import invitation
-from meetings.planning.models import (
-    Meeting,
-    MeetingStatus,
-    Participation,
-    Rsvp,
-    RsvpChange,
-    RsvpChangePublic,
-    RsvpSource,
-)
+from meetings.planning.models import Meeting, MeetingStatus, Participation, Rsvp, RsvpSource
+from meetings.planning.rsvp_models import RsvpChange, RsvpChangePublic
 
 
 class RsvpIn(SQLModel):

@@ -22,6 +22,7 @@ from meetings.planning.models import (
     MeetingPublic,
     MeetingStatus,
     Series,
+    SeriesPublic,
 )
 
 
@@ -54,6 +55,7 @@ async def follow_up(
         series_id=previous.series_id,
         previous_id=previous.id,
         organiser_id=organiser_id,
+        cluster_id=previous.cluster_id,
     )
     meeting.refresh_search_text()
     session.add(meeting)
@@ -76,3 +78,9 @@ async def successor(session: AsyncSession, meeting_id: int) -> MeetingPublic | N
         .limit(1)
     )
     return None if found is None else await get_meeting(session, found)
+
+
+async def all_series(session: AsyncSession) -> list[SeriesPublic]:
+    """Every series by name (the pages' series selectors)."""
+    rows = await session.scalars(select(Series).order_by(col(Series.name), col(Series.id)))
+    return [SeriesPublic.model_validate(s) for s in rows.all()]

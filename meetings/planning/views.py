@@ -29,6 +29,7 @@ from meetings.core.pages import (
     refused_site_form,
     render,
 )
+from meetings.core.scope import own_cluster
 from meetings.core.store import utcnow
 from meetings.core.web import (
     back_to_site_page,
@@ -41,6 +42,7 @@ from meetings.core.web import (
 from meetings.planning import documents, golive, listing, overview, phases, rsvp
 from meetings.planning import lifecycle as planning
 from meetings.planning.api import store_upload
+from meetings.planning.cluster_rules import CLUSTER_KINDS
 from meetings.planning.forms import COMMON_ZONES, form_values, meeting_values, rsvp_values
 from meetings.planning.models import (
     MeetingCreate,
@@ -56,9 +58,14 @@ PERIODS = ("upcoming", "past", "cancelled")
 
 
 async def _register(request: web.Request) -> tuple[list[Any], list[Any]]:
-    """Clusters and every site, for the invitation picker (grouped by cluster)."""
+    """Clusters and every site, for the invitation picker (grouped by cluster); a cluster
+    leader's: its own cluster and sites."""
+    own = own_cluster(request)
     async with db(request) as session:
-        return await sites.list_clusters(session), await sites.all_sites(session)
+        clusters, found = await sites.list_clusters(session), await sites.all_sites(session)
+    if own is None:
+        return clusters, found
+    return [c for c in clusters if c.id == own], [s for s in found if s.cluster_id == own]
 
 
 # --- list ------------------------------------------------------------------------------
@@ -129,7 +136,7 @@ async def _form_page(
         "host_site_id": None,
         "is_urgent": False,
         "rehearsal_minutes": None,
-        "kind": "briefing",
+        "kind": "briefing" if own_cluster(request) is None else "cluster_meeting",
         "timezone": settings.organisation.timezone,
         "location": settings.organisation.hall,
         "site_ids": [],
@@ -144,7 +151,7 @@ async def _form_page(
             "state": state,
             "clusters": clusters,
             "sites": all_sites,
-            "kinds": list(MeetingKind),
+            "kinds": list(MeetingKind) if own_cluster(request) is None else CLUSTER_KINDS,
             "zones": COMMON_ZONES,
             "chosen": set(values.get("site_ids") or []),
             "rehearsal_default": settings.scheduler.rehearsal_minutes,
@@ -197,6 +204,7 @@ async def session_create(request: web.Request) -> web.Response:
                 MeetingCreate.model_validate(values),
                 organiser_id=user.id if user else None,
                 default_location=request.app[settings_key].organisation.hall,
+                cluster_id=own_cluster(request),
             )
     except (ValidationError, DomainError) as exc:
         return await _form_page(request, _failed(request, exc, values))

@@ -136,6 +136,22 @@ def working_days_after(day: date, count: int) -> date:
     return current
 
 
+def working_days_between(start: date, end: date) -> int:
+    """How many working days after `start` `end` is (`end` counted, `start` not): the
+    inverse of `working_days_after` for a working day `end`; 0 when `end` <= `start`."""
+    days = (start + timedelta(days=n) for n in range(1, (end - start).days + 1))
+    return sum(1 for day in days if is_working_day(day))
+
+
+def working_day_at(now: datetime, zone: str, *, from_hour: int = 0) -> date | None:
+    """The local date of `now` in `zone` when it is a working day and `from_hour` has
+    passed there (the office's day has begun), else None: when chasers may mail."""
+    local = now.astimezone(ZoneInfo(zone))
+    if local.hour < from_hour or not is_working_day(local.date()):
+        return None
+    return local.date()
+
+
 @dataclass(frozen=True)
 class Deadline:
     """A notice-period deadline: the last day, and whether it is missed or waived."""

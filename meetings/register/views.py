@@ -323,6 +323,7 @@ async def _clusters_page(request: web.Request, state: FormState) -> web.Response
             "site_names": names,
             "state": state,
             "may_edit": may_edit(request),
+            "panels": await panels(request, "clusters", 0),
         },
         status=state.status,
     )

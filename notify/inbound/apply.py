@@ -51,13 +51,9 @@ from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from meetings.planning.models import (
-    Participation,
-    Rsvp,
-    RsvpChange,
-    RsvpSource,
-)
+from meetings.planning.models import Participation, Rsvp, RsvpSource
 from meetings.planning.rsvp import Answering, answers_closed, overturns, take_answer
+from meetings.planning.rsvp_models import RsvpChange
 from notify.inbound.lookup import (
     Addressee,
     Known,

@@ -22,6 +22,7 @@ from meetings.core.keys import locale_key, settings_key, translations_key
 from meetings.core.labels import N_
 from meetings.core.pages import _, flash, render
 from meetings.core.problems import in_language, problem_text
+from meetings.core.scope import acts_as
 from meetings.core.web import db, int_query, path_id, url
 from meetings.planning.lifecycle import get_meeting, get_meeting_row
 from meetings.planning.models import MeetingPublic
@@ -45,7 +46,7 @@ HIDDEN = ranks(None, None, None, None, None, None, None, cancelled=None)
 def may_read(request: web.Request) -> bool:
     """Organisers (and admins) read the mail the sites send and decide proposals."""
     user = current_user(request)
-    return user is not None and user.role in ORGANISERS
+    return user is not None and acts_as(request, ORGANISERS)
 
 
 def span(starts_at: datetime, ends_at: datetime, locale: str, tz: str) -> str:

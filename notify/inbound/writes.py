@@ -15,7 +15,8 @@ from sqlmodel import SQLModel
 from meetings.core.errors import Conflict
 from meetings.core.labels import N_
 from meetings.core.store import table_of
-from meetings.planning.models import Participation, RsvpChange
+from meetings.planning.models import Participation
+from meetings.planning.rsvp_models import RsvpChange
 from meetings.register.models import Contact
 from notify.inbound.executemany import Many
 from notify.inbound.lookup import Invitation, Known, chunks

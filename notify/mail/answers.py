@@ -9,6 +9,10 @@ language; a plain message, with no calendar and no letter.
 
 from __future__ import annotations
 
+import asyncio
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sqlalchemy import insert, select
@@ -20,11 +24,11 @@ from meetings.core.i18n import format_moment, translations
 from meetings.core.labels import N_
 from meetings.core.store import utcnow
 from meetings.planning.models import Meeting
-from meetings.register.bounces import reachable
-from meetings.register.models import Contact, Site
-from notify.mail.compose import Rendered, compose
+from meetings.register.models import Site
+from notify.mail.compose import Rendered, attachment_part, compose
 from notify.mail.ical import Person
 from notify.mail.models import Message, MessageKind, MessageStatus
+from notify.mail.recipients import site_contacts
 from notify.mail.transports import Outgoing
 
 if TYPE_CHECKING:  # the renderer calls this module: it is only named here
@@ -32,6 +36,40 @@ if TYPE_CHECKING:  # the renderer calls this module: it is only named here
 
 SUBJECT = N_("Answer to your recommendation")
 INTRO = N_("Your site raised the following recommendation. Here is the answer.")
+
+
+def queued_row(now: datetime, **fields: object) -> dict[str, object]:
+    """An outbox row to insert for a plain mail (answers, reminders): queued, due now."""
+    return {
+        "status": MessageStatus.queued,
+        "sequence": 0,
+        "attempts": 0,
+        "last_error": "",
+        "send_after": now,
+        "message_id": "",
+        "created_at": now,
+        **fields,
+    }
+
+
+def plain_mail(
+    renderer: MessageRenderer,
+    message: Message,
+    rendered: Rendered,
+    attachments: tuple[bytes, ...] = (),
+) -> Outgoing:
+    """A plain e-mail to the row's recipient: no calendar, no letter."""
+    return compose(
+        sender=renderer.sender,
+        recipient=Person(message.recipient_name, message.recipient),
+        rendered=rendered,
+        calendar=None,
+        method=None,
+        now=utcnow(),
+        attachments=attachments,
+        reply_to=renderer.reply_to,
+        envelope_sender=renderer.envelope_sender(message),
+    )
 
 
 async def queue_answer(session: AsyncSession, recommendation_id: int) -> int:
@@ -42,32 +80,19 @@ async def queue_answer(session: AsyncSession, recommendation_id: int) -> int:
     rec = await session.get(Recommendation, recommendation_id)
     if rec is None or rec.site_id is None or rec.status != RecommendationStatus.answered:
         return 0
-    rows = await session.execute(
-        select(col(Contact.email), col(Contact.name))
-        .where(col(Contact.site_id) == rec.site_id, reachable())
-        .order_by(col(Contact.position), col(Contact.id))
-    )
+    found = await site_contacts(session, rec.site_id)
     now = utcnow()
-    found: dict[str, str] = {}
-    for email, name in rows.all():
-        found.setdefault(email.lower(), name)
     values = [
-        {
-            "meeting_id": rec.meeting_id,
-            "site_id": rec.site_id,
-            "recipient": email,
-            "recipient_name": name,
-            "kind": MessageKind.recommendation_answer,
-            "status": MessageStatus.queued,
-            "sequence": 0,
-            "attempts": 0,
-            "last_error": "",
-            "send_after": now,
-            "message_id": "",
-            "dedupe_key": f"answer:{recommendation_id}:{rec.version}:{email}"[:200],
-            "recommendation_id": recommendation_id,
-            "created_at": now,
-        }
+        queued_row(
+            now,
+            meeting_id=rec.meeting_id,
+            site_id=rec.site_id,
+            recipient=email,
+            recipient_name=name,
+            kind=MessageKind.recommendation_answer,
+            dedupe_key=f"answer:{recommendation_id}:{rec.version}:{email}"[:200],
+            recommendation_id=recommendation_id,
+        )
         for email, name in found.items()
     ]
     if values:
@@ -75,28 +100,48 @@ async def queue_answer(session: AsyncSession, recommendation_id: int) -> int:
     return len(values)
 
 
+@dataclass(frozen=True)
+class Told:
+    """A recommendation an answer mail tells, and its answer's document as an attachment
+    part (None without one, or when its file is gone: the answer goes without it)."""
+
+    rec: Recommendation
+    document: bytes | None
+
+
 async def answered(
-    session: AsyncSession, recommendation_ids: set[int]
-) -> dict[int, Recommendation]:
-    """The recommendations a batch of answer mails tells, in one query."""
+    session: AsyncSession, recommendation_ids: set[int], *, folder: Path
+) -> dict[int, Told]:
+    """The recommendations a batch of answer mails tells, in one query, with their
+    documents read once for all the contacts."""
     if not recommendation_ids:
         return {}
     rows = await session.scalars(
         select(Recommendation).where(col(Recommendation.id).in_(recommendation_ids))
     )
-    return {r.id or 0: r for r in rows.all()}
+    found = {}
+    for rec in rows.all():
+        part = None
+        path = folder / rec.answer_stored_name
+        if rec.answer_stored_name and path.is_file():
+            content = await asyncio.to_thread(path.read_bytes)
+            part = attachment_part(rec.answer_filename, rec.answer_content_type, content)
+        found[rec.id or 0] = Told(rec, part)
+    return found
 
 
 def render_answer(
     renderer: MessageRenderer,
     meeting: Meeting,
     site: Site,
-    rec: Recommendation | None,
+    told: Told | None,
     message: Message,
 ) -> Outgoing:
-    """One answer e-mail (text and HTML) to a contact of the raising site, in its language."""
-    if rec is None:
+    """One answer e-mail (text and HTML) to a contact of the raising site, in its language,
+    with the answer's document attached."""
+    if told is None:
         raise LookupError(f"message {message.id} has no recommendation any more")
+    rec = told.rec
     settings, env = renderer.settings, renderer.env
     locale = site.locale or settings.organisation.locale
     gettext = translations(locale).gettext
@@ -117,13 +162,5 @@ def render_answer(
     text = env.get_template("mail/answer.txt").render(context)
     html = env.get_template("mail/answer.html").render(context)
     subject = f"[{gettext(SUBJECT)}] {rec.topic or meeting.title}"
-    return compose(
-        sender=renderer.sender,
-        recipient=Person(message.recipient_name, message.recipient),
-        rendered=Rendered(subject, text, html),
-        calendar=None,
-        method=None,
-        now=utcnow(),
-        reply_to=renderer.reply_to,
-        envelope_sender=renderer.envelope_sender(message),
-    )
+    attachments = (told.document,) if told.document else ()
+    return plain_mail(renderer, message, Rendered(subject, text, html), attachments)

@@ -16,6 +16,8 @@ MESSAGE_KIND_LABELS = {
     "minutes_ready": N_("Draft minutes ready"),
     "declinecounter": N_("Proposed time declined"),
     "rec_answer": N_("Answer to a recommendation"),
+    "action_chase": N_("Overdue action item"),
+    "report_chaser": N_("Report reminder"),
 }
 
 

@@ -14,7 +14,7 @@ import asyncio
 import hashlib
 from collections import OrderedDict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
@@ -26,11 +26,14 @@ from sqlmodel import col
 
 from agendas.programme.models import AgendaItemPublic
 from agendas.programme.programme import agenda_items, timeline
+from agendas.record.carried import Carried, carried
+from agendas.record.labels import CARRIED_STATE_LABELS
 from meetings.accounts.models import User
 from meetings.attendance.video import join_url
 from meetings.core.admin_format import clock_in_words, date_in_words, html_to_pdf, moment_in_words
 from meetings.core.i18n import translations
 from meetings.core.settings import OrganisationSettings, Settings
+from meetings.core.store import utcnow
 from meetings.planning.documents import session_documents
 from meetings.planning.invited import invitation
 from meetings.planning.lifecycle import get_meeting_row
@@ -75,6 +78,8 @@ class Letter:
     contact: str = ""
     #: What the sites open to join the session (empty: each site's page gives it).
     join_link: str = ""
+    #: What earlier sessions of the series left open (agendas.record.carried).
+    carried: Carried = field(default_factory=Carried)
 
 
 @dataclass(frozen=True)
@@ -86,6 +91,9 @@ class InvitedGroup:
     count: int
     sites: Sequence[str] = ()
 
+
+#: The carried items a letter names; the others are counted ("and 12 more").
+LETTER_CARRIED = 10
 
 #: Above this many invited sites the attached list gives each cluster's count, not every
 #: name: a list of 10,000 names would be 200 pages in every e-mail.
@@ -158,8 +166,22 @@ def letter_html(
         "local_starts": moment_in_words(starts, locale, site_zone) if site_zone != zone else "",
         "site_timezone": site_zone,
         "deadline": date_in_words(deadline, locale) if deadline >= letter.issued_on else "",
+        **_carried(letter.carried),
     }
     return env.get_template("mail/letter.html").render(context)
+
+
+def _carried(found: Carried) -> dict[str, object]:
+    """The first LETTER_CARRIED carried items (action items first), and how many more."""
+    actions = found.actions[:LETTER_CARRIED]
+    recommendations = found.recommendations[: LETTER_CARRIED - len(actions)]
+    return {
+        "carried_count": found.count,
+        "carried_actions": actions,
+        "carried_recommendations": recommendations,
+        "carried_more": found.count - len(actions) - len(recommendations),
+        "carried_states": CARRIED_STATE_LABELS,
+    }
 
 
 def _unbroken(url: str) -> Markup:
@@ -277,6 +299,7 @@ async def general_letter(
         invited=invited,
         contact=await contact_line(session, meeting, settings.organisation),
         join_link=join_link(settings, meeting, None),
+        carried=await carried(session, meeting.id or 0, now=utcnow()),
     )
 
 
@@ -315,4 +338,5 @@ async def load_letter(
         site_url=site_page_url(settings.server.public_url, token),
         contact=await contact_line(session, meeting, settings.organisation),
         join_link=join_link(settings, meeting, site),
+        carried=await carried(session, meeting_id, now=utcnow()),
     )

@@ -27,6 +27,11 @@ class MessageKind(StrEnum):
     declinecounter = "declinecounter"
     #: To the contacts of the site that raised a recommendation: its answer.
     recommendation_answer = "rec_answer"
+    #: To the owner of an overdue action item (its site's contacts, its cluster's leading
+    #: site's, or its unit's address): a reminder that it is late.
+    action_chase = "action_chase"
+    #: To the contacts of a site that has not sent a requested report: a reminder.
+    report_chaser = "report_chaser"
 
 
 class MessageStatus(StrEnum):
@@ -88,6 +93,26 @@ class Message(SQLModel, table=True):
             Integer,
             ForeignKey(
                 "recommendation.id", ondelete="CASCADE", name="fk_message_recommendation_id"
+            ),
+            nullable=True,
+        ),
+    )
+    #: An overdue action item's reminder: the item it tells of (rendered as it is then).
+    action_item_id: int | None = Field(
+        default=None,
+        sa_column=Column(
+            Integer,
+            ForeignKey("actionitem.id", ondelete="CASCADE", name="fk_message_action_item_id"),
+            nullable=True,
+        ),
+    )
+    #: A reminder of a requested report: the request it tells of.
+    report_request_id: int | None = Field(
+        default=None,
+        sa_column=Column(
+            Integer,
+            ForeignKey(
+                "report_request.id", ondelete="CASCADE", name="fk_message_report_request_id"
             ),
             nullable=True,
         ),

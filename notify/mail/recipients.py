@@ -52,6 +52,20 @@ async def contact_addresses(session: AsyncSession, meeting_id: int) -> dict[str,
     return found
 
 
+async def site_contacts(session: AsyncSession, site_id: int) -> dict[str, str]:
+    """One site's addresses that mail can reach (lower-case, the first contact by position
+    for an address shared by several) → the contact's name."""
+    rows = await session.execute(
+        select(col(Contact.email), col(Contact.name))
+        .where(col(Contact.site_id) == site_id, reachable())
+        .order_by(col(Contact.position), col(Contact.id))
+    )
+    found: dict[str, str] = {}
+    for email, name in rows.all():
+        found.setdefault(email.lower(), name)
+    return found
+
+
 def reachable_only(addresses: dict[str, Recipient]) -> dict[str, Recipient]:
     """The addresses mail is sent to (`unreachable_sites` names a site left with none)."""
     return {email: r for email, r in addresses.items() if r.is_reachable}

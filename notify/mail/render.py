@@ -15,7 +15,6 @@ from sqlmodel import col
 
 from agendas.programme.models import AgendaItem
 from agendas.programme.programme import agendas_of, timeline
-from agendas.record.models import Recommendation
 from meetings.core.errors import NotFound
 from meetings.core.i18n import document_environment, format_moment, translations
 from meetings.core.labels import N_
@@ -26,7 +25,7 @@ from meetings.planning.documents import documents_of
 from meetings.planning.models import Meeting, MeetingStatus, Participation
 from meetings.register.models import Site
 from notify.inbound.addresses import return_path
-from notify.mail import answers, calendars, letter, versions
+from notify.mail import calendars, followup_mail, letter, overdue_actions, versions
 from notify.mail.compose import Rendered, attachment_part, compose
 from notify.mail.ical import CalendarEvent, Method, Person, declining, scheduling
 from notify.mail.models import Message, MessageKind
@@ -158,9 +157,7 @@ class MessageRenderer:
         }
         batch = _Batch(self, meetings, sites, links, programmes)
         batch.endpoints = await _endpoints(session, meeting_ids, site_ids)
-        batch.answers = await answers.answered(
-            session, {row.recommendation_id for row in rows if row.recommendation_id}
-        )
+        batch.followup = await followup_mail.FollowUp.load(session, rows, self.settings)
         for row in rows:
             meeting = meetings.get(row.meeting_id)
             if meeting is None or row.site_id not in sites:
@@ -228,8 +225,8 @@ class _Batch:
     endpoints: dict[tuple[int, int], str] = field(default_factory=dict)
     #: Why the messages of a (session, kind, language) cannot be made, if they cannot.
     unavailable: dict[tuple[int, MessageKind, str], str] = field(default_factory=dict)
-    #: The recommendations the batch's answer mails tell, by id.
-    answers: dict[int, Recommendation] = field(default_factory=dict)
+    #: What the batch's answers and report reminders tell.
+    followup: followup_mail.FollowUp = field(default_factory=followup_mail.FollowUp)
 
     async def add_attachments(
         self, session: AsyncSession, meeting: Meeting, kind: MessageKind, locale: str
@@ -314,18 +311,19 @@ class _Batch:
             return render_notice(
                 renderer.env, renderer.settings, renderer.sender, meeting, message, now=utcnow()
             )
+        if message.kind == MessageKind.action_chase:  # to a unit of the office too: no site
+            return overdue_actions.render_reminder(self, message)
         site = self.sites.get(message.site_id)
         if meeting is None or site is None:
             raise LookupError(f"message {message.id} has no session or site any more")
         settings = self.renderer.settings
-        if message.kind == MessageKind.recommendation_answer:  # no calendar, no letter
-            rec = self.answers.get(message.recommendation_id or 0)
-            return answers.render_answer(self.renderer, meeting, site, rec, message)
+        site_url = site_page_url(settings.server.public_url, self.links[site.id or 0])
+        if message.kind in followup_mail.KINDS:  # answers, reminders: no calendar, no letter
+            return self.followup.render(self.renderer, meeting, site, message, site_url)
         locale = site.locale or settings.organisation.locale  # Vietnamese by default
         kind = MessageKind(message.kind)
         if reason := self.unavailable.get((meeting.id or 0, kind, locale)):
             raise LookupError(reason)
-        site_url = site_page_url(settings.server.public_url, self.links[site.id or 0])
         text, html = self._bodies(meeting, site, kind, locale, site_url, message.seen_before)
         method: Method = "CANCEL" if _cancelled(meeting, kind) else "REQUEST"
         recipient = Person(message.recipient_name, message.recipient)

@@ -25,6 +25,7 @@ from meetings.core.headers import as_document
 from meetings.core.keys import locale_key, settings_key, translations_key
 from meetings.core.labels import N_
 from meetings.core.pages import _, flash
+from meetings.core.scope import acts_as
 from meetings.core.store import utcnow
 from meetings.core.web import db, path_id, url
 from meetings.planning.lifecycle import get_meeting_row
@@ -45,7 +46,7 @@ RANKS = ranks(40, 20, 60, 85, 90, 90, 90)
 
 def _may_send(request: web.Request) -> bool:
     user = current_user(request)
-    return user is not None and (user.role in ORGANISERS or user.role == "admin")
+    return user is not None and acts_as(request, ORGANISERS)
 
 
 async def invitations_panel(request: web.Request, meeting_id: int) -> dict[str, Any]:

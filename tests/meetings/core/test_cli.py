@@ -69,7 +69,7 @@ def test_demo_then_serve_answers_with_the_52_sites(config_file: Path):
     passwords = dict(
         line.split()[1:3] for line in demo.stdout.splitlines() if line.startswith("  ")
     )
-    assert set(passwords) == {"admin", "organiser", "secretary", "chair"}
+    assert set(passwords) == {"admin", "organiser", "secretary", "chair", "cumtruong"}
     again = run(config_file, "demo")  # idempotent: nothing doubles
     assert "0 new sites" in again.stdout
 

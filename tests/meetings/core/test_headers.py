@@ -29,6 +29,7 @@ DOCUMENTS = {
     "notify/mail/templates/mail/message.html",  # an e-mail: the mail viewer's frame
     "notify/mail/templates/mail/answer.html",  # an e-mail too (a recommendation's answer)
     "notify/mail/templates/mail/letter.html",  # the letter's source, only ever a PDF
+    "agendas/yearly/templates/yearly/yearly_report.html",  # the yearly report's PDF source
 }
 INLINE = {
     "inline script": re.compile(r"<script(?![^>]*\bsrc=)[^>]*>", re.IGNORECASE),

@@ -19,13 +19,8 @@ from meetings.core.errors import Conflict
 from meetings.core.settings import DatabaseSettings
 from meetings.core.store import create_engine, session_maker, utcnow
 from meetings.planning import lifecycle, rsvp
-from meetings.planning.models import (
-    MeetingUpdate,
-    Participation,
-    Rsvp,
-    RsvpChange,
-    RsvpSource,
-)
+from meetings.planning.models import MeetingUpdate, Participation, Rsvp, RsvpSource
+from meetings.planning.rsvp_models import RsvpChange
 from meetings.register import imports, sites
 from meetings.register.models import Contact, ContactIn, Site, SiteUpdate
 from notify.inbound.addresses import return_path

@@ -16,7 +16,8 @@ from sqlmodel import col
 
 from meetings.attendance.report import Absence, build_report
 from meetings.planning import rsvp
-from meetings.planning.models import Participation, Rsvp, RsvpChange, RsvpSource
+from meetings.planning.models import Participation, Rsvp, RsvpSource
+from meetings.planning.rsvp_models import RsvpChange
 from meetings.register.models import Contact
 from notify.inbound import inbox
 from notify.inbound.models import InboundKind, InboundOutcome

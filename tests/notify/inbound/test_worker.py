@@ -21,7 +21,8 @@ from sqlalchemy import func, select
 from meetings.core.settings import DatabaseSettings, Settings
 from meetings.core.store import SessionMaker, create_engine, session_maker, utcnow
 from meetings.planning import lifecycle
-from meetings.planning.models import Participation, Rsvp, RsvpChange
+from meetings.planning.models import Participation, Rsvp
+from meetings.planning.rsvp_models import RsvpChange
 from meetings.register.models import Contact, ContactIn
 from notify.inbound import intake, mailbox, worker
 from notify.inbound.addresses import return_path

@@ -22,7 +22,7 @@ from sqlalchemy import func, select
 
 from meetings.core.settings import DatabaseSettings
 from meetings.core.store import SessionMaker, create_engine, session_maker
-from meetings.planning.models import RsvpChange
+from meetings.planning.rsvp_models import RsvpChange
 from notify.inbound.models import InboundMail
 from tests.conftest import TEST_SECRET
 from tests.notify.inbound.dovecot import Mailbox
