@@ -75,7 +75,7 @@ async def queue_chase(session: AsyncSession, request_id: int) -> int:
             recipient=email,
             recipient_name=name,
             kind=MessageKind.report_chaser,
-            dedupe_key=f"chase:{request_id}:{round_}:{site_id}:{email}"[:200],
+            dedupe_key=f"report-chase:{request_id}:{round_}:{site_id}:{email}"[:200],
             report_request_id=request_id,
         )
         for (site_id, email), name in found.items()

@@ -117,7 +117,7 @@ async def chase_overdue_actions(session: AsyncSession, now: datetime, *, setting
                 recipient=email,
                 recipient_name=name,
                 kind=MessageKind.action_chase,
-                dedupe_key=f"chase:{item.id}:{today}:{email}"[:200],
+                dedupe_key=f"overdue:{item.id}:{today}:{email}"[:200],
                 action_item_id=item.id,
             )
             for email, name in addresses.items()

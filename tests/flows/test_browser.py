@@ -120,7 +120,7 @@ async def test_plan_a_session_for_cluster_one_with_a_three_item_agenda(
         await expect(saved.nth(index)).to_have_value(title)
     await expect(agenda.locator("tbody tr [data-slot]").nth(2)).to_have_text("09:00")
 
-    await page.get_by_role("link", name="Tổng quan").click()
+    await page.get_by_role("link", name="Tổng quan", exact=True).click()
     upcoming = page.get_by_test_id("upcoming")  # the organiser's: invitations and answers
     await expect(upcoming.get_by_role("link", name="Tọa đàm Cụm 1 năm 2030")).to_be_visible()
     await expect(upcoming).to_contain_text("3 điểm cầu")
