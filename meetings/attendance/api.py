@@ -3,8 +3,6 @@ and a site's check-in through its link."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from aiohttp import web
 from pydantic import ValidationError
 
@@ -20,6 +18,7 @@ from meetings.attendance.models import (
     RehearsalIn,
     SiteAttendance,
 )
+from meetings.attendance.snapshots import Snapshot, shared_snapshot
 from meetings.core.access import ANY_ROLE, ORGANISERS, allow, current_user, public_token
 from meetings.core.keys import settings_key
 from meetings.core.store import utcnow
@@ -79,16 +78,18 @@ async def record_rehearsal(request: web.Request) -> web.Response:
     return model_response(state)
 
 
+async def board_snapshot(request: web.Request, meeting_id: int) -> Snapshot:
+    """The session's sites and totals, shared by every board, page and stream of it."""
+    return await shared_snapshot(request, request.app[hub_key].snapshots, meeting_id)
+
+
 async def board_data(
     request: web.Request, meeting_id: int, *, events: int = 200
 ) -> AttendanceBoard:
+    shared = await board_snapshot(request, meeting_id)
     async with db(request) as session:
-        await get_meeting_row(session, meeting_id)
-        return AttendanceBoard(
-            summary=await attendance.summary(session, meeting_id),
-            sites=await attendance.sites(session, meeting_id),
-            events=await attendance.events(session, meeting_id, limit=events) if events else [],
-        )
+        logged = await attendance.events(session, meeting_id, limit=events) if events else []
+    return AttendanceBoard(summary=shared.summary, sites=shared.sites, events=logged)
 
 
 @allow(*ANY_ROLE)
@@ -103,9 +104,8 @@ async def live_stream(request: web.Request) -> web.StreamResponse:
     async with db(request) as session:
         await get_meeting_row(session, meeting_id)  # 404 before the stream starts
 
-    async def snapshot() -> dict[str, Any]:
-        board = await board_data(request, meeting_id, events=0)
-        return board.model_dump(mode="json", exclude={"events"})
+    async def snapshot() -> str:
+        return (await board_snapshot(request, meeting_id)).json
 
     return await live.stream(request, request.app[hub_key], meeting_id, snapshot)
 

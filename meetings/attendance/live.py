@@ -20,6 +20,7 @@ from typing import Any
 from aiohttp import web
 
 from meetings.attendance.models import AttendanceSummary, SiteAttendance
+from meetings.attendance.snapshots import Snapshots
 
 HEARTBEAT_SECONDS = 15.0
 
@@ -49,6 +50,8 @@ class Board:
 class Hub:
     def __init__(self) -> None:
         self.boards: dict[int, set[Board]] = defaultdict(set)
+        #: Each session's board snapshot, shared by its boards, pages and streams.
+        self.snapshots = Snapshots()
 
     def close_all(self) -> None:
         """The service is stopping: every stream ends, so shutdown does not wait on them."""
@@ -61,6 +64,7 @@ class Hub:
         self.close_all()
 
     def publish(self, meeting_id: int, state: SiteAttendance, summary: AttendanceSummary) -> None:
+        self.snapshots.forget(meeting_id)
         boards = self.boards.get(meeting_id)
         if not boards:
             return
@@ -89,7 +93,7 @@ async def stream(
     request: web.Request,
     hub: Hub,
     meeting_id: int,
-    snapshot: Callable[[], Awaitable[dict[str, Any]]],
+    snapshot: Callable[[], Awaitable[dict[str, Any] | str]],
 ) -> web.StreamResponse:
     """Serve one board until the client goes away. The board listens before the snapshot
     is read, so a change in between arrives (at worst twice), never not at all."""

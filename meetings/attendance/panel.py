@@ -8,7 +8,9 @@ from typing import Any
 
 from aiohttp import web
 
+from meetings.attendance.keys import hub_key
 from meetings.attendance.report import ABSENCE_LABELS, STATUS_LABELS, build_report
+from meetings.attendance.snapshots import shared_snapshot
 from meetings.core.store import utcnow
 from meetings.core.web import db
 from meetings.planning.phases import ranks
@@ -18,8 +20,10 @@ RANKS = ranks(None, None, 10, 10, 10, 40, 60, cancelled=None)
 
 
 async def attendance_panel(request: web.Request, meeting_id: int) -> dict[str, Any]:
+    # The boards' read of the sites, not another one.
+    shared = await shared_snapshot(request, request.app[hub_key].snapshots, meeting_id)
     async with db(request) as session:
-        report = await build_report(session, meeting_id, now=utcnow())
+        report = await build_report(session, meeting_id, now=utcnow(), states=shared.sites)
     return {
         "template": "attendance/session_panel.html",
         "ranks": RANKS,

@@ -169,12 +169,18 @@ def _row(state: SiteAttendance, zone: ZoneInfo) -> ReportRow:
 
 
 async def build_report(
-    session: AsyncSession, meeting_id: int, *, now: datetime | None = None
+    session: AsyncSession,
+    meeting_id: int,
+    *,
+    now: datetime | None = None,
+    states: list[SiteAttendance] | None = None,
 ) -> AttendanceReport:
-    """The report of `meeting_id` as of now (NotFound for an unknown session)."""
+    """The report of `meeting_id` as of now (NotFound for an unknown session); `states`:
+    the sites' states when the caller has them (the board's shared snapshot)."""
     meeting = await get_meeting_row(session, meeting_id)
     zone = ZoneInfo(meeting.timezone)
-    states = await attendance.sites(session, meeting_id)
+    if states is None:
+        states = await attendance.sites(session, meeting_id)
     groups: list[tuple[int | None, str | None, list[SiteAttendance]]] = []
     for state in states:  # already grouped by cluster, in register order
         if not groups or groups[-1][0] != state.cluster_id:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import TypeVar
 
-from sqlalchemy import Select, case, func, select
+from sqlalchemy import Select, bindparam, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -85,6 +85,32 @@ async def sites(session: AsyncSession, meeting_id: int) -> list[SiteAttendance]:
         )
     ).all()
     return [state(*row) for row in rows]
+
+
+#: What a board shows of a session, in one number each: built once (not per request).
+_FINGERPRINT = (
+    select(
+        func.count(),
+        func.coalesce(func.sum(col(Participation.version)), 0),
+        func.coalesce(func.max(col(Participation.id)), 0),
+        func.coalesce(func.sum(col(Participation.site_id)), 0),
+        func.coalesce(func.sum(col(Site.version)), 0),
+        func.coalesce(func.sum(col(Cluster.version)), 0),
+    )
+    .select_from(Participation)
+    .join(Site, col(Site.id) == col(Participation.site_id))
+    .outerjoin(Cluster, col(Cluster.id) == col(Site.cluster_id))
+    .where(col(Participation.meeting_id) == bindparam("meeting_id"))
+)
+
+
+async def fingerprint(session: AsyncSession, meeting_id: int) -> tuple[int, ...]:
+    """Changes whenever a committed change alters what the board shows: an attendance
+    change or an RSVP (a participation's version), a site invited or no longer (the count,
+    the newest row and the sites' ids: one site replaced by another in one transaction
+    too), a site or cluster edited (their versions)."""
+    row = (await session.execute(_FINGERPRINT, {"meeting_id": meeting_id})).one()
+    return tuple(int(v) for v in row)
 
 
 async def summary(session: AsyncSession, meeting_id: int) -> AttendanceSummary:

@@ -25,7 +25,15 @@ from meetings.attendance.changes import (
     rehearsal_change,
 )
 from meetings.attendance.models import AttendanceEvent, SiteAttendance
-from meetings.attendance.states import events, site_query, site_state, sites, state, summary
+from meetings.attendance.states import (
+    events,
+    fingerprint,
+    site_query,
+    site_state,
+    sites,
+    state,
+    summary,
+)
 from meetings.core import signals
 from meetings.core.errors import DomainError, FieldProblem, Invalid
 from meetings.core.settings import AttendanceSettings
@@ -39,6 +47,7 @@ __all__ = [
     "check_in_change",
     "check_values",
     "events",
+    "fingerprint",
     "record",
     "record_many",
     "rehearsal_change",

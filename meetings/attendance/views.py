@@ -3,11 +3,14 @@ on a site's page."""
 
 from __future__ import annotations
 
+import aiohttp_jinja2
 from aiohttp import web
+from markupsafe import Markup
 from pydantic import ValidationError
 
 from meetings.attendance import tracking as attendance
 from meetings.attendance.api import check_in
+from meetings.attendance.keys import hub_key
 from meetings.attendance.labels import ATTENDANCE_LABELS, REHEARSAL_LABELS
 from meetings.attendance.models import (
     AttendanceStatus,
@@ -16,15 +19,16 @@ from meetings.attendance.models import (
     EventKind,
     RehearsalStatus,
 )
+from meetings.attendance.snapshots import Snapshot, shared_snapshot
 from meetings.core.access import ANY_ROLE, ORGANISERS, allow, current_user, public_token
 from meetings.core.errors import DomainError
 from meetings.core.forms import optional_int, problems_of, text
-from meetings.core.keys import settings_key, translations_key
+from meetings.core.keys import locale_key, settings_key, translations_key
 from meetings.core.pages import _, flash, may_edit, refused_site_form, render
 from meetings.core.store import utcnow
 from meetings.core.web import back_to_site_page, db, path_id, url
 from meetings.planning import lifecycle as planning
-from meetings.register.groups import by_cluster
+from meetings.planning.models import MeetingPublic
 
 
 @allow(*ANY_ROLE)
@@ -32,18 +36,21 @@ async def board_page(request: web.Request) -> web.Response:
     meeting_id = path_id(request)
     async with db(request) as session:
         meeting = await planning.get_meeting(session, meeting_id)
-        states = await attendance.sites(session, meeting_id)
-        totals = await attendance.summary(session, meeting_id)
+        known = await attendance.fingerprint(session, meeting_id)
+    hub = request.app[hub_key]
+    shared = await shared_snapshot(request, hub.snapshots, meeting_id, known=known)
+    may_act = may_edit(request) and meeting.status != "cancelled"
     return render(
         request,
         "attendance/board.html",
         {
             "meeting": meeting,
-            "groups": by_cluster(states),
-            "summary": totals,
+            "groups": shared.groups,
+            "tiles": _tiles(request, shared, meeting, may_act),
+            "summary": shared.summary,
             "tz": meeting.timezone,
             "rehearsal": meeting.status in ("draft", "scheduled"),
-            "may_act": may_edit(request) and meeting.status != "cancelled",
+            "may_act": may_act,
             "statuses": list(AttendanceStatus),
             "rehearsal_statuses": list(RehearsalStatus),
             # The script's words, in the page's language.
@@ -57,6 +64,26 @@ async def board_page(request: web.Request) -> web.Response:
             },
         },
     )
+
+
+def _tiles(request: web.Request, shared: Snapshot, meeting: MeetingPublic, may_act: bool) -> Markup:
+    """The tiles of the session's snapshot, rendered once for every board page that shows
+    them alike: per language, role (may act or not), and the session's status and zone."""
+    locale = request.get(locale_key, request.app[settings_key].organisation.locale)
+    key = (locale, may_act, str(meeting.status), meeting.timezone)
+    html = shared.pages.get(key)
+    if html is None:
+        context = {
+            "meeting": meeting,
+            "groups": shared.groups,
+            "tz": meeting.timezone,
+            "rehearsal": meeting.status in ("draft", "scheduled"),
+            "may_act": may_act,
+        }
+        html = aiohttp_jinja2.render_string("attendance/tiles.html", request, context)
+        shared.pages[key] = html
+    # The autoescaped output of our own template: every value in it was escaped then.
+    return Markup(html)  # noqa: S704
 
 
 @allow(*ORGANISERS)

@@ -40,6 +40,9 @@ class Access:
     #: Public routes authorised by something other than the session (a site's token)
     #: take no cookie, so they need no CSRF token either.
     csrf_exempt: bool = False
+    #: The answer depends on no one (the health check): the middlewares read no session,
+    #: identify no caller and set no cookie.
+    sessionless: bool = False
 
     def admits(self, user: User | None) -> bool:
         if self.is_public:
@@ -71,6 +74,13 @@ def public(handler: H) -> H:
 def public_token(handler: H) -> H:
     """Anyone holding the secret in the URL (a site's token); no cookie, no CSRF."""
     setattr(handler, ACCESS_ATTR, Access(is_public=True, roles=frozenset(), csrf_exempt=True))
+    return handler
+
+
+def public_sessionless(handler: H) -> H:
+    """Anyone, and the answer is the same for everyone: no session, caller or cookie."""
+    access = Access(is_public=True, roles=frozenset(), csrf_exempt=True, sessionless=True)
+    setattr(handler, ACCESS_ATTR, access)
     return handler
 
 

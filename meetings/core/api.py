@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from meetings.core.access import public
+from meetings.core.access import public, public_sessionless
 from meetings.core.openapi import build_document
 from meetings.core.routing import operations_key
 
 
-@public
+@public_sessionless
 async def health(request: web.Request) -> web.Response:
     return web.json_response({"status": "ok"})
 

@@ -65,7 +65,7 @@ from meetings.core.middlewares import (
     auth_middleware,
     error_middleware,
     input_middleware,
-    page_context,
+    layout_context,
 )
 from meetings.core.reachability import public_url_context
 from meetings.core.routing import mount
@@ -179,7 +179,7 @@ def _templates(app: web.Application) -> None:
         autoescape=jinja2.select_autoescape(default=True),
         extensions=["jinja2.ext.i18n"],
         undefined=jinja2.StrictUndefined,
-        context_processors=[page_context],
+        context_processors=[layout_context],
     )
     i18n.install_gettext(env)
     env.filters["day"] = i18n.format_day

@@ -173,6 +173,12 @@ async def page_context(request: web.Request) -> dict[str, object]:
     }
 
 
+async def layout_context(request: web.Request) -> dict[str, object]:
+    """The templates' context processor: page_context, but none for static files and
+    sessionless routes (the health check), which render no page and read no session."""
+    return {} if is_sessionless(request) else await page_context(request)
+
+
 async def error_page(
     request: web.Request, status: int, message: str, headers: dict[str, str] | None = None
 ) -> web.Response:
@@ -244,8 +250,12 @@ async def input_middleware(request: web.Request, handler: Handler) -> web.Stream
 @web.middleware
 async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Identify the caller (bearer token or session cookie), pick the locale, then enforce
-    the route's declared access and, for cookie-authenticated unsafe requests, CSRF."""
+    the route's declared access and, for cookie-authenticated unsafe requests, CSRF.
+    Static files and sessionless routes (the health check) skip all of it."""
     settings = request.app[settings_key]
+    if is_sessionless(request):
+        _nobody(request)
+        return await handler(request)
     session = await get_session(request)
     user = await _identify(request, session)
     request[user_key] = user
@@ -262,10 +272,7 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
         # Scripts with a token, and sites' API calls by their link, get no cookie.
         session[CSRF_SESSION_KEY] = new_csrf_token()
 
-    route = request.match_info.route
     access = access_of(request.match_info.handler)
-    if route.resource is not None and isinstance(route.resource, web.StaticResource):
-        return await handler(request)
     if access is None:
         # No declaration: fail closed. 404/405 routes have no handler of ours either.
         if request.match_info.http_exception is not None:
@@ -297,6 +304,23 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
         if not csrf_matches(session.get(CSRF_SESSION_KEY), given):
             raise web.HTTPForbidden(text=N_("missing or wrong CSRF token; reload the page"))
     return await handler(request)
+
+
+def is_sessionless(request: web.Request) -> bool:
+    """A static file, or a route whose answer is the same for everyone (the health check)."""
+    if isinstance(request.match_info.route.resource, web.StaticResource):
+        return True
+    access = access_of(request.match_info.handler)
+    return access is not None and access.sessionless
+
+
+def _nobody(request: web.Request) -> None:
+    """No session read, nobody identified, the default locale."""
+    locale = request.app[settings_key].organisation.locale
+    request[auth_kind_key] = "none"
+    request[user_key] = None
+    request[locale_key] = locale
+    request[translations_key] = translations(locale)
 
 
 async def _identify(request: web.Request, session: Session) -> User | None:

@@ -15,7 +15,6 @@ from datetime import UTC, datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
 from sqlmodel import col
 
 from meetings.core import signals
@@ -43,9 +42,9 @@ from meetings.planning.models import (
     Participation,
     Series,
     SiteSelection,
-    Warning,
     check_times,
 )
+from meetings.planning.overlaps import overlap_warnings
 from meetings.planning.phases import refuse_if_read_only
 from meetings.planning.workdays import day_off_warnings
 from meetings.register.models import Site
@@ -359,38 +358,3 @@ async def publish(
             )
         )
     return published
-
-
-async def overlap_warnings(session: AsyncSession, meeting: Meeting) -> list[Warning]:
-    """Other live sessions at the same time that share invited sites: one line each."""
-    if meeting.status == MeetingStatus.cancelled:
-        return []
-    mine = aliased(Participation)
-    theirs = aliased(Participation)
-    rows = (
-        await session.execute(
-            select(col(Meeting.id), col(Meeting.title), func.count())
-            .select_from(mine)
-            .join(theirs, col(theirs.site_id) == col(mine.site_id))
-            .join(Meeting, col(Meeting.id) == col(theirs.meeting_id))
-            .where(
-                col(mine.meeting_id) == meeting.id,
-                col(Meeting.id) != meeting.id,
-                col(Meeting.status) != MeetingStatus.cancelled,
-                col(Meeting.starts_at) < meeting.ends_at,
-                col(Meeting.ends_at) > meeting.starts_at,
-            )
-            .group_by(col(Meeting.id), col(Meeting.title))
-            .order_by(col(Meeting.id))
-        )
-    ).all()
-    return [
-        Warning(
-            code="overlap",
-            meeting_id=other_id,
-            message=f"{shared} invited site(s) are also invited to '{title}' at the same time",
-            site_count=shared,
-            meeting_title=title,
-        )
-        for other_id, title, shared in rows
-    ]

@@ -6,8 +6,10 @@ Each entity is a family: `XBase` (validated fields) â†’ `XCreate` / `XUpdate` â†
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 from pydantic import EmailStr
 from sqlalchemy import Column, ForeignKey, Index, Integer, String, func, text
@@ -125,6 +127,15 @@ class ContactPublic(ContactBase):
     bounced_at: datetime | None = None
     bounce_reason: str = ""
 
+    @classmethod
+    def of_stored(cls, row: Mapping[Any, Any]) -> ContactPublic:
+        """A stored contact's columns (at least this model's fields), validated when they
+        were written: read back without validating again (no address is checked on a
+        read), the same JSON."""
+        values = {name: row[name] for name in cls.model_fields}
+        values["role"] = ContactRole(values["role"])
+        return cls.model_construct(**values)
+
 
 class SiteBase(SQLModel):
     code: Code = Field(max_length=32, unique=True, index=True)
@@ -188,3 +199,17 @@ class SitePublic(SiteBase):
     contacts: list[ContactPublic] = []
     created_at: datetime
     updated_at: datetime
+
+    @classmethod
+    def of_stored(
+        cls, site: Site, contacts: list[ContactPublic], cluster: Cluster | None
+    ) -> SitePublic:
+        """A stored site with its contacts and cluster, as ContactPublic.of_stored."""
+        own = cls.model_fields.keys() & Site.model_fields.keys()
+        values = {name: getattr(site, name) for name in own}
+        return cls.model_construct(
+            **values,
+            contacts=contacts,
+            cluster_code=cluster.code if cluster else None,
+            cluster_name=cluster.name if cluster else None,
+        )

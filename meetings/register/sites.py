@@ -11,7 +11,7 @@ from sqlmodel import col
 
 from meetings.core.errors import Conflict, FieldProblem, Invalid, NotFound
 from meetings.core.labels import N_
-from meetings.core.store import bump_version, id_of, key_col
+from meetings.core.store import bump_version, id_of, key_col, table_of
 from meetings.core.types import search_key, word_conditions
 from meetings.planning.models import Participation
 from meetings.register import bounces
@@ -308,6 +308,10 @@ async def _replace_contacts(
     await session.flush()
 
 
+#: What a published contact reads of its row, and the site it belongs to.
+CONTACT_COLUMNS = [table_of(Contact).c[name] for name in (*ContactPublic.model_fields, "site_id")]
+
+
 async def _publish(session: AsyncSession, sites: Sequence[Site]) -> list[SitePublic]:
     """Sites with their clusters and contacts, in two queries however many sites there are."""
     if not sites:
@@ -316,13 +320,13 @@ async def _publish(session: AsyncSession, sites: Sequence[Site]) -> list[SitePub
     contacts: dict[int, list[ContactPublic]] = {}
     for chunk_start in range(0, len(ids), 500):
         chunk = ids[chunk_start : chunk_start + 500]
-        rows = await session.scalars(
-            select(Contact)
+        rows = await session.execute(
+            select(*CONTACT_COLUMNS)  # columns, not ORM objects: nothing to track
             .where(col(Contact.site_id).in_(chunk))
             .order_by(col(Contact.site_id), col(Contact.position))
         )
-        for contact in rows:
-            contacts.setdefault(contact.site_id, []).append(ContactPublic.model_validate(contact))
+        for row in rows.mappings():
+            contacts.setdefault(row["site_id"], []).append(ContactPublic.of_stored(row))
     cluster_ids = {s.cluster_id for s in sites if s.cluster_id is not None}
     clusters = (
         {
@@ -332,20 +336,14 @@ async def _publish(session: AsyncSession, sites: Sequence[Site]) -> list[SitePub
         if cluster_ids
         else {}
     )
-    published = []
-    for site in sites:
-        cluster = clusters.get(site.cluster_id) if site.cluster_id is not None else None
-        published.append(
-            SitePublic.model_validate(
-                site,
-                update={
-                    "contacts": contacts.get(site.id or 0, []),
-                    "cluster_code": cluster.code if cluster else None,
-                    "cluster_name": cluster.name if cluster else None,
-                },
-            )
+    return [
+        SitePublic.of_stored(
+            site,
+            contacts.get(site.id or 0, []),
+            clusters.get(site.cluster_id) if site.cluster_id is not None else None,
         )
-    return published
+        for site in sites
+    ]
 
 
 async def site_names(session: AsyncSession, site_ids: set[int]) -> dict[int, str]:

@@ -30,7 +30,11 @@ async def test_a_cluster_split_across_pages_says_so_with_counts_that_add_up(
             )
         for n in range(11):
             await make_site(
-                session, code=f"c5-{n:02d}", name=f"Tỉnh năm {n:02d}", cluster_id=five.id
+                session,
+                code=f"c5-{n:02d}",
+                name=f"Tỉnh năm {n:02d}",
+                cluster_id=five.id,
+                province="-",
             )
     await login(client, "org")
 
