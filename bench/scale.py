@@ -58,11 +58,20 @@ class Measurement:
     query: str = ""
     #: The time the request may take at the largest size, in seconds.
     target_s: float = 2.0
+    #: The minutes' format, in their path.
+    fmt: str = ""
 
 
+#: Every page and export issue #17 names, with its target at 10,000 sites.
 MEASUREMENTS: tuple[Measurement, ...] = (
+    Measurement("session page", "session", target_s=0.3),
+    Measurement("board page", "session_board", target_s=0.3),
+    Measurement("participations", "api_list_participations", target_s=1.0),
     Measurement("attendance.csv", "api_attendance_csv"),
     Measurement("attendance.xlsx", "api_attendance_xlsx"),
+    Measurement("minutes.html", "api_download_minutes", target_s=1.0, fmt="html"),
+    Measurement("minutes.docx", "api_download_minutes", target_s=1.0, fmt="docx"),
+    Measurement("minutes.pdf", "api_download_minutes", target_s=5.0, fmt="pdf"),
 )
 
 
@@ -157,7 +166,7 @@ async def measure(
     pid: int,
 ) -> dict[tuple[str, int], Figure]:
     urls: dict[tuple[str, int], str] = {
-        (m.label, size): base + route_path(m.route).format(id=meeting_id) + m.query
+        (m.label, size): base + route_path(m.route).format(id=meeting_id, fmt=m.fmt) + m.query
         for m in chosen
         for size, meeting_id in meetings.items()
     }
@@ -237,6 +246,9 @@ async def run(args: argparse.Namespace, folder: Path) -> bool:
         print(f"load average before: {load()}")
         figures = await measure(base, bearer, meetings, args.repeat, chosen, server.pid)
         print(f"load average after:  {load()}")
+    except SystemExit:
+        print("".join(log.read_text(errors="replace").splitlines(True)[-40:]), file=sys.stderr)
+        raise
     finally:
         server.terminate()
         server.wait(timeout=60)

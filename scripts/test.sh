@@ -35,4 +35,7 @@ npm install --prefix tests/js --no-audit --no-fund --no-package-lock --loglevel=
 .venv/bin/ruff format --check meetings agendas notify scheduler tests bench
 # Types: the packages and settings are in pyproject.toml ([tool.mypy]).
 .venv/bin/mypy
-exec .venv/bin/python -m pytest "$@"
+# One pytest worker per core (pytest-xdist): most tests wait on a browser, a subprocess or
+# a server, so two workers on two cores take about half the time. Each worker has its own
+# PostgreSQL database (tests/conftest.py); `-n 0` as an argument runs in one process.
+exec .venv/bin/python -m pytest -n auto "$@"

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 from sqlmodel import SQLModel
 
 import meetings.core.tables  # noqa: F401
@@ -21,14 +21,36 @@ from meetings.core.migrate import upgrade
 from meetings.core.settings import DatabaseSettings, Settings, load_settings
 from meetings.core.store import create_engine, session_maker
 
-POSTGRES_URL = os.environ.get(
+BASE_POSTGRES_URL = os.environ.get(
     "GIAOBAN_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 )
+#: pytest-xdist's worker ("gw0", "gw1", …) when the suite runs in parallel (-n): each worker
+#: gets a database of its own beside the named one (test_gw0, …), so that one worker's
+#: wipe or truncate never empties the tables under another's test.
+XDIST_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+POSTGRES_URL = f"{BASE_POSTGRES_URL}_{XDIST_WORKER}" if XDIST_WORKER else BASE_POSTGRES_URL
 TEST_SECRET = "test-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz"
+
+
+async def _create_worker_database() -> None:
+    """The worker's own database, created from the named one's server when missing."""
+    engine = create_async_engine(BASE_POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    name = POSTGRES_URL.rsplit("/", 1)[1]
+    try:
+        async with engine.connect() as connection:
+            exists = await connection.scalar(
+                text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name}
+            )
+            if not exists:
+                await connection.execute(text(f'CREATE DATABASE "{name}"'))
+    finally:
+        await engine.dispose()
 
 
 def _postgres_reachable() -> bool:
     async def probe() -> None:
+        if XDIST_WORKER:
+            await _create_worker_database()
         engine = create_engine(DatabaseSettings(url=POSTGRES_URL, echo=False))
         try:
             async with engine.connect() as connection:

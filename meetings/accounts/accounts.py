@@ -168,7 +168,7 @@ async def end_sessions(session: AsyncSession, *, user_id: int) -> None:
     )
 
 
-def _token_hash(token: str) -> str:
+def token_hash(token: str) -> str:
     # Tokens carry 256 random bits, so a fast hash is enough to make a stolen table useless.
     return hashlib.sha256(token.encode()).hexdigest()
 
@@ -177,7 +177,7 @@ async def create_token(session: AsyncSession, *, username: str, name: str = "") 
     """A new bearer token for the user; the plain value is shown once and never stored."""
     user = await user_by_name(session, username)
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    session.add(ApiToken(user_id=id_of(user), name=name[:100], token_hash=_token_hash(token)))
+    session.add(ApiToken(user_id=id_of(user), name=name[:100], token_hash=token_hash(token)))
     await session.flush()
     return token
 
@@ -202,7 +202,7 @@ async def token_caller(session: AsyncSession, token: str) -> TokenCaller | None:
             select(User, key_col(ApiToken.id), col(ApiToken.last_used_at))
             .join(ApiToken, col(ApiToken.user_id) == col(User.id))
             .where(
-                col(ApiToken.token_hash) == _token_hash(token),
+                col(ApiToken.token_hash) == token_hash(token),
                 col(ApiToken.revoked_at).is_(None),
                 col(User.is_active),
             )

@@ -12,11 +12,12 @@ import time
 
 from aiohttp import web
 from aiohttp_session import Session, get_session, new_session
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from meetings.accounts import accounts
+from meetings.accounts.keys import callers_key
 from meetings.accounts.models import User
 from meetings.core.access import CSRF_SESSION_KEY, new_csrf_token
+from meetings.core.commits import commits_key
 from meetings.core.keys import sessions_key, settings_key
 from meetings.core.store import id_of
 
@@ -52,9 +53,10 @@ async def sign_out(request: web.Request, user: User) -> None:
     (await get_session(request)).invalidate()
 
 
-async def cookie_user(request: web.Request, cookie: Session, db: AsyncSession) -> User | None:
+async def cookie_user(request: web.Request, cookie: Session) -> User | None:
     """The active user the cookie names, if its generation is current and it was used
-    within the idle timeout; otherwise the cookie forgets the user (None)."""
+    within the idle timeout; otherwise the cookie forgets the user (None). The user is
+    read again after any commit only (accounts.callers)."""
     user_id = cookie.get(USER)
     if user_id is None:
         return None
@@ -62,7 +64,10 @@ async def cookie_user(request: web.Request, cookie: Session, db: AsyncSession) -
     seen = cookie.get(SEEN)
     idle = now - seen if isinstance(seen, int) else None
     fresh = idle is not None and idle <= request.app[settings_key].security.idle_minutes * 60
-    user = await db.get(User, user_id) if fresh else None
+    user = None
+    if fresh:
+        marker = await request.app[commits_key].read()
+        user = await request.app[callers_key].user(request.app[sessions_key], user_id, marker)
     if user is None or not user.is_active or cookie.get(GENERATION) != user.session_generation:
         for key in (USER, GENERATION, SEEN):
             cookie.pop(key, None)

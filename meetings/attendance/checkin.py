@@ -114,5 +114,7 @@ class CheckInBatcher:
                         ),
                     )
                 )
-            done = await attendance.record_many(session, meeting_id, items, self.config)
+            done = await attendance.record_many(
+                session, meeting_id, items, self.config, meeting=meeting
+            )
         return [done[slot] if isinstance(slot, int) else slot for slot in slots]

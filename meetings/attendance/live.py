@@ -1,10 +1,12 @@
 """The live board's stream: Server-Sent Events fed by committed attendance changes.
 
-One hub per app (`keys.hub_key`). Each open board has a queue; a change puts the site's
-new state and the session's totals on every queue of that session. A board's writer
-drains its whole queue before it writes, so a burst of 5,000 check-ins reaches a board
-as a few messages (latest state per site), not 5,000. A slow board only ever holds the
-latest state per site. EventSource reconnects by itself; each connection starts with a
+One hub per app (`keys.hub_key`). A committed change puts the site's new state (as JSON,
+serialised once) in its session's pending changes; at most every COALESCE_SECONDS the hub
+turns what is pending into one `update` event, encoded once, and hands the same bytes to
+every open board of the session. So a burst of 5,000 check-ins costs a few events, each
+made once however many boards watch, not 5,000 × boards serialisations. A board that
+cannot keep up (its unsent events outgrow a snapshot's worth) drops them and is sent a
+fresh snapshot instead. EventSource reconnects by itself; each connection starts with a
 full snapshot, so a board that was away misses nothing.
 """
 
@@ -23,38 +25,74 @@ from meetings.attendance.models import AttendanceSummary, SiteAttendance
 from meetings.attendance.snapshots import Snapshots
 
 HEARTBEAT_SECONDS = 15.0
+#: How long changes gather before they go out as one event (the board's lag, at most).
+COALESCE_SECONDS = 0.05
+#: Unsent bytes past which a board is sent a snapshot instead of its backlog.
+BEHIND_BYTES = 4 * 1024 * 1024
 
 
 class Board:
-    """One open board: the latest state per site since its last write, as JSON text
-    (serialised once per change by the hub, shared by every board)."""
+    """One open board: the events (shared bytes) it has not written yet."""
 
-    def __init__(self) -> None:
-        self.sites: dict[int, str] = {}
-        self.summary = "null"
+    def __init__(self, behind_bytes: int = BEHIND_BYTES) -> None:
+        self.behind_bytes = behind_bytes
+        self.outbox: list[bytes] = []
+        self.unsent = 0
+        #: Too far behind: its backlog was dropped, a snapshot goes out instead.
+        self.behind = False
         self.changed = asyncio.Event()
         self.closing = False
 
-    def put(self, site_id: int, state: str, summary: str) -> None:
-        self.sites[site_id] = state
-        self.summary = summary
+    def put(self, event: bytes) -> None:
+        if not self.behind:
+            self.outbox.append(event)
+            self.unsent += len(event)
+            if self.unsent > self.behind_bytes:
+                self.outbox, self.unsent, self.behind = [], 0, True
         self.changed.set()
 
-    def take(self) -> str:
-        message = f'{{"summary": {self.summary}, "sites": [{", ".join(self.sites.values())}]}}'
-        self.sites = {}
+    def take(self) -> tuple[bytes, bool]:
+        """What to write now, and whether a snapshot must go out first."""
+        events, behind = b"".join(self.outbox), self.behind
+        self.outbox, self.unsent, self.behind = [], 0, False
         self.changed.clear()
-        return message
+        return events, behind
+
+
+class _Pending:
+    """A session's changes not yet sent: the latest state per site, the latest totals."""
+
+    def __init__(self, summary: AttendanceSummary) -> None:
+        self.sites: dict[int, str] = {}
+        self.summary = summary
+
+    def event(self) -> bytes:
+        sites = ", ".join(self.sites.values())
+        return _event(
+            "update", f'{{"summary": {self.summary.model_dump_json()}, "sites": [{sites}]}}'
+        )
 
 
 class Hub:
-    def __init__(self) -> None:
+    def __init__(
+        self, coalesce_seconds: float = COALESCE_SECONDS, behind_bytes: int = BEHIND_BYTES
+    ) -> None:
         self.boards: dict[int, set[Board]] = defaultdict(set)
         #: Each session's board snapshot, shared by its boards, pages and streams.
         self.snapshots = Snapshots()
+        self.coalesce_seconds = coalesce_seconds
+        self.behind_bytes = behind_bytes
+        self._pending: dict[int, _Pending] = {}
+        self._timers: dict[int, asyncio.TimerHandle] = {}
+        #: Per session, the last snapshot's data and its event bytes, encoded once for
+        #: every board that opens on it.
+        self._snapshot_events: dict[int, tuple[str, bytes]] = {}
 
     def close_all(self) -> None:
         """The service is stopping: every stream ends, so shutdown does not wait on them."""
+        for timer in self._timers.values():
+            timer.cancel()
+        self._timers.clear()
         for boards in self.boards.values():
             for board in boards:
                 board.closing = True
@@ -65,16 +103,39 @@ class Hub:
 
     def publish(self, meeting_id: int, state: SiteAttendance, summary: AttendanceSummary) -> None:
         self.snapshots.forget(meeting_id)
-        boards = self.boards.get(meeting_id)
-        if not boards:
+        if not self.boards.get(meeting_id):
             return
-        state_json, summary_json = state.model_dump_json(), summary.model_dump_json()
+        pending = self._pending.get(meeting_id)
+        if pending is None:
+            pending = self._pending[meeting_id] = _Pending(summary)
+            loop = asyncio.get_running_loop()
+            self._timers[meeting_id] = loop.call_later(
+                self.coalesce_seconds, self._send, meeting_id
+            )
+        pending.sites[state.site_id] = state.model_dump_json()
+        pending.summary = summary
+
+    def _send(self, meeting_id: int) -> None:
+        """The session's pending changes as one event, the same bytes to each board."""
+        self._timers.pop(meeting_id, None)
+        pending = self._pending.pop(meeting_id, None)
+        boards = self.boards.get(meeting_id)
+        if pending is None or not boards:
+            return
+        event = pending.event()
         for board in boards:
-            board.put(state.site_id, state_json, summary_json)
+            board.put(event)
+
+    def snapshot_event(self, meeting_id: int, data: str) -> bytes:
+        """The `snapshot` event of `data`, encoded once while the snapshot is the same."""
+        kept = self._snapshot_events.get(meeting_id)
+        if kept is None or kept[0] is not data:
+            kept = self._snapshot_events[meeting_id] = (data, _event("snapshot", data))
+        return kept[1]
 
     @contextlib.contextmanager
     def open(self, meeting_id: int) -> Iterator[Board]:
-        board = Board()
+        board = Board(self.behind_bytes)
         self.boards[meeting_id].add(board)
         try:
             yield board
@@ -82,6 +143,7 @@ class Hub:
             self.boards[meeting_id].discard(board)
             if not self.boards[meeting_id]:
                 del self.boards[meeting_id]
+                self._snapshot_events.pop(meeting_id, None)
 
 
 def _event(name: str, data: dict[str, Any] | str) -> bytes:
@@ -93,7 +155,7 @@ async def stream(
     request: web.Request,
     hub: Hub,
     meeting_id: int,
-    snapshot: Callable[[], Awaitable[dict[str, Any] | str]],
+    snapshot: Callable[[], Awaitable[str]],
 ) -> web.StreamResponse:
     """Serve one board until the client goes away. The board listens before the snapshot
     is read, so a change in between arrives (at worst twice), never not at all."""
@@ -106,7 +168,7 @@ async def stream(
     )
     await response.prepare(request)
     with hub.open(meeting_id) as board:
-        await response.write(b"retry: 1000\n" + _event("snapshot", await snapshot()))
+        await response.write(b"retry: 1000\n" + hub.snapshot_event(meeting_id, await snapshot()))
         try:
             while True:
                 try:
@@ -116,7 +178,10 @@ async def stream(
                     continue
                 if board.closing:
                     break
-                await response.write(_event("update", board.take()))
+                events, behind = board.take()
+                if behind:  # listening still, so nothing after this read is lost
+                    events = hub.snapshot_event(meeting_id, await snapshot()) + events
+                await response.write(events)
         except (ConnectionResetError, asyncio.CancelledError):
             pass
     return response

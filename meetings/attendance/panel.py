@@ -10,7 +10,7 @@ from aiohttp import web
 
 from meetings.attendance.keys import hub_key
 from meetings.attendance.report import ABSENCE_LABELS, STATUS_LABELS, build_report
-from meetings.attendance.snapshots import shared_snapshot
+from meetings.attendance.snapshots import board_facts, shared_snapshot
 from meetings.core.store import utcnow
 from meetings.core.web import db
 from meetings.planning.phases import ranks
@@ -20,10 +20,17 @@ RANKS = ranks(None, None, 10, 10, 10, 40, 60, cancelled=None)
 
 
 async def attendance_panel(request: web.Request, meeting_id: int) -> dict[str, Any]:
-    # The boards' read of the sites, not another one.
-    shared = await shared_snapshot(request, request.app[hub_key].snapshots, meeting_id)
-    async with db(request) as session:
-        report = await build_report(session, meeting_id, now=utcnow(), states=shared.sites)
+    # The boards' read of the sites, not another one, and the report made of it once per
+    # version of the session (its title, zone, times and status are in the report; the
+    # time it was made is not shown here).
+    hub = request.app[hub_key]
+    meeting, known = await board_facts(request, hub.snapshots, meeting_id)
+    shared = await shared_snapshot(request, hub.snapshots, meeting_id, known=known)
+    report = shared.reports.get((meeting.version, meeting.status))
+    if report is None:
+        async with db(request) as session:
+            report = await build_report(session, meeting_id, now=utcnow(), states=shared.sites)
+        shared.reports[(meeting.version, meeting.status)] = report
     return {
         "template": "attendance/session_panel.html",
         "ranks": RANKS,

@@ -6,28 +6,27 @@ the participation rows' count, versions and newest id, and the versions of their
 clusters), read by each caller in one cheap query: any committed change to what a board
 shows (a check-in, an RSVP, an invitation, a renamed site) changes the fingerprint, so a
 stale snapshot is never served, whoever made the change (another process too). The live
-hub also forgets a session's snapshot as soon as it publishes a change of it. Callers who
-arrive while a snapshot is being read wait for that one read (one task per session and
-fingerprint), so 100 boards opening at once cost one read, not 100.
+hub also forgets a session's snapshot as soon as it publishes a change of it. Sharing and
+waiting for a read under way are meetings.core.shared's.
 """
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 
 from aiohttp import web
 
 from meetings.attendance.models import AttendanceBoard, AttendanceSummary, SiteAttendance
+from meetings.attendance.report import AttendanceReport
 from meetings.attendance.tracking import fingerprint, sites, summary
+from meetings.core.commits import commits_key
+from meetings.core.shared import KEPT, Shared
 from meetings.core.web import db
 from meetings.planning.lifecycle import get_meeting_row
+from meetings.planning.models import Meeting
 from meetings.register.groups import ClusterGroup, by_cluster
 
-#: The sessions whose snapshot is kept (the least recently read is dropped first).
-KEPT = 8
 Fingerprint = tuple[int, ...]
 
 
@@ -40,6 +39,9 @@ class Snapshot:
     #: The board page's tiles as HTML, per what they depend on besides the snapshot
     #: (the reader's language and role, the session's status and zone: views.board_page).
     pages: dict[tuple[object, ...], str] = field(default_factory=dict)
+    #: The session page's attendance report of the snapshot, per the session's version
+    #: (panel.attendance_panel).
+    reports: dict[tuple[object, ...], AttendanceReport] = field(default_factory=dict)
 
     @cached_property
     def groups(self) -> list[ClusterGroup[SiteAttendance]]:
@@ -53,47 +55,29 @@ class Snapshot:
         )
 
 
-class Snapshots:
+class Snapshots(Shared[Snapshot]):
     """One app's snapshots (held by its live hub), never shared between sessions."""
 
     def __init__(self, kept: int = KEPT) -> None:
-        self.kept = kept
-        self._entries: dict[int, tuple[Fingerprint, asyncio.Future[Snapshot]]] = {}
+        super().__init__(kept)
+        #: Each session's row and fingerprint, kept while the database is unchanged.
+        self.facts: Shared[tuple[Meeting, Fingerprint]] = Shared(kept)
 
-    def peek(self, meeting_id: int) -> Snapshot | None:
-        """The kept snapshot of a session, if one is read and kept."""
-        entry = self._entries.get(meeting_id)
-        if entry is None or not entry[1].done() or entry[1].cancelled():
-            return None
-        return None if entry[1].exception() else entry[1].result()
 
-    def forget(self, meeting_id: int) -> None:
-        self._entries.pop(meeting_id, None)
+async def board_facts(
+    request: web.Request, snapshots: Snapshots, meeting_id: int
+) -> tuple[Meeting, Fingerprint]:
+    """The session's row (NotFound for an unknown one) and its fingerprint, read again
+    after any commit to the database, by any process (meetings.core.commits): a board
+    opened while nothing changed costs no query."""
+    marker = await request.app[commits_key].read()
 
-    async def get(
-        self,
-        meeting_id: int,
-        fingerprint: Fingerprint,
-        read: Callable[[], Awaitable[Snapshot]],
-    ) -> Snapshot:
-        """The snapshot of `meeting_id` at `fingerprint`: the kept one, the one being read,
-        or a new read (in its own task: a caller that goes away does not cancel it for
-        the others waiting on it)."""
-        entry = self._entries.pop(meeting_id, None)
-        if entry is None or entry[0] != fingerprint:
-            entry = (fingerprint, asyncio.ensure_future(read()))
-            entry[1].add_done_callback(lambda done: self._drop_failed(meeting_id, done))
-        self._entries[meeting_id] = entry  # now the most recently read
-        while len(self._entries) > self.kept:
-            del self._entries[next(iter(self._entries))]
-        return await asyncio.shield(entry[1])
+    async def read() -> tuple[Meeting, Fingerprint]:
+        async with db(request) as session:
+            meeting = await get_meeting_row(session, meeting_id)
+            return meeting, await fingerprint(session, meeting_id)
 
-    def _drop_failed(self, meeting_id: int, done: asyncio.Future[Snapshot]) -> None:
-        """A failed read is not kept: the next caller reads again."""
-        if done.cancelled() or done.exception() is not None:
-            entry = self._entries.get(meeting_id)
-            if entry is not None and entry[1] is done:
-                del self._entries[meeting_id]
+    return await snapshots.facts.get(meeting_id, marker, read)
 
 
 async def shared_snapshot(

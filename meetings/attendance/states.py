@@ -9,7 +9,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import TypeVar
 
-from sqlalchemy import Select, bindparam, case, func, select
+from sqlalchemy import Select, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -22,7 +22,9 @@ from meetings.attendance.models import (
     RehearsalStatus,
     SiteAttendance,
 )
+from meetings.planning.listing import SITE_COLUMNS, invited_sites
 from meetings.planning.models import Participation
+from meetings.planning.site_list import PARTICIPATIONS_FINGERPRINT
 from meetings.register.models import Cluster, Site
 
 _Status = TypeVar("_Status", bound=StrEnum)
@@ -75,33 +77,55 @@ async def site_state(session: AsyncSession, meeting_id: int, site_id: int) -> Si
     return state(*found)
 
 
-async def sites(session: AsyncSession, meeting_id: int) -> list[SiteAttendance]:
-    """Every invited site, grouped by cluster in register order."""
-    rows = (
-        await session.execute(
-            site_query(meeting_id)
-            .order_by(col(Cluster.code).nulls_first(), col(Site.search_text), col(Site.id))
-            .execution_options(populate_existing=True)
-        )
-    ).all()
-    return [state(*row) for row in rows]
-
-
-#: What a board shows of a session, in one number each: built once (not per request).
-_FINGERPRINT = (
-    select(
-        func.count(),
-        func.coalesce(func.sum(col(Participation.version)), 0),
-        func.coalesce(func.max(col(Participation.id)), 0),
-        func.coalesce(func.sum(col(Participation.site_id)), 0),
-        func.coalesce(func.sum(col(Site.version)), 0),
-        func.coalesce(func.sum(col(Cluster.version)), 0),
-    )
-    .select_from(Participation)
-    .join(Site, col(Site.id) == col(Participation.site_id))
-    .outerjoin(Cluster, col(Cluster.id) == col(Site.cluster_id))
-    .where(col(Participation.meeting_id) == bindparam("meeting_id"))
+#: What the board shows of each invited site; built once.
+_SITES = invited_sites(
+    *SITE_COLUMNS,
+    col(Participation.rsvp),
+    col(Participation.rsvp_source),
+    col(Participation.expected_delegates),
+    col(Participation.attendance_status),
+    col(Participation.joined_at),
+    col(Participation.left_at),
+    col(Participation.delegates_present),
+    col(Participation.officials_present),
+    col(Participation.rehearsal_status),
+    col(Participation.rehearsal_note),
+    col(Participation.attendance_changed_at),
+    col(Participation.version),
 )
+
+
+async def sites(session: AsyncSession, meeting_id: int) -> list[SiteAttendance]:
+    """Every invited site, grouped by cluster in register order: plain columns, not three
+    ORM objects a site (a 10,000-site board's snapshot), and our own rows built without
+    validating them again (each value converted to its field's type here)."""
+    rows = await session.execute(_SITES, {"meeting_id": meeting_id})
+    return [
+        SiteAttendance.model_construct(
+            site_id=row[0] or 0,
+            site_code=row[1],
+            site_name=row[2],
+            cluster_id=row[3],
+            cluster_name=row[4],
+            rsvp=row[5],
+            rsvp_source=row[6],
+            expected_delegates=row[7],
+            attendance_status=_known(AttendanceStatus, row[8]),
+            joined_at=row[9],
+            left_at=row[10],
+            delegates_present=row[11],
+            officials_present=list(row[12] or []),
+            rehearsal_status=_known(RehearsalStatus, row[13]),
+            rehearsal_note=row[14],
+            changed_at=row[15],
+            version=row[16],
+        )
+        for row in rows
+    ]
+
+
+#: What a board shows of a session, in one number each: the sites' list's (built once).
+_FINGERPRINT = PARTICIPATIONS_FINGERPRINT
 
 
 async def fingerprint(session: AsyncSession, meeting_id: int) -> tuple[int, ...]:

@@ -12,9 +12,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, bindparam, insert, select, update
+from sqlalchemy import CursorResult, Result, Row, bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import col
 
 from meetings.attendance.changes import (
     Change,
@@ -28,19 +27,18 @@ from meetings.attendance.models import AttendanceEvent, SiteAttendance
 from meetings.attendance.states import (
     events,
     fingerprint,
-    site_query,
     site_state,
     sites,
-    state,
     summary,
 )
 from meetings.core import signals
 from meetings.core.errors import DomainError, FieldProblem, Invalid
 from meetings.core.settings import AttendanceSettings
 from meetings.core.store import after_commit, table_of, utcnow
-from meetings.planning.invited import NotInvited, invited_site_ids
+from meetings.planning.invited import NotInvited
 from meetings.planning.lifecycle import get_meeting_row
 from meetings.planning.models import Meeting, Participation
+from meetings.register.models import Cluster, Site
 
 __all__ = [
     "Change",
@@ -108,42 +106,48 @@ async def record_many(
     meeting_id: int,
     items: list[tuple[int, Change]],
     config: AttendanceSettings,
+    *,
+    meeting: Meeting | None = None,
 ) -> list[SiteAttendance | DomainError]:
-    """Apply many sites' changes in one transaction with set-based statements: one read,
-    one executemany UPDATE under each row's version, one INSERT of the events, one total.
-    A row another writer changed between our read and our write is read and applied
-    again (the UPDATE matched nothing, so what we read back is not what we wrote).
+    """Apply many sites' changes in one transaction with set-based statements: one read of
+    the sites' rows (which also says which sites are invited), one executemany UPDATE under
+    each row's version, one INSERT of the events, one total. A row another writer changed
+    between our read and our write (the UPDATE matched fewer rows than it was given) is
+    read and applied again. The states returned are what was read with what was written
+    on top: nothing just written is read back. `meeting`: its row, when the caller has it.
     Returns, per item, the site's state or the error that refused that item alone."""
-    meeting = await get_meeting_row(session, meeting_id)
-    outcome, todo = await _admit(session, meeting, items, config)
-    changed: set[int] = set()
+    meeting = meeting or await get_meeting_row(session, meeting_id)
+    found = await _rows(session, meeting_id, {site for site, _ in items})
+    outcome, todo = _admit(meeting, items, found, config)
+    written: dict[int, dict[str, object]] = {}
     for _ in range(RETRIES):
         if not todo:
             break
-        todo = await _write_once(session, meeting_id, todo, changed)
+        todo = await _write_once(session, meeting_id, todo, found, written)
     else:
         busy = Invalid("busy", [FieldProblem("site_id", "too many simultaneous changes; retry")])
         outcome = [busy if isinstance(o, int) and o in todo else o for o in outcome]
-    states = await _states(session, meeting_id, {o for o in outcome if isinstance(o, int)})
-    await _announce(session, meeting_id, [states[site] for site in changed])
+    states = {
+        site: _state(found[site], written.get(site))
+        for site in {o for o in outcome if isinstance(o, int)}
+    }
+    await _announce(session, meeting_id, [states[site] for site in written])
     return [states[o] if isinstance(o, int) else o for o in outcome]
 
 
-async def _admit(
-    session: AsyncSession,
+def _admit(
     meeting: Meeting,
     items: list[tuple[int, Change]],
+    found: dict[int, Row[Any]],
     config: AttendanceSettings,
 ) -> tuple[Outcome, Todo]:
-    """Refuse the items of sites not invited and of impossible values, one by one."""
+    """Refuse the items of sites not invited (no row in `found`) and of impossible values,
+    one by one."""
     meeting_id = meeting.id or 0
-    invited = await invited_site_ids(
-        session, meeting_id=meeting_id, site_ids={site for site, _ in items}
-    )
     outcome: Outcome = []
     todo: Todo = {}
     for site_id, change in items:
-        if site_id not in invited:
+        if site_id not in found:
             outcome.append(NotInvited(meeting_id=meeting_id, site_id=site_id))
             continue
         try:
@@ -156,15 +160,12 @@ async def _admit(
     return outcome, todo
 
 
-async def _states(
-    session: AsyncSession, meeting_id: int, site_ids: set[int]
-) -> dict[int, SiteAttendance]:
-    rows = await session.execute(
-        site_query(meeting_id)
-        .where(col(Participation.site_id).in_(site_ids))
-        .execution_options(populate_existing=True)
-    )
-    return {s.site_id: s for s in (state(*row) for row in rows.all())}
+def _state(row: Row[Any], written: dict[str, object] | None) -> SiteAttendance:
+    """A site's state from its row as read (`_rows`) with what we wrote over it."""
+    values = {**row._mapping, **(written or {})}
+    values["changed_at"] = values["attendance_changed_at"]
+    values["officials_present"] = values["officials_present"] or []
+    return SiteAttendance.model_validate(values)
 
 
 async def _announce(session: AsyncSession, meeting_id: int, changed: list[SiteAttendance]) -> None:
@@ -182,27 +183,56 @@ async def _announce(session: AsyncSession, meeting_id: int, changed: list[SiteAt
     after_commit(session, announce)
 
 
+_PARTICIPATION = table_of(Participation)
+_SITE = table_of(Site)
+_CLUSTER = table_of(Cluster)
+#: A site's participation row with what its state shows of the site and its cluster.
+_ROWS = (
+    select(
+        _PARTICIPATION,
+        _SITE.c.code.label("site_code"),
+        _SITE.c.name.label("site_name"),
+        _SITE.c.cluster_id,
+        _CLUSTER.c.name.label("cluster_name"),
+    )
+    .join(_SITE, _SITE.c.id == _PARTICIPATION.c.site_id)
+    .outerjoin(_CLUSTER, _CLUSTER.c.id == _SITE.c.cluster_id)
+)
+#: One row's derived columns, written only at the version they were computed from.
+_UPDATE = (
+    update(_PARTICIPATION)
+    .where(
+        _PARTICIPATION.c.id == bindparam("_id"),
+        _PARTICIPATION.c.version == bindparam("_version"),
+    )
+    .values({k: bindparam(k) for k in DERIVED} | {"version": bindparam("_next")})
+)
+_INSERT_EVENTS = insert(table_of(AttendanceEvent))
+
+
 async def _rows(session: AsyncSession, meeting_id: int, site_ids: set[int]) -> dict[int, Row[Any]]:
-    table = table_of(Participation)
     found = await session.execute(
-        select(table).where(table.c.meeting_id == meeting_id, table.c.site_id.in_(site_ids))
+        _ROWS.where(
+            _PARTICIPATION.c.meeting_id == meeting_id, _PARTICIPATION.c.site_id.in_(site_ids)
+        )
     )
     return {row.site_id: row for row in found.all()}
 
 
 async def _write_once(
-    session: AsyncSession, meeting_id: int, todo: Todo, changed: set[int]
+    session: AsyncSession,
+    meeting_id: int,
+    todo: Todo,
+    found: dict[int, Row[Any]],
+    written: dict[int, dict[str, object]],
 ) -> Todo:
-    """One read-apply-write round; returns the sites another writer got to first."""
-    table = table_of(Participation)
-    found = await _rows(session, meeting_id, set(todo))
+    """One apply-write round on the rows in `found`; returns the sites another writer got
+    to first (their rows in `found` read again)."""
     values, event_rows = _applied(meeting_id, todo, found)
     if not values:
         return {}
-    await session.execute(
-        update(table)
-        .where(table.c.id == bindparam("_id"), table.c.version == bindparam("_version"))
-        .values({k: bindparam(k) for k in DERIVED} | {"version": bindparam("_next")}),
+    result = await session.execute(
+        _UPDATE,
         [
             {
                 "_id": found[site].id,
@@ -213,19 +243,33 @@ async def _write_once(
             for site, merged in values.items()
         ],
     )
-    now = await _rows(session, meeting_id, set(values))
-    # Ours when the row holds exactly what we wrote, at the version we wrote it with.
-    lost = {
-        site
-        for site, merged in values.items()
-        if now[site].version != found[site].version + 1
-        or any(getattr(now[site], k) != v for k, v in merged.items())
-    }
+    lost: set[int] = set()
+    if not _all_matched(result, len(values)):
+        now = await _rows(session, meeting_id, set(values))
+        # Ours when the row holds exactly what we wrote, at the version we wrote it with.
+        lost = {
+            site
+            for site, merged in values.items()
+            if now[site].version != found[site].version + 1
+            or any(getattr(now[site], k) != v for k, v in merged.items())
+        }
+        found.update({site: now[site] for site in lost})
     kept = [e for e in event_rows if e["site_id"] not in lost]
     if kept:
-        await session.execute(insert(AttendanceEvent), kept)
-    changed.update(set(values) - lost)
+        await session.execute(_INSERT_EVENTS, kept)
+    for site in set(values) - lost:
+        written[site] = {**values[site], "version": found[site].version + 1}
     return {site: todo[site] for site in lost}
+
+
+def _all_matched(result: Result[Any], expected: int) -> bool:
+    """The UPDATE matched every row it was given, when the driver counts executemany's
+    rows (SQLite does); otherwise we cannot tell, and read them back."""
+    return (
+        isinstance(result, CursorResult)
+        and result.supports_sane_multi_rowcount()
+        and result.rowcount == expected
+    )
 
 
 def _applied(

@@ -3,6 +3,8 @@ on a site's page."""
 
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo
+
 import aiohttp_jinja2
 from aiohttp import web
 from markupsafe import Markup
@@ -19,25 +21,25 @@ from meetings.attendance.models import (
     EventKind,
     RehearsalStatus,
 )
-from meetings.attendance.snapshots import Snapshot, shared_snapshot
+from meetings.attendance.snapshots import Snapshot, board_facts, shared_snapshot
 from meetings.core.access import ANY_ROLE, ORGANISERS, allow, current_user, public_token
 from meetings.core.errors import DomainError
 from meetings.core.forms import optional_int, problems_of, text
 from meetings.core.keys import locale_key, settings_key, translations_key
-from meetings.core.pages import _, flash, may_edit, refused_site_form, render
+from meetings.core.pages import _, flash, may_edit, refused_site_form, render, translated
 from meetings.core.store import utcnow
 from meetings.core.web import back_to_site_page, db, path_id, url
-from meetings.planning import lifecycle as planning
-from meetings.planning.models import MeetingPublic
+from meetings.planning.labels import RSVP_LABELS, RSVP_SOURCE_LABELS
+from meetings.planning.models import Meeting
 
 
 @allow(*ANY_ROLE)
 async def board_page(request: web.Request) -> web.Response:
     meeting_id = path_id(request)
-    async with db(request) as session:
-        meeting = await planning.get_meeting(session, meeting_id)
-        known = await attendance.fingerprint(session, meeting_id)
     hub = request.app[hub_key]
+    # The row alone (the page shows none of the counts and warnings of get_meeting), shared
+    # read-only with the other boards while the database is unchanged.
+    meeting, known = await board_facts(request, hub.snapshots, meeting_id)
     shared = await shared_snapshot(request, hub.snapshots, meeting_id, known=known)
     may_act = may_edit(request) and meeting.status != "cancelled"
     return render(
@@ -55,8 +57,8 @@ async def board_page(request: web.Request) -> web.Response:
             "rehearsal_statuses": list(RehearsalStatus),
             # The script's words, in the page's language.
             "js_labels": {
-                "status": {k: _(request, v) for k, v in ATTENDANCE_LABELS.items()},
-                "rehearsal": {k: _(request, v) for k, v in REHEARSAL_LABELS.items()},
+                "status": translated(request, ATTENDANCE_LABELS),
+                "rehearsal": translated(request, REHEARSAL_LABELS),
                 "none": _(request, "Not connected"),
                 "failed": _(request, "Not saved: {details}"),
                 "offline": _(request, "no connection to the server; try again"),
@@ -66,7 +68,7 @@ async def board_page(request: web.Request) -> web.Response:
     )
 
 
-def _tiles(request: web.Request, shared: Snapshot, meeting: MeetingPublic, may_act: bool) -> Markup:
+def _tiles(request: web.Request, shared: Snapshot, meeting: Meeting, may_act: bool) -> Markup:
     """The tiles of the session's snapshot, rendered once for every board page that shows
     them alike: per language, role (may act or not), and the session's status and zone."""
     locale = request.get(locale_key, request.app[settings_key].organisation.locale)
@@ -76,9 +78,21 @@ def _tiles(request: web.Request, shared: Snapshot, meeting: MeetingPublic, may_a
         context = {
             "meeting": meeting,
             "groups": shared.groups,
-            "tz": meeting.timezone,
+            "zone": ZoneInfo(meeting.timezone),
             "rehearsal": meeting.status in ("draft", "scheduled"),
             "may_act": may_act,
+            # Once per render, not once per tile (10,000 tiles): the action's path without
+            # its last part, the site's id, and the words in the reader's language.
+            "action_prefix": url(request, "session_board_action", id=meeting.id or 0, site_id=0)[
+                :-1
+            ],
+            "words": {
+                "attendance": translated(request, ATTENDANCE_LABELS),
+                "rehearsal": translated(request, REHEARSAL_LABELS),
+                "rsvp": translated(request, RSVP_LABELS),
+                "rsvp_source": translated(request, RSVP_SOURCE_LABELS),
+                "none": _(request, "Not connected"),
+            },
         }
         html = aiohttp_jinja2.render_string("attendance/tiles.html", request, context)
         shared.pages[key] = html

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import hashlib
 from collections.abc import AsyncIterator
 from functools import partial
@@ -28,7 +29,8 @@ from agendas.record import routes as record_routes
 from agendas.record.labels import CONTRIBUTION_KIND_LABELS, RECOMMENDATION_STATUS_LABELS
 from agendas.yearly import routes as yearly_routes
 from meetings.accounts import routes as accounts_routes
-from meetings.accounts.keys import logins_key
+from meetings.accounts.callers import Callers
+from meetings.accounts.keys import callers_key, logins_key
 from meetings.accounts.labels import ROLE_LABELS
 from meetings.accounts.throttle import LoginsUnderWay
 from meetings.attendance import live
@@ -40,6 +42,7 @@ from meetings.attendance.labels import ATTENDANCE_LABELS, REHEARSAL_LABELS
 from meetings.attendance.video_poller import video_poll_context
 from meetings.core import i18n
 from meetings.core import routes as core_routes
+from meetings.core.commits import KEPT_ANSWERS, CommitMarker, answers_key, commits_key
 from meetings.core.headers import security_headers
 from meetings.core.keys import (
     DashboardProvider,
@@ -70,6 +73,7 @@ from meetings.core.middlewares import (
 from meetings.core.reachability import public_url_context
 from meetings.core.routing import mount
 from meetings.core.settings import Settings
+from meetings.core.shared import Shared
 from meetings.core.signals import Signals
 from meetings.core.store import create_engine, session_maker
 from meetings.planning import report_chases, workdays
@@ -82,6 +86,7 @@ from meetings.planning.labels import (
     RSVP_SOURCE_LABELS,
     STATUS_LABELS,
 )
+from meetings.planning.site_list import SiteLists, site_lists_key
 from meetings.register import routes as register_routes
 from meetings.register.labels import CONTACT_ROLE_LABELS
 from notify.inbound import routes as inbound_routes
@@ -97,6 +102,7 @@ from notify.mail.worker import delivery_context
 from notify.site import routes as site_routes
 from notify.site import tokens
 from notify.site import views as site_views
+from notify.site.overview import KEPT_PAGES, site_pages_key
 from scheduler import views as scheduler_views
 from scheduler.context import scheduler_context
 from scheduler.keys import chasers_key
@@ -127,11 +133,24 @@ async def database_context(app: web.Application) -> AsyncIterator[None]:
     engine = create_engine(app[settings_key].database)
     app[engine_key] = engine
     app[sessions_key] = session_maker(engine, signals=app[signals_key])
+    app[commits_key] = CommitMarker(engine)
+    app[answers_key] = Shared(kept=KEPT_ANSWERS)
+    app[site_pages_key] = Shared(kept=KEPT_PAGES)
     app[checkin_key] = CheckInBatcher(
         app[sessions_key], app[settings_key].attendance, sites_for_links=tokens.sites_for_tokens
     )
     yield
+    app[commits_key].close()
     await engine.dispose()
+
+
+async def settled_heap(app: web.Application) -> AsyncIterator[None]:
+    """What start-up built lives as long as the app: the collector leaves it out of its
+    passes (a full pass over SQLAlchemy, Jinja and Babel's objects cost more than a
+    request, issue #17), and takes it back once the app is done (tests start many apps)."""
+    gc.freeze()
+    yield
+    gc.unfreeze()
 
 
 def receivers(*, locale: str = "vi") -> Signals:
@@ -161,9 +180,11 @@ def _own_state(app: web.Application) -> None:
     app[hub_key] = live.Hub()
     app[signals_key].attendance_changed.append(app[hub_key].publish)
     app.on_shutdown.append(app[hub_key].on_shutdown)
+    app[site_lists_key] = SiteLists()
     app[later_key] = Later()
     app.on_shutdown.append(app[later_key].finish)
     app[logins_key] = LoginsUnderWay()
+    app[callers_key] = Callers()
     security = app[settings_key].security
     app[link_failures_key] = FailureWindow(
         limit=security.site_link_max_failures_per_address,
@@ -282,7 +303,12 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(video_poll_context)
     app[listening_key] = asyncio.Event()
     app.cleanup_ctx.append(public_url_context)
+    app.cleanup_ctx.append(settled_heap)  # last: after every context has built its part
     _providers(app)
     mount(app, PARTS)
-    app.router.add_static("/static", str(STATIC_DIR), name="static", append_version=True)
+    static = app.router.add_static("/static", str(STATIC_DIR), name="static", append_version=True)
+    # Versioned once: the route hashes the file at every url_for, i.e. twice per page.
+    aiohttp_jinja2.get_env(app).globals["static_urls"] = {
+        name: str(static.url_for(filename=name)) for name in ("app.css", "app.js")
+    }
     return app

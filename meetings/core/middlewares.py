@@ -12,6 +12,7 @@ from aiohttp_session import Session, get_session
 from pydantic import ValidationError
 
 from meetings.accounts import accounts, cookies
+from meetings.accounts.keys import callers_key
 from meetings.accounts.models import User
 from meetings.core import scope
 from meetings.core.access import (
@@ -23,6 +24,7 @@ from meetings.core.access import (
     csrf_matches,
     new_csrf_token,
 )
+from meetings.core.commits import commits_key
 from meetings.core.errors import Conflict, DomainError, FieldProblem, Invalid, TooManyAttempts
 from meetings.core.i18n import pick_locale, translations
 from meetings.core.keys import (
@@ -328,22 +330,22 @@ async def _identify(request: web.Request, session: Session) -> User | None:
     header = request.headers.get("Authorization", "")
     if header:
         return await _bearer(request, header)
-    async with request.app[sessions_key]() as db:
-        user = await cookies.cookie_user(request, session, db)
+    user = await cookies.cookie_user(request, session)
     if user is not None:
         request[auth_kind_key] = "cookie"
     return user
 
 
 async def _bearer(request: web.Request, header: str) -> User:
-    """The token's user; reading with a token writes nothing (its last use is noted at most
-    every TOKEN_USE_EVERY, beside the request, in a transaction of its own)."""
+    """The token's user (looked up again after any commit, see accounts.callers); reading
+    with a token writes nothing (its last use is noted at most every TOKEN_USE_EVERY,
+    beside the request, in a transaction of its own)."""
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise web.HTTPUnauthorized(text="Authorization must be 'Bearer <token>'")
     maker = request.app[sessions_key]
-    async with maker() as db:
-        caller = await accounts.token_caller(db, token.strip())
+    marker = await request.app[commits_key].read()
+    caller = await request.app[callers_key].caller(maker, token.strip(), marker)
     if caller is None:
         raise web.HTTPUnauthorized(text="unknown or revoked token")
     now = utcnow()

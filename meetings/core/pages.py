@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import unquote
 
@@ -41,6 +42,12 @@ FIELD_MESSAGES = (
 def _(request: web.Request, message: str) -> str:
     """Translate a UI message into the request's language."""
     return str(request[translations_key].gettext(message))
+
+
+def translated(request: web.Request, labels: Mapping[str, str]) -> dict[str, str]:
+    """`labels` in the request's language, once for a page that shows them in every row
+    of a 10,000-site session rather than once a row."""
+    return {key: _(request, label) for key, label in labels.items()}
 
 
 async def flash(request: web.Request, message: str) -> None:

@@ -116,8 +116,16 @@ def download(body: bytes, media_type: str, filename: str) -> web.Response:
     )
 
 
+def items_json(items: list[Any], total: int) -> str:
+    """A collection's JSON: `{"items": [...], "total": N}` (API.md)."""
+    return '{"items":[' + ",".join(i.model_dump_json() for i in items) + f'],"total":{total}}}'
+
+
 def items_response(items: list[Any], total: int) -> web.Response:
-    body = '{"items":[' + ",".join(i.model_dump_json() for i in items) + f'],"total":{total}}}'
+    return json_text(items_json(items, total))
+
+
+def json_text(body: str | bytes) -> web.Response:
     return web.Response(body=body, content_type="application/json")
 
 

@@ -3,9 +3,12 @@ through its link (RSVP)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from aiohttp import web
 
 from meetings.core.access import ANY_ROLE, ORGANISERS, allow, current_user, public_token
+from meetings.core.commits import kept
 from meetings.core.errors import FieldProblem, Invalid
 from meetings.core.keys import settings_key
 from meetings.core.labels import N_
@@ -13,8 +16,10 @@ from meetings.core.scope import own_cluster
 from meetings.core.web import (
     db,
     int_query,
+    items_json,
     items_response,
     json_body,
+    json_text,
     link_site,
     model_response,
     path_id,
@@ -41,6 +46,11 @@ def _username(request: web.Request) -> str:
     return user.username if user else ""
 
 
+#: The periods whose sessions change only by a commit ("upcoming" and "past" move with the
+#: clock): their lists are kept until the next commit (meetings.core.commits).
+TIMELESS = frozenset({"all", "cancelled"})
+
+
 @allow(*ANY_ROLE)
 async def list_meetings(request: web.Request) -> web.Response:
     period = listing.as_period(request.query.get("period", "all"))
@@ -50,18 +60,24 @@ async def list_meetings(request: web.Request) -> web.Response:
             [FieldProblem.of("period", N_("one of {choices}"), choices=", ".join(listing.PERIODS))],
         )
     cluster = request.query.get("cluster_id")
-    async with db(request) as session:
-        page = await listing.list_meetings(
-            session,
-            period=period,
-            kind=request.query.get("kind") or None,
-            cluster_id=int_query(request, "cluster_id", 0, 1, 2**31) if cluster else None,
-            q=request.query.get("q"),
-            limit=int_query(request, "limit", 50, 1, 500),
-            offset=int_query(request, "offset", 0, 0, 2**31),
-            own_cluster_id=own_cluster(request),
-        )
-    return items_response(page.items, page.total)
+    query: dict[str, Any] = {
+        "period": period,
+        "kind": request.query.get("kind") or None,
+        "cluster_id": int_query(request, "cluster_id", 0, 1, 2**31) if cluster else None,
+        "q": request.query.get("q"),
+        "limit": int_query(request, "limit", 50, 1, 500),
+        "offset": int_query(request, "offset", 0, 0, 2**31),
+        "own_cluster_id": own_cluster(request),
+    }
+
+    async def read() -> bytes:
+        async with db(request) as session:
+            page = await listing.list_meetings(session, **query)
+        return items_json(page.items, page.total).encode()
+
+    if period in TIMELESS:  # the others change as time passes, not only by commits
+        return json_text(await kept(request, ("meetings", *query.values()), read))
+    return json_text(await read())
 
 
 @allow(*ORGANISERS)

@@ -1,17 +1,18 @@
-"""What the session page shows of a session: its invited sites with their answers tallied
-by cluster, its documents and its notice deadlines (the page only renders this)."""
+"""What the session page shows of a session: its invited sites' answers tallied by cluster
+(the list itself is meetings.planning.site_list's, shared), its documents and its notice
+deadlines (the page only renders this)."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from meetings.planning import documents, listing, series
+from meetings.planning import documents, series
 from meetings.planning import lifecycle as planning
 from meetings.planning.document_models import DocumentPublic
 from meetings.planning.models import MeetingPublic, MeetingStatus, ParticipationPublic, Rsvp
@@ -89,15 +90,11 @@ FactsProvider = Callable[[AsyncSession, int], Awaitable[dict[str, bool]]]
 @dataclass(frozen=True)
 class SessionOverview:
     meeting: MeetingPublic
-    invited: list[ParticipationPublic]
-    answers: Answers
     documents: list[DocumentPublic]
     deadlines: list[Deadline]
     phase: Phase
     #: The session that was made from this one (its series successor), if any.
     next_meeting: MeetingPublic | None = None
-    #: Every answer each site gave, oldest first (site id → its history).
-    histories: dict[int, list[RsvpChangePublic]] = field(default_factory=dict)
 
 
 async def session_overview(
@@ -107,21 +104,17 @@ async def session_overview(
     now: datetime,
     facts: Sequence[FactsProvider] = (),
 ) -> SessionOverview:
-    """The session with its invited sites, their answers, its documents, deadlines and
-    phase (decided with the flags of the `facts` providers)."""
+    """The session with its documents, deadlines and phase (decided with the flags of the
+    `facts` providers); its invited sites are meetings.planning.site_list's."""
     meeting = await planning.get_meeting(session, meeting_id)
-    invited = await listing.participations(session, meeting_id)
     files = await documents.list_documents(session, meeting_id)
     flags = [await provide(session, meeting_id) for provide in facts]
     return SessionOverview(
         meeting=meeting,
-        invited=invited,
-        answers=tally_answers(invited),
         documents=files,
         deadlines=session_deadlines(meeting, files, now=now),
         phase=phase_of(meeting, PhaseFacts.of(now, flags)),
         next_meeting=await series.successor(session, meeting_id),
-        histories=await answer_histories(session, meeting_id),
     )
 
 

@@ -39,7 +39,16 @@ from meetings.core.web import (
     path_id,
     url,
 )
-from meetings.planning import documents, golive, listing, overview, phases, rsvp
+from meetings.planning import (
+    documents,
+    golive,
+    listing,
+    overview,
+    phases,
+    rsvp,
+    site_list,
+    site_list_views,
+)
 from meetings.planning import lifecycle as planning
 from meetings.planning.api import store_upload
 from meetings.planning.cluster_rules import CLUSTER_KINDS
@@ -256,36 +265,31 @@ async def session_page(request: web.Request) -> web.Response:
             session, meeting_id, now=utcnow(), facts=_facts(request)
         )
         history = await golive.history(session, meeting_id)
+        known = await site_list.site_list_fingerprint(session, found.meeting)
     meeting = found.meeting
     sections = [*phases.OWN_SECTIONS, *await panels(request, "session", meeting_id)]
-    return render(
-        request,
-        "planning/session.html",
-        {
-            "meeting": meeting,
-            "phase": found.phase,
-            "steps": phases.steps(found.phase),
-            "phase_labels": phases.PHASE_LABELS,
-            "sections": phases.arrange(sections, found.phase),
-            "read_only_session": phases.read_only_reason(meeting.status, "session"),
-            "next_meeting": found.next_meeting,
-            "may_plan": may_edit(request) and meeting.status != "cancelled",
-            "groups": found.answers.clusters,
-            "invited": found.invited,
-            "answers": found.answers,
-            "histories": found.histories,
-            "documents": found.documents,
-            "deadlines": found.deadlines,
-            "may_edit": may_edit(request) and meeting.status not in ("ended", "cancelled"),
-            "max_document_mb": request.app[settings_key].documents.max_size_mb,
-            "next_status": planning.next_step(meeting.status),
-            "live_opens_at": golive.live_opens_at(meeting),
-            "is_early": golive.is_early(meeting, utcnow()),
-            "history": history,
-            "may_cancel": MeetingStatus.cancelled in planning.next_statuses(meeting.status),
-            "tz": meeting.timezone,
-        },
-    )
+    context = {
+        "meeting": meeting,
+        "phase": found.phase,
+        "steps": phases.steps(found.phase),
+        "phase_labels": phases.PHASE_LABELS,
+        "sections": phases.arrange(sections, found.phase),
+        "read_only_session": phases.read_only_reason(meeting.status, "session"),
+        "next_meeting": found.next_meeting,
+        "may_plan": may_edit(request) and meeting.status != "cancelled",
+        "documents": found.documents,
+        "deadlines": found.deadlines,
+        "may_edit": may_edit(request) and meeting.status not in ("ended", "cancelled"),
+        "max_document_mb": request.app[settings_key].documents.max_size_mb,
+        "next_status": planning.next_step(meeting.status),
+        "live_opens_at": golive.live_opens_at(meeting),
+        "is_early": golive.is_early(meeting, utcnow()),
+        "history": history,
+        "may_cancel": MeetingStatus.cancelled in planning.next_statuses(meeting.status),
+        "tz": meeting.timezone,
+    }
+    context["sites_card"] = await site_list_views.sites_card(request, context, known)
+    return render(request, "planning/session.html", context)
 
 
 def _username(request: web.Request) -> str:

@@ -5,8 +5,18 @@ from __future__ import annotations
 from aiohttp import web
 
 from meetings.core.access import ANY_ROLE, ORGANISERS, allow
+from meetings.core.commits import kept
 from meetings.core.keys import settings_key
-from meetings.core.web import db, int_query, items_response, json_body, model_response, path_id
+from meetings.core.web import (
+    db,
+    int_query,
+    items_json,
+    items_response,
+    json_body,
+    json_text,
+    model_response,
+    path_id,
+)
 from meetings.register import export, imports, sites, uploads
 from meetings.register.models import (
     BounceClear,
@@ -60,16 +70,21 @@ async def delete_cluster(request: web.Request) -> web.Response:
 
 @allow(*ANY_ROLE)
 async def list_sites(request: web.Request) -> web.Response:
-    cluster_id = request.query.get("cluster_id")
-    async with db(request) as session:
-        page = await sites.list_sites(
-            session,
-            q=request.query.get("q"),
-            cluster_id=int_query(request, "cluster_id", 0, 1, 2**31) if cluster_id else None,
-            limit=int_query(request, "limit", 100, 1, sites.MAX_PAGE),
-            offset=int_query(request, "offset", 0, 0, 2**31),
-        )
-    return items_response(page.items, page.total)
+    """The same for every caller: kept until the next commit (meetings.core.commits)."""
+    cluster = request.query.get("cluster_id")
+    q = request.query.get("q")
+    cluster_id = int_query(request, "cluster_id", 0, 1, 2**31) if cluster else None
+    limit = int_query(request, "limit", 100, 1, sites.MAX_PAGE)
+    offset = int_query(request, "offset", 0, 0, 2**31)
+
+    async def read() -> bytes:
+        async with db(request) as session:
+            page = await sites.list_sites(
+                session, q=q, cluster_id=cluster_id, limit=limit, offset=offset
+            )
+        return items_json(page.items, page.total).encode()
+
+    return json_text(await kept(request, ("sites", q, cluster_id, limit, offset), read))
 
 
 @allow(*ORGANISERS)

@@ -1,18 +1,23 @@
 """What a site's own page shows: its sessions (a draft only once the site was sent an
 invitation to it), with their agendas and documents, in a few queries whatever their
-number."""
+number; kept per link while the database is unchanged (`kept_overview`)."""
 
 from __future__ import annotations
 
+import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 
+from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agendas.programme.models import AgendaItem
 from agendas.programme.programme import agendas_of
 from agendas.record.progress import site_actions
 from agendas.record.progress_models import SiteActionPublic
+from meetings.core.commits import commits_key
+from meetings.core.shared import Shared
 from meetings.planning.document_models import Document
 from meetings.planning.documents import documents_of
 from meetings.planning.report_requests import requests_of, site_reports
@@ -51,3 +56,24 @@ async def site_overview(session: AsyncSession, site: Site, *, now: datetime) -> 
         site_reports=await site_reports(session, site_id=site.id or 0, request_ids=request_ids),
         actions=await site_actions(session, site.id or 0, now=now),
     )
+
+
+#: The links whose page is kept (the least recently read is dropped first), and the slots
+#: their links hash into (two links in one slot only take turns: each is kept with its link).
+KEPT_PAGES = 256
+SLOTS = 1 << 16
+Seen = tuple[Site, SiteOverview]
+#: The site pages' reads of this app (set up by meetings.core.app).
+site_pages_key = web.AppKey("site_pages", Shared[Seen])
+
+
+async def kept_overview(
+    request: web.Request, token: str, read: Callable[[], Awaitable[Seen]]
+) -> Seen:
+    """The site of link `token` and its overview as `read` gives them, read again after any
+    commit to the database (by any process: meetings.core.commits) and every minute (what
+    is shown depends on the time too); kept with the whole link, so a site is never given
+    another's. Many sites open their page at once before a session, each several times."""
+    marker = await request.app[commits_key].read()
+    minute = int(time.time() // 60)
+    return await request.app[site_pages_key].get(hash(token) % SLOTS, (token, marker, minute), read)

@@ -29,7 +29,7 @@ from meetings.register.models import Site
 from notify.mail.api import letter_response
 from notify.site import tokens
 from notify.site.links import site_feed_url
-from notify.site.overview import SiteOverview, site_overview
+from notify.site.overview import Seen, SiteOverview, kept_overview, site_overview
 from notify.site.sessions import site_session
 
 #: The kinds of contribution a site may send from its page, in the form's order.
@@ -86,10 +86,14 @@ def _context(request: web.Request, site: Site, shown: SiteOverview) -> dict[str,
 
 
 async def _page(request: web.Request, refused: RefusedSiteForm | None = None) -> web.StreamResponse:
-    async with db(request) as session:
-        site = await _site(session, request)
-        language = await _site_language(request, site)
-        shown = await site_overview(session, site, now=utcnow())
+    async def read() -> Seen:
+        async with db(request) as session:
+            site = await _site(session, request)
+            return site, await site_overview(session, site, now=utcnow())
+
+    # Shared with the other requests of this link: read-only from here on.
+    site, shown = await kept_overview(request, site_token(request), read)
+    language = await _site_language(request, site)
     context = _context(request, site, shown)
     context["errors"] = {refused.meeting_id: {refused.form: refused.errors}} if refused else {}
     context["typed"] = {refused.meeting_id: {refused.form: refused.typed}} if refused else {}

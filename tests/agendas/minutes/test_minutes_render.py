@@ -505,6 +505,31 @@ def test_the_pdf_is_a4_with_liberation_serif_embedded_and_numbered_from_page_two
     assert re.search(r"^\s*2\s+DỰ THẢO lần 1$", head)  # the number centred, the mark right
 
 
+def test_a_national_sessions_pdf_lists_every_bridge_point_on_numbered_pages(tmp_path):
+    """3,000 bridge points: the attached list (drawn beside WeasyPrint, issue #17) names
+    every site once with its number, in order, on pages numbered after the minutes', each
+    with the draft mark, and closes with the total; its fonts are the body's, embedded."""
+    large = reference_minutes(site_count=3000)
+    pdf = to_pdf(large, locale="vi")
+    raw = pdf_tool(pdf, tmp_path, "pdftotext", "-raw")
+    listed = raw[raw.index("DANH SÁCH CÁC ĐIỂM CẦU") :]
+    text, at = flat(listed), 0
+    for n, site in enumerate(large.attendance.sites, start=1):  # in order (a long name wraps)
+        at = text.index(f" {n} {site.name} ", at) + 1
+    shown = [
+        f"{n:,}".replace(",", ".") for n in (large.attendance.connected, large.attendance.invited)
+    ]
+    assert text.endswith(
+        f" Tổng cộng {shown[0]}/{shown[1]} {large.attendance.delegates_present:,}".replace(",", ".")
+    )
+    pages = int(re.search(r"^Pages:\s+(\d+)$", pdf_tool(pdf, tmp_path, "pdfinfo"), re.M).group(1))
+    assert pages > 50
+    last = pdf_tool(pdf, tmp_path, "pdftotext", "-layout", "-f", str(pages), "-l", str(pages))
+    assert re.search(rf"^\s*{pages}\s+DỰ THẢO lần 1$", last.strip().splitlines()[0])
+    fonts = pdf_tool(pdf, tmp_path, "pdffonts").splitlines()[2:]
+    assert all("Liberation-Serif" in f and re.search(r"\syes\s+yes\s+yes\s", f) for f in fonts)
+
+
 # --- HTML and Markdown -----------------------------------------------------------------
 
 

@@ -65,7 +65,7 @@ async def test_the_last_use_is_kept_to_the_minute(client: TestClient, session_fa
 async def test_a_revoked_token_is_refused_at_once_even_within_the_minute(
     client: TestClient, session_factory: Any
 ):
-    """The coarse last use caches nothing: each request looks the token up."""
+    """The caller is kept between requests (accounts.callers), but only until a commit."""
     headers, _ = await _organiser_token(session_factory)
     assert (await client.get("/api/v1/meetings", headers=headers)).status == 200
     await client.app[later_key].finish()  # its use is noted: the next is within the minute

@@ -31,6 +31,8 @@ ALLOWED = {
     ("meetings/attendance/video.py", "/api"),  # BigBlueButton's API, not ours
     ("notify/site/links.py", "*"),  # the site's absolute links, mounted by its routes
     ("agendas/minutes/links.py", "*"),  # the minutes page in mails to the chair and secretary
+    ("agendas/minutes/pdf_fonts.py", "*"),  # PDF names (/Font) and the fonts' file path
+    ("agendas/minutes/pdf_list.py", "*"),  # PDF names (/Page): no URL is written there
 }
 
 

@@ -8,6 +8,8 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from meetings.accounts.models import Role
+from meetings.planning import invited, lifecycle
+from meetings.planning.models import MeetingUpdate
 from meetings.register.models import ContactIn
 from notify.site import tokens
 from tests.conftest import TEST_SECRET
@@ -224,3 +226,29 @@ async def test_every_answer_under_a_sites_link_is_private(client: TestClient, se
     for answer in answers:
         assert answer.headers["Referrer-Policy"] == "no-referrer", answer.url
         assert "noindex" in answer.headers["X-Robots-Tag"], answer.url
+
+
+async def test_kept_pages_follow_every_change_and_never_mix_sites(
+    client: TestClient, setup, session_factory
+):
+    """Each link's page is kept while the database is unchanged: read twice (warm), each
+    shows its own site only; a change made outside the app (another process) shows at once."""
+    mid = setup["meeting"]["id"]
+    for _ in range(2):
+        mine = await (await client.get(f"/s/{setup['token']}")).text()
+        other = await (await client.get(f"/s/{setup['other_token']}")).text()
+        assert "Liên hiệp Vĩnh Phúc" in mine and "Liên hiệp Kiên Giang" not in mine
+        assert "Liên hiệp Kiên Giang" in other and "Liên hiệp Vĩnh Phúc" not in other
+        assert "Giao ban quý II" in mine and "Giao ban quý II" not in other
+    async with session_factory() as session, session.begin():
+        meeting = await lifecycle.get_meeting(session, mid)
+        await lifecycle.update_meeting(
+            session, mid, MeetingUpdate(title="Giao ban quý III", version=meeting.version)
+        )
+        other_site = await tokens.site_for_token(session, setup["other_token"])
+    assert "Giao ban quý III" in await (await client.get(f"/s/{setup['token']}")).text()
+    assert "Giao ban quý III" not in await (await client.get(f"/s/{setup['other_token']}")).text()
+    async with session_factory() as session, session.begin():
+        await invited.add_participant(session, meeting_id=mid, site_id=other_site.id or 0)
+    other = await (await client.get(f"/s/{setup['other_token']}")).text()
+    assert "Giao ban quý III" in other and "Liên hiệp Vĩnh Phúc" not in other

@@ -1,0 +1,59 @@
+"""What many requests read alike, read once per version and shared: the board's snapshot,
+the session page's list of sites.
+
+An entry is keyed by a record's id and by a fingerprint that the caller reads from the
+database in one cheap query (versions, counts, newest ids): any committed change, by any
+process, gives another fingerprint, so a stale entry is never served, and several processes
+on one database stay correct without telling each other anything. Callers who arrive while
+an entry is being read wait for that one read (one task per id and fingerprint), so 100
+pages opening at once cost one read, not 100.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Hashable
+from typing import Generic, TypeVar
+
+#: The records whose entry is kept (the least recently read is dropped first).
+KEPT = 8
+
+T = TypeVar("T")
+
+
+class Shared(Generic[T]):
+    """One app's entries of one kind, never shared between records."""
+
+    def __init__(self, kept: int = KEPT) -> None:
+        self.kept = kept
+        self._entries: dict[int, tuple[Hashable, asyncio.Future[T]]] = {}
+
+    def peek(self, key: int) -> T | None:
+        """The kept entry of a record, if one is read and kept."""
+        entry = self._entries.get(key)
+        if entry is None or not entry[1].done() or entry[1].cancelled():
+            return None
+        return None if entry[1].exception() else entry[1].result()
+
+    def forget(self, key: int) -> None:
+        self._entries.pop(key, None)
+
+    async def get(self, key: int, fingerprint: Hashable, read: Callable[[], Awaitable[T]]) -> T:
+        """The entry of `key` at `fingerprint`: the kept one, the one being read, or a new
+        read (in its own task: a caller that goes away does not cancel it for the others
+        waiting on it)."""
+        entry = self._entries.pop(key, None)
+        if entry is None or entry[0] != fingerprint:
+            entry = (fingerprint, asyncio.ensure_future(read()))
+            entry[1].add_done_callback(lambda done: self._drop_failed(key, done))
+        self._entries[key] = entry  # now the most recently read
+        while len(self._entries) > self.kept:
+            del self._entries[next(iter(self._entries))]
+        return await asyncio.shield(entry[1])
+
+    def _drop_failed(self, key: int, done: asyncio.Future[T]) -> None:
+        """A failed read is not kept: the next caller reads again."""
+        if done.cancelled() or done.exception() is not None:
+            entry = self._entries.get(key)
+            if entry is not None and entry[1] is done:
+                del self._entries[key]

@@ -1,0 +1,93 @@
+"""The live stream under a burst: boards open before it end with what the database holds,
+every board gets the same events, and a board that falls behind is sent a snapshot."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from aiohttp.test_utils import TestClient
+
+from meetings.accounts.models import Role
+from meetings.attendance import tracking as attendance
+from meetings.attendance.keys import hub_key
+from notify.site import tokens
+from tests.conftest import TEST_SECRET
+from tests.factories import bearer, make_user
+from tests.meetings.attendance.test_attendance import live_session, next_event
+
+
+class Folded:
+    """What a board shows: its snapshot with every update after it applied in order."""
+
+    def __init__(self, stream: Any) -> None:
+        self.stream = stream
+        self.summary: dict[str, Any] = {}
+        self.sites: dict[int, dict[str, Any]] = {}
+        self.events: list[tuple[str, dict[str, Any]]] = []
+
+    async def read(self) -> None:
+        name, data = await next_event(self.stream)
+        self.events.append((name, data))
+        if name == "snapshot":
+            self.sites = {}
+        self.summary = data["summary"]
+        self.sites.update({s["site_id"]: s for s in data["sites"]})
+
+    async def until_all_checked_in(self) -> None:
+        while not all(s["attendance_status"] for s in self.sites.values()):
+            await self.read()
+
+
+async def burst(client: TestClient, session_factory: Any, boards: int) -> list[Folded]:
+    """`boards` boards open on a live session of 30 sites, then every site checks in at
+    once through its link; returns the boards once each shows every check-in."""
+    meeting_id, ids = await live_session(session_factory, 30)
+    async with session_factory() as session, session.begin():
+        await make_user(session, username="org", role=Role.organiser)
+        headers = await bearer(session, "org")
+        links = await tokens.site_tokens(session, set(ids), secret_key=TEST_SECRET)
+    url = f"/api/v1/meetings/{meeting_id}/live"
+    streams = [await client.get(url, headers=headers) for _ in range(boards)]
+    folded = [Folded(stream) for stream in streams]
+    for board in folded:
+        await board.read()  # the snapshot: this board is listening
+    answers = await asyncio.gather(
+        *(
+            client.post(
+                f"/api/v1/site/{links[site]}/meetings/{meeting_id}/check-in",
+                json={"delegates_present": 3 + n % 4},
+            )
+            for n, site in enumerate(ids)
+        )
+    )
+    assert [a.status for a in answers] == [200] * len(ids)
+    for board in folded:
+        await asyncio.wait_for(board.until_all_checked_in(), timeout=30)
+        board.stream.close()
+    async with session_factory() as session:
+        stored = {
+            s.site_id: s.model_dump(mode="json")
+            for s in await attendance.sites(session, meeting_id)
+        }
+        totals = (await attendance.summary(session, meeting_id)).model_dump(mode="json")
+    for board in folded:
+        assert board.sites == stored
+        assert board.summary == totals
+    return folded
+
+
+async def test_boards_open_before_a_burst_show_what_the_database_holds_and_the_same_events(
+    client: TestClient, session_factory: Any
+):
+    one, two = await burst(client, session_factory, boards=2)
+    updates = [e for e in one.events if e[0] == "update"]
+    assert updates and updates == [e for e in two.events if e[0] == "update"]
+
+
+async def test_a_board_that_falls_behind_is_sent_a_snapshot_and_ends_current(
+    client: TestClient, session_factory: Any
+):
+    client.app[hub_key].behind_bytes = 1  # any unsent event is too much: a snapshot instead
+    (board,) = await burst(client, session_factory, boards=1)
+    assert [name for name, _ in board.events[1:]] == ["snapshot"] * (len(board.events) - 1)
