@@ -258,7 +258,8 @@ def show(args: argparse.Namespace, sink: TimedSink, outcome: Outcome) -> None:
     unmarked = outcome.from_first - outcome.counts.get("sent", 0)
     print(
         f"  of which accepted from the killed process in its last instant, never marked "
-        f"sent: {unmarked} (at most one per connection: no SMTP client can rule it out)"
+        f"sent: {unmarked} (at most two per connection: the mark is committed before the one\n"
+        f"  after the next is sent; no SMTP client can rule out the last one)"
     )
 
 

@@ -1,9 +1,14 @@
-"""Start-up and register scale: time to first dashboard, memory, list latency at 5,000 sites.
+"""Start-up and register scale: time to first dashboard and memory against a bare aiohttp
+floor, list latency at 5,000 sites.
 
-    .venv/bin/python bench/startup.py [--sites 5000] [--requests 200]
+    .venv/bin/python bench/startup.py [--sites 5000] [--requests 200] [--repeat 3]
 
-Starts a real `giaoban serve` on a fresh SQLite file, then prints:
-- ready: seconds from process start to the first 200 on the dashboard (target < 2 s);
+On a fresh SQLite file, `--repeat` times, interleaved (the order alternates): starts a
+real `giaoban serve` and times process start → first 200 on the dashboard (bearer), and
+its RSS then; starts the floor, a bare aiohttp app with one handler in a process of its
+own, and times process start → first 200 and its RSS. Printed: median and spread
+(min–max) of each, the ratio giaoban/floor and the load average (target: ready < 2 s).
+Then, on one more `giaoban serve`:
 - RSS idle, and after importing N sites through the API (target idle < 150 MB);
 - GET /api/v1/sites and the sites page with N sites: p50 and p99 (target p99 < 200 ms).
 Each figure is printed with its target and the ratio figure/target (≤ 1.0 meets it).
@@ -148,10 +153,80 @@ async def measure(base: str, token: str, pid: int, sites: int, requests: int) ->
         report(f"RSS after {requests * 4} list requests", rss_mb(pid), "MB", 150)
 
 
+#: The floor: a bare aiohttp app, one handler, in a process of its own (no database,
+#: templates, translations or middlewares: what any aiohttp service pays to start).
+FLOOR_APP = """
+import sys
+from aiohttp import web
+
+
+async def handler(request):
+    return web.Response(text="ok")
+
+
+app = web.Application()
+app.router.add_get("/", handler)
+web.run_app(app, host="127.0.0.1", port=int(sys.argv[1]), print=None)
+"""
+
+
+def spread(values: list[float], digits: int = 2) -> str:
+    """The median and the range (min–max) over the repetitions."""
+    median = statistics.median(values)
+    return f"{median:9.{digits}f} ({min(values):.{digits}f}–{max(values):.{digits}f})"
+
+
+def start_once(command: list[str], url: str, headers: dict[str, str]) -> tuple[float, float]:
+    """Seconds from process start to the first 200 at `url`, and the RSS then (MB)."""
+    start = time.perf_counter()
+    process = subprocess.Popen(
+        command,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, "GIAOBAN_SECRET_KEY": SECRET},
+    )
+    try:
+        ready = wait_for(url, headers, start)
+        return ready, rss_mb(process.pid)
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def start_ups(config: Path, token: str, repeat: int) -> None:
+    """Start-up time and RSS of `giaoban serve` and of the floor, interleaved (the order
+    alternates from one repetition to the next), `repeat` times each."""
+    figures: list[tuple[float, float]] = []
+    floors: list[tuple[float, float]] = []
+    for n in range(repeat):
+        port = free_port()
+        serve = [sys.executable, "-m", "meetings.core.cli", "--config", str(config), "serve"]
+        ours = (serve + ["--port", str(port)], f"http://127.0.0.1:{port}/", token)
+        bare = ([sys.executable, "-c", FLOOR_APP, str(port)], f"http://127.0.0.1:{port}/", "")
+        for command, url, bearer in (ours, bare) if n % 2 == 0 else (bare, ours):
+            headers = {"Authorization": f"Bearer {bearer}"} if bearer else {}
+            (figures if bearer else floors).append(start_once(command, url, headers))
+    load = " ".join(f"{value:.2f}" for value in os.getloadavg())
+    print(f"start-up, {repeat} repetitions, median (min–max); load {load}")
+    for index, (name, unit, target) in enumerate(
+        (("ready: start to first 200", "s", 2.0), ("RSS at ready", "MB", 150.0))
+    ):
+        ours_values = [f[index] for f in figures]
+        floor_values = [f[index] for f in floors]
+        ratio = statistics.median(ours_values) / statistics.median(floor_values)
+        print(
+            f"  {name + ' (giaoban, dashboard)':<40} {spread(ours_values)} {unit}"
+            f"  target < {target:g} {unit}"
+        )
+        print(f"  {name + ' (floor: bare aiohttp)':<40} {spread(floor_values)} {unit}")
+        print(f"  {'ratio giaoban/floor':<40} {ratio:9.2f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sites", type=int, default=5000)
     parser.add_argument("--requests", type=int, default=200)
+    parser.add_argument("--repeat", type=int, default=3, help="start-ups of each, interleaved")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         config = Path(folder) / "config.toml"
@@ -163,6 +238,8 @@ def main() -> None:
         cli(config, "db", "upgrade")
         cli(config, "users", "add", "bench", "--role", "organiser", "--password", "bench-password")
         token = cli(config, "tokens", "create", "bench")
+        print(f"giaoban start-up bench ({args.sites} sites, {args.requests} requests each)")
+        start_ups(config, token, args.repeat)
         port = free_port()
         base = f"http://127.0.0.1:{port}"
         start = time.perf_counter()
@@ -182,20 +259,19 @@ def main() -> None:
             env={**os.environ, "GIAOBAN_SECRET_KEY": SECRET},
         )
         try:
-            ready = wait_for_dashboard(base, token, start)
-            print(f"giaoban start-up bench ({args.sites} sites, {args.requests} requests each)")
-            report("ready: start to first 200 on the dashboard", ready, "s", 2)
+            wait_for(base + "/", {"Authorization": f"Bearer {token}"}, start)
             asyncio.run(measure(base, token, server.pid, args.sites, args.requests))
         finally:
             server.terminate()
             server.wait(timeout=30)
 
 
-def wait_for_dashboard(base: str, token: str, start: float) -> float:
+def wait_for(url: str, headers: dict[str, str], start: float) -> float:
+    """Seconds from `start` to the first 200 at `url` (polled every 10 ms)."""
     import urllib.error
     import urllib.request
 
-    request = urllib.request.Request(base + "/", headers={"Authorization": f"Bearer {token}"})
+    request = urllib.request.Request(url, headers=headers)
     while time.perf_counter() - start < 60:
         try:
             with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310
@@ -203,7 +279,7 @@ def wait_for_dashboard(base: str, token: str, start: float) -> float:
                     return time.perf_counter() - start
         except (urllib.error.URLError, ConnectionError):
             time.sleep(0.01)
-    raise SystemExit("the server did not answer within 60 s")
+    raise SystemExit(f"{url} did not answer within 60 s")
 
 
 if __name__ == "__main__":

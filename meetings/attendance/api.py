@@ -19,7 +19,7 @@ from meetings.attendance.models import (
     SiteAttendance,
 )
 from meetings.attendance.snapshots import Snapshot, shared_snapshot
-from meetings.core.access import ANY_ROLE, ORGANISERS, allow, current_user, public_sessionless
+from meetings.core.access import ANY_ROLE, ORGANISERS, allow, current_user, public_link
 from meetings.core.keys import settings_key
 from meetings.core.store import utcnow
 from meetings.core.web import (
@@ -120,9 +120,7 @@ async def check_in(request: web.Request, data: CheckIn) -> SiteAttendance:
     return await batcher.submit(path_id(request), site_token(request), data, at=utcnow())
 
 
-#: The link in the URL is the only credential and the answer is JSON in the API's language:
-#: no cookie session to read, no caller to identify (a burst of 5,000 paid for both).
-@public_sessionless
+@public_link
 async def post_site_check_in(request: web.Request) -> web.StreamResponse:
     """The site says it is connected, with its delegates; pressing twice changes nothing."""
     try:

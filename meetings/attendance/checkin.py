@@ -22,9 +22,8 @@ from meetings.attendance import tracking as attendance
 from meetings.attendance.models import CheckIn, SiteAttendance
 from meetings.core.errors import DomainError, NotFound
 from meetings.core.settings import AttendanceSettings
-from meetings.core.store import SessionMaker, id_of
-from meetings.planning.lifecycle import get_meeting_row
-from meetings.register.models import Site
+from meetings.core.store import SessionMaker
+from meetings.planning.models import Meeting
 
 GATHER_SECONDS = 0.005
 
@@ -37,9 +36,9 @@ class _Pending:
     future: asyncio.Future[SiteAttendance]
 
 
-#: Sites' links → their sites, those known and not revoked (notify.site.tokens, passed in
-#: by the composition root: meetings/ does not import notify).
-LinkResolver = Callable[[AsyncSession, Collection[str]], Awaitable[dict[str, Site]]]
+#: Sites' links → their sites' (id, code), those known and not revoked (notify.site.tokens,
+#: passed in by the composition root: meetings/ does not import notify).
+LinkResolver = Callable[[AsyncSession, Collection[str]], Awaitable[dict[str, tuple[int, str]]]]
 
 
 class CheckInBatcher:
@@ -92,29 +91,33 @@ class CheckInBatcher:
     ) -> list[SiteAttendance | BaseException]:
         async with self.maker() as session, session.begin():
             sites = await self.sites_for_links(session, {p.token for p in batch})
-            meeting = await get_meeting_row(session, meeting_id)
-            items: list[tuple[int, attendance.Change]] = []
             slots: list[int | DomainError] = []
+            known: list[tuple[_Pending, tuple[int, str]]] = []
             for pending in batch:
-                site = sites.get(pending.token)
+                site = sites.get(pending.token)  # (id, code)
                 if site is None:
                     slots.append(NotFound("no such site link"))
                     continue
-                slots.append(len(items))
-                items.append(
+                slots.append(len(known))
+                known.append((pending, site))
+
+            def changes(meeting: Meeting) -> list[tuple[int, attendance.Change]]:
+                return [
                     (
-                        id_of(site),
+                        site_id,
                         attendance.check_in_change(
                             meeting,
                             delegates=pending.data.delegates_present,
                             officials=pending.data.officials_present,
-                            site_code=site.code,
+                            site_code=code,
                             now=pending.at,
                             config=self.config,
                         ),
                     )
-                )
-            done = await attendance.record_many(
-                session, meeting_id, items, self.config, meeting=meeting
+                    for pending, (site_id, code) in known
+                ]
+
+            done = await attendance.record_with_session(
+                session, meeting_id, {site for _, (site, _) in known}, changes, self.config
             )
         return [done[slot] if isinstance(slot, int) else slot for slot in slots]

@@ -2,12 +2,15 @@
 
 One hub per app (`keys.hub_key`). A committed change puts the site's new state (as JSON,
 serialised once) in its session's pending changes; at most every COALESCE_SECONDS the hub
-turns what is pending into one `update` event, encoded once, and hands the same bytes to
-every open board of the session. So a burst of 5,000 check-ins costs a few events, each
-made once however many boards watch, not 5,000 × boards serialisations. A board that
-cannot keep up (its unsent events outgrow a snapshot's worth) drops them and is sent a
-fresh snapshot instead. EventSource reconnects by itself; each connection starts with a
-full snapshot, so a board that was away misses nothing.
+reads the session's totals once (an aggregate of the committed rows, so they never drift,
+and one per event rather than one per committed batch: a burst commits hundreds of batches
+a second and only the last totals of each event were ever shown), turns what is pending
+into one `update` event, encoded once, and hands the same bytes to every open board of the
+session. So a burst of 5,000 check-ins costs a few events, each made once however many
+boards watch, not 5,000 × boards serialisations. A board that cannot keep up (its unsent
+events outgrow a snapshot's worth) drops them and is sent a fresh snapshot instead.
+EventSource reconnects by itself; each connection starts with a full snapshot, so a board
+that was away misses nothing.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
@@ -23,6 +27,12 @@ from aiohttp import web
 
 from meetings.attendance.models import AttendanceSummary, SiteAttendance
 from meetings.attendance.snapshots import Snapshots
+from meetings.attendance.states import summary
+from meetings.core.store import SessionMaker
+
+log = logging.getLogger(__name__)
+#: A session's committed totals, read when its pending changes go out.
+Totals = Callable[[int], Awaitable[AttendanceSummary]]
 
 HEARTBEAT_SECONDS = 15.0
 #: How long changes gather before they go out as one event (the board's lag, at most).
@@ -51,6 +61,11 @@ class Board:
                 self.outbox, self.unsent, self.behind = [], 0, True
         self.changed.set()
 
+    def resync(self) -> None:
+        """An update could not be made: this board is sent a fresh snapshot instead."""
+        self.outbox, self.unsent, self.behind = [], 0, True
+        self.changed.set()
+
     def take(self) -> tuple[bytes, bool]:
         """What to write now, and whether a snapshot must go out first."""
         events, behind = b"".join(self.outbox), self.behind
@@ -60,23 +75,30 @@ class Board:
 
 
 class _Pending:
-    """A session's changes not yet sent: the latest state per site, the latest totals."""
+    """A session's changes not yet sent: the latest state per site."""
 
-    def __init__(self, summary: AttendanceSummary) -> None:
+    def __init__(self) -> None:
         self.sites: dict[int, str] = {}
-        self.summary = summary
 
-    def event(self) -> bytes:
+    def event(self, totals: AttendanceSummary) -> bytes:
         sites = ", ".join(self.sites.values())
-        return _event(
-            "update", f'{{"summary": {self.summary.model_dump_json()}, "sites": [{sites}]}}'
-        )
+        return _event("update", f'{{"summary": {totals.model_dump_json()}, "sites": [{sites}]}}')
+
+
+async def committed_totals(maker: SessionMaker, meeting_id: int) -> AttendanceSummary:
+    """The session's totals as committed (the hub's `totals`, given the app's sessions)."""
+    async with maker() as session:
+        return await summary(session, meeting_id)
 
 
 class Hub:
     def __init__(
-        self, coalesce_seconds: float = COALESCE_SECONDS, behind_bytes: int = BEHIND_BYTES
+        self,
+        totals: Totals,
+        coalesce_seconds: float = COALESCE_SECONDS,
+        behind_bytes: int = BEHIND_BYTES,
     ) -> None:
+        self.totals = totals
         self.boards: dict[int, set[Board]] = defaultdict(set)
         #: Each session's board snapshot, shared by its boards, pages and streams.
         self.snapshots = Snapshots()
@@ -84,6 +106,9 @@ class Hub:
         self.behind_bytes = behind_bytes
         self._pending: dict[int, _Pending] = {}
         self._timers: dict[int, asyncio.TimerHandle] = {}
+        #: Per session, one event made at a time, in the order its changes were taken.
+        self._sending: dict[int, asyncio.Lock] = defaultdict(asyncio.Lock)
+        self._tasks: set[asyncio.Task[None]] = set()
         #: Per session, the last snapshot's data and its event bytes, encoded once for
         #: every board that opens on it.
         self._snapshot_events: dict[int, tuple[str, bytes]] = {}
@@ -93,6 +118,8 @@ class Hub:
         for timer in self._timers.values():
             timer.cancel()
         self._timers.clear()
+        for task in self._tasks:
+            task.cancel()
         for boards in self.boards.values():
             for board in boards:
                 board.closing = True
@@ -101,30 +128,43 @@ class Hub:
     async def on_shutdown(self, _app: web.Application) -> None:
         self.close_all()
 
-    def publish(self, meeting_id: int, state: SiteAttendance, summary: AttendanceSummary) -> None:
+    def publish(self, meeting_id: int, state: SiteAttendance) -> None:
         self.snapshots.forget(meeting_id)
         if not self.boards.get(meeting_id):
             return
         pending = self._pending.get(meeting_id)
         if pending is None:
-            pending = self._pending[meeting_id] = _Pending(summary)
+            pending = self._pending[meeting_id] = _Pending()
             loop = asyncio.get_running_loop()
             self._timers[meeting_id] = loop.call_later(
-                self.coalesce_seconds, self._send, meeting_id
+                self.coalesce_seconds, self._start_send, meeting_id
             )
         pending.sites[state.site_id] = state.model_dump_json()
-        pending.summary = summary
 
-    def _send(self, meeting_id: int) -> None:
-        """The session's pending changes as one event, the same bytes to each board."""
+    def _start_send(self, meeting_id: int) -> None:
         self._timers.pop(meeting_id, None)
-        pending = self._pending.pop(meeting_id, None)
-        boards = self.boards.get(meeting_id)
-        if pending is None or not boards:
-            return
-        event = pending.event()
-        for board in boards:
-            board.put(event)
+        task = asyncio.get_running_loop().create_task(self._send(meeting_id))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _send(self, meeting_id: int) -> None:
+        """The session's pending changes as one event, the same bytes to each board. The
+        changes are taken under the session's lock, so events go out in commit order; the
+        totals are read after they are taken, so they count every change sent (and perhaps
+        a few committed since, whose sites follow in the next event)."""
+        async with self._sending[meeting_id]:
+            pending = self._pending.pop(meeting_id, None)
+            if pending is None or not self.boards.get(meeting_id):
+                return
+            try:
+                event = pending.event(await self.totals(meeting_id))
+            except Exception:  # the database is away: each board reloads its snapshot
+                log.exception("live update of session %s", meeting_id)
+                for board in self.boards.get(meeting_id, ()):
+                    board.resync()
+                return
+            for board in self.boards.get(meeting_id, ()):
+                board.put(event)
 
     def snapshot_event(self, meeting_id: int, data: str) -> bytes:
         """The `snapshot` event of `data`, encoded once while the snapshot is the same."""
@@ -144,6 +184,8 @@ class Hub:
             if not self.boards[meeting_id]:
                 del self.boards[meeting_id]
                 self._snapshot_events.pop(meeting_id, None)
+                if not self._sending[meeting_id].locked():
+                    del self._sending[meeting_id]
 
 
 def _event(name: str, data: dict[str, Any] | str) -> bytes:

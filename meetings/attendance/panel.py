@@ -11,6 +11,7 @@ from aiohttp import web
 from meetings.attendance.keys import hub_key
 from meetings.attendance.report import ABSENCE_LABELS, STATUS_LABELS, build_report
 from meetings.attendance.snapshots import board_facts, shared_snapshot
+from meetings.core.keys import locale_key, settings_key
 from meetings.core.store import utcnow
 from meetings.core.web import db
 from meetings.planning.phases import ranks
@@ -31,7 +32,14 @@ async def attendance_panel(request: web.Request, meeting_id: int) -> dict[str, A
         async with db(request) as session:
             report = await build_report(session, meeting_id, now=utcnow(), states=shared.sites)
         shared.reports[(meeting.version, meeting.status)] = report
+    # Each site's row kept by exactly what it shows (the report's row, frozen) and the
+    # language, across reports: after one check-in only that site's row is rendered
+    # again. Kept now: the set fills as this panel renders, for the next panel's.
+    locale = request.get(locale_key, request.app[settings_key].organisation.locale)
+    rows = hub.snapshots.panel_rows.rows((meeting_id, locale))
+    rows.keep()
     return {
+        "row": lambda row, make: rows.row(row, lambda: make(row)),
         "template": "attendance/session_panel.html",
         "ranks": RANKS,
         "report": report,

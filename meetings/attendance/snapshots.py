@@ -12,6 +12,7 @@ waiting for a read under way are meetings.core.shared's.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -19,12 +20,14 @@ from aiohttp import web
 
 from meetings.attendance.models import AttendanceBoard, AttendanceSummary, SiteAttendance
 from meetings.attendance.report import AttendanceReport
-from meetings.attendance.tracking import fingerprint, sites, summary
+from meetings.attendance.states import KeptSites, sites_again
+from meetings.attendance.tracking import fingerprint, summary
 from meetings.core.commits import commits_key
 from meetings.core.shared import KEPT, Shared
 from meetings.core.web import db
 from meetings.planning.lifecycle import get_meeting_row
 from meetings.planning.models import Meeting
+from meetings.planning.site_list import KeptRows
 from meetings.register.groups import ClusterGroup, by_cluster
 
 Fingerprint = tuple[int, ...]
@@ -62,6 +65,18 @@ class Snapshots(Shared[Snapshot]):
         super().__init__(kept)
         #: Each session's row and fingerprint, kept while the database is unchanged.
         self.facts: Shared[tuple[Meeting, Fingerprint]] = Shared(kept)
+        #: The boards' tiles as HTML, kept across snapshots (views._tiles).
+        self.tiles = KeptRows(kept)
+        #: The session page's attendance panel's rows as HTML (panel.attendance_panel).
+        self.panel_rows = KeptRows(kept)
+        #: Each session's sites as last read (states.sites_again), the newest `kept`.
+        self.states: OrderedDict[int, KeptSites] = OrderedDict()
+
+    def keep_states(self, meeting_id: int, states: KeptSites) -> None:
+        self.states[meeting_id] = states
+        self.states.move_to_end(meeting_id)
+        while len(self.states) > self.kept:
+            self.states.popitem(last=False)
 
 
 async def board_facts(
@@ -98,6 +113,9 @@ async def shared_snapshot(
     async def read() -> Snapshot:
         async with db(request) as session:
             totals = await summary(session, meeting_id)
-            return Snapshot(totals, await sites(session, meeting_id))
+            kept = snapshots.states.get(meeting_id, {})
+            states, kept = await sites_again(session, meeting_id, kept)
+        snapshots.keep_states(meeting_id, kept)
+        return Snapshot(totals, states)
 
     return await snapshots.get(meeting_id, known, read)

@@ -3,6 +3,8 @@ on a site's page."""
 
 from __future__ import annotations
 
+from functools import partial
+from operator import attrgetter
 from zoneinfo import ZoneInfo
 
 import aiohttp_jinja2
@@ -20,6 +22,7 @@ from meetings.attendance.models import (
     CheckIn,
     EventKind,
     RehearsalStatus,
+    SiteAttendance,
 )
 from meetings.attendance.snapshots import Snapshot, board_facts, shared_snapshot
 from meetings.core.access import ANY_ROLE, ORGANISERS, allow, current_user, public_token
@@ -70,11 +73,14 @@ async def board_page(request: web.Request) -> web.Response:
 
 def _tiles(request: web.Request, shared: Snapshot, meeting: Meeting, may_act: bool) -> Markup:
     """The tiles of the session's snapshot, rendered once for every board page that shows
-    them alike: per language, role (may act or not), and the session's status and zone."""
+    them alike: per language, role (may act or not), and the session's status and zone.
+    Each tile is kept by the values of its site it shows (`_tile_key`), across snapshots:
+    after one check-in, one tile is rendered again and the rest are joined as they were."""
     locale = request.get(locale_key, request.app[settings_key].organisation.locale)
     key = (locale, may_act, str(meeting.status), meeting.timezone)
     html = shared.pages.get(key)
     if html is None:
+        snapshots = request.app[hub_key].snapshots
         context = {
             "meeting": meeting,
             "groups": shared.groups,
@@ -94,10 +100,39 @@ def _tiles(request: web.Request, shared: Snapshot, meeting: Meeting, may_act: bo
                 "none": _(request, "Not connected"),
             },
         }
-        html = aiohttp_jinja2.render_string("attendance/tiles.html", request, context)
+        # Never another session's tiles: its id is in the key (the action's path is too).
+        kept = snapshots.tiles.rows((meeting.id, *key))
+        template = aiohttp_jinja2.get_env(request.app).get_template("attendance/tile.html")
+        macro = vars(template.make_module(context))["tile"]  # the template's macro
+
+        def tiles(sites: list[SiteAttendance]) -> Markup:
+            # As a loop of the template would join them, with its line breaks and indents.
+            made = "".join(
+                f"\n      {kept.row(_tile_key(s), partial(macro, s))}\n    " for s in sites
+            )
+            return Markup(made)  # noqa: S704  (our own template's rows, escaped then)
+
+        html = aiohttp_jinja2.render_string(
+            "attendance/tiles.html", request, {**context, "tiles": tiles}
+        )
+        kept.keep()
         shared.pages[key] = html
     # The autoescaped output of our own template: every value in it was escaped then.
     return Markup(html)  # noqa: S704
+
+
+#: Every value of a site its tile shows (attendance/tile.html), and only those.
+_tile_key = attrgetter(
+    "site_id",
+    "site_name",
+    "attendance_status",
+    "rehearsal_status",
+    "delegates_present",
+    "expected_delegates",
+    "changed_at",
+    "rsvp",
+    "rsvp_source",
+)
 
 
 @allow(*ORGANISERS)

@@ -40,8 +40,9 @@ class Access:
     #: Public routes authorised by something other than the session (a site's token)
     #: take no cookie, so they need no CSRF token either.
     csrf_exempt: bool = False
-    #: The answer depends on no one (the health check): the middlewares read no session,
-    #: identify no caller and set no cookie.
+    #: No cookie session (the health check, whose answer depends on no one; a site's link
+    #: API route, authorised by its link): the middlewares read no session, identify no
+    #: caller and set no cookie.
     sessionless: bool = False
 
     def admits(self, user: User | None) -> bool:
@@ -79,6 +80,17 @@ def public_token(handler: H) -> H:
 
 def public_sessionless(handler: H) -> H:
     """Anyone, and the answer is the same for everyone: no session, caller or cookie."""
+    access = Access(is_public=True, roles=frozenset(), csrf_exempt=True, sessionless=True)
+    setattr(handler, ACCESS_ATTR, access)
+    return handler
+
+
+def public_link(handler: H) -> H:
+    """Anyone holding a site's link, for the API: the link in the URL is the only credential
+    and the answer (that site's own data, in the API's language) is the handler's to
+    authorise, not the same for everyone. Like `public_sessionless` the middlewares read no
+    cookie session, identify no caller and set no cookie: a burst of 5,000 sites' calls
+    paid for both, and a site has no account to be identified as."""
     access = Access(is_public=True, roles=frozenset(), csrf_exempt=True, sessionless=True)
     setattr(handler, ACCESS_ATTR, access)
     return handler

@@ -44,6 +44,7 @@ from meetings.core import i18n
 from meetings.core import routes as core_routes
 from meetings.core.commits import KEPT_ANSWERS, CommitMarker, answers_key, commits_key
 from meetings.core.headers import security_headers
+from meetings.core.kept_pages import KEPT_SESSION_PAGES, session_pages_key
 from meetings.core.keys import (
     DashboardProvider,
     FactsProvider,
@@ -70,6 +71,7 @@ from meetings.core.middlewares import (
     input_middleware,
     layout_context,
 )
+from meetings.core.pages import KEPT_PANELS, kept_panels_key
 from meetings.core.reachability import public_url_context
 from meetings.core.routing import mount
 from meetings.core.settings import Settings
@@ -136,8 +138,10 @@ async def database_context(app: web.Application) -> AsyncIterator[None]:
     app[commits_key] = CommitMarker(engine)
     app[answers_key] = Shared(kept=KEPT_ANSWERS)
     app[site_pages_key] = Shared(kept=KEPT_PAGES)
+    app[kept_panels_key] = Shared(kept=KEPT_PANELS)
+    app[session_pages_key] = Shared(kept=KEPT_SESSION_PAGES)
     app[checkin_key] = CheckInBatcher(
-        app[sessions_key], app[settings_key].attendance, sites_for_links=tokens.sites_for_tokens
+        app[sessions_key], app[settings_key].attendance, sites_for_links=tokens.site_keys_for_tokens
     )
     yield
     app[commits_key].close()
@@ -177,7 +181,9 @@ def _own_state(app: web.Application) -> None:
     changes its sessions commit (the scheduler connects itself when it runs), its
     best-effort tasks, and its counts of logins under way and of unknown site links."""
     app[signals_key] = receivers(locale=app[settings_key].organisation.locale)
-    app[hub_key] = live.Hub()
+    app[hub_key] = live.Hub(
+        totals=lambda meeting_id: live.committed_totals(app[sessions_key], meeting_id)
+    )
     app[signals_key].attendance_changed.append(app[hub_key].publish)
     app.on_shutdown.append(app[hub_key].on_shutdown)
     app[site_lists_key] = SiteLists()

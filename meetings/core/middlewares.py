@@ -309,7 +309,8 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
 
 
 def is_sessionless(request: web.Request) -> bool:
-    """A static file, or a route whose answer is the same for everyone (the health check)."""
+    """A static file, or a route that reads no cookie: the health check
+    (`public_sessionless`) and the sites' API calls by their link (`public_link`)."""
     if isinstance(request.match_info.route.resource, web.StaticResource):
         return True
     access = access_of(request.match_info.handler)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import unquote
@@ -13,16 +14,20 @@ from aiohttp_session import get_session
 
 from meetings.core.access import (
     ORGANISERS,
+    current_user,
 )
+from meetings.core.commits import SLOTS, commits_key
 from meetings.core.forms import problems_of
 from meetings.core.keys import (
     RefusedSiteForm,
+    locale_key,
     panels_key,
     site_form_page_key,
     translations_key,
 )
 from meetings.core.labels import N_
 from meetings.core.scope import acts_as
+from meetings.core.shared import Shared
 from meetings.core.web import url
 
 PAGE_SIZE = 50
@@ -72,10 +77,41 @@ async def refused_site_form(
     return await request.app[site_form_page_key](request, refused)
 
 
-async def panels(request: web.Request, page: str, record_id: int) -> list[dict[str, Any]]:
-    """The panels other packages add to `page` (see meetings.core.keys.panels_key)."""
+#: Pages' panels kept while the database is unchanged (the least recently read is dropped
+#: first): a 10,000-site session's panels cost some thirty queries and ~100 ms a view.
+KEPT_PANELS = 32
+Panels = list[dict[str, Any]]
+kept_panels_key = web.AppKey("kept_panels", Shared[Panels])
+
+
+def panels_viewer(request: web.Request) -> tuple[object, ...]:
+    """All that the panels read of a request besides the record, the database and the
+    minute (they show times relative to now: due, overdue): who (controls follow the
+    role, and a cluster leader's powers its cluster), the language, the query."""
+    user = current_user(request)
+    return (
+        (user.role, user.cluster_id) if user is not None else None,
+        request.get(locale_key),
+        request.query_string,
+    )
+
+
+async def panels(request: web.Request, page: str, record_id: int) -> Panels:
+    """The panels other packages add to `page` (see meetings.core.keys.panels_key), read
+    once per viewer (panels_viewer) and commit marker (meetings.core.commits, read *before*
+    the panels, so they are never staler than the database): an operator refreshing an
+    unchanged session, or fifty watching it, makes no panel query."""
     providers = request.app[panels_key].get(page, []) if panels_key in request.app else []
-    return [await provide(request, record_id) for provide in providers]
+
+    async def read() -> Panels:
+        return [await provide(request, record_id) for provide in providers]
+
+    if not providers or kept_panels_key not in request.app:
+        return await read()
+    key = (page, record_id, panels_viewer(request))
+    # The minute and the marker are the entry's version: its slot stays the viewer's.
+    version = (key, int(time.time() // 60), await request.app[commits_key].read())
+    return await request.app[kept_panels_key].get(hash(key) % SLOTS, version, read)
 
 
 def render(

@@ -16,12 +16,12 @@ from typing import TYPE_CHECKING
 from sqlalchemy.ext.asyncio import AsyncSession
 
 if TYPE_CHECKING:  # attendance builds on core: its models are only named here
-    from meetings.attendance.models import AttendanceSummary, SiteAttendance
+    from meetings.attendance.models import SiteAttendance
 
 Receiver = Callable[[AsyncSession, int], Awaitable[object]]
-#: A committed attendance change: the session, the site's new state, the session's totals
-#: (the live board's message). Called after the commit, never for a rolled-back change.
-AttendanceListener = Callable[[int, "SiteAttendance", "AttendanceSummary"], None]
+#: A committed attendance change: the session and the site's new state (the live board's
+#: message). Called after the commit, never for a rolled-back change.
+AttendanceListener = Callable[[int, "SiteAttendance"], None]
 #: The key of a session's `info` that holds its app's signals.
 INFO_KEY = "giaoban_signals"
 

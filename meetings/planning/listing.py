@@ -153,11 +153,25 @@ _PARTICIPATIONS = invited_sites(
 )
 
 
-async def participations(session: AsyncSession, meeting_id: int) -> list[ParticipationPublic]:
+#: The same, of some of the sites only (their ids as the bound parameter `site_ids`).
+_SOME_PARTICIPATIONS = _PARTICIPATIONS.where(
+    col(Site.id).in_(bindparam("site_ids", expanding=True))
+)
+
+
+async def participations(
+    session: AsyncSession, meeting_id: int, site_ids: list[int] | None = None
+) -> list[ParticipationPublic]:
     """Every invited site of a session in register order, with its local start time and
-    its attendance (one query of plain columns, whatever the number of sites)."""
+    its attendance (one query of plain columns, whatever the number of sites); only
+    those of `site_ids` if given (then a cluster leader is known as one only if it
+    belongs to its cluster: meetings.planning.site_list rereads changed sites so)."""
     meeting = await get_meeting_row(session, meeting_id)
-    rows = (await session.execute(_PARTICIPATIONS, {"meeting_id": meeting_id})).all()
+    if site_ids is None:
+        rows = (await session.execute(_PARTICIPATIONS, {"meeting_id": meeting_id})).all()
+    else:
+        some = {"meeting_id": meeting_id, "site_ids": site_ids}
+        rows = (await session.execute(_SOME_PARTICIPATIONS, some)).all()
     leaders = {row[5] for row in rows if row[5] is not None}
     # Our own rows, read back: built without validating them again (each value is already
     # of its field's type), with the local times computed once per zone.

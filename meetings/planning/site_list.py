@@ -12,17 +12,18 @@ HTML is kept beside it, per language and phase (site_list_views).
 
 from __future__ import annotations
 
-from collections.abc import Hashable
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 
 from aiohttp import web
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import bindparam, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from meetings.core.shared import Shared
+from meetings.core.shared import KEPT, Shared
 from meetings.planning import listing
-from meetings.planning.models import MeetingPublic, Participation, ParticipationPublic
+from meetings.planning.models import MeetingPublic, Participation, ParticipationPublic, Rsvp
 from meetings.planning.overview import Answers, answer_histories, tally_answers
 from meetings.planning.rsvp_models import RsvpChange, RsvpChangePublic
 from meetings.register.models import Cluster, Site
@@ -44,8 +45,16 @@ PARTICIPATIONS_FINGERPRINT = (
     .where(col(Participation.meeting_id) == bindparam("meeting_id"))
 )
 
-#: The same, with the answers given (one not taken changes no participation).
+#: The same, with the answers given (one not taken changes no participation), and where
+#: each answer stands (the rows' ids per answer: an answer written by another program that
+#: bumps no version still moves an id from one sum to another).
 _SITE_LIST_FINGERPRINT = PARTICIPATIONS_FINGERPRINT.add_columns(
+    *(
+        func.coalesce(
+            func.sum(case((col(Participation.rsvp) == answer, col(Participation.id)), else_=0)), 0
+        )
+        for answer in (Rsvp.accepted, Rsvp.tentative, Rsvp.declined)
+    ),
     *(
         select(aggregate)
         .where(col(RsvpChange.meeting_id) == bindparam("meeting_id"))
@@ -54,7 +63,7 @@ _SITE_LIST_FINGERPRINT = PARTICIPATIONS_FINGERPRINT.add_columns(
             func.count(col(RsvpChange.id)),
             func.coalesce(func.max(col(RsvpChange.id)), 0),
         )
-    )
+    ),
 )
 
 
@@ -70,8 +79,59 @@ class SiteList:
     pages: dict[tuple[object, ...], str] = field(default_factory=dict)
 
 
+class KeptRows:
+    """Rendered rows (a board's tiles, a site list's rows) per what they are shown in (the
+    session, the reader's language...), then per exactly the values each row shows: kept
+    across reads, so after one check-in only the changed row is rendered again and the
+    page is a join of kept strings. The newest `kept` sets; each set holds only the rows
+    of its newest render, so no stale row piles up."""
+
+    def __init__(self, kept: int = KEPT) -> None:
+        self.kept = kept
+        self._sets: OrderedDict[Hashable, dict[Hashable, str]] = OrderedDict()
+
+    def rows(self, key: Hashable) -> RowSet:
+        """The rows kept under `key` (which must hold the session's id), for one render."""
+        return RowSet(self, key, self._sets.get(key, {}))
+
+    def _keep(self, key: Hashable, rows: dict[Hashable, str]) -> None:
+        self._sets[key] = rows
+        self._sets.move_to_end(key)
+        while len(self._sets) > self.kept:
+            self._sets.popitem(last=False)
+
+
+@dataclass(eq=False)
+class RowSet:
+    """One render's rows: those kept before, and those it made or used (kept after)."""
+
+    owner: KeptRows
+    key: Hashable
+    before: dict[Hashable, str]
+    used: dict[Hashable, str] = field(default_factory=dict)
+
+    def row(self, state: Hashable, make: Callable[[], str]) -> str:
+        """The row showing `state` (every value it shows), made only if not kept."""
+        html = self.before.get(state)
+        if html is None:
+            html = make()
+        self.used[state] = html
+        return html
+
+    def keep(self) -> None:
+        """Keeps the rows of this render (once it is complete) for the next ones."""
+        self.owner._keep(self.key, self.used)
+
+
 class SiteLists(Shared[SiteList]):
     """One app's session site lists, never shared between sessions."""
+
+    def __init__(self, kept: int = KEPT) -> None:
+        super().__init__(kept)
+        #: The lists' rows as HTML (site_list_views.sites_card).
+        self.rows = KeptRows(kept)
+        #: Each session's invited sites as last read (read_site_list).
+        self.invited: dict[int, KeptInvited] = {}
 
 
 #: The app's site lists (set up by meetings.core.app).
@@ -86,7 +146,57 @@ async def site_list_fingerprint(session: AsyncSession, meeting: MeetingPublic) -
     return (*(int(v) for v in row), meeting.version, str(meeting.status), *shown)
 
 
-async def read_site_list(session: AsyncSession, meeting_id: int) -> SiteList:
-    """The session's invited sites, their answers tallied and each one's history."""
-    invited = await listing.participations(session, meeting_id)
-    return SiteList(invited, tally_answers(invited), await answer_histories(session, meeting_id))
+#: Each invited site's versions and answer, in the list's order, and its cluster's leader.
+_VERSIONS = listing.invited_sites(
+    col(Site.id),
+    col(Participation.version),
+    col(Site.version),
+    col(Cluster.version),
+    col(Participation.rsvp),
+    col(Cluster.leader_site_id),
+)
+
+#: Beyond this share of the sites changed, all of them are read again at once.
+_REREAD_SHARE = 4
+
+
+@dataclass(eq=False)
+class KeptInvited:
+    """A session's invited sites as last read, by site id with the versions and answer
+    each was read at, under the session's values the rows show (its version, host, times
+    and zone): site_list_views keeps the newest per session."""
+
+    shown: Hashable
+    rows: dict[int, tuple[tuple[object, ...], ParticipationPublic]]
+
+
+async def read_site_list(
+    session: AsyncSession, meeting: MeetingPublic, kept: KeptInvited | None = None
+) -> tuple[SiteList, KeptInvited]:
+    """The session's invited sites, their answers tallied and each one's history; with
+    `kept`, only the sites whose versions or answer changed since are read again (one
+    check-in during a live session changes one site of 10,000)."""
+    shown: Hashable = (meeting.version, meeting.host_site_id, meeting.timezone)
+    shown = (shown, meeting.starts_at, meeting.ends_at)
+    connection = await session.connection()  # plain columns: no ORM result handling
+    order = (await connection.execute(_VERSIONS, {"meeting_id": meeting.id})).all()
+    before = kept.rows if kept is not None and kept.shown == shown else {}
+    changed: list[int] | None = [
+        row[0] for row in order if (was := before.get(row[0])) is None or was[0] != row[1:5]
+    ]
+    if changed is not None and len(changed) * _REREAD_SHARE > len(order):
+        before, changed = {}, None
+    versions = {row[0]: row[1:5] for row in order}
+    fresh = dict(before)
+    for site_id in changed or ():
+        fresh.pop(site_id, None)
+    if len(fresh) > len(versions):  # sites no longer invited
+        fresh = {k: was for k, was in fresh.items() if k in versions}
+    leaders = {row[5] for row in order if row[5] is not None}
+    for p in await listing.participations(session, meeting.id, changed):
+        if p.is_cluster_leader != (p.site_id in leaders):
+            p = p.model_copy(update={"is_cluster_leader": p.site_id in leaders})
+        fresh[p.site_id] = (versions.get(p.site_id, ()), p)
+    invited = [fresh[row[0]][1] for row in order if row[0] in fresh]
+    histories = await answer_histories(session, meeting.id)
+    return SiteList(invited, tally_answers(invited), histories), KeptInvited(shown, fresh)

@@ -19,6 +19,7 @@ from meetings.core.forms import (
     text,
 )
 from meetings.core.i18n import format_day
+from meetings.core.kept_pages import kept_page
 from meetings.core.keys import locale_key, session_facts_key, settings_key, translations_key
 from meetings.core.pages import (
     _,
@@ -259,6 +260,11 @@ def _facts(request: web.Request) -> list[overview.FactsProvider]:
 
 @allow(*ANY_ROLE)
 async def session_page(request: web.Request) -> web.Response:
+    """Kept per viewer until the next commit or minute: operators keep refreshing it."""
+    return await kept_page(request, _session_page)
+
+
+async def _session_page(request: web.Request) -> web.Response:
     meeting_id = path_id(request)
     async with db(request) as session:
         found = await overview.session_overview(

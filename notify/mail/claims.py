@@ -115,9 +115,20 @@ class Ledger:
         self._lock = asyncio.Lock()
 
     async def record(self, values: dict[str, Any]) -> None:
+        """Write this entry (with every one waiting): it is committed when this returns."""
+        await self.flush(self.add(values))
+
+    def add(self, values: dict[str, Any]) -> int:
+        """Queue an entry for the next commit; returns its number, for `flush`."""
         self._pending.append(values)
         self._queued += 1
-        mine = self._queued
+        return self._queued
+
+    async def flush(self, mine: int) -> None:
+        """Make sure the entries up to number `mine` are committed (all those waiting
+        go in the same transaction)."""
+        if self._written >= mine:
+            return
         async with self._lock:
             if self._written >= mine:
                 return  # committed by the sender that held the lock

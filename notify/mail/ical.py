@@ -181,13 +181,18 @@ def scheduling(
     calendar = _calendar(method)
     component = _event(event, method=method, now=now)
     for person in attendees:
-        address = person.address()
-        address.params["role"] = vText("REQ-PARTICIPANT")
-        address.params["partstat"] = vText("NEEDS-ACTION")
-        address.params["rsvp"] = vText("TRUE")
-        component.add("attendee", address)
+        component.add("attendee", invitee(person))
     calendar.add_component(component)
     return _finish(calendar, [event])
+
+
+def invitee(person: Person) -> vCalAddress:
+    """An ATTENDEE asked to answer: it is what gives the recipient Accept/Decline."""
+    address = person.address()
+    address.params["role"] = vText("REQ-PARTICIPANT")
+    address.params["partstat"] = vText("NEEDS-ACTION")
+    address.params["rsvp"] = vText("TRUE")
+    return address
 
 
 def declining(event: CalendarEvent, attendee: Person, *, now: datetime, comment: str = "") -> bytes:

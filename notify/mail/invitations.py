@@ -139,8 +139,14 @@ async def invitation_plan(session: AsyncSession, meeting_id: int) -> InvitationP
     told = await _last_told(session, meeting_id)
     agenda = versions.agenda_digest(await agenda_items(session, meeting_id=meeting_id))
     planned, current = [], set()
+    # One view per room (most sites share the session's): 10,000 sites, a handful of views.
+    views: dict[str, versions.SiteView] = {}
     for email, recipient in recipients.items():
-        view = versions.site_view(meeting, endpoint=recipient.endpoint, agenda=agenda)
+        view = views.get(recipient.endpoint)
+        if view is None:
+            view = views[recipient.endpoint] = versions.site_view(
+                meeting, endpoint=recipient.endpoint, agenda=agenda
+            )
         before = told.get(email)
         if before is not None and _is_current(before, view, meeting.sequence):
             current.add(recipient.site_id)

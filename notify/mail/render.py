@@ -16,7 +16,7 @@ from sqlmodel import col
 from agendas.programme.models import AgendaItem
 from agendas.programme.programme import agendas_of, timeline
 from meetings.core.errors import NotFound
-from meetings.core.i18n import document_environment, format_moment, translations
+from meetings.core.i18n import document_environment, translations
 from meetings.core.labels import N_
 from meetings.core.settings import Settings
 from meetings.core.store import id_of, utcnow
@@ -26,8 +26,10 @@ from meetings.planning.models import Meeting, MeetingStatus, Participation
 from meetings.register.models import Site
 from notify.inbound.addresses import return_path
 from notify.mail import calendars, followup_mail, letter, overdue_actions, versions
+from notify.mail.bodies import Stencils, Templates, Wording
 from notify.mail.compose import Rendered, attachment_part, compose
-from notify.mail.ical import CalendarEvent, Method, Person, declining, scheduling
+from notify.mail.ical import CalendarEvent, Method, Person, declining
+from notify.mail.ical_splice import scheduling
 from notify.mail.models import Message, MessageKind
 from notify.mail.notice_mail import NOTICE_KINDS, render_notice
 from notify.mail.transports import Outgoing
@@ -107,6 +109,7 @@ class MessageRenderer:
         self.env = environment()
         self.text_template = self.env.get_template("mail/message.txt")
         self.html_template = self.env.get_template("mail/message.html")
+        self.templates = Templates(self.text_template, self.html_template, settings.organisation)
         self.sender = Person(settings.mail.from_name, settings.mail.from_address)
         #: With the inbound mailbox on, the sites' answers go to it: the calendar's
         #: ORGANIZER (Accept/Decline/Propose) and Reply-To; From stays the office's.
@@ -221,6 +224,7 @@ class _Batch:
     attachments: dict[tuple[int, MessageKind, str], tuple[bytes, ...]] = field(default_factory=dict)
     #: The bodies of each (session, site, kind): the same for all the site's contacts.
     bodies: dict[tuple[int, int, MessageKind, str], tuple[str, str]] = field(default_factory=dict)
+    stencils: Stencils = field(default_factory=Stencils)
     #: Each invited site's room or dial-in for its session (its own, else its register's).
     endpoints: dict[tuple[int, int], str] = field(default_factory=dict)
     #: Why the messages of a (session, kind, language) cannot be made, if they cannot.
@@ -274,33 +278,24 @@ class _Batch:
         key = (meeting.id or 0, site.id or 0, kind, json.dumps(seen_before, sort_keys=True))
         if key not in self.bodies:
             short = kind == MessageKind.declinecounter
-            site_zone = site.timezone or meeting.timezone
-            context = {
-                "kind": kind.value,
-                "intro": translations(locale).gettext(INTRO[kind]),
-                "meeting": meeting,
-                "site": site,
-                "site_url": site_url,
-                "endpoint": self._endpoint(meeting, site),
-                "changes": self._changes(meeting, site, seen_before, locale)
+            programme = self.programmes[meeting.id or 0]
+            # A declined proposal is a short note: the time kept, not the programme.
+            self.bodies[key] = self.stencils.bodies(
+                self.renderer.templates,
+                Wording(
+                    meeting,
+                    kind,
+                    locale,
+                    translations(locale).gettext(INTRO[kind]),
+                    [] if short else programme.agenda,
+                    [] if short else programme.documents,
+                ),
+                site,
+                site_url=site_url,
+                endpoint=self._endpoint(meeting, site),
+                changes=self._changes(meeting, site, seen_before, locale)
                 if kind == MessageKind.update
                 else [],
-                # A declined proposal is a short note: the time kept, not the programme.
-                "agenda": [] if short else self.programmes[meeting.id or 0].agenda,
-                "documents": [] if short else self.programmes[meeting.id or 0].documents,
-                "locale": locale,
-                "organisation": self.renderer.settings.organisation,
-                "translations": translations(locale),
-                "starts": format_moment(meeting.starts_at, locale, meeting.timezone),
-                "ends": format_moment(meeting.ends_at, locale, meeting.timezone),
-                "site_timezone": site_zone,
-                "local_starts": format_moment(meeting.starts_at, locale, site_zone)
-                if site_zone != meeting.timezone
-                else "",
-            }
-            self.bodies[key] = (
-                self.renderer.text_template.render(context),
-                self.renderer.html_template.render(context),
             )
         return self.bodies[key]
 

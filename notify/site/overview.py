@@ -1,12 +1,13 @@
 """What a site's own page shows: its sessions (a draft only once the site was sent an
 invitation to it), with their agendas and documents, in a few queries whatever their
-number; kept per link while the database is unchanged (`kept_overview`)."""
+number; kept per link while the database is unchanged (`kept_overview`), with the page
+as drawn from them (notify.site.drawn)."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from aiohttp import web
@@ -24,6 +25,7 @@ from meetings.planning.report_requests import requests_of, site_reports
 from meetings.planning.request_models import ReportRequest, SiteReport
 from meetings.planning.visible import SiteSession
 from meetings.register.models import Site
+from notify.site.drawn import Drawn
 from notify.site.sessions import page_sessions
 
 
@@ -62,7 +64,19 @@ async def site_overview(session: AsyncSession, site: Site, *, now: datetime) -> 
 #: their links hash into (two links in one slot only take turns: each is kept with its link).
 KEPT_PAGES = 256
 SLOTS = 1 << 16
-Seen = tuple[Site, SiteOverview]
+
+
+@dataclass(frozen=True)
+class Seen:
+    """A link's site and overview at one commit marker and minute, and its page as drawn
+    in each language (notify.site.drawn): dropped with them, so a page is never older."""
+
+    site: Site
+    shown: SiteOverview
+    #: Language → the page, drawn at the first visit that may share it.
+    pages: dict[str, Drawn] = field(default_factory=dict)
+
+
 #: The site pages' reads of this app (set up by meetings.core.app).
 site_pages_key = web.AppKey("site_pages", Shared[Seen])
 

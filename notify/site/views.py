@@ -27,7 +27,7 @@ from meetings.core.web import db, path_id, private, site_token
 from meetings.planning.api import document_response
 from meetings.register.models import Site
 from notify.mail.api import letter_response
-from notify.site import tokens
+from notify.site import drawn, tokens
 from notify.site.links import site_feed_url
 from notify.site.overview import Seen, SiteOverview, kept_overview, site_overview
 from notify.site.sessions import site_session
@@ -89,18 +89,33 @@ async def _page(request: web.Request, refused: RefusedSiteForm | None = None) ->
     async def read() -> Seen:
         async with db(request) as session:
             site = await _site(session, request)
-            return site, await site_overview(session, site, now=utcnow())
+            return Seen(site, await site_overview(session, site, now=utcnow()))
 
-    # Shared with the other requests of this link: read-only from here on.
-    site, shown = await kept_overview(request, site_token(request), read)
-    language = await _site_language(request, site)
-    context = _context(request, site, shown)
+    # Shared with the other requests of this link: read-only from here on (but its pages).
+    seen = await kept_overview(request, site_token(request), read)
+    language = await _site_language(request, seen.site)
+    if refused is None and drawn.same_for_every_visitor(request):
+        return private(_shared_page(request, seen, language))
+    context = _context(request, seen.site, seen.shown)
     context["errors"] = {refused.meeting_id: {refused.form: refused.errors}} if refused else {}
     context["typed"] = {refused.meeting_id: {refused.form: refused.typed}} if refused else {}
     response = aiohttp_jinja2.render_template(
         "site/site.html", request, {**context, **language}, status=422 if refused else 200
     )
     return private(response)
+
+
+def _shared_page(request: web.Request, seen: Seen, language: dict[str, Any]) -> web.Response:
+    """The link's page in this language, drawn by its first visitor since the last commit
+    (this minute), with this visitor's CSRF token."""
+    locale = str(language.get("locale") or request[locale_key])
+    page = seen.pages.get(locale)
+    if page is None:
+        context = {**_context(request, seen.site, seen.shown), "errors": {}, "typed": {}}
+        context |= {**language, "csrf_token": drawn.PLACEHOLDER}
+        page = drawn.Drawn.of(aiohttp_jinja2.render_string("site/site.html", request, context))
+        seen.pages[locale] = page
+    return page.response(drawn.layout_csrf_token(request))
 
 
 @public_token

@@ -264,7 +264,7 @@ async def test_a_burst_of_check_ins_is_committed_in_groups_with_exact_totals(
     async with maker() as session, session.begin():
         links = [await tokens.site_token(session, s, secret_key=TEST_SECRET) for s in ids]
         outside = await tokens.site_token(session, outsider, secret_key=TEST_SECRET)
-    batcher = CheckInBatcher(maker, CONFIG, sites_for_links=tokens.sites_for_tokens, size=20)
+    batcher = CheckInBatcher(maker, CONFIG, sites_for_links=tokens.site_keys_for_tokens, size=20)
     now = utcnow()
     results = await asyncio.gather(
         *(

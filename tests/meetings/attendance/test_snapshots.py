@@ -5,17 +5,20 @@ sessions."""
 from __future__ import annotations
 
 import asyncio
+import re
 from pathlib import Path
 from typing import Any
 
 import pytest
-from aiohttp.test_utils import TestClient
+from aiohttp.test_utils import TestClient, TestServer
 
 from meetings.accounts.models import Role
 from meetings.attendance import tracking as attendance
 from meetings.attendance.keys import hub_key
 from meetings.attendance.models import AttendanceSummary
 from meetings.attendance.snapshots import Snapshot, Snapshots
+from meetings.core.app import create_app
+from meetings.core.keys import settings_key
 from meetings.core.settings import Settings
 from notify.site import tokens
 from tests.conftest import TEST_SECRET, make_settings
@@ -160,3 +163,56 @@ async def test_boards_opening_together_read_once_and_a_failed_read_is_not_kept()
     await snapshots.get(4, (1,), read)
     await snapshots.get(5, (1,), read)
     assert snapshots.peek(1) is None and snapshots.peek(5) is not None
+
+
+def _rows(page: str, pattern: str) -> dict[str, str]:
+    """Each site's row of `page` (its HTML), by the site's id; on the session page, those
+    of the attendance panel, and the list of answers (which a check-in leaves as it was)
+    as a whole under "sites"."""
+    if 'id="sites"' in page:
+        sites = page[page.index('id="sites"') :]
+        page = page[page.index('id="attendance"') : page.index('id="sites"')]
+        return {"sites": sites, **_rows(page, pattern)}
+    return {found.group(1): found.group(0) for found in re.finditer(pattern, page, re.DOTALL)}
+
+
+async def test_after_a_check_in_from_outside_only_that_sites_row_changes(
+    client: TestClient, session_factory: Any
+):
+    # Rows are kept by what they show, across snapshots (views._tiles, panel, site list):
+    # the next pages show the site's new state, and every other row as a fresh render does.
+    meeting_id, site_ids = await live_session(session_factory, 4)
+    async with session_factory() as session, session.begin():
+        await make_user(session, username="org", role=Role.organiser)
+        headers = await bearer(session, "org")
+    pages = {
+        "board": (f"/sessions/{meeting_id}/board", r'<li id="site-(\d+)".*?</li>'),
+        "page": (f"/sessions/{meeting_id}", r'<tr data-site="(\d+)".*?</tr>'),
+    }
+    before = {
+        name: _rows(await (await client.get(path, headers=headers)).text(), pattern)
+        for name, (path, pattern) in pages.items()
+    }
+    assert len(before["board"]) == 4 and len(before["page"]) == 5
+    async with session_factory() as session, session.begin():  # another connection
+        await attendance.record(session, meeting_id, site_ids[1], connected(7), CONFIG)
+    for name, (path, pattern) in pages.items():
+        after = _rows(await (await client.get(path, headers=headers)).text(), pattern)
+        changed = str(site_ids[1])
+        assert after.keys() == before[name].keys()
+        assert {k: v for k, v in after.items() if k != changed} == {
+            k: v for k, v in before[name].items() if k != changed
+        }
+        assert after[changed] != before[name][changed]
+    board = await (await client.get(pages["board"][0], headers=headers)).text()
+    assert f'id="site-{site_ids[1]}" class="tile st-connected' in board
+    assert "<span data-delegates>7</span>" in board
+    # A fresh app (nothing kept) renders the very same page.
+    fresh = TestClient(TestServer(create_app(client.server.app[settings_key])))
+    await fresh.start_server()
+    try:
+        for path, _pattern in pages.values():
+            kept = await (await client.get(path, headers=headers)).text()
+            assert kept == await (await fresh.get(path, headers=headers)).text()
+    finally:
+        await fresh.close()

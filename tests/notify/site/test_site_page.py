@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -12,6 +13,7 @@ from meetings.planning import invited, lifecycle
 from meetings.planning.models import MeetingUpdate
 from meetings.register.models import ContactIn
 from notify.site import tokens
+from notify.site.overview import SLOTS, site_pages_key
 from tests.conftest import TEST_SECRET
 from tests.factories import bearer, make_site, make_user
 
@@ -252,3 +254,63 @@ async def test_kept_pages_follow_every_change_and_never_mix_sites(
         await invited.add_participant(session, meeting_id=mid, site_id=other_site.id or 0)
     other = await (await client.get(f"/s/{setup['other_token']}")).text()
     assert "Giao ban quý III" in other and "Liên hiệp Vĩnh Phúc" not in other
+
+
+CSRF_META = re.compile(r'<meta name="csrf-token" content="([^"]+)">')
+
+
+async def _visit(client: TestClient, path: str) -> tuple[str, str]:
+    """The page and the CSRF token it gives this visitor."""
+    html = await (await client.get(path)).text()
+    found = CSRF_META.search(html)
+    assert found is not None, html[:500]
+    return html, found.group(1)
+
+
+async def test_a_kept_page_gives_each_visitor_their_own_csrf_token(client: TestClient, setup):
+    """A link's page is drawn once and kept: each visitor still gets their own session's
+    CSRF token (accepted from them, refused from the other), and another link's page has
+    its own site with that visitor's token."""
+    jar, mid = client.session.cookie_jar, setup["meeting"]["id"]
+    visitors = []
+    for _ in range(2):
+        jar.clear()
+        page, token = await _visit(client, f"/s/{setup['token']}")
+        again, same = await _visit(client, f"/s/{setup['token']}")
+        other, other_token = await _visit(client, f"/s/{setup['other_token']}")
+        assert same == other_token == token and again == page
+        assert "Liên hiệp Kiên Giang" in other and "Giao ban quý II" not in other
+        assert "Liên hiệp Vĩnh Phúc" not in other
+        cookies = {
+            name: morsel.value for name, morsel in jar.filter_cookies(client.make_url("/")).items()
+        }
+        visitors.append((cookies, token, page))
+    (cookies_a, a, page_a), (cookies_b, b, page_b) = visitors
+    assert a != b and page_a.replace(a, "") == page_b.replace(b, "")
+    assert client.app[site_pages_key].peek(hash(setup["token"]) % SLOTS).pages  # type: ignore[union-attr]
+    login = {"username": "nobody", "password": "not this one"}
+    for cookies, mine, theirs in ((cookies_a, a, b), (cookies_b, b, a)):
+        jar.clear()
+        jar.update_cookies(cookies)
+        assert (await client.post("/login", data={**login, "_csrf": theirs})).status == 403
+        assert (await client.post("/login", data={**login, "_csrf": mine})).status != 403
+        answer = {"response": "accepted", "expected_delegates": "4", "_csrf": mine}
+        rsvp = f"/s/{setup['token']}/meetings/{mid}/rsvp"
+        assert (await client.post(rsvp, data=answer, allow_redirects=False)).status == 303
+
+
+async def test_thanks_after_a_form_show_once_then_the_kept_page_serves(client: TestClient, setup):
+    """The page just after an answer says thank you to that visitor alone (drawn for them,
+    not kept); the next visit has no thanks and is the kept page again."""
+    mid, link = setup["meeting"]["id"], setup["token"]
+    kept = client.app[site_pages_key]
+    rsvp = f"/s/{link}/meetings/{mid}/rsvp"
+    thanked = await client.post(rsvp, data={"response": "accepted", "expected_delegates": "5"})
+    assert thanked.status == 200 and 'class="flash"' in await thanked.text()
+    entry = kept.peek(hash(link) % SLOTS)
+    assert entry is not None and not entry.pages
+    plain = await (await client.get(f"/s/{link}")).text()
+    assert 'class="flash"' not in plain and "Giao ban quý II" in plain
+    entry = kept.peek(hash(link) % SLOTS)
+    assert entry is not None and entry.pages
+    assert plain == await (await client.get(f"/s/{link}")).text()

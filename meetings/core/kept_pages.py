@@ -1,0 +1,73 @@
+"""Whole pages kept per viewer while the database is unchanged, for a page that operators
+keep refreshing (the session page): a refresh of an unchanged session costs one commit
+marker read (meetings.core.commits) instead of some forty queries and a render.
+
+A kept page is only ever served to the request that would render it byte for byte: the
+key holds the cookie session's CSRF token (so another browser, even of the same user,
+never gets it), the user and what its controls follow (role, cluster), the language,
+the path and query, the commit marker read *before* the page is rendered (never staler
+than the database) and the current minute (the page shows times relative to now). A
+request carrying a flash message renders afresh: the message is shown once, then gone.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+from aiohttp_jinja2 import REQUEST_CONTEXT_KEY
+
+from meetings.core.access import current_user
+from meetings.core.commits import SLOTS, commits_key
+from meetings.core.keys import locale_key
+from meetings.core.shared import Shared
+
+#: Pages kept (the least recently read is dropped first): a 10,000-site session's page is
+#: some 3 MB, so at most ~50 MB however many viewers.
+KEPT_SESSION_PAGES = 16
+session_pages_key = web.AppKey("session_pages", Shared[bytes])
+Page = Callable[[web.Request], Awaitable[web.Response]]
+
+
+async def kept_page(request: web.Request, page: Page) -> web.Response:
+    """`page`'s answer to `request`, kept for the same viewer until the next commit or
+    minute; anything but a plain 200 HTML page (a redirect, an error) is never kept."""
+    # The layout's context (meetings.core.middlewares.page_context) is read before the
+    # handler: it holds the CSRF token and the flash message, taken from the session.
+    layout = request.get(REQUEST_CONTEXT_KEY) or {}
+    user = current_user(request)
+    token = layout.get("csrf_token")
+    if layout.get("flash") or user is None or not token or session_pages_key not in request.app:
+        return await page(request)
+    key = (
+        token,
+        user.id,
+        user.role,
+        user.cluster_id,
+        request.get(locale_key),
+        request.path_qs,
+    )
+    # The minute and the marker are the entry's version: its slot stays the viewer's.
+    version = (key, int(time.time() // 60), await request.app[commits_key].read())
+
+    async def read() -> bytes:
+        response = await page(request)
+        if response.status != 200 or not isinstance(response.body, bytes):
+            raise _NotKept(response)
+        return response.body
+
+    try:
+        body = await request.app[session_pages_key].get(hash(key) % SLOTS, version, read)
+    except _NotKept as refused:
+        return refused.response
+    return web.Response(body=body, content_type="text/html", charset="utf-8")
+
+
+class _NotKept(Exception):
+    """A page's answer that is not kept (a failed read is dropped by Shared): returned
+    as it is to the request that read it."""
+
+    def __init__(self, response: web.Response) -> None:
+        super().__init__(response.status)
+        self.response = response
