@@ -25,7 +25,6 @@ from enum import StrEnum
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -40,8 +39,8 @@ from meetings.attendance.models import (
 from meetings.core.labels import N_
 from meetings.core.store import utcnow
 from meetings.planning.lifecycle import get_meeting_row
+from meetings.planning.listing import SITE_COLUMNS, invited_sites
 from meetings.planning.models import Participation
-from meetings.register.models import Cluster, Site
 
 
 class Absence(StrEnum):
@@ -168,26 +167,16 @@ class State(NamedTuple):
 
 #: The invited sites' columns, grouped by cluster in register order (the board's order:
 #: meetings.attendance.states.sites); built once.
-_STATES = (
-    select(
-        col(Site.id),
-        col(Site.code),
-        col(Site.name),
-        col(Site.cluster_id),
-        col(Cluster.name),
-        col(Participation.rsvp),
-        col(Participation.expected_delegates),
-        col(Participation.attendance_status),
-        col(Participation.joined_at),
-        col(Participation.left_at),
-        col(Participation.delegates_present),
-        col(Participation.officials_present),
-        col(Participation.rehearsal_status),
-    )
-    .join(Site, col(Site.id) == col(Participation.site_id))
-    .outerjoin(Cluster, col(Cluster.id) == col(Site.cluster_id))
-    .where(col(Participation.meeting_id) == bindparam("meeting_id"))
-    .order_by(col(Cluster.code).nulls_first(), col(Site.search_text), col(Site.id))
+_STATES = invited_sites(
+    *SITE_COLUMNS,
+    col(Participation.rsvp),
+    col(Participation.expected_delegates),
+    col(Participation.attendance_status),
+    col(Participation.joined_at),
+    col(Participation.left_at),
+    col(Participation.delegates_present),
+    col(Participation.officials_present),
+    col(Participation.rehearsal_status),
 )
 
 
