@@ -1,6 +1,7 @@
 """Big sessions without a cliff: what a 10,000-site session's pages and files take to serve.
 
     .venv/bin/python bench/scale.py [--sites 1000 10000] [--repeat 3] [--only attendance.xlsx]
+                                    [--cold]
 
 Builds a fresh SQLite file (bench/checkin.py's register and sessions: the register
 imported as a file, five clusters, one session per size inviting that many sites; then
@@ -19,6 +20,11 @@ the sizes: target ≤ that ratio, i.e. no worse than linear; the same ratio of s
 beside it) and the target at the largest size (`target_s`: < 2 s for the exports).
 The load average before and after is printed: the machine's 2 cores may be shared, and a
 wall-clock figure beside a high load is no measurement (the CPU seconds move less).
+
+`--cold`: before every timed request, one site of that session checks in again (another
+delegate count) through a connection of the bench's own, as another process would: the
+first view after a change, which is what a live session mostly sees, instead of an answer
+kept since the last request.
 
 Another page or file is one more `Measurement` in `MEASUREMENTS`.
 """
@@ -90,7 +96,9 @@ def load() -> str:
     return " ".join(Path("/proc/loadavg").read_text().split()[:3])
 
 
-async def prepare(database_url: str, sizes: list[int]) -> tuple[str, dict[int, int]]:
+async def prepare(
+    database_url: str, sizes: list[int]
+) -> tuple[str, dict[int, int], dict[int, list[int]]]:
     """bench/checkin.py's register and sessions (an organiser's bearer token to read
     with), then each session's attendance: four sites in five checked in."""
     from meetings.attendance.changes import Change
@@ -124,7 +132,45 @@ async def prepare(database_url: str, sizes: list[int]) -> tuple[str, dict[int, i
         async with maker() as session, session.begin():
             await record_many(session, made.meeting_id, check_ins, config)
     await engine.dispose()
-    return bearer, {size: made.meeting_id for size, made in sessions.items()}
+    invited = {made.meeting_id: list(made.tokens) for made in sessions.values()}
+    return bearer, {size: made.meeting_id for size, made in sessions.items()}, invited
+
+
+class Toucher:
+    """One site of a session checking in again, written by the bench's own connection."""
+
+    def __init__(self, database_url: str, invited: dict[int, list[int]]) -> None:
+        from meetings.core.settings import DatabaseSettings
+        from meetings.core.store import create_engine, session_maker
+
+        self.engine = create_engine(DatabaseSettings(url=database_url, echo=False))
+        self.maker = session_maker(self.engine)
+        self.invited = invited
+        self.count = 0
+
+    async def touch(self, meeting_id: int) -> None:
+        from meetings.attendance.changes import Change
+        from meetings.attendance.models import Author, EventKind
+        from meetings.attendance.tracking import record_many
+        from meetings.core.settings import AttendanceSettings
+
+        self.count += 1
+        sites = self.invited[meeting_id]
+        change = Change(
+            kind=EventKind.attendance,
+            status="connected",
+            at=datetime.now(UTC).replace(microsecond=0),
+            author_kind=Author.operator,
+            author="bench",
+            delegates_present=self.count % 40 + 1,
+        )
+        config = AttendanceSettings(
+            max_delegates_per_site=500, late_after_minutes=15, window_hours=24
+        )
+        async with self.maker() as session, session.begin():
+            await record_many(
+                session, meeting_id, [(sites[self.count % len(sites)], change)], config
+            )
 
 
 def cpu_seconds(pid: int) -> float:
@@ -164,6 +210,7 @@ async def measure(
     repeat: int,
     chosen: list[Measurement],
     pid: int,
+    toucher: Toucher | None = None,
 ) -> dict[tuple[str, int], Figure]:
     urls: dict[tuple[str, int], str] = {
         (m.label, size): base + route_path(m.route).format(id=meeting_id, fmt=m.fmt) + m.query
@@ -177,6 +224,8 @@ async def measure(
             await fetch(client, url, bearer)
         for _ in range(repeat):
             for key, url in urls.items():
+                if toucher is not None:
+                    await toucher.touch(meetings[key[1]])
                 cpu = cpu_seconds(pid)
                 seconds, size_bytes = await fetch(client, url, bearer)
                 figures[key].cpu.append(cpu_seconds(pid) - cpu)
@@ -232,7 +281,8 @@ async def run(args: argparse.Namespace, folder: Path) -> bool:
     database_url = f"sqlite+aiosqlite:///{folder}/bench.sqlite3"
     await asyncio.to_thread(upgrade, DatabaseSettings(url=database_url, echo=False))
     started = time.perf_counter()
-    bearer, meetings = await prepare(database_url, args.sites)
+    bearer, meetings, invited = await prepare(database_url, args.sites)
+    toucher = Toucher(database_url, invited) if args.cold else None
     print(
         f"prepared {max(args.sites)} sites and {len(meetings)} sessions in "
         f"{time.perf_counter() - started:.1f} s"
@@ -244,7 +294,7 @@ async def run(args: argparse.Namespace, folder: Path) -> bool:
     try:
         await wait_ready(base, server, log)
         print(f"load average before: {load()}")
-        figures = await measure(base, bearer, meetings, args.repeat, chosen, server.pid)
+        figures = await measure(base, bearer, meetings, args.repeat, chosen, server.pid, toucher)
         print(f"load average after:  {load()}")
     except SystemExit:
         print("".join(log.read_text(errors="replace").splitlines(True)[-40:]), file=sys.stderr)
@@ -252,6 +302,8 @@ async def run(args: argparse.Namespace, folder: Path) -> bool:
     finally:
         server.terminate()
         server.wait(timeout=60)
+        if toucher is not None:
+            await toucher.engine.dispose()
     return show(chosen, sorted(args.sites), figures)
 
 
@@ -260,6 +312,9 @@ def main() -> None:
     parser.add_argument("--sites", type=int, nargs="+", default=[1000, 10000])
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--only", nargs="*", help="the labels of the entries to measure")
+    parser.add_argument(
+        "--cold", action="store_true", help="one site checks in again before every request"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         ok = asyncio.run(run(args, Path(folder)))
