@@ -23,11 +23,10 @@ from meetings.attendance.report import AttendanceReport
 from meetings.attendance.states import KeptSites, sites_again
 from meetings.attendance.tracking import fingerprint, summary
 from meetings.core.commits import commits_key
-from meetings.core.shared import KEPT, Shared
+from meetings.core.shared import KEPT, KeptRows, Shared
 from meetings.core.web import db
 from meetings.planning.lifecycle import get_meeting_row
 from meetings.planning.models import Meeting
-from meetings.planning.site_list import KeptRows
 from meetings.register.groups import ClusterGroup, by_cluster
 
 Fingerprint = tuple[int, ...]

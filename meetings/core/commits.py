@@ -16,8 +16,10 @@ once. Reading the marker is cheap, unlike a query per record kind:
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Awaitable, Callable, Hashable
 from pathlib import Path
+from typing import TypeVar
 
 from aiohttp import web
 from sqlalchemy import text
@@ -57,17 +59,34 @@ class CommitMarker:
             self._sqlite = None
 
 
+T = TypeVar("T")
 _SNAPSHOT = text("SELECT pg_current_snapshot()::text")
 commits_key = web.AppKey("commits", CommitMarker)
 #: Answers (JSON, encoded once) that depend on the database only, kept while it is unchanged.
 answers_key = web.AppKey("answers", Shared[bytes])
 
 
+async def kept_in(
+    request: web.Request,
+    store: Shared[T],
+    key: Hashable,
+    read: Callable[[], Awaitable[T]],
+    *,
+    per_minute: bool = False,
+) -> T:
+    """What `read` gives for `key` (all that it depends on besides the database), kept in
+    `store` and read again after any commit (the marker is read *before* `read`, so what is
+    kept is never staler than the database) and, `per_minute`, every minute (what shows
+    times relative to now); callers arriving while it is read wait for that one read. The
+    key's slot stays the key's: two keys in one slot only take turns."""
+    marker = await request.app[commits_key].read()
+    version = (key, marker, int(time.time() // 60)) if per_minute else (key, marker)
+    return await store.get(hash(key) % SLOTS, version, read)
+
+
 async def kept(
     request: web.Request, query: Hashable, read: Callable[[], Awaitable[bytes]]
 ) -> bytes:
-    """The answer to `query` (all that it depends on besides the database: the route, its
-    parameters, the caller's scope) as `read` gives it, read again after any commit;
-    callers arriving while it is read wait for that one read."""
-    marker = await request.app[commits_key].read()
-    return await request.app[answers_key].get(hash(query) % SLOTS, (query, marker), read)
+    """The answer to `query` (the route, its parameters, the caller's scope) as `read`
+    gives it (JSON, encoded once), read again after any commit."""
+    return await kept_in(request, request.app[answers_key], query, read)

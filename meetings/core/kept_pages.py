@@ -12,14 +12,13 @@ request carrying a flash message renders afresh: the message is shown once, then
 
 from __future__ import annotations
 
-import time
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 from aiohttp_jinja2 import REQUEST_CONTEXT_KEY
 
 from meetings.core.access import current_user
-from meetings.core.commits import SLOTS, commits_key
+from meetings.core.commits import kept_in
 from meetings.core.keys import locale_key
 from meetings.core.shared import Shared
 
@@ -48,8 +47,6 @@ async def kept_page(request: web.Request, page: Page) -> web.Response:
         request.get(locale_key),
         request.path_qs,
     )
-    # The minute and the marker are the entry's version: its slot stays the viewer's.
-    version = (key, int(time.time() // 60), await request.app[commits_key].read())
 
     async def read() -> bytes:
         response = await page(request)
@@ -58,7 +55,8 @@ async def kept_page(request: web.Request, page: Page) -> web.Response:
         return response.body
 
     try:
-        body = await request.app[session_pages_key].get(hash(key) % SLOTS, version, read)
+        store = request.app[session_pages_key]
+        body = await kept_in(request, store, key, read, per_minute=True)
     except _NotKept as refused:
         return refused.response
     return web.Response(body=body, content_type="text/html", charset="utf-8")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import unquote
@@ -16,7 +15,7 @@ from meetings.core.access import (
     ORGANISERS,
     current_user,
 )
-from meetings.core.commits import SLOTS, commits_key
+from meetings.core.commits import kept_in
 from meetings.core.forms import problems_of
 from meetings.core.keys import (
     RefusedSiteForm,
@@ -109,9 +108,7 @@ async def panels(request: web.Request, page: str, record_id: int) -> Panels:
     if not providers or kept_panels_key not in request.app:
         return await read()
     key = (page, record_id, panels_viewer(request))
-    # The minute and the marker are the entry's version: its slot stays the viewer's.
-    version = (key, int(time.time() // 60), await request.app[commits_key].read())
-    return await request.app[kept_panels_key].get(hash(key) % SLOTS, version, read)
+    return await kept_in(request, request.app[kept_panels_key], key, read, per_minute=True)
 
 
 def render(

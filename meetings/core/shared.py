@@ -1,5 +1,5 @@
 """What many requests read alike, read once per version and shared: the board's snapshot,
-the session page's list of sites.
+the session page's list of sites; and the rendered rows of such pages (`KeptRows`).
 
 An entry is keyed by a record's id and by a fingerprint that the caller reads from the
 database in one cheap query (versions, counts, newest ids): any committed change, by any
@@ -12,7 +12,9 @@ pages opening at once cost one read, not 100.
 from __future__ import annotations
 
 import asyncio
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Hashable
+from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
 #: The records whose entry is kept (the least recently read is dropped first).
@@ -57,3 +59,47 @@ class Shared(Generic[T]):
             entry = self._entries.get(key)
             if entry is not None and entry[1] is done:
                 del self._entries[key]
+
+
+class KeptRows:
+    """Rendered rows (a board's tiles, a site list's rows) per what they are shown in (the
+    session, the reader's language...), then per exactly the values each row shows: kept
+    across reads, so after one check-in only the changed row is rendered again and the
+    page is a join of kept strings. The newest `kept` sets; each set holds only the rows
+    of its newest render, so no stale row piles up."""
+
+    def __init__(self, kept: int = KEPT) -> None:
+        self.kept = kept
+        self._sets: OrderedDict[Hashable, dict[Hashable, str]] = OrderedDict()
+
+    def rows(self, key: Hashable) -> RowSet:
+        """The rows kept under `key` (which must hold the session's id), for one render."""
+        return RowSet(self, key, self._sets.get(key, {}))
+
+    def _keep(self, key: Hashable, rows: dict[Hashable, str]) -> None:
+        self._sets[key] = rows
+        self._sets.move_to_end(key)
+        while len(self._sets) > self.kept:
+            self._sets.popitem(last=False)
+
+
+@dataclass(eq=False)
+class RowSet:
+    """One render's rows: those kept before, and those it made or used (kept after)."""
+
+    owner: KeptRows
+    key: Hashable
+    before: dict[Hashable, str]
+    used: dict[Hashable, str] = field(default_factory=dict)
+
+    def row(self, state: Hashable, make: Callable[[], str]) -> str:
+        """The row showing `state` (every value it shows), made only if not kept."""
+        html = self.before.get(state)
+        if html is None:
+            html = make()
+        self.used[state] = html
+        return html
+
+    def keep(self) -> None:
+        """Keeps the rows of this render (once it is complete) for the next ones."""
+        self.owner._keep(self.key, self.used)

@@ -12,8 +12,7 @@ HTML is kept beside it, per language and phase (site_list_views).
 
 from __future__ import annotations
 
-from collections import OrderedDict
-from collections.abc import Callable, Hashable
+from collections.abc import Hashable
 from dataclasses import dataclass, field
 
 from aiohttp import web
@@ -21,7 +20,7 @@ from sqlalchemy import bindparam, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from meetings.core.shared import KEPT, Shared
+from meetings.core.shared import KEPT, KeptRows, Shared
 from meetings.planning import listing
 from meetings.planning.models import MeetingPublic, Participation, ParticipationPublic, Rsvp
 from meetings.planning.overview import Answers, answer_histories, tally_answers
@@ -77,50 +76,6 @@ class SiteList:
     histories: dict[int, list[RsvpChangePublic]]
     #: The list as HTML, per what it depends on besides the list (views.session_page).
     pages: dict[tuple[object, ...], str] = field(default_factory=dict)
-
-
-class KeptRows:
-    """Rendered rows (a board's tiles, a site list's rows) per what they are shown in (the
-    session, the reader's language...), then per exactly the values each row shows: kept
-    across reads, so after one check-in only the changed row is rendered again and the
-    page is a join of kept strings. The newest `kept` sets; each set holds only the rows
-    of its newest render, so no stale row piles up."""
-
-    def __init__(self, kept: int = KEPT) -> None:
-        self.kept = kept
-        self._sets: OrderedDict[Hashable, dict[Hashable, str]] = OrderedDict()
-
-    def rows(self, key: Hashable) -> RowSet:
-        """The rows kept under `key` (which must hold the session's id), for one render."""
-        return RowSet(self, key, self._sets.get(key, {}))
-
-    def _keep(self, key: Hashable, rows: dict[Hashable, str]) -> None:
-        self._sets[key] = rows
-        self._sets.move_to_end(key)
-        while len(self._sets) > self.kept:
-            self._sets.popitem(last=False)
-
-
-@dataclass(eq=False)
-class RowSet:
-    """One render's rows: those kept before, and those it made or used (kept after)."""
-
-    owner: KeptRows
-    key: Hashable
-    before: dict[Hashable, str]
-    used: dict[Hashable, str] = field(default_factory=dict)
-
-    def row(self, state: Hashable, make: Callable[[], str]) -> str:
-        """The row showing `state` (every value it shows), made only if not kept."""
-        html = self.before.get(state)
-        if html is None:
-            html = make()
-        self.used[state] = html
-        return html
-
-    def keep(self) -> None:
-        """Keeps the rows of this render (once it is complete) for the next ones."""
-        self.owner._keep(self.key, self.used)
 
 
 class SiteLists(Shared[SiteList]):

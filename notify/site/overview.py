@@ -5,7 +5,6 @@ as drawn from them (notify.site.drawn)."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -17,7 +16,7 @@ from agendas.programme.models import AgendaItem
 from agendas.programme.programme import agendas_of
 from agendas.record.progress import site_actions
 from agendas.record.progress_models import SiteActionPublic
-from meetings.core.commits import commits_key
+from meetings.core.commits import kept_in
 from meetings.core.shared import Shared
 from meetings.planning.document_models import Document
 from meetings.planning.documents import documents_of
@@ -60,10 +59,8 @@ async def site_overview(session: AsyncSession, site: Site, *, now: datetime) -> 
     )
 
 
-#: The links whose page is kept (the least recently read is dropped first), and the slots
-#: their links hash into (two links in one slot only take turns: each is kept with its link).
+#: The links whose page is kept (the least recently read is dropped first).
 KEPT_PAGES = 256
-SLOTS = 1 << 16
 
 
 @dataclass(frozen=True)
@@ -88,6 +85,4 @@ async def kept_overview(
     commit to the database (by any process: meetings.core.commits) and every minute (what
     is shown depends on the time too); kept with the whole link, so a site is never given
     another's. Many sites open their page at once before a session, each several times."""
-    marker = await request.app[commits_key].read()
-    minute = int(time.time() // 60)
-    return await request.app[site_pages_key].get(hash(token) % SLOTS, (token, marker, minute), read)
+    return await kept_in(request, request.app[site_pages_key], token, read, per_minute=True)

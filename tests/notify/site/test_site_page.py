@@ -9,11 +9,12 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from meetings.accounts.models import Role
+from meetings.core.commits import SLOTS
 from meetings.planning import invited, lifecycle
 from meetings.planning.models import MeetingUpdate
 from meetings.register.models import ContactIn
 from notify.site import tokens
-from notify.site.overview import SLOTS, site_pages_key
+from notify.site.overview import site_pages_key
 from tests.conftest import TEST_SECRET
 from tests.factories import bearer, make_site, make_user
 
