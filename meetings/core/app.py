@@ -68,7 +68,6 @@ from meetings.core.link_guard import site_link_guard
 from meetings.core.middlewares import (
     auth_middleware,
     error_middleware,
-    input_middleware,
     layout_context,
 )
 from meetings.core.pages import KEPT_PANELS, kept_panels_key
@@ -297,7 +296,6 @@ def create_app(settings: Settings) -> web.Application:
         ),
     )
     app.middlewares.append(auth_middleware)
-    app.middlewares.append(input_middleware)
     app.middlewares.append(site_link_guard)
     app.on_response_prepare.append(security_headers)
     _templates(app)

@@ -229,10 +229,10 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
 FORM_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
 
 
-@web.middleware
-async def input_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Input no handler should see, refused once for all, after access is checked: a body
-    that is not the form it claims to be (400), and control characters in a query
+async def refuse_bad_input(request: web.Request) -> None:
+    """Input no handler should see, refused once for all, after access is checked (by
+    `auth_middleware`, which calls this last: one middleware layer less on every request):
+    a body that is not the form it claims to be (400), and control characters in a query
     parameter or a posted field (422 naming it; multi-line fields keep tabs and breaks)."""
     fields = list(request.query.items())
     if request.method in UNSAFE_METHODS and request.content_type in FORM_TYPES:
@@ -246,17 +246,18 @@ async def input_middleware(request: web.Request, handler: Handler) -> web.Stream
             problems.append(FieldProblem(name, str(exc), template=CONTROL_CHARACTERS))
     if problems:
         raise Invalid(N_("Text may not contain control characters."), problems)
-    return await handler(request)
 
 
 @web.middleware
 async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Identify the caller (bearer token or session cookie), pick the locale, then enforce
     the route's declared access and, for cookie-authenticated unsafe requests, CSRF.
-    Static files and sessionless routes (the health check) skip all of it."""
+    Static files and sessionless routes (the health check) skip all of that; then the
+    input every route refuses (`refuse_bad_input`)."""
     settings = request.app[settings_key]
     if is_sessionless(request):
         _nobody(request)
+        await refuse_bad_input(request)
         return await handler(request)
     session = await get_session(request)
     user = await _identify(request, session)
@@ -305,6 +306,7 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
             given = posted if isinstance(posted, str) else None
         if not csrf_matches(session.get(CSRF_SESSION_KEY), given):
             raise web.HTTPForbidden(text=N_("missing or wrong CSRF token; reload the page"))
+    await refuse_bad_input(request)
     return await handler(request)
 
 

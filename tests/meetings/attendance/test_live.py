@@ -4,13 +4,16 @@ every board gets the same events, and a board that falls behind is sent a snapsh
 from __future__ import annotations
 
 import asyncio
+import json
 from typing import Any
 
 from aiohttp.test_utils import TestClient
 
 from meetings.accounts.models import Role
+from meetings.attendance import live
 from meetings.attendance import tracking as attendance
 from meetings.attendance.keys import hub_key
+from meetings.attendance.models import AttendanceSummary, SiteAttendance
 from notify.site import tokens
 from tests.conftest import TEST_SECRET
 from tests.factories import bearer, make_user
@@ -91,3 +94,60 @@ async def test_a_board_that_falls_behind_is_sent_a_snapshot_and_ends_current(
     client.app[hub_key].behind_bytes = 1  # any unsent event is too much: a snapshot instead
     (board,) = await burst(client, session_factory, boards=1)
     assert [name for name, _ in board.events[1:]] == ["snapshot"] * (len(board.events) - 1)
+
+
+def _state(site_id: int) -> SiteAttendance:
+    return SiteAttendance(
+        site_id=site_id,
+        site_code=f"S{site_id}",
+        site_name=f"Site {site_id}",
+        cluster_id=None,
+        cluster_name=None,
+        rsvp="accepted",
+        expected_delegates=3,
+        attendance_status=None,
+        joined_at=None,
+        left_at=None,
+        delegates_present=None,
+        officials_present=[],
+        rehearsal_status=None,
+        rehearsal_note="",
+        changed_at=None,
+        version=1,
+    )
+
+
+async def test_changes_during_a_burst_go_out_together_once_per_spacing():
+    """A lone change goes out at once (after the short gathering); the changes that follow
+    it within the spacing go out as one event, not one each, and no sooner."""
+    totals = AttendanceSummary(
+        invited=3,
+        connected=0,
+        present=0,
+        absent=0,
+        missing=3,
+        delegates_present=0,
+        rehearsal_ok=0,
+        rehearsal_problem=0,
+    )
+
+    async def read_totals(_meeting_id: int) -> AttendanceSummary:
+        return totals
+
+    hub = live.Hub(read_totals, coalesce_seconds=0.001, spacing_seconds=0.3)
+    loop = asyncio.get_running_loop()
+    with hub.open(7) as board:
+        hub.publish(7, _state(1))
+        await board.changed.wait()
+        first, _ = board.take()
+        first_at = loop.time()
+        hub.publish(7, _state(2))
+        hub.publish(7, _state(3))
+        await board.changed.wait()
+        second, _ = board.take()
+        second_at = loop.time()
+    sites = [
+        [s["site_id"] for s in json.loads(e.split(b"data: ")[1])["sites"]] for e in (first, second)
+    ]
+    assert sites == [[1], [2, 3]]
+    assert second_at - first_at >= 0.25  # the spacing, less the first event's own making
