@@ -11,7 +11,9 @@ kind, tokens by their hash.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, Hashable
+from datetime import datetime
 from typing import Generic, TypeVar
 
 from meetings.accounts.accounts import TokenCaller, token_caller, token_hash
@@ -28,6 +30,10 @@ class _Kept(Generic[T]):
     def __init__(self, kept: int) -> None:
         self.kept = kept
         self._entries: dict[Hashable, tuple[Hashable, T]] = {}
+        #: Lookups under way, by key and marker: after a commit, the 50 requests of a busy
+        #: script that arrive together wait for one lookup instead of making 50 (they
+        #: queued on the database for a quarter of a second).
+        self._reading: dict[tuple[Hashable, Hashable], asyncio.Future[T | None]] = {}
 
     async def get(
         self, key: Hashable, marker: Hashable, read: Callable[[], Awaitable[T | None]]
@@ -36,12 +42,21 @@ class _Kept(Generic[T]):
         if entry is not None and entry[0] == marker:
             self._entries[key] = entry  # now the most recently used
             return entry[1]
-        found = await read()
-        if found is not None:
-            self._entries[key] = (marker, found)
-            while len(self._entries) > self.kept:
-                del self._entries[next(iter(self._entries))]
-        return found
+        reading = self._reading.get((key, marker))
+        if reading is None:
+            reading = self._reading[key, marker] = asyncio.ensure_future(read())
+            reading.add_done_callback(lambda done: self._read(key, marker, done))
+        # Shielded: a caller that goes away does not cancel the lookup the others await.
+        return await asyncio.shield(reading)
+
+    def _read(self, key: Hashable, marker: Hashable, done: asyncio.Future[T | None]) -> None:
+        del self._reading[key, marker]
+        found = None if done.cancelled() or done.exception() is not None else done.result()
+        if found is None:
+            return
+        self._entries[key] = (marker, found)
+        while len(self._entries) > self.kept:
+            del self._entries[next(iter(self._entries))]
 
 
 class Callers:
@@ -50,6 +65,21 @@ class Callers:
     def __init__(self, kept: int = KEPT) -> None:
         self._tokens: _Kept[TokenCaller] = _Kept(kept)
         self._users: _Kept[User] = _Kept(kept)
+        #: The tokens whose use this process is noting now (the write not yet committed).
+        self._noting: set[int] = set()
+
+    def use_to_note(self, caller: TokenCaller, now: datetime) -> bool:
+        """Whether this request notes the token's use: news to the database, and not being
+        noted by this process already (`noted` once written). Until the note commits, every
+        request of a busy script finds the use news: each queued a write of its own, and
+        each commit sent the others back to the database."""
+        if not caller.use_is_news(now) or caller.token_id in self._noting:
+            return False
+        self._noting.add(caller.token_id)
+        return True
+
+    def noted(self, token_id: int) -> None:
+        self._noting.discard(token_id)
 
     async def caller(self, maker: SessionMaker, token: str, marker: Hashable) -> TokenCaller | None:
         """The token's caller as the database has it at `marker` (read before calling)."""

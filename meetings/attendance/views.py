@@ -28,6 +28,7 @@ from meetings.attendance.snapshots import Snapshot, board_facts, shared_snapshot
 from meetings.core.access import ANY_ROLE, ORGANISERS, allow, current_user, public_token
 from meetings.core.errors import DomainError
 from meetings.core.forms import optional_int, problems_of, text
+from meetings.core.kept_pages import kept_page
 from meetings.core.keys import locale_key, settings_key, translations_key
 from meetings.core.pages import _, flash, may_edit, refused_site_form, render, translated
 from meetings.core.store import utcnow
@@ -38,6 +39,12 @@ from meetings.planning.models import Meeting
 
 @allow(*ANY_ROLE)
 async def board_page(request: web.Request) -> web.Response:
+    """Kept per viewer until the next commit or minute, like the session page: the board
+    then follows by its stream, and a reload of an unchanged session costs no render."""
+    return await kept_page(request, _board_page)
+
+
+async def _board_page(request: web.Request) -> web.Response:
     meeting_id = path_id(request)
     hub = request.app[hub_key]
     # The row alone (the page shows none of the counts and warnings of get_meeting), shared

@@ -1,6 +1,6 @@
-"""Whole pages kept per viewer while the database is unchanged, for a page that operators
-keep refreshing (the session page): a refresh of an unchanged session costs one commit
-marker read (meetings.core.commits) instead of some forty queries and a render.
+"""Whole pages kept per viewer while the database is unchanged, for the pages that operators
+keep refreshing (the session page, the board): a refresh of an unchanged session costs one
+commit marker read (meetings.core.commits) instead of some forty queries and a render.
 
 A kept page is only ever served to the request that would render it byte for byte: the
 key holds the cookie session's CSRF token (so another browser, even of the same user,
@@ -22,8 +22,8 @@ from meetings.core.commits import kept_in
 from meetings.core.keys import locale_key
 from meetings.core.shared import Shared
 
-#: Pages kept (the least recently read is dropped first): a 10,000-site session's page is
-#: some 3 MB, so at most ~50 MB however many viewers.
+#: Pages kept (the least recently read is dropped first): a 10,000-site session's page or
+#: board is some 3 MB, so at most ~50 MB however many viewers.
 KEPT_SESSION_PAGES = 16
 session_pages_key = web.AppKey("session_pages", Shared[bytes])
 Page = Callable[[web.Request], Awaitable[web.Response]]

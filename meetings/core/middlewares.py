@@ -12,6 +12,7 @@ from aiohttp_session import Session, get_session
 from pydantic import ValidationError
 
 from meetings.accounts import accounts, cookies
+from meetings.accounts.callers import Callers
 from meetings.accounts.keys import callers_key
 from meetings.accounts.models import User
 from meetings.core import scope
@@ -348,17 +349,23 @@ async def _bearer(request: web.Request, header: str) -> User:
         raise web.HTTPUnauthorized(text="Authorization must be 'Bearer <token>'")
     maker = request.app[sessions_key]
     marker = await request.app[commits_key].read()
-    caller = await request.app[callers_key].caller(maker, token.strip(), marker)
+    callers = request.app[callers_key]
+    caller = await callers.caller(maker, token.strip(), marker)
     if caller is None:
         raise web.HTTPUnauthorized(text="unknown or revoked token")
     now = utcnow()
-    if caller.use_is_news(now):
-        note = _note_token_use(maker, caller.token_id, now)
+    if callers.use_to_note(caller, now):
+        note = _note_token_use(maker, callers, caller.token_id, now)
         request.app[later_key].start(note, what="noting a token's last use")
     request[auth_kind_key] = "bearer"
     return caller.user
 
 
-async def _note_token_use(maker: SessionMaker, token_id: int, at: datetime) -> None:
-    async with maker() as db, db.begin():
-        await accounts.record_token_use(db, token_id=token_id, at=at)
+async def _note_token_use(
+    maker: SessionMaker, callers: Callers, token_id: int, at: datetime
+) -> None:
+    try:
+        async with maker() as db, db.begin():
+            await accounts.record_token_use(db, token_id=token_id, at=at)
+    finally:
+        callers.noted(token_id)

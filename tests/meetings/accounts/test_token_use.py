@@ -3,18 +3,20 @@ revoked token is refused at once (issue #17), on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient
+from sqlalchemy import event
 from sqlmodel import select, update
 
 from meetings.accounts import accounts
 from meetings.accounts.accounts import TOKEN_USE_EVERY
 from meetings.accounts.models import ApiToken, Role, UserPublic, UserUpdate
-from meetings.core.keys import later_key
+from meetings.core.keys import engine_key, later_key
 from meetings.core.settings import Settings
 from meetings.core.store import utcnow
 from tests.conftest import make_settings
@@ -82,3 +84,30 @@ async def test_a_disabled_users_token_is_refused_at_once(client: TestClient, ses
         change = UserUpdate(version=user.version, is_active=False)
         await accounts.update_user(session, user.id, change)
     assert (await client.get("/api/v1/me", headers=headers)).status == 401
+
+
+async def test_a_burst_of_calls_looks_the_token_up_once_and_notes_its_use_once(
+    client: TestClient, session_factory: Any
+):
+    """Fifty calls of a busy script arriving together, when its use is news: one lookup
+    and one note, not one each (each queued on the database behind the others)."""
+    headers, _ = await _organiser_token(session_factory)
+    statements: list[str] = []
+
+    def seen(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        statements.append(statement)
+
+    engine = client.server.app[engine_key].sync_engine
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        answers = await asyncio.gather(
+            *(client.get("/api/v1/meetings", headers=headers) for _ in range(50))
+        )
+        await client.app[later_key].finish()
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+    assert [a.status for a in answers] == [200] * 50
+    lookups = [s for s in statements if "token_hash" in s and s.lstrip().startswith("SELECT")]
+    notes = [s for s in statements if s.lstrip().startswith("UPDATE apitoken")]
+    assert (len(lookups), len(notes)) == (1, 1)
+    assert await _last_used(session_factory) is not None

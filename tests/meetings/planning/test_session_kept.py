@@ -79,3 +79,30 @@ async def test_a_viewer_never_gets_another_viewers_page(
         assert csrf_from(org_page) == csrf_from(await (await client.get("/")).text())
         assert csrf_from(chair_page) == csrf_from(await (await other.get("/")).text())
     await other.session.close()
+
+
+async def test_a_kept_board_follows_a_check_in_from_outside_and_each_viewers_role(
+    client: TestClient, session_factory: Any, settings: Settings
+) -> None:
+    """The board is kept like the session page: a site's check-in committed by another
+    process shows on the next load, and the chair (who may not act) never gets the
+    organiser's board with its action form."""
+    meeting_id = await _session(session_factory)
+    path = f"/sessions/{meeting_id}/board"
+    other = TestClient(client.server)
+    await other.start_server()
+    await login(client, "org")
+    await login(other, "chair")
+    for _ in range(2):  # cold, then warm
+        org_board = await (await client.get(path)).text()
+        chair_board = await (await other.get(path)).text()
+        assert "data-action-form" in org_board and "data-action-form" not in chair_board
+        assert csrf_from(org_board) != csrf_from(chair_board)
+    assert 'data-total="connected">0<' in org_board
+    _outside(
+        settings,
+        "UPDATE participation SET attendance_status = 'connected', delegates_present = 4,"
+        " version = version + 1",
+    )
+    assert 'data-total="connected">1<' in await (await client.get(path)).text()
+    await other.session.close()
