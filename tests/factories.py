@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import re
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
 from aiohttp.test_utils import TestClient
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from meetings.accounts import accounts
@@ -103,3 +107,19 @@ async def make_scheduled_meeting(
     )
     await lifecycle.change_status(session, meeting.id, MeetingStatus.scheduled)
     return meeting.id
+
+
+@contextlib.contextmanager
+def statements_run(engine: Engine) -> Iterator[list[str]]:
+    """The SQL statements sent through `engine` (a sync engine: an async one's
+    `.sync_engine`) while the block runs, as the database receives them."""
+    seen: list[str] = []
+
+    def note(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        seen.append(statement)
+
+    event.listen(engine, "before_cursor_execute", note)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", note)

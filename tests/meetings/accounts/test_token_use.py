@@ -10,7 +10,6 @@ from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient
-from sqlalchemy import event
 from sqlmodel import select, update
 
 from meetings.accounts import accounts
@@ -20,7 +19,7 @@ from meetings.core.keys import engine_key, later_key
 from meetings.core.settings import Settings
 from meetings.core.store import utcnow
 from tests.conftest import make_settings
-from tests.factories import bearer, make_user
+from tests.factories import bearer, make_user, statements_run
 
 
 @pytest.fixture
@@ -92,20 +91,11 @@ async def test_a_burst_of_calls_looks_the_token_up_once_and_notes_its_use_once(
     """Fifty calls of a busy script arriving together, when its use is news: one lookup
     and one note, not one each (each queued on the database behind the others)."""
     headers, _ = await _organiser_token(session_factory)
-    statements: list[str] = []
-
-    def seen(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        statements.append(statement)
-
-    engine = client.server.app[engine_key].sync_engine
-    event.listen(engine, "before_cursor_execute", seen)
-    try:
+    with statements_run(client.server.app[engine_key].sync_engine) as statements:
         answers = await asyncio.gather(
             *(client.get("/api/v1/meetings", headers=headers) for _ in range(50))
         )
         await client.app[later_key].finish()
-    finally:
-        event.remove(engine, "before_cursor_execute", seen)
     assert [a.status for a in answers] == [200] * 50
     lookups = [s for s in statements if "token_hash" in s and s.lstrip().startswith("SELECT")]
     notes = [s for s in statements if s.lstrip().startswith("UPDATE apitoken")]

@@ -9,7 +9,6 @@ from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient
-from sqlalchemy import event
 
 from meetings.accounts.models import Role
 from meetings.attendance import tracking
@@ -19,7 +18,7 @@ from meetings.core.settings import AttendanceSettings
 from meetings.core.store import utcnow
 from meetings.planning import lifecycle as planning
 from meetings.planning.models import MeetingCreate, MeetingStatus
-from tests.factories import bearer, make_site, make_user
+from tests.factories import bearer, make_site, make_user, statements_run
 
 CONFIG = AttendanceSettings(max_delegates_per_site=500, late_after_minutes=15, window_hours=24)
 START = utcnow().replace(microsecond=0) - timedelta(hours=4)
@@ -107,14 +106,7 @@ async def test_participations_take_as_many_queries_for_60_sites_as_for_3(
 ):
     small, _ = await ended_session(session_factory, 3)
     large, _ = await ended_session(session_factory, 60)
-    statements: list[str] = []
-
-    def count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        statements.append(statement)
-
-    engine = client.server.app[engine_key].sync_engine
-    event.listen(engine, "before_cursor_execute", count)
-    try:
+    with statements_run(client.server.app[engine_key].sync_engine) as statements:
         figures = []
         for meeting_id, sites in ((small, 3), (large, 60), (small, 3)):
             statements.clear()
@@ -124,6 +116,4 @@ async def test_participations_take_as_many_queries_for_60_sites_as_for_3(
             assert len((await answer.json())["items"]) == sites
             # Not the token's best-effort "last used" write, which runs beside requests.
             figures.append(len([s for s in statements if "apitoken" not in s]))
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
     assert figures[0] == figures[1] == figures[2], statements
