@@ -77,11 +77,19 @@ async def kept_in(
     """What `read` gives for `key` (all that it depends on besides the database), kept in
     `store` and read again after any commit (the marker is read *before* `read`, so what is
     kept is never staler than the database) and, `per_minute`, every minute (what shows
-    times relative to now); callers arriving while it is read wait for that one read. The
-    key's slot stays the key's: two keys in one slot only take turns."""
+    times relative to now: while the new minute's is read, the last minute's is served if
+    nothing was committed since); callers arriving while it is read wait for that one
+    read. The key's slot stays the key's: two keys in one slot only take turns."""
     marker = await request.app[commits_key].read()
-    version = (key, marker, int(time.time() // 60)) if per_minute else (key, marker)
-    return await store.get(hash(key) % SLOTS, version, read)
+    slot = hash(key) % SLOTS
+    if not per_minute:
+        return await store.get(slot, (key, marker), read)
+
+    def same_data(kept: Hashable) -> bool:
+        return isinstance(kept, tuple) and kept[:2] == (key, marker)
+
+    version = (key, marker, int(time.time() // 60))
+    return await store.get_or_kept(slot, version, read, same_data)
 
 
 async def kept(

@@ -29,6 +29,8 @@ class Shared(Generic[T]):
     def __init__(self, kept: int = KEPT) -> None:
         self.kept = kept
         self._entries: dict[int, tuple[Hashable, asyncio.Future[T]]] = {}
+        #: Reads started by `get_or_kept`, by key, while the kept entry is served.
+        self._refreshing: dict[int, tuple[Hashable, asyncio.Future[T]]] = {}
 
     def peek(self, key: int) -> T | None:
         """The kept entry of a record, if one is read and kept."""
@@ -52,6 +54,44 @@ class Shared(Generic[T]):
         while len(self._entries) > self.kept:
             del self._entries[next(iter(self._entries))]
         return await asyncio.shield(entry[1])
+
+    async def get_or_kept(
+        self,
+        key: int,
+        fingerprint: Hashable,
+        read: Callable[[], Awaitable[T]],
+        still_good: Callable[[Hashable], bool],
+    ) -> T:
+        """`get`, except that while a read for `fingerprint` is under way, a kept entry
+        whose fingerprint is `still_good` is served (one read at a time, whose entry
+        replaces it once done): what is only as old as the time it shows, not older than
+        the database, is better than fifty callers waiting for the new minute's page."""
+        entry = self._entries.get(key)
+        if (
+            entry is None
+            or entry[0] == fingerprint
+            or not entry[1].done()
+            or entry[1].cancelled()
+            or entry[1].exception() is not None
+            or not still_good(entry[0])
+        ):
+            return await self.get(key, fingerprint, read)
+        refreshing = self._refreshing.get(key)
+        if refreshing is None or refreshing[0] != fingerprint:
+            future = asyncio.ensure_future(read())
+            self._refreshing[key] = (fingerprint, future)
+            future.add_done_callback(lambda done: self._refreshed(key, fingerprint, done))
+        return entry[1].result()
+
+    def _refreshed(self, key: int, fingerprint: Hashable, done: asyncio.Future[T]) -> None:
+        if self._refreshing.get(key, (None, None))[1] is done:
+            del self._refreshing[key]
+        if done.cancelled() or done.exception() is not None:
+            return
+        self._entries.pop(key, None)
+        self._entries[key] = (fingerprint, done)  # now the most recently read
+        while len(self._entries) > self.kept:
+            del self._entries[next(iter(self._entries))]
 
     def _drop_failed(self, key: int, done: asyncio.Future[T]) -> None:
         """A failed read is not kept: the next caller reads again."""
