@@ -30,7 +30,13 @@ async def attendance_panel(request: web.Request, meeting_id: int) -> dict[str, A
     report = shared.reports.get((meeting.version, meeting.status))
     if report is None:
         async with db(request) as session:
-            report = await build_report(session, meeting_id, now=utcnow(), states=shared.sites)
+            report = await build_report(
+                session,
+                meeting_id,
+                now=utcnow(),
+                states=shared.sites,
+                kept=hub.snapshots.rows_of(meeting_id),
+            )
         shared.reports[(meeting.version, meeting.status)] = report
     # Each site's row kept by exactly what it shows (the report's row, frozen) and the
     # language, across reports: after one check-in only that site's row is rendered

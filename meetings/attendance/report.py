@@ -250,21 +250,36 @@ def _row(state: State, zone: ZoneInfo) -> ReportRow:
     )
 
 
+#: A report's rows made from a snapshot's states, by site id, with the state each was made
+#: of and the zone: kept across reports by the session page's attendance panel.
+KeptReportRows = dict[int, tuple[SiteAttendance, ZoneInfo, "State", ReportRow]]
+
+
 async def build_report(
     session: AsyncSession,
     meeting_id: int,
     *,
     now: datetime | None = None,
     states: list[SiteAttendance] | None = None,
+    kept: KeptReportRows | None = None,
 ) -> AttendanceReport:
     """The report of `meeting_id` as of now (NotFound for an unknown session); `states`:
-    the sites' states when the caller has them (the board's shared snapshot)."""
+    the sites' states when the caller has them (the board's shared snapshot). `kept`: the
+    rows of an earlier report of the same session, updated in place: a site whose state is
+    the very object it was made of (the snapshot keeps those of unchanged sites) keeps its
+    row, so after one check-in of 10,000 one row is made again."""
     meeting = await get_meeting_row(session, meeting_id)
     zone = ZoneInfo(meeting.timezone)
-    read = (
-        await read_states(session, meeting_id)
-        if states is None
-        else [State.of(site) for site in states]
+    if states is None:
+        read = await read_states(session, meeting_id)
+    elif kept is None:
+        read = [State.of(site) for site in states]
+    else:
+        read = [_kept_state(kept, site, zone) for site in states]
+    rows = (
+        {site_id: entry[3] for site_id, entry in kept.items()}
+        if kept is not None and states is not None
+        else {}
     )
     groups: list[tuple[int | None, str | None, list[State]]] = []
     for state in read:  # already grouped by cluster, in register order
@@ -284,10 +299,20 @@ async def build_report(
             ClusterGroup(
                 cluster_id=cluster_id,
                 name=name,
-                rows=tuple(_row(s, zone) for s in members),
+                rows=tuple(rows.get(s.site_id) or _row(s, zone) for s in members),
                 subtotal=tally(members),
             )
             for cluster_id, name, members in groups
         ),
         totals=tally(read),
     )
+
+
+def _kept_state(kept: KeptReportRows, site: SiteAttendance, zone: ZoneInfo) -> State:
+    """The site's state for a report, and its row kept in `kept`: made again only when the
+    snapshot holds another object for the site than the one it was made of."""
+    entry = kept.get(site.site_id)
+    if entry is None or entry[0] is not site or entry[1] != zone:
+        state = State.of(site)
+        entry = kept[site.site_id] = (site, zone, state, _row(state, zone))
+    return entry[2]

@@ -19,7 +19,7 @@ from functools import cached_property
 from aiohttp import web
 
 from meetings.attendance.models import AttendanceBoard, AttendanceSummary, SiteAttendance
-from meetings.attendance.report import AttendanceReport
+from meetings.attendance.report import AttendanceReport, KeptReportRows
 from meetings.attendance.states import KeptSites, sites_again
 from meetings.attendance.tracking import fingerprint, summary
 from meetings.core.commits import commits_key
@@ -70,12 +70,22 @@ class Snapshots(Shared[Snapshot]):
         self.panel_rows = KeptRows(kept)
         #: Each session's sites as last read (states.sites_again), the newest `kept`.
         self.states: OrderedDict[int, KeptSites] = OrderedDict()
+        #: Each session's attendance report rows, made of those states (report.build_report).
+        self.report_rows: OrderedDict[int, KeptReportRows] = OrderedDict()
 
     def keep_states(self, meeting_id: int, states: KeptSites) -> None:
         self.states[meeting_id] = states
         self.states.move_to_end(meeting_id)
         while len(self.states) > self.kept:
             self.states.popitem(last=False)
+
+    def rows_of(self, meeting_id: int) -> KeptReportRows:
+        """The session's kept report rows (updated in place by build_report)."""
+        rows = self.report_rows.pop(meeting_id, None) or {}
+        self.report_rows[meeting_id] = rows  # now the newest
+        while len(self.report_rows) > self.kept:
+            self.report_rows.popitem(last=False)
+        return rows
 
 
 async def board_facts(

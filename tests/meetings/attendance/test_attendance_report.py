@@ -146,6 +146,35 @@ async def test_totals_equal_the_summary_and_subtotals_add_up(store_session: Asyn
         assert sum(getattr(g.subtotal, field) for g in report.clusters) == getattr(summary, field)
 
 
+async def test_a_report_made_from_kept_rows_equals_one_made_afresh(store_session: AsyncSession):
+    """The session page's report keeps each site's row while the snapshot keeps its state
+    (report.build_report's `kept`): after a change, the changed site's row is new and the
+    whole report is what a report made from nothing gives."""
+    async with store_session.begin():
+        scenario = await arrange(store_session)
+    kept: attendance_report.KeptReportRows = {}
+    async with store_session.begin():
+        states = await attendance.sites(store_session, scenario.meeting_id)
+        first = await attendance_report.build_report(
+            store_session, scenario.meeting_id, states=states, kept=kept
+        )
+    changed = states[0].model_copy(update={"delegates_present": 99})
+    again = [changed, *states[1:]]
+    async with store_session.begin():
+        second = await attendance_report.build_report(
+            store_session, scenario.meeting_id, states=again, kept=kept
+        )
+        afresh = await attendance_report.build_report(
+            store_session, scenario.meeting_id, states=again
+        )
+    rows = [r for g in second.clusters for r in g.rows]
+    assert rows == [r for g in afresh.clusters for r in g.rows]
+    assert (second.totals, second.absent) == (afresh.totals, afresh.absent)
+    assert second.totals != first.totals or changed.attendance_status is None
+    by_site = {r.site_id: r for g in first.clusters for r in g.rows}
+    assert [r is by_site[r.site_id] for r in rows] == [s.site_id != changed.site_id for s in again]
+
+
 async def test_absent_list_is_every_site_not_connected_at_the_end(store_session: AsyncSession):
     async with store_session.begin():
         scenario = await arrange(store_session)
