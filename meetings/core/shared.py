@@ -87,6 +87,11 @@ class Shared(Generic[T]):
         if self._refreshing.get(key, (None, None))[1] is done:
             del self._refreshing[key]
         if done.cancelled() or done.exception() is not None:
+            # Not served any longer: the next caller reads and hears why (a page that is
+            # now a redirect, a database away), instead of the last minute's answer.
+            entry = self._entries.get(key)
+            if entry is not None and entry[0] != fingerprint:
+                del self._entries[key]
             return
         self._entries.pop(key, None)
         self._entries[key] = (fingerprint, done)  # now the most recently read

@@ -7,6 +7,8 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Hashable
 
+import pytest
+
 from meetings.core.shared import Shared
 
 
@@ -57,3 +59,19 @@ def _text(text: str):  # type: ignore[no-untyped-def]
         return text
 
     return read
+
+
+async def test_a_new_minutes_read_that_fails_is_heard_by_the_next_caller():
+    store: Shared[str] = Shared()
+    assert await store.get(1, ("page", 5, 100), _text("minute 100")) == "minute 100"
+
+    async def failing() -> str:
+        raise LookupError("gone")
+
+    assert await store.get_or_kept(1, ("page", 5, 101), failing, _at(5)) == "minute 100"
+    for _ in range(10):  # the failed read's task ends within a few turns of the loop
+        if store.peek(1) is None:
+            break
+        await asyncio.sleep(0)
+    with pytest.raises(LookupError):
+        await store.get_or_kept(1, ("page", 5, 101), failing, _at(5))
