@@ -12,7 +12,6 @@ waiting for a read under way are meetings.core.shared's.
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -23,7 +22,7 @@ from meetings.attendance.report import AttendanceReport, KeptReportRows
 from meetings.attendance.states import KeptSites, sites_again
 from meetings.attendance.tracking import fingerprint, summary
 from meetings.core.commits import commits_key
-from meetings.core.shared import KEPT, KeptRows, Shared
+from meetings.core.shared import KEPT, KeptRows, Newest, Shared
 from meetings.core.web import db
 from meetings.planning.lifecycle import get_meeting_row
 from meetings.planning.models import Meeting
@@ -68,24 +67,14 @@ class Snapshots(Shared[Snapshot]):
         self.tiles = KeptRows(kept)
         #: The session page's attendance panel's rows as HTML (panel.attendance_panel).
         self.panel_rows = KeptRows(kept)
-        #: Each session's sites as last read (states.sites_again), the newest `kept`.
-        self.states: OrderedDict[int, KeptSites] = OrderedDict()
+        #: Each session's sites as last read (states.sites_again).
+        self.states: Newest[int, KeptSites] = Newest(kept)
         #: Each session's attendance report rows, made of those states (report.build_report).
-        self.report_rows: OrderedDict[int, KeptReportRows] = OrderedDict()
-
-    def keep_states(self, meeting_id: int, states: KeptSites) -> None:
-        self.states[meeting_id] = states
-        self.states.move_to_end(meeting_id)
-        while len(self.states) > self.kept:
-            self.states.popitem(last=False)
+        self.report_rows: Newest[int, KeptReportRows] = Newest(kept)
 
     def rows_of(self, meeting_id: int) -> KeptReportRows:
         """The session's kept report rows (updated in place by build_report)."""
-        rows = self.report_rows.pop(meeting_id, None) or {}
-        self.report_rows[meeting_id] = rows  # now the newest
-        while len(self.report_rows) > self.kept:
-            self.report_rows.popitem(last=False)
-        return rows
+        return self.report_rows.put(meeting_id, self.report_rows.get(meeting_id) or {})
 
 
 async def board_facts(
@@ -122,9 +111,9 @@ async def shared_snapshot(
     async def read() -> Snapshot:
         async with db(request) as session:
             totals = await summary(session, meeting_id)
-            kept = snapshots.states.get(meeting_id, {})
+            kept = snapshots.states.get(meeting_id) or {}
             states, kept = await sites_again(session, meeting_id, kept)
-        snapshots.keep_states(meeting_id, kept)
+        snapshots.states.put(meeting_id, kept)
         return Snapshot(totals, states)
 
     return await snapshots.get(meeting_id, known, read)

@@ -1,5 +1,6 @@
 """What many requests read alike, read once per version and shared: the board's snapshot,
-the session page's list of sites; and the rendered rows of such pages (`KeptRows`).
+the session page's list of sites; the rendered rows of such pages (`KeptRows`); and the newest
+of what parts keep per session beside them (`Newest`).
 
 An entry is keyed by a record's id and by a fingerprint that the caller reads from the
 database in one cheap query (versions, counts, newest ids): any committed change, by any
@@ -12,7 +13,6 @@ pages opening at once cost one read, not 100.
 from __future__ import annotations
 
 import asyncio
-from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
@@ -21,6 +21,28 @@ from typing import Generic, TypeVar
 KEPT = 8
 
 T = TypeVar("T")
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
+
+
+class Newest(Generic[K, V]):
+    """At most `kept` values by key, the least recently put dropped first: what a part
+    keeps per session beside its entries (the states last read, rows made of them)."""
+
+    def __init__(self, kept: int = KEPT) -> None:
+        self.kept = kept
+        self._values: dict[K, V] = {}
+
+    def get(self, key: K) -> V | None:
+        return self._values.get(key)
+
+    def put(self, key: K, value: V) -> V:
+        """Keeps `value` under `key`, now the newest; returns it."""
+        self._values.pop(key, None)
+        self._values[key] = value
+        while len(self._values) > self.kept:
+            del self._values[next(iter(self._values))]
+        return value
 
 
 class Shared(Generic[T]):
@@ -46,14 +68,18 @@ class Shared(Generic[T]):
         """The entry of `key` at `fingerprint`: the kept one, the one being read, or a new
         read (in its own task: a caller that goes away does not cancel it for the others
         waiting on it)."""
-        entry = self._entries.pop(key, None)
+        entry = self._entries.get(key)
         if entry is None or entry[0] != fingerprint:
             entry = (fingerprint, asyncio.ensure_future(read()))
             entry[1].add_done_callback(lambda done: self._drop_failed(key, done))
-        self._entries[key] = entry  # now the most recently read
+        self._keep(key, entry)  # now the most recently read
+        return await asyncio.shield(entry[1])
+
+    def _keep(self, key: int, entry: tuple[Hashable, asyncio.Future[T]]) -> None:
+        self._entries.pop(key, None)
+        self._entries[key] = entry
         while len(self._entries) > self.kept:
             del self._entries[next(iter(self._entries))]
-        return await asyncio.shield(entry[1])
 
     async def get_or_kept(
         self,
@@ -93,10 +119,7 @@ class Shared(Generic[T]):
             if entry is not None and entry[0] != fingerprint:
                 del self._entries[key]
             return
-        self._entries.pop(key, None)
-        self._entries[key] = (fingerprint, done)  # now the most recently read
-        while len(self._entries) > self.kept:
-            del self._entries[next(iter(self._entries))]
+        self._keep(key, (fingerprint, done))  # now the most recently read
 
     def _drop_failed(self, key: int, done: asyncio.Future[T]) -> None:
         """A failed read is not kept: the next caller reads again."""
@@ -114,18 +137,14 @@ class KeptRows:
     of its newest render, so no stale row piles up."""
 
     def __init__(self, kept: int = KEPT) -> None:
-        self.kept = kept
-        self._sets: OrderedDict[Hashable, dict[Hashable, str]] = OrderedDict()
+        self._sets: Newest[Hashable, dict[Hashable, str]] = Newest(kept)
 
     def rows(self, key: Hashable) -> RowSet:
         """The rows kept under `key` (which must hold the session's id), for one render."""
-        return RowSet(self, key, self._sets.get(key, {}))
+        return RowSet(self, key, self._sets.get(key) or {})
 
     def _keep(self, key: Hashable, rows: dict[Hashable, str]) -> None:
-        self._sets[key] = rows
-        self._sets.move_to_end(key)
-        while len(self._sets) > self.kept:
-            self._sets.popitem(last=False)
+        self._sets.put(key, rows)
 
 
 @dataclass(eq=False)

@@ -20,7 +20,7 @@ from sqlalchemy import bindparam, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from meetings.core.shared import KEPT, KeptRows, Shared
+from meetings.core.shared import KEPT, KeptRows, Newest, Shared
 from meetings.planning import listing
 from meetings.planning.models import MeetingPublic, Participation, ParticipationPublic, Rsvp
 from meetings.planning.overview import Answers, answer_histories, tally_answers
@@ -86,7 +86,7 @@ class SiteLists(Shared[SiteList]):
         #: The lists' rows as HTML (site_list_views.sites_card).
         self.rows = KeptRows(kept)
         #: Each session's invited sites as last read (read_site_list).
-        self.invited: dict[int, KeptInvited] = {}
+        self.invited: Newest[int, KeptInvited] = Newest(kept)
 
 
 #: The app's site lists (set up by meetings.core.app).

@@ -31,10 +31,7 @@ async def sites_card(request: web.Request, page: dict[str, Any], known: Hashable
     async def read() -> SiteList:
         async with db(request) as session:
             found, kept = await read_site_list(session, meeting, lists.invited.get(meeting.id))
-        lists.invited.pop(meeting.id, None)  # the newest last, the oldest dropped first
-        lists.invited[meeting.id] = kept
-        while len(lists.invited) > lists.kept:
-            lists.invited.pop(next(iter(lists.invited)))
+        lists.invited.put(meeting.id, kept)
         return found
 
     shared = await lists.get(meeting.id, known, read)
