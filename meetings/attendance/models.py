@@ -119,6 +119,8 @@ class SiteAttendance(SQLModel):
     rehearsal_status: RehearsalStatus | None
     rehearsal_note: str
     changed_at: datetime | None
+    #: The attendance's version (Participation.attendance_version): moved by every change
+    #: of the attendance columns, not by an answer.
     version: int
 
 

@@ -63,7 +63,7 @@ def state(row: Participation, site: Site, cluster: Cluster | None) -> SiteAttend
         rehearsal_status=_known(RehearsalStatus, row.rehearsal_status),
         rehearsal_note=row.rehearsal_note,
         changed_at=row.attendance_changed_at,
-        version=row.version,
+        version=row.attendance_version,
     )
 
 
@@ -92,7 +92,7 @@ _SITES = invited_sites(
     col(Participation.rehearsal_status),
     col(Participation.rehearsal_note),
     col(Participation.attendance_changed_at),
-    col(Participation.version),
+    col(Participation.attendance_version),
 )
 
 
@@ -127,14 +127,20 @@ def _site(row: Sequence[Any]) -> SiteAttendance:
 
 
 #: Each site's state as last read, by its site id, with the versions it was read at (its
-#: participation's, its site's and its cluster's).
+#: attendance's, its participation's, its site's and its cluster's).
 KeptSites = dict[int, tuple[tuple[int, ...], SiteAttendance]]
 
 #: Each invited site's versions, in the board's order; built once.
 _VERSIONS = invited_sites(
-    col(Site.id), col(Participation.version), col(Site.version), col(Cluster.version)
+    col(Site.id),
+    col(Participation.attendance_version),
+    col(Participation.version),
+    col(Site.version),
+    col(Cluster.version),
 )
-_SITES_VERSIONED = _SITES.add_columns(col(Site.version), col(Cluster.version))
+_SITES_VERSIONED = _SITES.add_columns(
+    col(Participation.version), col(Site.version), col(Cluster.version)
+)
 _SOME_SITES = _SITES_VERSIONED.where(col(Site.id).in_(bindparam("site_ids", expanding=True)))
 
 #: Beyond this share of the sites changed, all of them are read again at once.
@@ -171,15 +177,18 @@ async def sites_again(
     return [state for _, state in now.values()], now
 
 
-#: What a board shows of a session, in one number each: the sites' list's (built once).
-_FINGERPRINT = PARTICIPATIONS_FINGERPRINT
+#: What a board shows of a session, in one number each: the sites' list's and their
+#: attendance's versions (built once).
+_FINGERPRINT = PARTICIPATIONS_FINGERPRINT.add_columns(
+    func.coalesce(func.sum(col(Participation.attendance_version)), 0)
+)
 
 
 async def fingerprint(session: AsyncSession, meeting_id: int) -> tuple[int, ...]:
     """Changes whenever a committed change alters what the board shows: an attendance
-    change or an RSVP (a participation's version), a site invited or no longer (the count,
-    the newest row and the sites' ids: one site replaced by another in one transaction
-    too), a site or cluster edited (their versions)."""
+    change (its own version) or an RSVP (the participation's), a site invited or no longer
+    (the count, the newest row and the sites' ids: one site replaced by another in one
+    transaction too), a site or cluster edited (their versions)."""
     row = (await session.execute(_FINGERPRINT, {"meeting_id": meeting_id})).one()
     return tuple(int(v) for v in row)
 

@@ -1,9 +1,11 @@
-"""Attendance: record events and keep each site's derived state, under the row's version.
+"""Attendance: record events and keep each site's derived state, under its own version.
 
 A change is an event row plus the site's derived state on its participation row, written
-in one transaction under the row's version (a concurrent writer for the same site makes
-the loser re-read and re-apply, so no change is lost). What one change does is in
-`changes`, the reading in `states`; this module is the part's one entry to both.
+in one transaction under the row's attendance version (Participation.attendance_version;
+an answer moves the row's `version`, so neither stales the other's kept views): a
+concurrent writer for the same site makes the loser re-read and re-apply, so no change is
+lost. What one change does is in `changes`, the reading in `states`; this module is the
+part's one entry to both.
 """
 
 from __future__ import annotations
@@ -114,7 +116,7 @@ async def record_many(
 ) -> list[SiteAttendance | DomainError]:
     """Apply many sites' changes in one transaction with set-based statements: one read of
     the sites' rows (which also says which sites are invited), one executemany UPDATE under
-    each row's version, one INSERT of the events, one total. A row another writer changed
+    each row's attendance version, one INSERT of the events, one total. A row another writer changed
     between our read and our write (the UPDATE matched fewer rows than it was given) is
     read and applied again. The states returned are what was read with what was written
     on top: nothing just written is read back. `meeting`: its row, when the caller has it.
@@ -206,6 +208,7 @@ def _state(row: Row[Any], written: dict[str, object] | None) -> SiteAttendance:
     """A site's state from its row as read (`_rows`) with what we wrote over it."""
     values = {**row._mapping, **(written or {})}
     values["changed_at"] = values["attendance_changed_at"]
+    values["version"] = values["attendance_version"]
     values["officials_present"] = values["officials_present"] or []
     return SiteAttendance.model_validate(values)
 
@@ -245,9 +248,9 @@ _UPDATE = (
     update(_PARTICIPATION)
     .where(
         _PARTICIPATION.c.id == bindparam("_id"),
-        _PARTICIPATION.c.version == bindparam("_version"),
+        _PARTICIPATION.c.attendance_version == bindparam("_version"),
     )
-    .values({k: bindparam(k) for k in DERIVED} | {"version": bindparam("_next")})
+    .values({k: bindparam(k) for k in DERIVED} | {"attendance_version": bindparam("_next")})
 )
 _INSERT_EVENTS = insert(table_of(AttendanceEvent))
 _MEETING = table_of(Meeting)
@@ -297,8 +300,8 @@ async def _write_once(
         [
             {
                 "_id": found[site].id,
-                "_version": found[site].version,
-                "_next": found[site].version + 1,
+                "_version": found[site].attendance_version,
+                "_next": found[site].attendance_version + 1,
                 **merged,
             }
             for site, merged in values.items()
@@ -311,7 +314,7 @@ async def _write_once(
         lost = {
             site
             for site, merged in values.items()
-            if now[site].version != found[site].version + 1
+            if now[site].attendance_version != found[site].attendance_version + 1
             or any(getattr(now[site], k) != v for k, v in merged.items())
         }
         found.update({site: now[site] for site in lost})
@@ -319,7 +322,7 @@ async def _write_once(
     if kept:
         await session.execute(_INSERT_EVENTS, kept)
     for site in set(values) - lost:
-        written[site] = {**values[site], "version": found[site].version + 1}
+        written[site] = {**values[site], "attendance_version": found[site].attendance_version + 1}
     return {site: todo[site] for site in lost}
 
 

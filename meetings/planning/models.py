@@ -315,6 +315,10 @@ class Participation(SQLModel, table=True):
     rehearsal_status: str | None = Field(default=None, max_length=20)
     rehearsal_note: str = Field(default="", max_length=1000)
     attendance_changed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    #: The attendance columns' own version (tracking writes them under it), apart from
+    #: `version` (the invitation and the answer): a check-in leaves every view of the
+    #: answers alone (the session page's list, the invitations panel).
+    attendance_version: int = Field(default=1, sa_column_kwargs={"server_default": "1"})
     version: int = Field(default=1)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

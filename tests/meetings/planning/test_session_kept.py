@@ -102,7 +102,7 @@ async def test_a_kept_board_follows_a_check_in_from_outside_and_each_viewers_rol
     _outside(
         settings,
         "UPDATE participation SET attendance_status = 'connected', delegates_present = 4,"
-        " version = version + 1",
+        " attendance_version = attendance_version + 1",
     )
     assert 'data-total="connected">1<' in await (await client.get(path)).text()
     await other.session.close()
