@@ -56,8 +56,7 @@ def as_document(response: R) -> R:
 
 
 def _over_https(request: web.Request) -> bool:
-    public_url = request.app[settings_key].server.public_url
-    return request.secure or public_url.lower().startswith("https://")
+    return request.secure or request.app[settings_key].server.public_url_is_https
 
 
 async def security_headers(request: web.Request, response: web.StreamResponse) -> None:

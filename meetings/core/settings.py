@@ -11,6 +11,7 @@ import os
 import re
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -43,6 +44,11 @@ class ServerSettings:
     @property
     def is_development(self) -> bool:
         return self.environment == "development"
+
+    @cached_property
+    def public_url_is_https(self) -> bool:
+        """A proxy terminates TLS in front of us (every response asks: worked out once)."""
+        return self.public_url.lower().startswith("https://")
 
 
 @dataclass(frozen=True)
