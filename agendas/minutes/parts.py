@@ -34,6 +34,9 @@ class Table:
     #: Columns set centred (numbers, dates, statuses).
     centred: frozenset[int] = frozenset()
     total: Sequence[str] = ()
+    #: A group (its heading and the rows up to the next) starts a new page rather than
+    #: break, unless it is longer than a page (the invitation letter's clusters).
+    keep_groups: bool = False
 
 
 @dataclass(frozen=True)

@@ -16,16 +16,13 @@ from agendas.minutes.html import render_view
 from agendas.minutes.parts import Attachment
 from agendas.minutes.pdf_list import append_list
 from agendas.minutes.view import minutes_view
-from meetings.core.admin_format import PDF_LOCK
+from meetings.core.admin_format import html_to_pdf
 
 PDF_TYPE = "application/pdf"
 
 
 def to_pdf(data: MinutesData, *, locale: str) -> bytes:
     """The minutes as PDF with Liberation Serif embedded. Blocking: run it in a thread."""
-    # Imported here: WeasyPrint takes over a second to import, which start-up need not pay.
-    from weasyprint import HTML
-
     view = minutes_view(data, locale=locale)
     html = render_view(dataclasses.replace(view, attachment=None), locale=locale)
     attachment = view.attachment
@@ -34,8 +31,7 @@ def to_pdf(data: MinutesData, *, locale: str) -> bytes:
         if attachment is not None:
             _append(pdf, attachment, view.draft_mark)
 
-    with PDF_LOCK:  # WeasyPrint's and fontconfig's state is global (admin_format)
-        return bytes(HTML(string=html).write_pdf(finisher=finish))
+    return html_to_pdf(html, finisher=finish)
 
 
 def _append(pdf: Any, attachment: Attachment, draft_mark: str) -> None:

@@ -93,6 +93,8 @@ def _path(style: str) -> str:
 
 #: Where the font is when fontconfig's tool is not installed.
 FALLBACK = "/usr/share/fonts/truetype/liberation2/LiberationSerif-{style}.ttf"
+#: OpenType layout (substitution, positioning, their glyph classes): for shaping text.
+LAYOUT_TABLES = ("GSUB", "GPOS", "GDEF")
 
 
 @dataclass
@@ -167,12 +169,21 @@ class Face:
     def subset(self) -> bytes:
         """The font file with only the glyphs written (their numbers kept)."""
         font = TTFont(io.BytesIO(self.file.data))
+        # The layout tables go before the subsetter reads them: the glyphs are placed by
+        # number (no shaping reads them), and decompiling them to prune them took nine
+        # tenths of a subset's time (a tenth of a second a face, three faces a document).
+        for tag in LAYOUT_TABLES:
+            if tag in font:
+                del font[tag]
         options = subset.Options()
         options.retain_gids = True
         options.notdef_outline = True
         options.layout_features = []
-        options.name_IDs = ["*"]
-        options.drop_tables += ["FFTM"]  # FontForge's timestamps, which nothing reads
+        options.name_IDs = [0, 1, 2, 3, 4, 5, 6]  # copyright, names, version (no licence text)
+        # No hinting (PDF viewers scale outlines), no kerning (the glyphs are placed by
+        # number), no FontForge timestamps: what nothing reads, in every e-mailed letter.
+        options.hinting = False
+        options.drop_tables += ["FFTM", "kern"]
         subsetter = subset.Subsetter(options)
         subsetter.populate(gids=sorted({0, *self.used}))
         subsetter.subset(font)

@@ -90,6 +90,10 @@ class Pen:
             right = self.width - MARGINS[1] - self.face("bold").width(self.mark, MARK)
             self.text("bold", MARK, right, top, self.mark)
 
+    def page_room(self) -> float:
+        """The height a fresh page has for rows, below its repeated column headings."""
+        return self.height - MARGINS[0] - MARGINS[2] - sum(h + 2 for h, _c, _w in self.heading)
+
     def room(self, height: float) -> None:
         """A new page unless `height` fits above the bottom margin."""
         if not self.pages or self.y - height < MARGINS[2]:
@@ -154,18 +158,25 @@ def height_of(cells: Sequence[Sequence[Line]]) -> float:
 def draw_table(pen: Pen, table: Table) -> None:
     widths = [w * MM for w in table.widths_mm]
     full = pen.width - MARGINS[1] - MARGINS[3]
+    laid: list[tuple[float, list[list[Line]], bool]] = []  # height, cells, a group's heading
     for row in table.rows:
         if len(row) == 1:  # a cluster's name across the columns
             cells = [cell_lines(pen, row[0], full, "bold", BODY)]
-            pen.room(height_of(cells))
-            pen.row(height_of(cells), cells)
+            laid.append((height_of(cells), cells, True))
             continue
         cells = [
             cell_lines(pen, text, width, "regular", BODY)
             for text, width in zip(row, widths, strict=False)
         ]
-        pen.room(height_of(cells))
-        pen.row(height_of(cells), cells, widths=widths, centred=table.centred)
+        laid.append((height_of(cells), cells, False))
+    for at, (height, cells, heading) in enumerate(laid):
+        if heading and table.keep_groups:
+            pen.room(min(_group_height(laid, at), pen.page_room()))
+        pen.room(height)
+        if heading:
+            pen.row(height, cells)
+        else:
+            pen.row(height, cells, widths=widths, centred=table.centred)
     if table.total:
         cells = [
             cell_lines(pen, text, width, "bold", BODY)
@@ -175,6 +186,16 @@ def draw_table(pen: Pen, table: Table) -> None:
         pen.rule(MARGINS[3], pen.width - MARGINS[1], pen.y - 1)
         pen.y -= 2
         pen.row(height_of(cells), cells, widths=widths, centred=True)
+
+
+def _group_height(laid: Sequence[tuple[float, object, bool]], start: int) -> float:
+    """The height of the group whose heading is at `start`: it and its rows."""
+    height = laid[start][0]
+    for row_height, _cells, heading in laid[start + 1 :]:
+        if heading:
+            break
+        height += row_height
+    return height
 
 
 def draw(pen: Pen, attachment: Attachment) -> None:

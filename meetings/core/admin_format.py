@@ -9,7 +9,9 @@ here makes them read alike and keeps WeasyPrint behind a single lock.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from datetime import date, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_datetime
@@ -47,10 +49,12 @@ def moment_in_words(moment: datetime, locale: str, tz: str) -> str:
     return f"{clock_in_words(local, locale)}, {weekday}, {date_in_words(local.date(), locale)}"
 
 
-def html_to_pdf(html: str) -> bytes:
-    """Blocking (60 ms and more): run it in a worker thread, never on the event loop."""
+def html_to_pdf(html: str, finisher: Callable[[Any, Any], None] | None = None) -> bytes:
+    """Blocking (60 ms and more): run it in a worker thread, never on the event loop.
+    `finisher` (WeasyPrint's): what adds to the document before it is written (pages drawn
+    without WeasyPrint, as agendas.minutes.pdf_list draws a long list)."""
     # Imported here: WeasyPrint takes over a second to import, which start-up need not pay.
     from weasyprint import HTML
 
     with PDF_LOCK:
-        return bytes(HTML(string=html).write_pdf())
+        return bytes(HTML(string=html).write_pdf(finisher=finisher))

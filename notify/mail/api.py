@@ -101,10 +101,10 @@ async def letter_response(
             settings=settings,
             issued_on=letter.issue_date(utcnow(), settings.organisation),
         )
-        html = letter.letter_html(
+        document = letter.letter_document(
             environment(), found, organisation=settings.organisation, locale=locale
         )
-    pdf = await letter.pdf_bytes(html)
+    pdf = await letter.pdf_bytes(document)
     filename = letter.letter_filename(meeting_id, found.site.code if found.site else "")
     return web.Response(
         body=pdf,

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
@@ -24,13 +24,14 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from agendas.minutes.parts import Attachment
 from agendas.programme.models import AgendaItemPublic
 from agendas.programme.programme import agenda_items, timeline
 from agendas.record.carried import Carried, carried
 from agendas.record.labels import CARRIED_STATE_LABELS
 from meetings.accounts.models import User
 from meetings.attendance.video import join_url
-from meetings.core.admin_format import clock_in_words, date_in_words, html_to_pdf, moment_in_words
+from meetings.core.admin_format import clock_in_words, date_in_words, moment_in_words
 from meetings.core.i18n import translations
 from meetings.core.settings import OrganisationSettings, Settings
 from meetings.core.store import utcnow
@@ -40,6 +41,7 @@ from meetings.planning.lifecycle import get_meeting_row
 from meetings.planning.models import Meeting, Participation
 from meetings.planning.workdays import working_days_before
 from meetings.register.models import Cluster, Site
+from notify.mail.letter_list import attached_list, letter_pdf
 from notify.site import tokens
 from notify.site.links import site_page_url
 
@@ -123,10 +125,31 @@ def signer_of(meeting: Meeting, organisation: OrganisationSettings) -> Signer:
     )
 
 
+@dataclass(frozen=True)
+class LetterDocument:
+    """A letter ready for PDF: its HTML (for WeasyPrint) and the list attached to it (drawn
+    after it: letter_list)."""
+
+    html: str
+    attached: Attachment | None = None
+
+
+def letter_document(
+    env: jinja2.Environment, letter: Letter, *, organisation: OrganisationSettings, locale: str
+) -> LetterDocument:
+    """The letter and its attached list, made from `letter` (cheap: runs on the event loop)."""
+    # The number is written by hand when the letter is registered: a blank before it.
+    number = "\u00a0" * 8 + f"/{LETTER_CODE}-{organisation.document_code}"
+    return LetterDocument(
+        letter_html(env, letter, organisation=organisation, locale=locale),
+        attached_list(letter, number=number, locale=locale),
+    )
+
+
 def letter_html(
     env: jinja2.Environment, letter: Letter, *, organisation: OrganisationSettings, locale: str
 ) -> str:
-    """The letter as HTML for WeasyPrint (cheap: runs on the event loop)."""
+    """The letter as HTML for WeasyPrint, without its attached list (letter_document)."""
     meeting = letter.meeting
     zone = meeting.timezone
     starts = meeting.starts_at.astimezone(ZoneInfo(zone))
@@ -150,9 +173,6 @@ def letter_html(
         "site_link": _unbroken(letter.site_url),
         "video_link": _unbroken(letter.join_link),
         "invited": letter.invited,
-        # The number is written by hand when the letter is registered: a blank before it.
-        "letter_number": "\u00a0" * 8 + f"/{LETTER_CODE}-{organisation.document_code}",
-        "issued": date_in_words(letter.issued_on, locale),
         "contact": letter.contact,
         "signer": signer_of(meeting, organisation),
         "bridge_point_count": letter.bridge_point_count,
@@ -189,28 +209,28 @@ def _unbroken(url: str) -> Markup:
     return Markup('<span class="url">{}</span>').format(url) if url else Markup("")
 
 
-async def pdf_bytes(html: str) -> bytes:
-    return await asyncio.to_thread(html_to_pdf, html)
+async def pdf_bytes(document: LetterDocument) -> bytes:
+    return await asyncio.to_thread(letter_pdf, document.html, document.attached)
 
 
 class LetterCache:
     """Each distinct letter is rendered once, however many contacts a site has.
 
-    Keyed by the letter's HTML (so any change of session, site or programme renders
-    anew); concurrent asks for the same letter, as the delivery connections make for the
+    Keyed by the letter's HTML and list (so any change of session, site or programme
+    renders anew); concurrent asks for the same letter, as the delivery connections make for the
     contacts of one site, share one render. Only the last few letters are kept: a
     mailing goes site by site.
     """
 
     def __init__(self, size: int = 64) -> None:
         self._size = size
-        self._renders: OrderedDict[str, asyncio.Future[bytes]] = OrderedDict()
+        self._renders: OrderedDict[Hashable, asyncio.Future[bytes]] = OrderedDict()
 
-    async def pdf(self, html: str) -> bytes:
-        key = hashlib.sha256(html.encode()).hexdigest()
+    async def pdf(self, document: LetterDocument) -> bytes:
+        key = (hashlib.sha256(document.html.encode()).hexdigest(), document.attached)
         render = self._renders.get(key)
         if render is None:
-            render = asyncio.ensure_future(pdf_bytes(html))
+            render = asyncio.ensure_future(pdf_bytes(document))
             self._renders[key] = render
             while len(self._renders) > self._size:
                 self._renders.popitem(last=False)

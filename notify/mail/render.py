@@ -173,12 +173,12 @@ class MessageRenderer:
         self, session: AsyncSession, meeting: Meeting, programme: _Programme, locale: str
     ) -> bytes:
         """The letter to all the invited sites, one PDF for all of them; one per site
-        (~250 ms) would make 10,000 sites take 40 min. The site-addressed letter is a
+        (~100 ms) would make 10,000 sites take 40 min. The site-addressed letter is a
         download (its page, the API). Its HTML is made for every batch (milliseconds) and
         keys the PDF, so a new document or invited site shows in the next batch's letter
         even where the session's version did not change."""
         issued = letter.issue_date(utcnow(), self.settings.organisation)
-        html = letter.letter_html(
+        document = letter.letter_document(
             self.env,
             await letter.general_letter(
                 session,
@@ -191,9 +191,10 @@ class MessageRenderer:
             organisation=self.settings.organisation,
             locale=locale,
         )
-        # The PDF is kept by its HTML (LetterCache); its encoding, once a batch, is cheap.
+        # The PDF is kept by its HTML and list (LetterCache); its encoding, once a batch,
+        # is cheap.
         name = letter.letter_filename(meeting.id or 0)
-        return attachment_part(name, letter.PDF_TYPE, await self._letters.pdf(html))
+        return attachment_part(name, letter.PDF_TYPE, await self._letters.pdf(document))
 
     async def minutes_part(self, session: AsyncSession, meeting_id: int, locale: str) -> bytes:
         """The latest approved minutes as PDF, rendered once per version and language."""

@@ -312,8 +312,10 @@ async def test_a_long_list_is_capped_in_the_letter(settings: Settings, tmp_path:
         ]
     )
     found = letter.Letter(meeting, [], [], date(2030, 4, 1), carried=many)
-    html = letter.letter_html(environment(), found, organisation=settings.organisation, locale="en")
-    text = flat(pdf_text(await letter.pdf_bytes(html), tmp_path))
+    document = letter.letter_document(
+        environment(), found, organisation=settings.organisation, locale="en"
+    )
+    text = flat(pdf_text(await letter.pdf_bytes(document), tmp_path))
     assert "items of earlier sessions still open: 12." in text
     assert "Nhiệm vụ số 10: Not started." in text and "Nhiệm vụ số 11" not in text
     assert "and 2 more." in text

@@ -91,10 +91,10 @@ async def render_reference(
             settings=settings,
             issued_on=date(2024, 4, 12),
         )
-    html = letter.letter_html(
+    document = letter.letter_document(
         environment(), found, organisation=settings.organisation, locale=locale
     )
-    return await letter.pdf_bytes(html)
+    return await letter.pdf_bytes(document)
 
 
 async def test_the_letter_to_a_site_reads_as_a_vietnamese_giay_moi(
@@ -200,13 +200,40 @@ async def test_a_letter_with_a_video_link_prints_it_and_without_a_chair_the_offi
     found = letter.Letter(
         meeting, [], [], date(2030, 4, 1), join_link=meeting.video_url, contact="Văn phòng, 024"
     )
-    html = letter.letter_html(environment(), found, organisation=settings.organisation, locale="vi")
-    text = pdf_text(await letter.pdf_bytes(html), tmp_path)
+    document = letter.letter_document(
+        environment(), found, organisation=settings.organisation, locale="vi"
+    )
+    text = pdf_text(await letter.pdf_bytes(document), tmp_path)
     assert "Đường dẫn tham gia: https://meet.example.org/giaoban-quy-2." in flat(text)
     assert "Mọi chi tiết xin liên hệ: Văn phòng, 024." in flat(text)
     assert "Chủ trì:" not in text
     assert re.search(r"Nơi nhận:\s{3,}TL\. CHỦ TỊCH$", text, re.M)
     assert re.search(r"\s{3,}CHÁNH VĂN PHÒNG$", text, re.M)
+
+
+async def test_a_national_list_gives_each_clusters_count(settings: Settings, tmp_path: Path):
+    """Above letter.LISTED_SITES the list attached to every e-mail counts each cluster's
+    sites (10,000 names would be 200 pages in each one) and says where the names are."""
+    starts = datetime(2030, 4, 1, 8, 0, tzinfo=HANOI)
+    meeting = Meeting(id=1, title="Giao ban toàn quốc", starts_at=starts, ends_at=starts)
+    groups = [letter.InvitedGroup(f"Cụm {n}", 2000) for n in range(1, 5)]
+    groups.append(letter.InvitedGroup(None, 2000))
+    found = letter.Letter(
+        meeting, [], [], date(2030, 3, 25), bridge_point_count=10_000, invited=groups
+    )
+    document = letter.letter_document(
+        environment(), found, organisation=settings.organisation, locale="vi"
+    )
+    pages = pdf_text(await letter.pdf_bytes(document), tmp_path).split("\f")
+    listed = flat("".join(p for p in pages if "DANH SÁCH CÁC ĐIỂM CẦU" in p))
+    for n in range(1, 5):
+        assert f"Cụm {n} (2000)" in listed
+    assert "Điểm cầu không thuộc cụm (2000)" in listed
+    assert (
+        "Tổng cộng: 10000 điểm cầu. Tên từng điểm cầu có trong danh sách điểm cầu được mời"
+        " của phiên họp." in listed
+    )
+    assert not re.search(r"^\s*1\s", listed, re.M)  # no numbered rows
 
 
 async def test_an_english_letter_for_the_english_locale(
@@ -227,8 +254,10 @@ async def test_a_site_abroad_reads_its_own_local_time_too(settings, tmp_path):
     )
     site = Site(id=1, code="PARIS", name="Hội hữu nghị tại Pháp", timezone="Europe/Paris")
     found = letter.Letter(meeting, [], [], date(2024, 4, 19), site=site)
-    html = letter.letter_html(environment(), found, organisation=settings.organisation, locale="vi")
-    body = flat(pdf_text(await letter.pdf_bytes(html), tmp_path))
+    document = letter.letter_document(
+        environment(), found, organisation=settings.organisation, locale="vi"
+    )
+    body = flat(pdf_text(await letter.pdf_bytes(document), tmp_path))
     assert (
         "Thời gian: 08 giờ 00, thứ Sáu, ngày 19 tháng 4 năm 2024 (kết thúc lúc 10 giờ 00)" in body
     )
@@ -250,13 +279,33 @@ def test_dates_are_written_as_offices_write_them():
     )
 
 
-async def test_asks_for_the_same_letter_at_once_share_one_render():
+async def test_asks_for_the_same_letter_at_once_share_one_render(settings: Settings):
     cache = letter.LetterCache()
     html = "<p>Kính gửi: Liên hiệp các tổ chức hữu nghị tỉnh Kiên Giang</p>"
-    first, second = await asyncio.gather(cache.pdf(html), cache.pdf(html))
+    document = letter.LetterDocument(html)
+    first, second = await asyncio.gather(cache.pdf(document), cache.pdf(document))
     assert first.startswith(b"%PDF") and first is second  # one render, the same bytes object
-    assert await cache.pdf(html) is first
-    assert await cache.pdf(html + "<p>Trân trọng.</p>") is not first
+    assert await cache.pdf(letter.LetterDocument(html)) is first
+    assert await cache.pdf(letter.LetterDocument(html + "<p>Trân trọng.</p>")) is not first
+    # Another list attached (a site invited since) is another letter, whatever its HTML.
+    listed = letter.Letter(
+        Meeting(
+            id=1,
+            title="Giao ban",
+            starts_at=datetime(2030, 4, 1, 8, tzinfo=HANOI),
+            ends_at=datetime(2030, 4, 1, 11, tzinfo=HANOI),
+        ),
+        [],
+        [],
+        date(2030, 3, 25),
+        bridge_point_count=1,
+        invited=[letter.InvitedGroup("Cụm 1", 1, ["Liên hiệp Kiên Giang"])],
+    )
+    attached = letter.letter_document(
+        environment(), listed, organisation=settings.organisation, locale="vi"
+    ).attached
+    assert attached is not None
+    assert await cache.pdf(letter.LetterDocument(html, attached)) is not first
 
 
 # --- the download ----------------------------------------------------------------------
