@@ -171,7 +171,7 @@ async def run(args: argparse.Namespace, folder: Path) -> bool:
 
     database_url = f"sqlite+aiosqlite:///{folder}/bench.sqlite3"
     await asyncio.to_thread(upgrade, DatabaseSettings(url=database_url, echo=False))
-    bearer, meetings = await scale.prepare(database_url, args.sites)
+    bearer, meetings, _invited = await scale.prepare(database_url, args.sites)
     await add_record(database_url, meetings)
     port, floor_port = free_port(), free_port()
     base, floor_base = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{floor_port}"

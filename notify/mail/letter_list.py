@@ -14,7 +14,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from agendas.minutes.parts import Attachment, Table
-from agendas.minutes.pdf_list import append_list
 from meetings.core.admin_format import date_in_words, html_to_pdf
 from meetings.core.i18n import translations
 from meetings.core.labels import N_
@@ -68,6 +67,8 @@ def attached_list(letter: Letter, *, number: str, locale: str) -> Attachment | N
 def letter_pdf(html: str, attached: Attachment | None) -> bytes:
     """The letter (its HTML, laid out by WeasyPrint) with its list drawn after it.
     Blocking: run it in a worker thread."""
+    # Imported here: fontTools' subsetter costs start-up 70 ms and 10 MB a process.
+    from agendas.minutes.pdf_list import append_list
 
     def finish(_document: Any, pdf: Any) -> None:
         if attached is not None:
