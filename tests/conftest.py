@@ -114,6 +114,14 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 
 @pytest.fixture
+def postgres_url(request: pytest.FixtureRequest) -> str:
+    """The emptied PostgreSQL test database only (several processes share it)."""
+    url: str = request.getfixturevalue("postgres_migrated")
+    asyncio.run(_truncate_postgres(url))
+    return url
+
+
+@pytest.fixture
 def sqlite_url(sqlite_template: Path, tmp_path: Path) -> str:
     """A fresh SQLite database only, for tests whose subject is not the store."""
     path = tmp_path / "giaoban.sqlite3"

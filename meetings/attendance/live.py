@@ -28,12 +28,14 @@ from aiohttp import web
 
 from meetings.attendance.models import AttendanceSummary, SiteAttendance
 from meetings.attendance.snapshots import Snapshots
-from meetings.attendance.states import summary
+from meetings.attendance.states import some_sites, summary
 from meetings.core.store import SessionMaker
 
 log = logging.getLogger(__name__)
 #: A session's committed totals, read when its pending changes go out.
 Totals = Callable[[int], Awaitable[AttendanceSummary]]
+#: Some sites' committed states (a session, its sites), for changes heard, not made here.
+States = Callable[[int, list[int]], Awaitable[list[SiteAttendance]]]
 
 HEARTBEAT_SECONDS = 15.0
 #: How long changes gather before they go out as one event (a lone change's lag)...
@@ -96,6 +98,14 @@ async def committed_totals(maker: SessionMaker, meeting_id: int) -> AttendanceSu
         return await summary(session, meeting_id)
 
 
+async def committed_states(
+    maker: SessionMaker, meeting_id: int, site_ids: list[int]
+) -> list[SiteAttendance]:
+    """Some sites' states as committed (the hub's `states`, given the app's sessions)."""
+    async with maker() as session:
+        return await some_sites(session, meeting_id, site_ids)
+
+
 class Hub:
     def __init__(
         self,
@@ -103,8 +113,12 @@ class Hub:
         coalesce_seconds: float = COALESCE_SECONDS,
         behind_bytes: int = BEHIND_BYTES,
         spacing_seconds: float = SPACING_SECONDS,
+        states: States | None = None,
     ) -> None:
         self.totals = totals
+        self.states = states
+        #: Per session, the sites heard changed (`heard`) whose states are still to read.
+        self._heard: dict[int, set[int]] = {}
         self.boards: dict[int, set[Board]] = defaultdict(set)
         #: Each session's board snapshot, shared by its boards, pages and streams.
         self.snapshots = Snapshots()
@@ -151,6 +165,48 @@ class Hub:
                 wait = max(wait, last + self.spacing_seconds - loop.time())
             self._timers[meeting_id] = loop.call_later(wait, self._start_send, meeting_id)
         pending.sites[state.site_id] = state.model_dump_json()
+
+    def heard(self, meeting_id: int, site_ids: list[int]) -> None:
+        """Sites of the session changed, told by another process (an RSVP, another
+        instance's check-ins: meetings.core.live_channel): their states are read from the
+        database and go out as this process's own changes do. No sites named: any may
+        have changed, so every board of the session reloads its snapshot."""
+        self.snapshots.forget(meeting_id)
+        boards = self.boards.get(meeting_id)
+        if not boards:
+            return
+        if not site_ids or self.states is None:
+            for board in boards:
+                board.resync()
+            return
+        waiting = self._heard.get(meeting_id)
+        self._heard.setdefault(meeting_id, set()).update(site_ids)
+        if waiting is None:  # no read under way for the session: start one
+            task = asyncio.get_running_loop().create_task(self._read_heard(meeting_id))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def _read_heard(self, meeting_id: int) -> None:
+        """Read the heard sites' states, and those heard meanwhile, until none is left."""
+        states = self.states
+        try:
+            while states is not None and (site_ids := self._heard.get(meeting_id)):
+                self._heard[meeting_id] = set()
+                for state in await states(meeting_id, sorted(site_ids)):
+                    self.publish(meeting_id, state)
+        except Exception:  # the database is away: each board reloads its snapshot
+            log.exception("live update heard for session %s", meeting_id)
+            for board in self.boards.get(meeting_id, ()):
+                board.resync()
+        finally:
+            self._heard.pop(meeting_id, None)
+
+    def resync_all(self) -> None:
+        """Every board reloads its snapshot (changes may have gone unheard meanwhile)."""
+        for meeting_id, boards in self.boards.items():
+            self.snapshots.forget(meeting_id)
+            for board in boards:
+                board.resync()
 
     def _start_send(self, meeting_id: int) -> None:
         self._timers.pop(meeting_id, None)

@@ -126,6 +126,17 @@ def _site(row: Sequence[Any]) -> SiteAttendance:
     )
 
 
+_SOME = _SITES.where(col(Site.id).in_(bindparam("site_ids", expanding=True)))
+
+
+async def some_sites(
+    session: AsyncSession, meeting_id: int, site_ids: list[int]
+) -> list[SiteAttendance]:
+    """The states of these invited sites (those no longer invited are left out)."""
+    rows = await session.execute(_SOME, {"meeting_id": meeting_id, "site_ids": site_ids})
+    return [_site(row) for row in rows]
+
+
 #: Each site's state as last read, by its site id, with the versions it was read at (its
 #: attendance's, its participation's, its site's and its cluster's).
 KeptSites = dict[int, tuple[tuple[int, ...], SiteAttendance]]

@@ -34,7 +34,7 @@ from meetings.attendance.states import (
     sites,
     summary,
 )
-from meetings.core import signals
+from meetings.core import live_channel, signals
 from meetings.core.errors import DomainError, FieldProblem, Invalid, NotFound
 from meetings.core.labels import N_
 from meetings.core.settings import AttendanceSettings
@@ -216,6 +216,10 @@ def _state(row: Row[Any], written: dict[str, object] | None) -> SiteAttendance:
 async def _announce(session: AsyncSession, meeting_id: int, changed: list[SiteAttendance]) -> None:
     """Tell the app's listeners (its live boards) once the changes commit, never before.
     No totals here: the board reads them once per event it sends (attendance.live)."""
+    if changed:  # other instances' boards (this one's hub is told just below)
+        await live_channel.announce(
+            session, meeting_id, [site.site_id for site in changed], here=False
+        )
     listeners = signals.of(session).attendance_changed
     if not listeners or not changed:
         return

@@ -39,6 +39,7 @@ from meetings.attendance import routes as attendance_routes
 from meetings.attendance.checkin import CheckInBatcher
 from meetings.attendance.keys import checkin_key, hub_key
 from meetings.attendance.labels import ATTENDANCE_LABELS, REHEARSAL_LABELS
+from meetings.attendance.listening import listener_context
 from meetings.attendance.video_poller import video_poll_context
 from meetings.core import i18n
 from meetings.core import routes as core_routes
@@ -192,9 +193,13 @@ def _own_state(app: web.Application) -> None:
     best-effort tasks, and its counts of logins under way and of unknown site links."""
     app[signals_key] = receivers(locale=app[settings_key].organisation.locale)
     app[hub_key] = live.Hub(
-        totals=lambda meeting_id: live.committed_totals(app[sessions_key], meeting_id)
+        totals=lambda meeting_id: live.committed_totals(app[sessions_key], meeting_id),
+        states=lambda meeting_id, sites: live.committed_states(
+            app[sessions_key], meeting_id, sites
+        ),
     )
     app[signals_key].attendance_changed.append(app[hub_key].publish)
+    app[signals_key].sites_changed.append(app[hub_key].heard)
     app.on_shutdown.append(app[hub_key].on_shutdown)
     app[site_lists_key] = SiteLists()
     app[later_key] = Later()
@@ -312,6 +317,7 @@ def create_app(settings: Settings) -> web.Application:
     _templates(app)
     _own_state(app)
     app.cleanup_ctx.append(database_context)
+    app.cleanup_ctx.append(listener_context)
     app.cleanup_ctx.append(delivery_context)
     app.cleanup_ctx.append(inbound_context)
     app.cleanup_ctx.append(scheduler_context)

@@ -22,6 +22,8 @@ Receiver = Callable[[AsyncSession, int], Awaitable[object]]
 #: A committed attendance change: the session and the site's new state (the live board's
 #: message). Called after the commit, never for a rolled-back change.
 AttendanceListener = Callable[[int, "SiteAttendance"], None]
+#: Sites of a session changed (committed): the session and the sites' ids.
+SitesListener = Callable[[int, list[int]], None]
 #: The key of a session's `info` that holds its app's signals.
 INFO_KEY = "giaoban_signals"
 
@@ -70,6 +72,9 @@ class Signals:
     report_chased: Signal = _signal("report_chased")
     #: Committed attendance changes reach these (the app's live hub).
     attendance_changed: list[AttendanceListener] = field(default_factory=list)
+    #: Other committed changes of what a board shows (answers): the session and its
+    #: sites, whose states the receiver reads (meetings.core.live_channel.announce).
+    sites_changed: list[SitesListener] = field(default_factory=list)
 
 
 def of(session: AsyncSession) -> Signals:

@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, SQLModel, col
 
+from meetings.core import live_channel
 from meetings.core.errors import FieldProblem, Invalid
 from meetings.core.labels import N_
 from meetings.core.store import utcnow
@@ -161,6 +162,7 @@ async def answer(
         )
     )
     await session.flush()
+    await live_channel.announce(session, meeting_id, [site_id])  # the boards show answers
     return _out(row)
 
 

@@ -12,6 +12,7 @@ from sqlalchemy import Table, bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import SQLModel
 
+from meetings.core import live_channel
 from meetings.core.errors import Conflict
 from meetings.core.labels import N_
 from meetings.core.store import table_of
@@ -128,3 +129,8 @@ async def _answer(session: AsyncSession, answered: list[Invitation], now: dateti
             written += await session.scalar(count) or 0
     if written != len(answered):
         raise Conflict.at("version", N_("a site's answer changed while the batch was applied"))
+    by_meeting: dict[int, list[int]] = {}
+    for row in answered:  # the boards show answers
+        by_meeting.setdefault(row.meeting_id, []).append(row.site_id)
+    for meeting_id, site_ids in by_meeting.items():
+        await live_channel.announce(session, meeting_id, site_ids)

@@ -216,3 +216,21 @@ async def test_after_a_check_in_from_outside_only_that_sites_row_changes(
             assert kept == await (await fresh.get(path, headers=headers)).text()
     finally:
         await fresh.close()
+
+
+async def test_an_answer_reaches_the_open_boards(client: TestClient, two: dict[str, Any]):
+    """The board shows each site's answer: one given while it is open goes out to it as
+    a check-in does (issue #18: also from another instance, tests/.../test_instances.py)."""
+    site_a = two["sites_a"][0]
+    async with client.get(f"/api/v1/meetings/{two['a']}/live", headers=two["headers"]) as live:
+        name, data = await next_event(live)
+        assert name == "snapshot"
+        assert {s["site_id"]: s["rsvp"] for s in data["sites"]}[site_a] == "needs_action"
+        answered = await client.post(
+            f"/api/v1/site/{two['token_a']}/meetings/{two['a']}/rsvp",
+            json={"response": "declined"},
+        )
+        assert answered.status == 200, await answered.text()
+        name, data = await asyncio.wait_for(next_event(live), 10)
+    assert name == "update"
+    assert [(s["site_id"], s["rsvp"]) for s in data["sites"]] == [(site_a, "declined")]

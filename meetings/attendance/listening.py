@@ -1,0 +1,29 @@
+"""The live hub's ear for other instances: on PostgreSQL, one listening connection per
+app (meetings.core.live_channel.Listener) hands what another instance committed to the
+hub, which reads those sites' states and sends them to its boards; after a lost
+connection is open again, every board reloads its snapshot. On SQLite: nothing to hear.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+
+from meetings.attendance.keys import hub_key, listener_key
+from meetings.core.keys import engine_key
+from meetings.core.live_channel import Listener
+
+
+async def listener_context(app: web.Application) -> AsyncIterator[None]:
+    """After the database context (its engine names the database to listen on)."""
+    engine = app[engine_key]
+    if engine.dialect.name != "postgresql":
+        yield
+        return
+    hub = app[hub_key]
+    listener = Listener(engine.url, hub.heard, hub.resync_all)
+    app[listener_key] = listener
+    listener.start()
+    yield
+    await listener.stop()

@@ -1,0 +1,165 @@
+"""What the boards of every instance hear: a session's sites changed, as PostgreSQL says.
+
+One process's live hub hears the changes its own sessions commit (meetings.core.signals).
+Several instances on one PostgreSQL database also hear each other's: a transaction that
+changes what a board shows calls `announce`, which sends `NOTIFY giaoban_live` with the
+session and the sites (PostgreSQL delivers it at the commit, never for a rollback, and to
+every listening connection of the database); each instance's `Listener` holds one
+connection of its own that listens, and hands what another instance changed to its hub,
+which reads those sites' states from the database (the payload is small: who changed,
+not what). A process that commits and serves no board (the scheduler, a `giaoban`
+command) announces all the same. On SQLite there is one instance, and nothing is sent.
+
+A lost listening connection is opened again (after 0.5 s, then up to 5 s apart); what
+was announced meanwhile is lost, so every board of the instance is sent a fresh snapshot
+once it listens again (`on_connected`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from collections.abc import Callable, Collection
+from dataclasses import dataclass
+
+from sqlalchemy import text
+from sqlalchemy.engine import URL
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from meetings.core import signals
+from meetings.core.store import after_commit
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "giaoban_live"
+#: This process, in every payload it sends: its own announcements reach it too, and its
+#: hub has already had them.
+INSTANCE = uuid.uuid4().hex[:12]
+#: Sites named in one notification (PostgreSQL's payload is at most 8,000 bytes).
+SITES_PER_NOTICE = 800
+#: Waits before opening the listening connection again: the first, and the longest.
+RETRY_FIRST, RETRY_MOST = 0.5, 5.0
+_NOTIFY = text("SELECT pg_notify(:channel, :payload)")
+
+#: What an instance does with another's change: the session, and its changed sites
+#: (empty: any of them, every board of the session reloads).
+Heard = Callable[[int, list[int]], None]
+
+
+@dataclass(frozen=True)
+class Notice:
+    """One notification: who sent it, the session, the sites (empty: all of them)."""
+
+    instance: str
+    meeting_id: int
+    site_ids: list[int]
+
+    def payload(self) -> str:
+        return f"{self.instance}:{self.meeting_id}:{','.join(map(str, self.site_ids))}"
+
+    @classmethod
+    def parse(cls, payload: str) -> Notice | None:
+        try:
+            instance, meeting, sites = payload.split(":", 2)
+            return cls(instance, int(meeting), [int(s) for s in sites.split(",") if s])
+        except ValueError:
+            return None
+
+
+def is_postgres(session: AsyncSession) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
+async def announce(
+    session: AsyncSession, meeting_id: int, site_ids: Collection[int], *, here: bool = True
+) -> None:
+    """Tell every instance, once this transaction commits, that these sites of the session
+    changed: this process's hub through its signals (`here`: not when the caller tells it
+    itself, as attendance does with the states it wrote), the others by a notification
+    (PostgreSQL only: on SQLite there are no others)."""
+    ids = sorted(set(site_ids))
+    listeners = signals.of(session).sites_changed
+    if here and listeners and ids:
+
+        def tell() -> None:
+            for listener in listeners:
+                listener(meeting_id, ids)
+
+        after_commit(session, tell)
+    if not is_postgres(session):
+        return
+    for start in range(0, max(len(ids), 1), SITES_PER_NOTICE):
+        notice = Notice(INSTANCE, meeting_id, ids[start : start + SITES_PER_NOTICE])
+        await session.execute(_NOTIFY, {"channel": CHANNEL, "payload": notice.payload()})
+
+
+class Listener:
+    """One instance's listening connection, opened again whenever it is lost."""
+
+    def __init__(self, url: URL, heard: Heard, on_connected: Callable[[], None]) -> None:
+        # asyncpg's own connection, not one of the pool's: it listens for as long as it lives.
+        self._dsn = url.set(drivername="postgresql").render_as_string(hide_password=False)
+        self._heard = heard
+        self._on_connected = on_connected
+        self._task: asyncio.Task[None] | None = None
+        self._lost = asyncio.Event()
+        #: Listening now (the readiness check reads it).
+        self.connected = False
+        #: How many times the connection was opened (the first one included).
+        self.connections = 0
+
+    def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._keep_listening())
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def _keep_listening(self) -> None:
+        wait = RETRY_FIRST
+        while True:
+            try:
+                await self._listen()
+                wait = RETRY_FIRST
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # the database is away: try again, a little later
+                log.warning("live listener: %s; listening again in %.1f s", exc, wait)
+            self.connected = False
+            await asyncio.sleep(wait)
+            wait = min(wait * 2, RETRY_MOST)
+
+    async def _listen(self) -> None:
+        import asyncpg  # type: ignore[import-untyped]  # the PostgreSQL driver, installed
+
+        connection = await asyncpg.connect(
+            self._dsn, server_settings={"application_name": "giaoban-listener"}
+        )
+        try:
+            self._lost.clear()
+            connection.add_termination_listener(lambda _connection: self._lost.set())
+            await connection.add_listener(CHANNEL, self._notified)
+            self.connected = True
+            self.connections += 1
+            self._on_connected()
+            while not self._lost.is_set():
+                # A connection cut without a word (a network gone) is only seen by using it.
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._lost.wait(), 5.0)
+                if not self._lost.is_set():
+                    await asyncio.wait_for(connection.execute("SELECT 1"), 5.0)
+        finally:
+            self.connected = False
+            if not connection.is_closed():
+                connection.terminate()
+
+    def _notified(self, _connection: object, _pid: int, _channel: str, payload: str) -> None:
+        notice = Notice.parse(payload)
+        if notice is None:
+            log.warning("live listener: a notification it cannot read: %r", payload[:200])
+        elif notice.instance != INSTANCE:
+            self._heard(notice.meeting_id, notice.site_ids)

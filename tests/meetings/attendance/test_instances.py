@@ -1,0 +1,188 @@
+"""Two `giaoban serve` processes on one PostgreSQL database (issue #18): a board held open
+on one follows the check-ins and answers made through the other, and, when its instance's
+listening connection is cut, is sent a fresh snapshot and goes on following them."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+from sqlalchemy import text
+
+from meetings.accounts.models import Role
+from meetings.core.settings import DatabaseSettings
+from meetings.core.store import create_engine, session_maker
+from notify.site import tokens
+from tests.conftest import TEST_SECRET
+from tests.factories import bearer, make_user
+from tests.meetings.attendance.test_attendance import live_session
+from tests.meetings.attendance.test_attendance import next_event as one_event
+from tests.notify.mail.test_outbox import free_port
+
+pytestmark = pytest.mark.postgres
+#: Generous: what fails is a board that never hears, not a slow one (the bench times it).
+WAIT = 20.0
+
+
+class Instance:
+    """One `giaoban serve` of the shared database, on a port of its own."""
+
+    def __init__(self, tmp_path: Path, name: str, url: str) -> None:
+        self.port = free_port()
+        self.log = tmp_path / f"{name}.log"
+        folder = tmp_path / name
+        env = {
+            **os.environ,
+            "GIAOBAN_SECRET_KEY": TEST_SECRET,
+            "GIAOBAN__DATABASE__URL": url,
+            "GIAOBAN__SERVER__PORT": str(self.port),
+            "GIAOBAN__SERVER__VAR_DIR": str(folder / "var"),
+            "GIAOBAN__DOCUMENTS__DIR": str(folder / "documents"),
+            "GIAOBAN__MAIL__DROP_DIR": str(folder / "maildrop"),
+            "GIAOBAN__SCHEDULER__ENABLED": "false",
+        }
+        with self.log.open("wb") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "meetings.core.cli", "serve"],
+                cwd=tmp_path,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        self.base = f"http://127.0.0.1:{self.port}"
+
+    def died(self) -> str:
+        return f"{self.log.name}:\n{self.log.read_text(errors='replace')[-3000:]}"
+
+    async def ready(self, client: aiohttp.ClientSession) -> None:
+        deadline = asyncio.get_running_loop().time() + WAIT * 3
+        while True:
+            assert self.process.poll() is None, self.died()
+            assert asyncio.get_running_loop().time() < deadline, self.died()
+            try:
+                async with client.get(f"{self.base}/healthz") as answer:
+                    if answer.status == 200:
+                        return
+            except aiohttp.ClientError:
+                pass
+            await asyncio.sleep(0.1)
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+
+async def event_where(
+    stream: aiohttp.ClientResponse, wanted: Callable[[str, dict[str, Any]], bool]
+) -> tuple[str, dict[str, Any]]:
+    """The first event that `wanted` takes (a board may hear a change in two events),
+    within WAIT."""
+
+    async def first() -> tuple[str, dict[str, Any]]:
+        while True:
+            name, data = await one_event(stream)
+            if wanted(name, data):
+                return name, data
+
+    return await asyncio.wait_for(first(), WAIT)
+
+
+async def next_event(stream: aiohttp.ClientResponse) -> tuple[str, dict[str, Any]]:
+    return await event_where(stream, lambda _name, _data: True)
+
+
+def site_in(data: dict[str, Any], site_id: int) -> dict[str, Any] | None:
+    return next((s for s in data.get("sites", []) if s["site_id"] == site_id), None)
+
+
+@pytest.fixture
+async def world(postgres_url: str, tmp_path: Path) -> AsyncIterator[dict[str, Any]]:
+    engine = create_engine(DatabaseSettings(url=postgres_url, echo=False))
+    maker = session_maker(engine)
+    meeting_id, (site_a, site_b) = await live_session(maker, 2)
+    async with maker() as session, session.begin():
+        await make_user(session, username="org", role=Role.organiser)
+        headers = await bearer(session, "org")
+        token_a = await tokens.site_token(session, site_a, secret_key=TEST_SECRET)
+        token_b = await tokens.site_token(session, site_b, secret_key=TEST_SECRET)
+    first, second = Instance(tmp_path, "a", postgres_url), Instance(tmp_path, "b", postgres_url)
+    try:
+        yield {
+            "a": first,
+            "b": second,
+            "meeting": meeting_id,
+            "sites": (site_a, site_b),
+            "tokens": (token_a, token_b),
+            "headers": headers,
+            "engine": engine,
+        }
+    finally:
+        first.stop()
+        second.stop()
+        await engine.dispose()
+
+
+async def test_a_board_on_one_instance_follows_changes_made_on_another(world: dict[str, Any]):
+    a, b, meeting = world["a"], world["b"], world["meeting"]
+    site_a, site_b = world["sites"]
+    token_a, token_b = world["tokens"]
+    async with aiohttp.ClientSession() as client:
+        await a.ready(client)
+        await b.ready(client)
+        live = f"{b.base}/api/v1/meetings/{meeting}/live"
+        async with client.get(live, headers=world["headers"]) as board:
+            name, data = await next_event(board)
+            assert name == "snapshot" and data["summary"]["connected"] == 0
+
+            # A check-in through A reaches the board on B, with the totals.
+            checked = await client.post(
+                f"{a.base}/api/v1/site/{token_a}/meetings/{meeting}/check-in",
+                json={"delegates_present": 7},
+            )
+            assert checked.status == 200, await checked.text()
+            _, data = await event_where(board, lambda _n, d: site_in(d, site_a) is not None)
+            assert site_in(data, site_a)["delegates_present"] == 7  # type: ignore[index]
+            assert data["summary"]["connected"] == 1
+
+            # So does an answer given through A (the board shows answers too).
+            answered = await client.post(
+                f"{a.base}/api/v1/site/{token_b}/meetings/{meeting}/rsvp",
+                json={"response": "accepted", "expected_delegates": 12},
+            )
+            assert answered.status == 200, await answered.text()
+            _, data = await event_where(board, lambda _n, d: site_in(d, site_b) is not None)
+            assert site_in(data, site_b)["rsvp"] == "accepted"  # type: ignore[index]
+
+            # B's listening connection is cut: once it listens again, the board is sent a
+            # fresh snapshot (what was said meanwhile may be lost), then hears on.
+            async with world["engine"].connect() as connection:
+                cut = await connection.scalar(
+                    text(
+                        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                        " WHERE application_name = 'giaoban-listener'"
+                        " AND datname = current_database()"
+                    )
+                )
+            assert cut == 2  # one per instance
+            name, data = await event_where(board, lambda n, _d: n == "snapshot")
+            assert site_in(data, site_a)["delegates_present"] == 7  # type: ignore[index]
+            checked = await client.post(
+                f"{a.base}/api/v1/site/{token_b}/meetings/{meeting}/check-in",
+                json={"delegates_present": 3},
+            )
+            assert checked.status == 200, await checked.text()
+            _, data = await event_where(
+                board, lambda n, d: n == "update" and site_in(d, site_b) is not None
+            )
+            assert site_in(data, site_b)["delegates_present"] == 3  # type: ignore[index]
+            assert data["summary"]["connected"] == 2
