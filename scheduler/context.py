@@ -1,4 +1,9 @@
-"""The scheduler inside an aiohttp app (`giaoban serve`), or alone (`giaoban scheduler`)."""
+"""The scheduler inside an aiohttp app (`giaoban serve`), or alone (`giaoban scheduler`).
+
+On SQLite the app runs its scheduler. On PostgreSQL several instances may each be told to
+run one, and only the one that holds the lock does (scheduler.leader): the others stand
+by, announce the sessions they change to it, and take over if it goes away.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +11,22 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from meetings.core.keys import sessions_key, settings_key, signals_key
+from meetings.core.keys import engine_key, sessions_key, settings_key, signals_key
 from notify.mail.keys import wake_key
-from scheduler.keys import chasers_key, scheduler_key
+from scheduler.keys import Scheduling, chasers_key, scheduler_key
+from scheduler.leader import Leadership, announce_plan
 from scheduler.service import SchedulerService
+
+
+def _service(app: web.Application) -> SchedulerService:
+    chasers = app[chasers_key] if chasers_key in app else []
+    return SchedulerService(
+        app[sessions_key],
+        app[settings_key],
+        wake=app[wake_key].set,
+        signals=app[signals_key],
+        chasers=chasers,
+    )
 
 
 async def scheduler_context(app: web.Application) -> AsyncIterator[None]:
@@ -17,15 +34,32 @@ async def scheduler_context(app: web.Application) -> AsyncIterator[None]:
     if not app[settings_key].scheduler.enabled:
         yield
         return
-    chasers = app[chasers_key] if chasers_key in app else []
-    service = SchedulerService(
-        app[sessions_key],
-        app[settings_key],
-        wake=app[wake_key].set,
-        signals=app[signals_key],
-        chasers=chasers,
-    )
-    await service.start()
-    app[scheduler_key] = service
+    scheduling = app[scheduler_key] = Scheduling()
+    engine = app[engine_key]
+    if engine.dialect.name != "postgresql":
+        scheduling.service = _service(app)
+        await scheduling.service.start()
+        yield
+        await scheduling.service.stop()
+        return
+
+    async def elected() -> None:
+        service = _service(app)
+        await service.start()  # rebuilds every session's plan from the data
+        scheduling.service = service
+
+    async def deposed() -> None:
+        service, scheduling.service = scheduling.service, None
+        if service is not None:
+            await service.stop()
+
+    def heard(meeting_id: int) -> None:
+        if scheduling.service is not None:
+            scheduling.service.replan(meeting_id)
+
+    # Whoever leads, the sessions this instance changes are re-planned by the leader.
+    app[signals_key].meeting_changed.connect(announce_plan)
+    scheduling.leadership = Leadership(engine.url, elected, deposed, heard)
+    scheduling.leadership.start()
     yield
-    await service.stop()
+    await scheduling.leadership.stop()

@@ -165,13 +165,14 @@ class SchedulerService:
 
     def note_change(self, session: AsyncSession, meeting_id: int) -> None:
         """Re-plan `meeting_id` once the caller's transaction commits."""
+        after_commit(session, lambda: self.replan(meeting_id))
 
-        def committed() -> None:
-            self._pending.add(meeting_id)
-            if self._sync_task is None or self._sync_task.done():
-                self._sync_task = asyncio.get_running_loop().create_task(self._drain())
-
-        after_commit(session, committed)
+    def replan(self, meeting_id: int) -> None:
+        """Re-plan `meeting_id` soon (a committed change: this process's, or another
+        instance's, heard by scheduler.leader)."""
+        self._pending.add(meeting_id)
+        if self._sync_task is None or self._sync_task.done():
+            self._sync_task = asyncio.get_running_loop().create_task(self._drain())
 
     async def _drain(self) -> None:
         await asyncio.sleep(0)  # let the committing request finish first

@@ -53,6 +53,7 @@ async def timeline_panel(request: web.Request, meeting_id: int) -> dict[str, Any
             if d.at > now
         ],
         "done": [{"at": s.at, "label": KIND_LABELS[s.kind], "counts": s.counts} for s in sent],
+        # This instance runs it, or stands by while another one does (scheduler.leader).
         "running": scheduler_key in request.app,
         "has_meeting": meeting is not None,
     }

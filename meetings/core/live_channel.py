@@ -72,6 +72,12 @@ def is_postgres(session: AsyncSession) -> bool:
     return session.get_bind().dialect.name == "postgresql"
 
 
+def asyncpg_dsn(url: URL) -> str:
+    """The database as asyncpg's own `connect` takes it, for a connection that is not the
+    pool's (it listens, or holds a lock, for as long as it lives)."""
+    return url.set(drivername="postgresql").render_as_string(hide_password=False)
+
+
 async def announce(
     session: AsyncSession, meeting_id: int, site_ids: Collection[int], *, here: bool = True
 ) -> None:
@@ -99,8 +105,7 @@ class Listener:
     """One instance's listening connection, opened again whenever it is lost."""
 
     def __init__(self, url: URL, heard: Heard, on_connected: Callable[[], None]) -> None:
-        # asyncpg's own connection, not one of the pool's: it listens for as long as it lives.
-        self._dsn = url.set(drivername="postgresql").render_as_string(hide_password=False)
+        self._dsn = asyncpg_dsn(url)
         self._heard = heard
         self._on_connected = on_connected
         self._task: asyncio.Task[None] | None = None

@@ -13,7 +13,7 @@ import sys
 import threading
 import urllib.request
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from email import message_from_bytes, policy
 from pathlib import Path
 from typing import Any
@@ -24,7 +24,7 @@ from sqlalchemy import select
 
 from meetings.accounts.models import Role
 from meetings.core.settings import DatabaseSettings
-from meetings.core.store import create_engine, session_maker, utcnow
+from meetings.core.store import SessionMaker, create_engine, session_maker, utcnow
 from meetings.register.models import ContactIn
 from notify.mail.models import Message, MessageKind
 from scheduler.service import stored_jobs
@@ -107,6 +107,52 @@ def call(port: int, method: str, path: str, headers: dict[str, str], body: Any =
         return json.loads(response.read())
 
 
+async def organiser_and_site(maker: SessionMaker) -> tuple[dict[str, str], int]:
+    """An organiser's bearer headers, and a site whose one contact gets the reminders."""
+    async with maker() as session, session.begin():
+        await make_user(session, username="org", role=Role.organiser)
+        headers = await bearer(session, "org")
+        site = await make_site(session, contacts=[ContactIn(name="Lan", email="lan@example.org")])
+    return headers, site.id or 0
+
+
+async def schedule(port: int, headers: dict[str, str], site_id: int, starts: datetime) -> int:
+    """An urgent session of one site, created and scheduled through the API: its id."""
+    meeting = await asyncio.to_thread(
+        call,
+        port,
+        "POST",
+        "/api/v1/meetings",
+        headers,
+        {
+            "title": "Giao ban đột xuất",
+            "starts_at": starts.isoformat(),
+            "ends_at": (starts + timedelta(hours=2)).isoformat(),
+            "site_ids": [site_id],
+            "is_urgent": True,
+        },
+    )
+    await asyncio.to_thread(
+        call,
+        port,
+        "PATCH",
+        f"/api/v1/meetings/{meeting['id']}",
+        headers,
+        {"version": meeting["version"], "status": "scheduled"},
+    )
+    return int(meeting["id"])
+
+
+async def all_reminders_sent(maker: SessionMaker) -> bool:
+    async with maker() as session:
+        rows = (
+            await session.scalars(
+                select(Message.status).where(Message.kind == MessageKind.reminder)
+            )
+        ).all()
+    return bool(rows) and set(rows) == {"sent"}
+
+
 async def test_a_reminder_planned_by_a_killed_process_arrives_once(
     tmp_path: Path, sqlite_url: str, sink
 ) -> None:
@@ -114,12 +160,7 @@ async def test_a_reminder_planned_by_a_killed_process_arrives_once(
     engine = create_engine(DatabaseSettings(url=sqlite_url, echo=False))
     maker = session_maker(engine)
     try:
-        async with maker() as session, session.begin():
-            await make_user(session, username="org", role=Role.organiser)
-            headers = await bearer(session, "org")
-            site = await make_site(
-                session, contacts=[ContactIn(name="Lan", email="lan@example.org")]
-            )
+        headers, site_id = await organiser_and_site(maker)
 
         port = free_port()
         first = serve(tmp_path, "first", sqlite_url, port, controller.port)
@@ -127,28 +168,7 @@ async def test_a_reminder_planned_by_a_killed_process_arrives_once(
         try:
             await until(lambda: _says(log, "serving on"), first, log)
             starts = utcnow() + timedelta(hours=1) + LEAD + timedelta(seconds=1)
-            meeting = await asyncio.to_thread(
-                call,
-                port,
-                "POST",
-                "/api/v1/meetings",
-                headers,
-                {
-                    "title": "Giao ban đột xuất",
-                    "starts_at": starts.isoformat(),
-                    "ends_at": (starts + timedelta(hours=2)).isoformat(),
-                    "site_ids": [site.id],
-                    "is_urgent": True,
-                },
-            )
-            await asyncio.to_thread(
-                call,
-                port,
-                "PATCH",
-                f"/api/v1/meetings/{meeting['id']}",
-                headers,
-                {"version": meeting["version"], "status": "scheduled"},
-            )
+            await schedule(port, headers, site_id, starts)
 
             store = f"sqlite:///{tmp_path / 'var' / 'scheduler-jobs.sqlite3'}"
 
@@ -169,16 +189,7 @@ async def test_a_reminder_planned_by_a_killed_process_arrives_once(
         try:
             await until(lambda: _flag(handler.arrived), second, log)
 
-            async def all_sent() -> bool:
-                async with maker() as session:
-                    rows = (
-                        await session.scalars(
-                            select(Message.status).where(Message.kind == MessageKind.reminder)
-                        )
-                    ).all()
-                return bool(rows) and set(rows) == {"sent"}
-
-            await until(all_sent, second, log)
+            await until(lambda: all_reminders_sent(maker), second, log)
         finally:
             second.send_signal(signal.SIGTERM)
             second.wait(timeout=TIMEOUT)
