@@ -63,3 +63,8 @@ async def scheduler_context(app: web.Application) -> AsyncIterator[None]:
     scheduling.leadership.start()
     yield
     await scheduling.leadership.stop()
+
+
+async def leading(app: web.Application) -> float:
+    """1 while this instance runs the scheduler, else 0 (a gauge of meetings.core.observe)."""
+    return 1.0 if scheduler_key in app and app[scheduler_key].leading else 0.0

@@ -21,6 +21,7 @@ from meetings.attendance.models import (
 from meetings.attendance.snapshots import Snapshot, shared_snapshot
 from meetings.core.access import ANY_ROLE, ORGANISERS, allow, current_user, public_link
 from meetings.core.keys import settings_key
+from meetings.core.observe import observed_key
 from meetings.core.store import utcnow
 from meetings.core.web import (
     db,
@@ -117,7 +118,8 @@ async def check_in(request: web.Request, data: CheckIn) -> SiteAttendance:
     """The check-in joins the session's next group commit (attendance.checkin): the link, the
     invitation and the values are checked there, for this request alone."""
     batcher = request.app[checkin_key]
-    return await batcher.submit(path_id(request), site_token(request), data, at=utcnow())
+    with request.app[observed_key].checkin_seconds.time():
+        return await batcher.submit(path_id(request), site_token(request), data, at=utcnow())
 
 
 @public_link

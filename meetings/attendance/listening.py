@@ -13,6 +13,7 @@ from aiohttp import web
 from meetings.attendance.keys import hub_key, listener_key
 from meetings.core.keys import engine_key
 from meetings.core.live_channel import Listener
+from meetings.core.observe import observed_key
 
 
 async def listener_context(app: web.Application) -> AsyncIterator[None]:
@@ -24,6 +25,16 @@ async def listener_context(app: web.Application) -> AsyncIterator[None]:
     hub = app[hub_key]
     listener = Listener(engine.url, hub.heard, hub.resync_all)
     app[listener_key] = listener
+    observed = app[observed_key]
+
+    async def listening(_app: web.Application) -> str:
+        return "ok" if listener.connected else "not listening"
+
+    async def connected(_app: web.Application) -> float:
+        return 1.0 if listener.connected else 0.0
+
+    observed.checks["listener"] = listening
+    observed.gauge("giaoban_live_listener_connected", "1 while this instance listens", connected)
     listener.start()
     yield
     await listener.stop()

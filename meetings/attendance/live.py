@@ -98,6 +98,13 @@ async def committed_totals(maker: SessionMaker, meeting_id: int) -> AttendanceSu
         return await summary(session, meeting_id)
 
 
+async def board_clients(app: web.Application) -> float:
+    """The live boards open on this instance (a gauge of meetings.core.observe)."""
+    from meetings.attendance.keys import hub_key  # the keys name the hub's class
+
+    return float(sum(len(boards) for boards in app[hub_key].boards.values()))
+
+
 async def committed_states(
     maker: SessionMaker, meeting_id: int, site_ids: list[int]
 ) -> list[SiteAttendance]:

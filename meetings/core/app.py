@@ -71,6 +71,7 @@ from meetings.core.middlewares import (
     error_middleware,
     layout_context,
 )
+from meetings.core.observe import Observed, database_check, observed_key
 from meetings.core.pages import KEPT_PANELS, kept_panels_key
 from meetings.core.reachability import public_url_context
 from meetings.core.routing import mount
@@ -91,12 +92,14 @@ from meetings.planning.labels import (
 from meetings.planning.site_list import SiteLists, site_lists_key
 from meetings.register import routes as register_routes
 from meetings.register.labels import CONTACT_ROLE_LABELS
+from notify.inbound import gauges as inbound_gauges
 from notify.inbound import routes as inbound_routes
 from notify.inbound import views as inbound_views
 from notify.inbound.worker import inbound_context
 from notify.mail import answers, chases, invitations, notices, overdue_actions
 from notify.mail import dashboard_views as mail_dashboard
 from notify.mail import facts as mail_facts
+from notify.mail import gauges as mail_gauges
 from notify.mail import routes as mail_routes
 from notify.mail import views as notify_views
 from notify.mail.labels import MESSAGE_KIND_LABELS, MESSAGE_STATUS_LABELS
@@ -106,7 +109,7 @@ from notify.site import tokens
 from notify.site import views as site_views
 from notify.site.overview import KEPT_PAGES, site_pages_key
 from scheduler import views as scheduler_views
-from scheduler.context import scheduler_context
+from scheduler.context import leading, scheduler_context
 from scheduler.keys import chasers_key
 from scheduler.service import Chaser
 
@@ -187,6 +190,21 @@ def receivers(*, locale: str = "vi") -> Signals:
     return signals
 
 
+def _observed(app: web.Application) -> None:
+    """What /readyz and /metrics read (meetings.core.observe), from every part."""
+    observed = app[observed_key] = Observed()
+    observed.checks["database"] = database_check
+    for name, text, probe in (
+        ("giaoban_outbox_depth", "Messages queued or being sent", mail_gauges.outbox_depth),
+        ("giaoban_messages_sent", "Messages sent, ever", mail_gauges.messages_sent),
+        ("giaoban_inbound_replies", "Calendar replies read, ever", inbound_gauges.replies),
+        ("giaoban_inbound_bounces", "Bounces read, ever", inbound_gauges.bounces),
+        ("giaoban_board_clients", "Live boards open on this instance", live.board_clients),
+        ("giaoban_scheduler_leader", "1 while this instance runs the scheduler", leading),
+    ):
+        observed.gauge(name, text, probe)
+
+
 def _own_state(app: web.Application) -> None:
     """What belongs to this app alone: its receivers, its live boards fed by the attendance
     changes its sessions commit (the scheduler connects itself when it runs), its
@@ -200,6 +218,7 @@ def _own_state(app: web.Application) -> None:
     )
     app[signals_key].attendance_changed.append(app[hub_key].publish)
     app[signals_key].sites_changed.append(app[hub_key].heard)
+    _observed(app)
     app.on_shutdown.append(app[hub_key].on_shutdown)
     app[site_lists_key] = SiteLists()
     app[later_key] = Later()

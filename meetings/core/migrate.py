@@ -32,14 +32,20 @@ def upgrade(database: DatabaseSettings, revision: str = "head") -> None:
     command.upgrade(alembic_config(database), revision)
 
 
+def migration_heads(database: DatabaseSettings) -> frozenset[str]:
+    """The revisions the code expects the schema at (read from the scripts, no database)."""
+    from alembic.script import ScriptDirectory
+
+    return frozenset(ScriptDirectory.from_config(alembic_config(database)).get_heads())
+
+
 def current_revision_is_head(database: DatabaseSettings) -> bool:
     import asyncio
 
     from alembic.runtime.migration import MigrationContext
-    from alembic.script import ScriptDirectory
     from sqlalchemy.ext.asyncio import create_async_engine
 
-    heads = set(ScriptDirectory.from_config(alembic_config(database)).get_heads())
+    heads = set(migration_heads(database))
 
     async def read() -> set[str]:
         engine = create_async_engine(database.url)

@@ -15,13 +15,14 @@ from typing import Any
 import aiohttp
 import pytest
 from sqlalchemy import text
+from yarl import URL
 
 from meetings.accounts.models import Role
 from meetings.core.settings import DatabaseSettings
 from meetings.core.store import create_engine, session_maker
 from notify.site import tokens
 from tests.conftest import TEST_SECRET
-from tests.factories import bearer, make_user
+from tests.factories import bearer, csrf_from, login, make_user
 from tests.meetings.attendance.test_attendance import live_session
 from tests.meetings.attendance.test_attendance import next_event as one_event
 from tests.notify.mail.test_outbox import free_port
@@ -139,6 +140,10 @@ async def test_a_board_on_one_instance_follows_changes_made_on_another(world: di
     async with aiohttp.ClientSession() as client:
         await a.ready(client)
         await b.ready(client)
+        for instance in (a, b):  # ready: the database at head, and listening
+            async with client.get(f"{instance.base}/readyz") as ready:
+                assert ready.status == 200, await ready.text()
+                assert (await ready.json())["checks"] == {"database": "ok", "listener": "ok"}
         live = f"{b.base}/api/v1/meetings/{meeting}/live"
         async with client.get(live, headers=world["headers"]) as board:
             name, data = await next_event(board)
@@ -186,3 +191,29 @@ async def test_a_board_on_one_instance_follows_changes_made_on_another(world: di
             )
             assert site_in(data, site_b)["delegates_present"] == 3  # type: ignore[index]
             assert data["summary"]["connected"] == 2
+
+
+async def test_a_login_on_one_instance_holds_on_the_other_and_so_does_a_logout(
+    world: dict[str, Any],
+):
+    """No sticky sessions: the cookie, its CSRF token and its end are the database's and
+    the secret's, not one process's."""
+    a, b = world["a"], world["b"]
+    jar = aiohttp.CookieJar(unsafe=True)  # one browser: its cookies go to either instance
+    async with (
+        aiohttp.ClientSession(base_url=a.base, cookie_jar=jar) as on_a,
+        aiohttp.ClientSession(base_url=b.base, cookie_jar=jar) as on_b,
+    ):
+        await a.ready(on_a)
+        await b.ready(on_b)
+        token = await login(on_a, "org")  # type: ignore[arg-type]
+        home = await on_b.get("/", allow_redirects=False)
+        assert home.status == 200 and csrf_from(await home.text()) == token
+        # The logout on A ends the session everywhere: the cookie as it was before it,
+        # sent again to B (a browser's other tab, a copied cookie), is refused there.
+        cookie = "; ".join(f"{k}={m.value}" for k, m in jar.filter_cookies(URL(a.base)).items())
+        out = await on_a.post("/logout", data={"_csrf": token}, allow_redirects=False)
+        assert out.status == 303
+        async with aiohttp.ClientSession(base_url=b.base) as replay:
+            home = await replay.get("/", headers={"Cookie": cookie}, allow_redirects=False)
+            assert home.status in (302, 303) and "/login" in home.headers["Location"]

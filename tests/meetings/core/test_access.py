@@ -19,6 +19,10 @@ PUBLIC = {
     ("POST", "/login"),
     ("GET", "/lang/{locale}"),
     ("GET", "/healthz"),
+    # The load balancer's and Prometheus' (counts only; deploy/nginx keeps /metrics to
+    # the internal network).
+    ("GET", "/readyz"),
+    ("GET", "/metrics"),
     ("GET", "/api/v1/openapi.json"),
 }
 
