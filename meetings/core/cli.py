@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import getpass
-import logging
 import secrets
 import sys
 from collections.abc import Awaitable, Callable
@@ -16,6 +15,7 @@ from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from meetings.core.config import ConfigError, default_config_path
+from meetings.core.logs import log_to_console
 from meetings.core.settings import Settings, load_settings
 
 T = TypeVar("T")
@@ -144,15 +144,6 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     raise CommandError(f"unknown command {args.command}")
 
 
-def _log_to_console() -> None:
-    """INFO for our own reports (deliveries, scheduler actions); APScheduler's per-job
-    chatter only from WARNING up."""
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)
-
-
 def _describe_database(settings: Settings) -> str:
     url = settings.database.url
     return url.split("@")[-1] if "@" in url else url
@@ -174,7 +165,7 @@ def _serve(settings: Settings) -> int:
     from meetings.core.keys import listening_key
 
     _require_schema(settings)
-    _log_to_console()
+    log_to_console(settings.server.log_format)
     host, port = settings.server.host, settings.server.port
     app = create_app(settings)
 
@@ -349,7 +340,7 @@ def _scheduler(settings: Settings) -> int:
 
     from meetings.core.app import create_app
 
-    _log_to_console()
+    log_to_console(settings.server.log_format)
     settings = dataclasses.replace(
         settings, scheduler=dataclasses.replace(settings.scheduler, enabled=True)
     )

@@ -24,6 +24,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "public_url": "",
         "environment": "development",
         "var_dir": "var",
+        "log_format": "text",
     },
     "database": {
         "url": "sqlite+aiosqlite:///var/giaoban.sqlite3",

@@ -150,6 +150,7 @@ class Listener:
             await connection.add_listener(CHANNEL, self._notified)
             self.connected = True
             self.connections += 1
+            log.info("live listener: listening (connection %d)", self.connections)
             self._on_connected()
             while not self._lost.is_set():
                 # A connection cut without a word (a network gone) is only seen by using it.

@@ -40,6 +40,8 @@ class ServerSettings:
     #: The service's own working files (uploads awaiting confirmation, generated files).
     var_dir: Path
     public_url_is_set: bool = False
+    #: "text" or "json" (meetings.core.logs).
+    log_format: str = "text"
 
     @property
     def is_development(self) -> bool:
@@ -257,6 +259,7 @@ def _server(raw: dict[str, dict[str, Any]], base_dir: Path) -> ServerSettings:
         public_url_is_set=bool(public_url),
         environment=config.choice(raw, "server", "environment", ("development", "production")),
         var_dir=config.anchored(config.text(raw, "server", "var_dir"), base_dir),
+        log_format=config.choice(raw, "server", "log_format", ("text", "json")),
     )
 
 

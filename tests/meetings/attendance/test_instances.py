@@ -5,6 +5,7 @@ listening connection is cut, is sent a fresh snapshot and goes on following them
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import subprocess
 import sys
@@ -35,7 +36,7 @@ WAIT = 20.0
 class Instance:
     """One `giaoban serve` of the shared database, on a port of its own."""
 
-    def __init__(self, tmp_path: Path, name: str, url: str) -> None:
+    def __init__(self, tmp_path: Path, name: str, url: str, **settings: str) -> None:
         self.port = free_port()
         self.log = tmp_path / f"{name}.log"
         folder = tmp_path / name
@@ -48,6 +49,7 @@ class Instance:
             "GIAOBAN__DOCUMENTS__DIR": str(folder / "documents"),
             "GIAOBAN__MAIL__DROP_DIR": str(folder / "maildrop"),
             "GIAOBAN__SCHEDULER__ENABLED": "false",
+            **{f"GIAOBAN__{key.upper()}": value for key, value in settings.items()},
         }
         with self.log.open("wb") as log:
             self.process = subprocess.Popen(
@@ -116,7 +118,8 @@ async def world(postgres_url: str, tmp_path: Path) -> AsyncIterator[dict[str, An
         headers = await bearer(session, "org")
         token_a = await tokens.site_token(session, site_a, secret_key=TEST_SECRET)
         token_b = await tokens.site_token(session, site_b, secret_key=TEST_SECRET)
-    first, second = Instance(tmp_path, "a", postgres_url), Instance(tmp_path, "b", postgres_url)
+    first = Instance(tmp_path, "a", postgres_url)
+    second = Instance(tmp_path, "b", postgres_url, server__log_format="json")
     try:
         yield {
             "a": first,
@@ -191,6 +194,14 @@ async def test_a_board_on_one_instance_follows_changes_made_on_another(world: di
             )
             assert site_in(data, site_b)["delegates_present"] == 3  # type: ignore[index]
             assert data["summary"]["connected"] == 2
+    # B logs one JSON object a line (log_format = "json"), naming the instance.
+    lines = [json.loads(line) for line in b.log.read_text().splitlines() if line.startswith("{")]
+    listening = [line for line in lines if line["logger"] == "meetings.core.live_channel"]
+    assert [line["message"] for line in listening] == [
+        "live listener: listening (connection 1)",
+        "live listener: listening (connection 2)",
+    ]
+    assert {line["level"] for line in listening} == {"INFO"} and listening[0]["instance"]
 
 
 async def test_a_login_on_one_instance_holds_on_the_other_and_so_does_a_logout(
