@@ -137,9 +137,15 @@ async def prepare_sessions(
 
 
 def serve_giaoban(
-    folder: Path, database_url: str, port: int, profile: Path | None, log: Path
+    folder: Path,
+    database_url: str,
+    port: int,
+    profile: Path | None,
+    log: Path,
+    extra: dict[str, str] | None = None,
 ) -> subprocess.Popen[bytes]:
-    """`giaoban serve` as its own process, configured only through the environment."""
+    """`giaoban serve` as its own process, configured only through the environment
+    (`extra`: more variables, over these)."""
     env = {
         **os.environ,
         "PYTHONPATH": str(ROOT),
@@ -152,6 +158,7 @@ def serve_giaoban(
         "GIAOBAN__MAIL__DROP_DIR": str(folder / "mail"),
         "GIAOBAN__MAIL__WORKER": "false",
         "GIAOBAN__SCHEDULER__ENABLED": "false",
+        **(extra or {}),
     }
     runner = ["-m", "cProfile", "-o", str(profile)] if profile else []
     return subprocess.Popen(

@@ -1,7 +1,9 @@
-"""The live hub's ear for other instances: on PostgreSQL, one listening connection per
-app (meetings.core.live_channel.Listener) hands what another instance committed to the
-hub, which reads those sites' states and sends them to its boards; after a lost
-connection is open again, every board reloads its snapshot. On SQLite: nothing to hear.
+"""The app's ear for other instances: on PostgreSQL, one listening connection per app
+(meetings.core.live_channel.Listener) hands what another instance committed to the live
+hub, which reads those sites' states and sends them to its boards (after a lost
+connection is open again, every board reloads its snapshot), and the requests under
+unknown site links another instance saw to this one's count (meetings.core.link_guard).
+On SQLite: nothing to hear.
 """
 
 from __future__ import annotations
@@ -11,8 +13,14 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from meetings.attendance.keys import hub_key, listener_key
-from meetings.core.keys import engine_key
-from meetings.core.live_channel import Listener
+from meetings.core.keys import engine_key, link_failures_key
+from meetings.core.live_channel import (
+    CHANNEL,
+    GUARD_CHANNEL,
+    Listener,
+    from_others,
+    others,
+)
 from meetings.core.observe import observed_key
 
 
@@ -23,7 +31,9 @@ async def listener_context(app: web.Application) -> AsyncIterator[None]:
         yield
         return
     hub = app[hub_key]
-    listener = Listener(engine.url, hub.heard, hub.resync_all)
+    guard = app[link_failures_key]
+    channels = {CHANNEL: others(hub.heard), GUARD_CHANNEL: from_others(guard.add)}
+    listener = Listener(engine.url, channels, hub.resync_all)
     app[listener_key] = listener
     observed = app[observed_key]
 

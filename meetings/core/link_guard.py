@@ -5,7 +5,8 @@ even from that address (an office behind one address may hold a stale link as we
 
 A link carries 256 random bits, so it cannot be guessed; the limit keeps a prober from
 loading the service and makes the probing visible. The counts live in this process's
-memory (each instance keeps its own; issue #18 shares them).
+memory, and each one is told to the other instances (PostgreSQL: NOTIFY giaoban_guard,
+meetings.core.live_channel), so an address is refused on every instance alike.
 """
 
 from __future__ import annotations
@@ -15,12 +16,14 @@ from aiohttp import web
 from meetings.core.access import Handler
 from meetings.core.errors import NotFound, TooManyAttempts
 from meetings.core.keys import (
+    engine_key,
     link_failures_key,
     sessions_key,
     site_resolver_key,
     translations_key,
 )
 from meetings.core.labels import N_
+from meetings.core.live_channel import GUARD_CHANNEL, tell_others
 from meetings.core.middlewares import is_api
 
 
@@ -36,6 +39,9 @@ async def _is_known(request: web.Request) -> bool:
 async def _note_if_unknown(request: web.Request, address: str) -> None:
     if not await _is_known(request):
         request.app[link_failures_key].add(address)
+        if request.app[engine_key].dialect.name == "postgresql":  # other instances count too
+            async with request.app[sessions_key]() as session, session.begin():
+                await tell_others(session, GUARD_CHANNEL, address)
 
 
 @web.middleware

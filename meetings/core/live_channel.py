@@ -34,6 +34,9 @@ from meetings.core.store import after_commit
 log = logging.getLogger(__name__)
 
 CHANNEL = "giaoban_live"
+#: Requests under unknown site links, per address (meetings.core.link_guard): each
+#: instance counts those the others saw too.
+GUARD_CHANNEL = "giaoban_guard"
 #: This process, in every payload it sends: its own announcements reach it too, and its
 #: hub has already had them.
 INSTANCE = uuid.uuid4().hex[:12]
@@ -101,12 +104,49 @@ async def announce(
         await session.execute(_NOTIFY, {"channel": CHANNEL, "payload": notice.payload()})
 
 
-class Listener:
-    """One instance's listening connection, opened again whenever it is lost."""
+def others(heard: Heard) -> Callable[[str], None]:
+    """A `Listener` handler of CHANNEL: what other instances changed, to `heard`."""
 
-    def __init__(self, url: URL, heard: Heard, on_connected: Callable[[], None]) -> None:
+    def handle(payload: str) -> None:
+        notice = Notice.parse(payload)
+        if notice is None:
+            log.warning("live listener: a notification it cannot read: %r", payload[:200])
+        elif notice.instance != INSTANCE:
+            heard(notice.meeting_id, notice.site_ids)
+
+    return handle
+
+
+async def tell_others(session: AsyncSession, channel: str, what: str) -> None:
+    """Say `what` on `channel` to the other instances once `session` commits (PostgreSQL;
+    nothing on SQLite); `from_others` on their side hands it on."""
+    if is_postgres(session):
+        await session.execute(_NOTIFY, {"channel": channel, "payload": f"{INSTANCE}:{what}"})
+
+
+def from_others(handle: Callable[[str], None]) -> Callable[[str], None]:
+    """A `Listener` handler that hands on what other instances said with `tell_others`."""
+
+    def handler(payload: str) -> None:
+        instance, _, what = payload.partition(":")
+        if instance != INSTANCE:
+            handle(what)
+
+    return handler
+
+
+class Listener:
+    """One instance's listening connection, opened again whenever it is lost: each
+    notification of a channel goes to that channel's handler, as its payload."""
+
+    def __init__(
+        self,
+        url: URL,
+        channels: dict[str, Callable[[str], None]],
+        on_connected: Callable[[], None],
+    ) -> None:
         self._dsn = asyncpg_dsn(url)
-        self._heard = heard
+        self._channels = channels
         self._on_connected = on_connected
         self._task: asyncio.Task[None] | None = None
         self._lost = asyncio.Event()
@@ -147,7 +187,8 @@ class Listener:
         try:
             self._lost.clear()
             connection.add_termination_listener(lambda _connection: self._lost.set())
-            await connection.add_listener(CHANNEL, self._notified)
+            for channel in self._channels:
+                await connection.add_listener(channel, self._notified)
             self.connected = True
             self.connections += 1
             log.info("live listener: listening (connection %d)", self.connections)
@@ -163,9 +204,5 @@ class Listener:
             if not connection.is_closed():
                 connection.terminate()
 
-    def _notified(self, _connection: object, _pid: int, _channel: str, payload: str) -> None:
-        notice = Notice.parse(payload)
-        if notice is None:
-            log.warning("live listener: a notification it cannot read: %r", payload[:200])
-        elif notice.instance != INSTANCE:
-            self._heard(notice.meeting_id, notice.site_ids)
+    def _notified(self, _connection: object, _pid: int, channel: str, payload: str) -> None:
+        self._channels[channel](payload)

@@ -70,7 +70,8 @@ class Instance:
             assert self.process.poll() is None, self.died()
             assert asyncio.get_running_loop().time() < deadline, self.died()
             try:
-                async with client.get(f"{self.base}/healthz") as answer:
+                # Ready: the database at head and, what these tests need, listening.
+                async with client.get(f"{self.base}/readyz") as answer:
                     if answer.status == 200:
                         return
             except aiohttp.ClientError:
@@ -118,8 +119,9 @@ async def world(postgres_url: str, tmp_path: Path) -> AsyncIterator[dict[str, An
         headers = await bearer(session, "org")
         token_a = await tokens.site_token(session, site_a, secret_key=TEST_SECRET)
         token_b = await tokens.site_token(session, site_b, secret_key=TEST_SECRET)
-    first = Instance(tmp_path, "a", postgres_url)
-    second = Instance(tmp_path, "b", postgres_url, server__log_format="json")
+    guard = {"security__site_link_max_failures_per_address": "3"}
+    first = Instance(tmp_path, "a", postgres_url, **guard)
+    second = Instance(tmp_path, "b", postgres_url, server__log_format="json", **guard)
     try:
         yield {
             "a": first,
@@ -228,3 +230,30 @@ async def test_a_login_on_one_instance_holds_on_the_other_and_so_does_a_logout(
         async with aiohttp.ClientSession(base_url=b.base) as replay:
             home = await replay.get("/", headers={"Cookie": cookie}, allow_redirects=False)
             assert home.status in (302, 303) and "/login" in home.headers["Location"]
+
+
+async def test_an_address_guessing_site_links_on_one_instance_is_refused_on_the_other(
+    world: dict[str, Any],
+):
+    a, b = world["a"], world["b"]
+    token_a = world["tokens"][0]
+    async with aiohttp.ClientSession() as client:
+        await a.ready(client)
+        await b.ready(client)
+        for n in range(3):  # the limit: three unknown links from this address, on A
+            async with client.get(f"{a.base}/s/not-a-link-{n}") as answer:
+                assert answer.status == 404
+        # B heard of them: an unknown link from the address is refused there within two
+        # tries (the first may cross A's word on its way); alone, B would take three.
+        statuses = []
+        for n in range(2):
+            async with client.get(f"{b.base}/s/not-a-link-b{n}") as answer:
+                statuses.append(answer.status)
+                if answer.status == 429:
+                    assert int(answer.headers["Retry-After"]) > 0
+                    break
+        assert statuses[-1] == 429, statuses
+        # A site's own link still opens, on either instance.
+        for instance in (a, b):
+            async with client.get(f"{instance.base}/s/{token_a}") as answer:
+                assert answer.status == 200
