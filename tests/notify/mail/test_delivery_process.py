@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -212,3 +213,66 @@ async def test_a_killed_delivery_process_loses_nothing_and_repeats_nothing_marke
     assert set(handler.received) == handler.expected  # everyone received the invitation
     twice = {r for r in marked_sent if handler.received[r] != 1}
     assert not twice, f"marked sent before the kill, yet received again: {sorted(twice)}"
+
+
+class SlowSink:
+    """Counts each recipient's messages; every SLOW_EVERY-th one it holds longer than the
+    senders' lease (a relay that is slow, not gone)."""
+
+    SLOW_EVERY, SLOW_SECONDS = 100, 3.0
+
+    def __init__(self, expected: set[str]) -> None:
+        self.expected = expected
+        self.received: collections.Counter[str] = collections.Counter()
+        self.everyone_reached = threading.Event()
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+        if self.received.total() % self.SLOW_EVERY == 0:
+            await asyncio.sleep(self.SLOW_SECONDS)
+        for address in envelope.rcpt_tos:
+            self.received[address.lower()] += 1
+        if self.expected <= set(self.received):
+            self.everyone_reached.set()
+        return "250 OK"
+
+
+@pytest.mark.postgres
+async def test_two_instances_deliver_one_mailing_once_through_a_slow_relay(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    """Issue #18: every instance delivers from the one outbox; a message held by a relay
+    longer than the lease is still its sender's (renewed while it waits), never sent again
+    by the other instance."""
+    engine = create_engine(DatabaseSettings(url=postgres_url, echo=False))
+    maker = session_maker(engine)
+    handler = SlowSink({f"{who}{n}@example.org" for n in range(SITES) for who in CONTACTS})
+    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    processes = []
+    try:
+        await queue_mailing(maker)
+        for name in ("a", "b"):
+            (tmp_path / name).mkdir()
+            processes.append(
+                serve(tmp_path / name, name, postgres_url, controller.port, lease_seconds="2")
+            )
+        await wait_for(handler.everyone_reached, processes[0], tmp_path / "a" / "a.log")
+
+        async def all_sent() -> bool:
+            return {status for _, status in await statuses(maker)} == {"sent"}
+
+        deadline = asyncio.get_running_loop().time() + TIMEOUT
+        while not await all_sent():
+            assert asyncio.get_running_loop().time() < deadline, await statuses(maker)
+            await asyncio.sleep(0.1)
+        logs = [(tmp_path / n / f"{n}.log").read_text() for n in ("a", "b")]
+    finally:
+        for process in processes:
+            process.send_signal(signal.SIGTERM)
+            process.wait(timeout=TIMEOUT)
+        controller.stop()
+        await engine.dispose()
+    assert handler.received.total() == RECIPIENTS
+    assert set(handler.received.values()) == {1}
+    # Both delivered a share of it.
+    assert all(re.search(r"outbox: [1-9]\d* sent", log) for log in logs), logs
