@@ -2,7 +2,9 @@
 
 On SQLite the app runs its scheduler. On PostgreSQL several instances may each be told to
 run one, and only the one that holds the lock does (scheduler.leader): the others stand
-by, announce the sessions they change to it, and take over if it goes away.
+by and take over if it goes away. Every process announces the sessions it changes to the
+leader (the composition root's receivers: scheduler.leader.announce_plan), whether it
+runs a scheduler or not.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from aiohttp import web
 from meetings.core.keys import engine_key, sessions_key, settings_key, signals_key
 from notify.mail.keys import wake_key
 from scheduler.keys import Scheduling, chasers_key, scheduler_key
-from scheduler.leader import Leadership, announce_plan
+from scheduler.leader import Leadership
 from scheduler.service import SchedulerService
 
 
@@ -57,8 +59,6 @@ async def scheduler_context(app: web.Application) -> AsyncIterator[None]:
         if scheduling.service is not None:
             scheduling.service.replan(meeting_id)
 
-    # Whoever leads, the sessions this instance changes are re-planned by the leader.
-    app[signals_key].meeting_changed.connect(announce_plan)
     scheduling.leadership = Leadership(engine.url, elected, deposed, heard)
     scheduling.leadership.start()
     yield

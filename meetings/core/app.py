@@ -111,6 +111,7 @@ from notify.site.overview import KEPT_PAGES, site_pages_key
 from scheduler import views as scheduler_views
 from scheduler.context import leading, scheduler_context
 from scheduler.keys import chasers_key
+from scheduler.leader import announce_plan
 from scheduler.service import Chaser
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
@@ -187,6 +188,8 @@ def receivers(*, locale: str = "vi") -> Signals:
     # The end of a session, by the scheduler or by a person: its draft minutes are announced.
     signals.minutes_due.connect(notices.announce_minutes_ready)
     signals.meeting_changed.connect(notices.announce_minutes_ready)
+    # On PostgreSQL, whichever instance leads the scheduler re-plans a changed session.
+    signals.meeting_changed.connect(announce_plan)
     return signals
 
 
@@ -196,13 +199,16 @@ def _observed(app: web.Application) -> None:
     observed.checks["database"] = database_check
     for name, text, probe in (
         ("giaoban_outbox_depth", "Messages queued or being sent", mail_gauges.outbox_depth),
-        ("giaoban_messages_sent", "Messages sent, ever", mail_gauges.messages_sent),
-        ("giaoban_inbound_replies", "Calendar replies read, ever", inbound_gauges.replies),
-        ("giaoban_inbound_bounces", "Bounces read, ever", inbound_gauges.bounces),
         ("giaoban_board_clients", "Live boards open on this instance", live.board_clients),
         ("giaoban_scheduler_leader", "1 while this instance runs the scheduler", leading),
     ):
         observed.gauge(name, text, probe)
+    for name, text, probe in (  # totals: their rates are the send, reply and bounce rates
+        ("giaoban_messages_sent", "Messages sent", mail_gauges.messages_sent),
+        ("giaoban_inbound_replies", "Calendar replies read", inbound_gauges.replies),
+        ("giaoban_inbound_bounces", "Bounces read", inbound_gauges.bounces),
+    ):
+        observed.gauge(name, text, probe, total=True)
 
 
 def _own_state(app: web.Application) -> None:

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Histogram, generate_latest
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 from sqlalchemy import text
 
@@ -38,15 +38,18 @@ _VERSION = text("SELECT version_num FROM alembic_version")
 
 
 class _Readings(Collector):
-    """The probes' values as gauges, set by the scrape just before the text is made."""
+    """The probes' values (gauges, or counters: totals that only grow, which Prometheus
+    turns into rates), set by the scrape just before the text is made."""
 
-    def __init__(self, helps: dict[str, str]) -> None:
-        self.helps = helps
+    def __init__(self) -> None:
+        self.helps: dict[str, tuple[str, bool]] = {}
         self.values: dict[str, float] = {}
 
-    def collect(self) -> Iterator[GaugeMetricFamily]:
+    def collect(self) -> Iterator[GaugeMetricFamily | CounterMetricFamily]:
         for name, value in self.values.items():
-            yield GaugeMetricFamily(name, self.helps[name], value=value)
+            text, total = self.helps[name]
+            family = CounterMetricFamily if total else GaugeMetricFamily
+            yield family(name, text, value=value)
 
 
 @dataclass
@@ -66,12 +69,14 @@ class Observed:
             buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0),
             registry=self.registry,
         )
-        self._readings = _Readings({})
+        self._readings = _Readings()
         self.registry.register(self._readings)
 
-    def gauge(self, name: str, help_text: str, probe: Probe) -> None:
+    def gauge(self, name: str, help_text: str, probe: Probe, *, total: bool = False) -> None:
+        """A reading of `probe` at each scrape; `total`: a count that only grows (exposed
+        as a counter, `<name>_total`)."""
         self.probes[name] = (help_text, probe)
-        self._readings.helps[name] = help_text
+        self._readings.helps[name] = (help_text, total)
 
 
 observed_key = web.AppKey("observed", Observed)

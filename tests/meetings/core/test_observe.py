@@ -74,6 +74,8 @@ async def test_metrics_count_check_ins_and_open_boards(client: TestClient, sessi
     assert reading(before, "giaoban_checkin_seconds_count") == 0
     assert reading(before, "giaoban_board_clients") == 0
     assert reading(before, "giaoban_outbox_depth") == 0
+    assert reading(before, "giaoban_messages_sent_total") == 0  # a counter: rates from it
+    assert "# TYPE giaoban_messages_sent_total counter" in before
     assert reading(before, "giaoban_scheduler_leader") == 0  # tests run no scheduler
     async with client.get(f"/api/v1/meetings/{meeting_id}/live", headers=headers) as live:
         await next_event(live)  # open: its snapshot came
