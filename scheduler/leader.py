@@ -22,11 +22,10 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 
-from sqlalchemy import text
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from meetings.core.live_channel import INSTANCE, Notice, asyncpg_dsn, is_postgres
+from meetings.core.live_channel import INSTANCE, asyncpg_dsn, from_others, tell_others
 
 log = logging.getLogger(__name__)
 
@@ -35,15 +34,12 @@ LOCK_KEY = 0x67696F61
 CHANNEL = "giaoban_plan"
 #: How often a waiting instance asks for the lock, and the leader checks its connection.
 TRY_SECONDS = 2.0
-_NOTIFY = text("SELECT pg_notify(:channel, :payload)")
 
 
 async def announce_plan(session: AsyncSession, meeting_id: int) -> None:
     """A `meeting_changed` receiver: tell the leading instance to re-plan the session once
     the change commits (nothing on SQLite, where this process's own scheduler hears it)."""
-    if is_postgres(session):
-        payload = Notice(INSTANCE, meeting_id, []).payload()
-        await session.execute(_NOTIFY, {"channel": CHANNEL, "payload": payload})
+    await tell_others(session, CHANNEL, str(meeting_id))
 
 
 class Leadership:
@@ -94,7 +90,8 @@ class Leadership:
                 if await connection.fetchval("SELECT pg_try_advisory_lock($1)", LOCK_KEY):
                     break
                 await asyncio.sleep(TRY_SECONDS)
-            await connection.add_listener(CHANNEL, self._notified)
+            heard = from_others(self._heard_of)
+            await connection.add_listener(CHANNEL, lambda _c, _p, _ch, what: heard(what))
             self.leading = True
             log.info("this instance runs the scheduler (instance %s)", INSTANCE)
             try:
@@ -110,7 +107,6 @@ class Leadership:
             if not connection.is_closed():
                 connection.terminate()  # and with it the lock, if it was held
 
-    def _notified(self, _connection: object, _pid: int, _channel: str, payload: str) -> None:
-        notice = Notice.parse(payload)
-        if notice is not None and notice.instance != INSTANCE:
-            self._heard(notice.meeting_id)
+    def _heard_of(self, what: str) -> None:
+        if what.isdigit():
+            self._heard(int(what))

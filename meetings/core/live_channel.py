@@ -22,7 +22,6 @@ import contextlib
 import logging
 import uuid
 from collections.abc import Callable, Collection
-from dataclasses import dataclass
 
 from sqlalchemy import text
 from sqlalchemy.engine import URL
@@ -51,26 +50,6 @@ _NOTIFY = text("SELECT pg_notify(:channel, :payload)")
 Heard = Callable[[int, list[int]], None]
 
 
-@dataclass(frozen=True)
-class Notice:
-    """One notification: who sent it, the session, the sites (empty: all of them)."""
-
-    instance: str
-    meeting_id: int
-    site_ids: list[int]
-
-    def payload(self) -> str:
-        return f"{self.instance}:{self.meeting_id}:{','.join(map(str, self.site_ids))}"
-
-    @classmethod
-    def parse(cls, payload: str) -> Notice | None:
-        try:
-            instance, meeting, sites = payload.split(":", 2)
-            return cls(instance, int(meeting), [int(s) for s in sites.split(",") if s])
-        except ValueError:
-            return None
-
-
 def is_postgres(session: AsyncSession) -> bool:
     return session.get_bind().dialect.name == "postgresql"
 
@@ -97,24 +76,23 @@ async def announce(
                 listener(meeting_id, ids)
 
         after_commit(session, tell)
-    if not is_postgres(session):
-        return
     for start in range(0, max(len(ids), 1), SITES_PER_NOTICE):
-        notice = Notice(INSTANCE, meeting_id, ids[start : start + SITES_PER_NOTICE])
-        await session.execute(_NOTIFY, {"channel": CHANNEL, "payload": notice.payload()})
+        sites = ",".join(map(str, ids[start : start + SITES_PER_NOTICE]))
+        await tell_others(session, CHANNEL, f"{meeting_id}:{sites}")
 
 
 def others(heard: Heard) -> Callable[[str], None]:
-    """A `Listener` handler of CHANNEL: what other instances changed, to `heard`."""
+    """A `Listener` handler of CHANNEL: what other instances changed (`announce`), to
+    `heard`: the session, and its sites (none: any of them)."""
 
-    def handle(payload: str) -> None:
-        notice = Notice.parse(payload)
-        if notice is None:
-            log.warning("live listener: a notification it cannot read: %r", payload[:200])
-        elif notice.instance != INSTANCE:
-            heard(notice.meeting_id, notice.site_ids)
+    def handle(what: str) -> None:
+        try:
+            meeting, _, sites = what.partition(":")
+            heard(int(meeting), [int(s) for s in sites.split(",") if s])
+        except ValueError:
+            log.warning("live listener: a notification it cannot read: %r", what[:200])
 
-    return handle
+    return from_others(handle)
 
 
 async def tell_others(session: AsyncSession, channel: str, what: str) -> None:
