@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from meetings.core.keys import engine_key, sessions_key, settings_key, signals_key
+from meetings.core.live_channel import is_postgres
 from notify.mail.keys import wake_key
 from scheduler.keys import Scheduling, chasers_key, scheduler_key
 from scheduler.leader import Leadership
@@ -38,7 +39,7 @@ async def scheduler_context(app: web.Application) -> AsyncIterator[None]:
         return
     scheduling = app[scheduler_key] = Scheduling()
     engine = app[engine_key]
-    if engine.dialect.name != "postgresql":
+    if not is_postgres(engine):
         scheduling.service = _service(app)
         await scheduling.service.start()
         yield
@@ -59,10 +60,10 @@ async def scheduler_context(app: web.Application) -> AsyncIterator[None]:
         if scheduling.service is not None:
             scheduling.service.replan(meeting_id)
 
-    scheduling.leadership = Leadership(engine.url, elected, deposed, heard)
-    scheduling.leadership.start()
+    leadership = Leadership(engine.url, elected, deposed, heard)
+    leadership.start()
     yield
-    await scheduling.leadership.stop()
+    await leadership.stop()
 
 
 async def leading(app: web.Application) -> float:

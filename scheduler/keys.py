@@ -3,23 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from aiohttp import web
 
 from scheduler.service import Chaser, SchedulerService
 
-if TYPE_CHECKING:  # the leadership needs the keys' module loaded first
-    from scheduler.leader import Leadership
-
 
 @dataclass
 class Scheduling:
-    """This app's part in scheduling (scheduler.context): its running service, if it runs
-    one now, and its place among the instances (PostgreSQL only)."""
+    """This app's part in scheduling (scheduler.context): its running service, while it
+    runs one (on PostgreSQL, while it leads: scheduler.leader)."""
 
     service: SchedulerService | None = None
-    leadership: Leadership | None = None
 
     @property
     def leading(self) -> bool:

@@ -18,14 +18,13 @@ connection. On SQLite there is one instance, which simply runs its scheduler.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from meetings.core.live_channel import INSTANCE, asyncpg_dsn, from_others, tell_others
+from meetings.core.live_channel import INSTANCE, Running, from_others, own_connection, tell_others
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +41,7 @@ async def announce_plan(session: AsyncSession, meeting_id: int) -> None:
     await tell_others(session, CHANNEL, str(meeting_id))
 
 
-class Leadership:
+class Leadership(Running):
     """Waits for the lock, leads while it holds it, and waits again once it is lost."""
 
     def __init__(
@@ -52,22 +51,10 @@ class Leadership:
         deposed: Callable[[], Awaitable[None]],
         heard: Callable[[int], None],
     ) -> None:
-        self._dsn = asyncpg_dsn(url)
+        self._url = url
         self._elected = elected
         self._deposed = deposed
         self._heard = heard
-        self._task: asyncio.Task[None] | None = None
-        #: This instance runs the scheduler now (metrics and the readiness check read it).
-        self.leading = False
-
-    def start(self) -> None:
-        self._task = asyncio.get_running_loop().create_task(self._run())
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
 
     async def _run(self) -> None:
         while True:
@@ -80,11 +67,7 @@ class Leadership:
             await asyncio.sleep(TRY_SECONDS)
 
     async def _lead_once(self) -> None:
-        import asyncpg  # type: ignore[import-untyped]  # the PostgreSQL driver, installed
-
-        connection = await asyncpg.connect(
-            self._dsn, server_settings={"application_name": "giaoban-scheduler"}
-        )
+        connection = await own_connection(self._url, "giaoban-scheduler")
         try:
             while True:  # another instance leads meanwhile
                 if await connection.fetchval("SELECT pg_try_advisory_lock($1)", LOCK_KEY):
@@ -92,7 +75,6 @@ class Leadership:
                 await asyncio.sleep(TRY_SECONDS)
             heard = from_others(self._heard_of)
             await connection.add_listener(CHANNEL, lambda _c, _p, _ch, what: heard(what))
-            self.leading = True
             log.info("this instance runs the scheduler (instance %s)", INSTANCE)
             try:
                 await self._elected()
@@ -100,7 +82,6 @@ class Leadership:
                     await asyncio.sleep(TRY_SECONDS)
                     await asyncio.wait_for(connection.fetchval("SELECT 1"), TRY_SECONDS * 2)
             finally:
-                self.leading = False
                 await self._deposed()
                 log.info("this instance no longer runs the scheduler")
         finally:

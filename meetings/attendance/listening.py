@@ -19,6 +19,7 @@ from meetings.core.live_channel import (
     GUARD_CHANNEL,
     Listener,
     from_others,
+    is_postgres,
     others,
 )
 from meetings.core.observe import observed_key
@@ -27,7 +28,7 @@ from meetings.core.observe import observed_key
 async def listener_context(app: web.Application) -> AsyncIterator[None]:
     """After the database context (its engine names the database to listen on)."""
     engine = app[engine_key]
-    if engine.dialect.name != "postgresql":
+    if not is_postgres(engine):
         yield
         return
     hub = app[hub_key]

@@ -126,17 +126,6 @@ def _site(row: Sequence[Any]) -> SiteAttendance:
     )
 
 
-_SOME = _SITES.where(col(Site.id).in_(bindparam("site_ids", expanding=True)))
-
-
-async def some_sites(
-    session: AsyncSession, meeting_id: int, site_ids: list[int]
-) -> list[SiteAttendance]:
-    """The states of these invited sites (those no longer invited are left out)."""
-    rows = await session.execute(_SOME, {"meeting_id": meeting_id, "site_ids": site_ids})
-    return [_site(row) for row in rows]
-
-
 #: Each site's state as last read, by its site id, with the versions it was read at (its
 #: attendance's, its participation's, its site's and its cluster's).
 KeptSites = dict[int, tuple[tuple[int, ...], SiteAttendance]]
@@ -153,6 +142,15 @@ _SITES_VERSIONED = _SITES.add_columns(
     col(Participation.version), col(Site.version), col(Cluster.version)
 )
 _SOME_SITES = _SITES_VERSIONED.where(col(Site.id).in_(bindparam("site_ids", expanding=True)))
+
+
+async def some_sites(
+    session: AsyncSession, meeting_id: int, site_ids: list[int]
+) -> list[SiteAttendance]:
+    """The states of these invited sites (those no longer invited are left out)."""
+    rows = await session.execute(_SOME_SITES, {"meeting_id": meeting_id, "site_ids": site_ids})
+    return [_site(row) for row in rows]
+
 
 #: Beyond this share of the sites changed, all of them are read again at once.
 _REREAD_SHARE = 4

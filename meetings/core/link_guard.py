@@ -23,7 +23,7 @@ from meetings.core.keys import (
     translations_key,
 )
 from meetings.core.labels import N_
-from meetings.core.live_channel import GUARD_CHANNEL, tell_others
+from meetings.core.live_channel import GUARD_CHANNEL, is_postgres, tell_others
 from meetings.core.middlewares import is_api
 
 
@@ -39,7 +39,7 @@ async def _is_known(request: web.Request) -> bool:
 async def _note_if_unknown(request: web.Request, address: str) -> None:
     if not await _is_known(request):
         request.app[link_failures_key].add(address)
-        if request.app[engine_key].dialect.name == "postgresql":  # other instances count too
+        if is_postgres(request.app[engine_key]):  # the other instances count it too
             async with request.app[sessions_key]() as session, session.begin():
                 await tell_others(session, GUARD_CHANNEL, address)
 

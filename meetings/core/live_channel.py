@@ -22,10 +22,11 @@ import contextlib
 import logging
 import uuid
 from collections.abc import Callable, Collection
+from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.engine import URL
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from meetings.core import signals
 from meetings.core.store import after_commit
@@ -50,14 +51,38 @@ _NOTIFY = text("SELECT pg_notify(:channel, :payload)")
 Heard = Callable[[int, list[int]], None]
 
 
-def is_postgres(session: AsyncSession) -> bool:
-    return session.get_bind().dialect.name == "postgresql"
+def is_postgres(bind: AsyncSession | AsyncEngine) -> bool:
+    """Several instances may share this database (on SQLite there is only one)."""
+    engine = bind.get_bind() if isinstance(bind, AsyncSession) else bind
+    return engine.dialect.name == "postgresql"
 
 
-def asyncpg_dsn(url: URL) -> str:
-    """The database as asyncpg's own `connect` takes it, for a connection that is not the
-    pool's (it listens, or holds a lock, for as long as it lives)."""
-    return url.set(drivername="postgresql").render_as_string(hide_password=False)
+async def own_connection(url: URL, name: str) -> Any:
+    """An asyncpg connection of its own to the database at `url`, not one of the pool's:
+    it listens, or holds a lock, for as long as it lives (`name`: its application_name,
+    as pg_stat_activity shows it)."""
+    import asyncpg  # type: ignore[import-untyped]  # the PostgreSQL driver, installed
+
+    dsn = url.set(drivername="postgresql").render_as_string(hide_password=False)
+    return await asyncpg.connect(dsn, server_settings={"application_name": name})
+
+
+class Running:
+    """A loop of its own (`_run`) from `start` until `stop`."""
+
+    _task: asyncio.Task[None] | None = None
+
+    async def _run(self) -> None:
+        raise NotImplementedError
+
+    def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._run())
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
 
 
 async def announce(
@@ -113,7 +138,7 @@ def from_others(handle: Callable[[str], None]) -> Callable[[str], None]:
     return handler
 
 
-class Listener:
+class Listener(Running):
     """One instance's listening connection, opened again whenever it is lost: each
     notification of a channel goes to that channel's handler, as its payload."""
 
@@ -123,26 +148,16 @@ class Listener:
         channels: dict[str, Callable[[str], None]],
         on_connected: Callable[[], None],
     ) -> None:
-        self._dsn = asyncpg_dsn(url)
+        self._url = url
         self._channels = channels
         self._on_connected = on_connected
-        self._task: asyncio.Task[None] | None = None
         self._lost = asyncio.Event()
         #: Listening now (the readiness check reads it).
         self.connected = False
         #: How many times the connection was opened (the first one included).
         self.connections = 0
 
-    def start(self) -> None:
-        self._task = asyncio.get_running_loop().create_task(self._keep_listening())
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-
-    async def _keep_listening(self) -> None:
+    async def _run(self) -> None:
         wait = RETRY_FIRST
         while True:
             try:
@@ -157,11 +172,7 @@ class Listener:
             wait = min(wait * 2, RETRY_MOST)
 
     async def _listen(self) -> None:
-        import asyncpg  # type: ignore[import-untyped]  # the PostgreSQL driver, installed
-
-        connection = await asyncpg.connect(
-            self._dsn, server_settings={"application_name": "giaoban-listener"}
-        )
+        connection = await own_connection(self._url, "giaoban-listener")
         try:
             self._lost.clear()
             connection.add_termination_listener(lambda _connection: self._lost.set())
